@@ -1,0 +1,203 @@
+//! `jwk`: turn key files into canonical JWKs and thumbprints from a shell.
+//!
+//! Exit status: 0 on success, 2 on any error (`error: <code>: <message>` on stderr).
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use jwk_core::{ImportOptions, Jwk, ThumbprintHash, Usage, import};
+use zeroize::Zeroizing;
+
+/// Largest input accepted from a file or standard input.
+const MAX_INPUT: u64 = 16 << 20;
+
+#[derive(Parser)]
+#[command(name = "jwk", version, about = "Turn keys and certificates into canonical JSON Web Keys")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the JWK of a PEM / DER / JWK / JWK Set input as one JSON object.
+    Import {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Set "use" (sig or enc); with --alg the pair is checked against the policy.
+        #[arg(long = "use", value_name = "sig|enc")]
+        key_use: Option<String>,
+        /// Set "alg" (checked against the key type, curve and use).
+        #[arg(long)]
+        alg: Option<String>,
+        /// Print only the public part.
+        #[arg(long)]
+        public: bool,
+    },
+    /// Print the RFC 7638 thumbprint (base64url) of the input's key.
+    Thumbprint {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Hash: sha256 (default), sha1, sha384 or sha512.
+        #[arg(long, default_value = "sha256")]
+        hash: String,
+    },
+}
+
+#[derive(Args)]
+struct InputArgs {
+    /// The input file, or - for standard input.
+    #[arg(value_name = "FILE|-")]
+    file: String,
+    /// Password of an encrypted key.
+    #[arg(long)]
+    password: Option<String>,
+    /// Read the password from the first line of this file (keeps it out of `ps`).
+    #[arg(long, value_name = "FILE", conflicts_with = "password")]
+    password_file: Option<String>,
+    /// Alias of the key in a PKCS#12 keystore.
+    #[arg(long)]
+    alias: Option<String>,
+    /// kid to select from a JWK Set, or to set on any other input.
+    #[arg(long)]
+    kid: Option<String>,
+}
+
+/// A failure with its stable code.
+struct Failure {
+    code: &'static str,
+    message: String,
+}
+
+impl From<jwk_core::Error> for Failure {
+    fn from(e: jwk_core::Error) -> Self {
+        Failure {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn fail(code: &'static str, message: impl Into<String>) -> Failure {
+    Failure {
+        code,
+        message: message.into(),
+    }
+}
+
+fn read_limited(reader: impl Read, name: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let mut buf = Zeroizing::new(Vec::new());
+    reader
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| fail("io.read", format!("cannot read {name}: {e}")))?;
+    if buf.len() as u64 > MAX_INPUT {
+        return Err(fail(
+            "input.too_large",
+            format!("{name} is larger than {MAX_INPUT} bytes"),
+        ));
+    }
+    Ok(buf)
+}
+
+fn read_input(file: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    if file == "-" {
+        return read_limited(std::io::stdin().lock(), "standard input");
+    }
+    let f = std::fs::File::open(file).map_err(|e| fail("io.open", format!("cannot open {file}: {e}")))?;
+    read_limited(f, file)
+}
+
+fn load(args: &InputArgs) -> Result<Jwk, Failure> {
+    let bytes = read_input(&args.file)?;
+    let password: Option<Zeroizing<String>> = match (&args.password, &args.password_file) {
+        (Some(p), _) => Some(Zeroizing::new(p.clone())),
+        (None, Some(path)) => {
+            let raw = read_input(path)?;
+            let text = std::str::from_utf8(&raw)
+                .map_err(|_| fail("io.read", format!("{path} is not UTF-8 text")))?;
+            Some(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()))
+        }
+        (None, None) => None,
+    };
+    let opts = ImportOptions {
+        password: password.as_deref().map(String::as_str),
+        alias: args.alias.as_deref(),
+        kid: args.kid.as_deref(),
+        ..ImportOptions::default()
+    };
+    Ok(import(&bytes, &opts)?)
+}
+
+fn apply_use_alg(jwk: &mut Jwk, key_use: Option<&str>, alg: Option<&str>) -> Result<(), Failure> {
+    let usage = match key_use {
+        None => None,
+        Some(u) => Some(Usage::parse(u).ok_or_else(|| {
+            fail(
+                "input.invalid_option",
+                format!("--use must be sig or enc, not \"{u}\""),
+            )
+        })?),
+    };
+    match (usage, alg) {
+        (Some(usage), Some(alg)) => jwk.set_usage(usage, alg)?,
+        (Some(usage), None) => jwk.params_mut().key_use = Some(usage.key_use()),
+        (None, Some(alg)) => {
+            // Without --use, the algorithm must fit the key for one of the two uses.
+            let sig = jwk_core::check_algorithm(jwk.key(), Usage::Signature, alg);
+            let enc = jwk_core::check_algorithm(jwk.key(), Usage::Encryption, alg);
+            match (sig, enc) {
+                (Ok(()), _) | (_, Ok(())) => jwk.params_mut().alg = Some(alg.to_owned()),
+                (Err(e), _) => return Err(e.into()),
+            }
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<String, Failure> {
+    match cli.command {
+        Command::Import {
+            input,
+            key_use,
+            alg,
+            public,
+        } => {
+            let mut jwk = load(&input)?;
+            apply_use_alg(&mut jwk, key_use.as_deref(), alg.as_deref())?;
+            Ok(if public {
+                jwk.to_public_json()
+            } else {
+                jwk.to_json()
+            })
+        }
+        Command::Thumbprint { input, hash } => {
+            let hash = ThumbprintHash::from_name(&hash).ok_or_else(|| {
+                fail(
+                    "input.invalid_option",
+                    format!("--hash must be sha256, sha1, sha384 or sha512, not \"{hash}\""),
+                )
+            })?;
+            Ok(load(&input)?.thumbprint(hash))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            if writeln!(stdout, "{out}").and_then(|()| stdout.flush()).is_err() {
+                return ExitCode::from(2);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(f) => {
+            eprintln!("error: {}: {}", f.code, f.message);
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! jwk-core: every common key format in, canonical JSON Web Key out.
+//!
+//! Pure conversion: no I/O, no async, no global state. [`import`] takes the bytes of a PEM
+//! file, a DER blob or a JWK / JWK Set and returns a checked [`Jwk`]; [`Jwk::to_json`] writes
+//! its canonical JSON and [`Jwk::thumbprint`] its RFC 7638 thumbprint.
+//!
+//! ```
+//! use jwk_core::{import, ImportOptions, ThumbprintHash};
+//!
+//! let pem = b"-----BEGIN PUBLIC KEY-----
+//! MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=
+//! -----END PUBLIC KEY-----";
+//! let jwk = import(pem, &ImportOptions::default()).unwrap();
+//! assert_eq!(
+//!     jwk.to_json(),
+//!     r#"{"kty":"OKP","crv":"Ed25519","x":"Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE"}"#
+//! );
+//! assert_eq!(jwk.thumbprint(ThumbprintHash::Sha256), "2kJ7YOLmp7k6T0m1jAe8sLWCeEbwnPUzfgcKSHN0NUs");
+//! ```
+
+mod b64;
+mod der;
+mod encrypted;
+mod error;
+mod json;
+mod jwk;
+mod key;
+mod pem;
+mod policy;
+mod secret;
+mod x5c;
+
+pub use encrypted::KdfLimits;
+pub use error::{Error, Result};
+pub use json::{JwkSet, SetEntry};
+pub use jwk::{Jwk, KeyUse, Parameters, ThumbprintHash};
+pub use key::{
+    EcCurve, EcKey, Key, KeyType, OctKey, OkpCurve, OkpKey, PssHash, RsaKey, RsaPrivate,
+};
+pub use policy::{Usage, check_algorithm, valid_algorithms};
+pub use secret::Secret;
+
+use der::DerKind;
+use zeroize::Zeroizing;
+
+/// Options for [`import`]. `Default` gives no password, no alias, no kid and the default
+/// [`KdfLimits`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions<'a> {
+    /// Password of an encrypted private key (or PKCS#12 keystore).
+    pub password: Option<&'a str>,
+    /// Alias (friendlyName) of the key in a PKCS#12 keystore.
+    pub alias: Option<&'a str>,
+    /// For a JWK Set: the kid of the key to select. For any other input: the kid to set.
+    pub kid: Option<&'a str>,
+    /// Caps on what an encrypted key may make the KDF do.
+    pub kdf_limits: KdfLimits,
+}
+
+/// Turns a PEM document, a DER blob or a JWK / JWK Set into one checked JWK.
+///
+/// PEM: the first block that holds a key or certificate wins; blocks with other labels and
+/// blocks whose base64 or DER is broken are skipped. A wrong or missing password is an
+/// error at once. JSON: a JWK, a JWK Set or an array of JWKs, selected by `kid`.
+pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
+    let input = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
+    let start = input
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .ok_or(Error::EmptyInput)?;
+    let trimmed = &input[start..];
+    if matches!(trimmed[0], b'{' | b'[') {
+        let text = std::str::from_utf8(trimmed).map_err(|e| Error::InvalidJson {
+            detail: format!("the text is not UTF-8 ({e})"),
+        })?;
+        return JwkSet::parse(text)?.select(opts.kid);
+    }
+    if opts.alias.is_some() {
+        return Err(Error::InvalidOption {
+            detail: "an alias applies only to PKCS#12 keystores".to_owned(),
+        });
+    }
+    let mut jwk = if pem::looks_like_pem(trimmed) {
+        import_pem(trimmed, opts)?
+    } else if let Some(kind) = der::classify(input) {
+        import_der(kind, input, opts)?
+    } else if let Some(der) = bare_base64(trimmed) {
+        match der::classify(&der) {
+            Some(kind) => import_der(kind, &der, opts)?,
+            None => return Err(Error::UnrecognizedInput),
+        }
+    } else {
+        return Err(Error::UnrecognizedInput);
+    };
+    if let Some(kid) = opts.kid {
+        jwk.params_mut().kid = Some(kid.to_owned());
+    }
+    Ok(jwk)
+}
+
+/// A certificate or key pasted as base64 without PEM armour.
+fn bare_base64(text: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    use base64ct::{Base64, Encoding};
+    let compact: Zeroizing<Vec<u8>> = Zeroizing::new(
+        text.iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect(),
+    );
+    if compact.len() < 16 {
+        return None;
+    }
+    let s = std::str::from_utf8(&compact).ok()?;
+    Base64::decode_vec(s).ok().map(Zeroizing::new)
+}
+
+fn import_der(kind: DerKind, input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
+    let key = match kind {
+        DerKind::Certificate => return x5c::jwk_from_certificate(input, false),
+        DerKind::Spki => der::spki_to_key(input)?,
+        DerKind::Pkcs8 => der::pkcs8_to_key(input)?,
+        DerKind::Pkcs1Public => Key::Rsa(der::pkcs1_public(input)?),
+        DerKind::Pkcs1Private => Key::Rsa(der::pkcs1_private(input)?),
+        DerKind::Sec1 => der::sec1_to_key(input, None)?,
+        DerKind::EncryptedPkcs8 => {
+            let password = opts.password.ok_or(Error::PasswordRequired)?;
+            let plain = encrypted::decrypt_pkcs8(input, password, &opts.kdf_limits)?;
+            decrypted(der::pkcs8_to_key(&plain))?
+        }
+        DerKind::Pkcs12 => {
+            return Err(Error::UnsupportedEncryption {
+                scheme: "PKCS#12 keystore (this build of jwk-core has no keystore support)"
+                    .to_owned(),
+            });
+        }
+    };
+    Ok(Jwk::new(key, Parameters::default()))
+}
+
+/// After decryption, undecodable DER means the password was wrong (CBC padding passes by
+/// chance about once in 256 tries).
+fn decrypted(result: Result<Key>) -> Result<Key> {
+    result.map_err(|e| match e {
+        Error::DerMalformed { .. } => Error::BadPassword,
+        other => other,
+    })
+}
+
+/// Is this error about a block's encoding (skip the block), not about the key in it?
+fn is_structural(e: &Error) -> bool {
+    matches!(e, Error::DerMalformed { .. } | Error::PemMalformed { .. })
+}
+
+fn import_pem(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
+    let mut labels = Vec::new();
+    let mut first_error = None;
+    for block in pem::blocks(input) {
+        labels.push(block.label.to_owned());
+        let result = match block.body {
+            Err(detail) => Err(Error::PemMalformed {
+                label: block.label.to_owned(),
+                detail,
+            }),
+            Ok(ref body) => import_pem_block(&block, body, opts),
+        };
+        match result {
+            Ok(Some(jwk)) => return Ok(jwk),
+            Ok(None) => {}
+            Err(e) if is_structural(&e) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(first_error.unwrap_or(Error::PemNoKey { labels }))
+}
+
+/// One block: `Ok(None)` when its label holds no key or certificate.
+fn import_pem_block(
+    block: &pem::PemBlock<'_>,
+    body: &[u8],
+    opts: &ImportOptions<'_>,
+) -> Result<Option<Jwk>> {
+    let key = match block.label {
+        "CERTIFICATE" | "X509 CERTIFICATE" => {
+            return x5c::jwk_from_certificate(body, false).map(Some);
+        }
+        "TRUSTED CERTIFICATE" => return x5c::jwk_from_certificate(body, true).map(Some),
+        "PUBLIC KEY" => der::spki_to_key(body)?,
+        "RSA PUBLIC KEY" => Key::Rsa(der::pkcs1_public(body)?),
+        "ENCRYPTED PRIVATE KEY" => {
+            let password = opts.password.ok_or(Error::PasswordRequired)?;
+            let plain = encrypted::decrypt_pkcs8(body, password, &opts.kdf_limits)?;
+            decrypted(der::pkcs8_to_key(&plain))?
+        }
+        "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "PRIVATE KEY" => {
+            let parse = |der: &[u8]| match block.label {
+                "RSA PRIVATE KEY" => der::pkcs1_private(der).map(Key::Rsa),
+                "EC PRIVATE KEY" => der::sec1_to_key(der, None),
+                _ => der::pkcs8_to_key(der),
+            };
+            let encrypted = block
+                .header("Proc-Type")
+                .is_some_and(|v| v.replace(' ', "").eq_ignore_ascii_case("4,ENCRYPTED"));
+            if encrypted {
+                let dek = block.header("DEK-Info").ok_or_else(|| Error::PemMalformed {
+                    label: block.label.to_owned(),
+                    detail: "it is marked ENCRYPTED but has no DEK-Info header".to_owned(),
+                })?;
+                let password = opts.password.ok_or(Error::PasswordRequired)?;
+                let plain = encrypted::decrypt_legacy_pem(dek, password, body)?;
+                decrypted(parse(&plain))?
+            } else {
+                parse(body)?
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Jwk::new(key, Parameters::default())))
+}

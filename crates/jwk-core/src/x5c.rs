@@ -1,0 +1,83 @@
+//! X.509 certificates: the key they carry, `x5c`, `x5t` and `x5t#S256`.
+
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::der::spki_to_key;
+use crate::error::{Error, Result};
+use crate::jwk::{Jwk, Parameters};
+
+/// Parses a DER certificate and returns its SubjectPublicKeyInfo DER and the certificate's
+/// own length (a `TRUSTED CERTIFICATE` carries trailing auxiliary data).
+fn parse_cert(der: &[u8]) -> Result<(&[u8], usize)> {
+    let (rest, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| Error::der("X.509 certificate", e))?;
+    Ok((cert.tbs_certificate.subject_pki.raw, der.len() - rest.len()))
+}
+
+/// The public JWK of a DER certificate, with `x5c` (the certificate) and `x5t#S256`.
+///
+/// With `allow_trailing`, bytes after the certificate (OpenSSL's trusted-certificate
+/// auxiliary data) are ignored; otherwise they are an error.
+pub(crate) fn jwk_from_certificate(der: &[u8], allow_trailing: bool) -> Result<Jwk> {
+    let (spki, len) = parse_cert(der)?;
+    if len != der.len() && !allow_trailing {
+        return Err(Error::der(
+            "X.509 certificate",
+            format!("{} bytes follow the certificate", der.len() - len),
+        ));
+    }
+    let cert = &der[..len];
+    let key = spki_to_key(spki)?;
+    let params = Parameters {
+        x5c: Some(vec![cert.to_vec()]),
+        x5t_s256: Some(Sha256::digest(cert).to_vec()),
+        ..Parameters::default()
+    };
+    Ok(Jwk::new(key, params))
+}
+
+/// Checks a JWK's `x5c`: every entry a certificate, the leaf's key equal to the JWK's key,
+/// and `x5t` / `x5t#S256` (when present) the digests of the leaf.
+pub(crate) fn check_jwk_chain(jwk: &Jwk) -> Result<()> {
+    let p = jwk.params();
+    let Some(chain) = &p.x5c else {
+        return Ok(());
+    };
+    for (i, cert) in chain.iter().enumerate() {
+        let (_, len) = parse_cert(cert).map_err(|e| Error::BadX5c {
+            detail: format!("certificate #{i} does not parse: {e}"),
+        })?;
+        if len != cert.len() {
+            return Err(Error::BadX5c {
+                detail: format!("certificate #{i} has trailing bytes"),
+            });
+        }
+    }
+    let leaf = &chain[0];
+    let (spki, _) = parse_cert(leaf)?;
+    let leaf_key = spki_to_key(spki).map_err(|e| Error::BadX5c {
+        detail: format!("the key of certificate #0 is unusable: {e}"),
+    })?;
+    let leaf_jwk = Jwk::new(leaf_key, Parameters::default());
+    if leaf_jwk.thumbprint_input() != jwk.to_public().thumbprint_input() {
+        return Err(Error::BadX5c {
+            detail: "the key of certificate #0 is not the key of this JWK".to_owned(),
+        });
+    }
+    if let Some(t) = &p.x5t
+        && Sha1::digest(leaf).as_slice() != t.as_slice()
+    {
+        return Err(Error::BadX5c {
+            detail: "\"x5t\" is not the SHA-1 digest of certificate #0".to_owned(),
+        });
+    }
+    if let Some(t) = &p.x5t_s256
+        && Sha256::digest(leaf).as_slice() != t.as_slice()
+    {
+        return Err(Error::BadX5c {
+            detail: "\"x5t#S256\" is not the SHA-256 digest of certificate #0".to_owned(),
+        });
+    }
+    Ok(())
+}
