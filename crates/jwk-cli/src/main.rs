@@ -13,7 +13,11 @@ use zeroize::Zeroizing;
 const MAX_INPUT: u64 = 16 << 20;
 
 #[derive(Parser)]
-#[command(name = "jwk", version, about = "Turn keys and certificates into canonical JSON Web Keys")]
+#[command(
+    name = "jwk",
+    version,
+    about = "Turn keys and certificates into canonical JSON Web Keys"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -105,7 +109,8 @@ fn read_input(file: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
     if file == "-" {
         return read_limited(std::io::stdin().lock(), "standard input");
     }
-    let f = std::fs::File::open(file).map_err(|e| fail("io.open", format!("cannot open {file}: {e}")))?;
+    let f = std::fs::File::open(file)
+        .map_err(|e| fail("io.open", format!("cannot open {file}: {e}")))?;
     read_limited(f, file)
 }
 
@@ -190,7 +195,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
-            if writeln!(stdout, "{out}").and_then(|()| stdout.flush()).is_err() {
+            if writeln!(stdout, "{out}")
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
                 return ExitCode::from(2);
             }
             ExitCode::SUCCESS

@@ -73,11 +73,18 @@ pub(crate) fn classify(der: &[u8]) -> Option<DerKind> {
         [Integer, Sequence, OctetString, ..] if int(0) || int(1) => DerKind::Pkcs8,
         [Integer, OctetString, ..] if int(1) => DerKind::Sec1,
         [Integer, Integer] => DerKind::Pkcs1Public,
-        [Integer, Integer, Integer, Integer, Integer, Integer, Integer, Integer, Integer, ..]
-            if int(0) || int(1) =>
-        {
-            DerKind::Pkcs1Private
-        }
+        [
+            Integer,
+            Integer,
+            Integer,
+            Integer,
+            Integer,
+            Integer,
+            Integer,
+            Integer,
+            Integer,
+            ..,
+        ] if int(0) || int(1) => DerKind::Pkcs1Private,
         _ => return None,
     })
 }
@@ -244,20 +251,25 @@ pub(crate) fn sec1_to_key(der: &[u8], outer: Option<EcCurve>) -> Result<Key> {
 
 /// A PKCS#8 PrivateKeyInfo (v1) or OneAsymmetricKey (v2).
 pub(crate) fn pkcs8_to_key(der: &[u8]) -> Result<Key> {
-    let info = pkcs8::PrivateKeyInfoRef::from_der(der)
-        .map_err(|e| Error::der("PKCS#8 private key", e))?;
+    let info =
+        pkcs8::PrivateKeyInfoRef::from_der(der).map_err(|e| Error::der("PKCS#8 private key", e))?;
     let oid = info.algorithm.oid;
     let params = info.algorithm.parameters.as_ref();
     let private = info.private_key.as_bytes();
     let public = match &info.public_key {
         Some(bits) => Some(bits.as_bytes().ok_or_else(|| {
-            Error::der("PKCS#8 private key", "the public key BIT STRING has unused bits")
+            Error::der(
+                "PKCS#8 private key",
+                "the public key BIT STRING has unused bits",
+            )
         })?),
         None => None,
     };
     match oid {
         RSA => pkcs1_private(private).map(Key::Rsa),
-        RSA_PSS => Ok(Key::Rsa(pkcs1_private(private)?.with_pss(pss_hash(params)?))),
+        RSA_PSS => Ok(Key::Rsa(
+            pkcs1_private(private)?.with_pss(pss_hash(params)?),
+        )),
         EC => sec1_to_key(private, Some(ec_params_curve(params)?)),
         _ => match okp_curve(&oid) {
             Some(curve) => {

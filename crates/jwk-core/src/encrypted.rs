@@ -62,7 +62,10 @@ fn check_iterations(count: u64, limits: &KdfLimits) -> Result<()> {
         });
     }
     if count == 0 {
-        return Err(Error::der("key encryption parameters", "the iteration count is 0"));
+        return Err(Error::der(
+            "key encryption parameters",
+            "the iteration count is 0",
+        ));
     }
     Ok(())
 }
@@ -88,13 +91,17 @@ pub(crate) fn decrypt_pkcs8(
         .map_err(|e| Error::der(what, e))?;
     reader.finish().map_err(|e| Error::der(what, e))?;
     let mut buf = Zeroizing::new(data.as_bytes().to_vec());
-    let params = alg.parameters.ok_or_else(|| Error::der(what, "no parameters"))?;
+    let params = alg
+        .parameters
+        .ok_or_else(|| Error::der(what, "no parameters"))?;
     let len = match alg.oid {
         PBES2 => {
             let p: pkcs5::pbes2::Parameters =
-                params.decode_as().map_err(|e| Error::UnsupportedEncryption {
-                    scheme: format!("PBES2 with parameters this engine cannot read ({e})"),
-                })?;
+                params
+                    .decode_as()
+                    .map_err(|e| Error::UnsupportedEncryption {
+                        scheme: format!("PBES2 with parameters this engine cannot read ({e})"),
+                    })?;
             check_pbes2(&p, limits)?;
             p.decrypt_in_place(password.as_bytes(), &mut buf)
                 .map_err(|e| match e {
@@ -175,7 +182,13 @@ fn pbes1_decrypt(
     buf: &mut [u8],
 ) -> Result<usize> {
     fn pbkdf1<D: Digest>(password: &[u8], salt: &[u8], count: u64) -> Zeroizing<Vec<u8>> {
-        let mut t = Zeroizing::new(D::new().chain_update(password).chain_update(salt).finalize().to_vec());
+        let mut t = Zeroizing::new(
+            D::new()
+                .chain_update(password)
+                .chain_update(salt)
+                .finalize()
+                .to_vec(),
+        );
         for _ in 1..count {
             *t = D::digest(&*t).to_vec();
         }
@@ -259,10 +272,12 @@ pub(crate) fn decrypt_legacy_pem(
     password: &str,
     body: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let (cipher, iv_hex) = dek_info.split_once(',').ok_or_else(|| Error::PemMalformed {
-        label: "DEK-Info".to_owned(),
-        detail: "expected \"DEK-Info: <cipher>,<iv in hex>\"".to_owned(),
-    })?;
+    let (cipher, iv_hex) = dek_info
+        .split_once(',')
+        .ok_or_else(|| Error::PemMalformed {
+            label: "DEK-Info".to_owned(),
+            detail: "expected \"DEK-Info: <cipher>,<iv in hex>\"".to_owned(),
+        })?;
     let cipher = cipher.trim().to_ascii_uppercase();
     let iv = decode_hex(iv_hex.trim()).ok_or_else(|| Error::PemMalformed {
         label: "DEK-Info".to_owned(),
@@ -312,7 +327,7 @@ pub(crate) fn decrypt_legacy_pem(
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

@@ -133,9 +133,7 @@ pub enum Error {
     },
 
     /// A JWK member is not base64url without padding.
-    #[error(
-        "JWK member \"{member}\" is not valid base64url (RFC 4648 §5, no padding): {detail}"
-    )]
+    #[error("JWK member \"{member}\" is not valid base64url (RFC 4648 §5, no padding): {detail}")]
     BadBase64 {
         /// The member name.
         member: String,

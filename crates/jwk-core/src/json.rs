@@ -25,7 +25,10 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
                 let mut out: Vec<(String, &'a RawValue)> = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
                     if out.iter().any(|(name, _)| *name == k) {
@@ -115,7 +118,10 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn raw(&self, name: &str) -> Option<&'a RawValue> {
-        self.members.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.members
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
     }
 
     fn opt_str(&self, name: &str) -> Result<Option<String>> {
@@ -169,12 +175,14 @@ pub(crate) fn parse_jwk(raw: &RawValue) -> Result<Jwk> {
         "EC" => (parse_ec(&fields)?, EC_MEMBERS),
         "OKP" => (parse_okp(&fields)?, OKP_MEMBERS),
         "oct" => (
-            Key::Oct(OctKey::new(Secret::new(fields.opt_secret("k")?.map(|k| k.to_vec()).ok_or_else(
-                || Error::MissingMember {
-                    kty: "oct".to_owned(),
-                    member: "k".to_owned(),
-                },
-            )?))?),
+            Key::Oct(OctKey::new(Secret::new(
+                fields.opt_secret("k")?.map(|k| k.to_vec()).ok_or_else(|| {
+                    Error::MissingMember {
+                        kty: "oct".to_owned(),
+                        member: "k".to_owned(),
+                    }
+                })?,
+            ))?),
             OCT_MEMBERS,
         ),
         other => {
@@ -203,7 +211,11 @@ fn parse_rsa(f: &Fields<'_>) -> Result<Key> {
     }
     let d = f.opt_secret("d")?;
     let (p, q) = (f.opt_secret("p")?, f.opt_secret("q")?);
-    let (dp, dq, qi) = (f.opt_secret("dp")?, f.opt_secret("dq")?, f.opt_secret("qi")?);
+    let (dp, dq, qi) = (
+        f.opt_secret("dp")?,
+        f.opt_secret("dq")?,
+        f.opt_secret("qi")?,
+    );
     let Some(d) = d else {
         for name in ["p", "q", "dp", "dq", "qi"] {
             if f.raw(name).is_some() {
@@ -373,32 +385,147 @@ fn entry_kid(raw: &RawValue) -> Option<String> {
     serde_json::from_str::<KidOnly>(raw.get()).ok()?.kid
 }
 
-impl JwkSet {
-    /// Parses a JWK (`{"kty":…}`), a JWK Set (`{"keys":[…]}`) or a JSON array of JWKs.
-    pub fn parse(text: &str) -> Result<JwkSet> {
-        let raw: &RawValue = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-            .map_err(json_error)?;
-        let body = raw.get().trim_start();
-        let (items, single): (Vec<&RawValue>, bool) = if body.starts_with('[') {
-            (serde_json::from_str(raw.get()).map_err(json_error)?, false)
-        } else if body.starts_with('{') {
-            let Members(members) = parse_members(raw)?;
-            let has_kty = members.iter().any(|(n, _)| n == "kty");
-            match members.iter().find(|(n, _)| n == "keys") {
-                Some((_, keys)) if !has_kty => (
-                    serde_json::from_str(keys.get()).map_err(|_| Error::NotAJwk {
-                        detail: "the \"keys\" member of a JWK Set must be an array".to_owned(),
-                    })?,
-                    false,
-                ),
-                _ => (vec![raw], true),
+/// Most keys accepted in one JWK Set (real sets hold a handful; this bounds memory).
+pub const MAX_SET_KEYS: usize = 10_000;
+
+/// A JSON array of raw values, refused past [`MAX_SET_KEYS`] elements while reading.
+struct BoundedItems<'a>(Vec<&'a RawValue>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for BoundedItems<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = BoundedItems<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON array")
             }
-        } else {
-            return Err(Error::NotAJwk {
-                detail: "expected a JWK object, a JWK Set ({\"keys\":[…]}) or an array of JWKs"
-                    .to_owned(),
-            });
-        };
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                    if out.len() == MAX_SET_KEYS {
+                        return Err(serde::de::Error::custom(format!(
+                            "the JWK Set holds more than {MAX_SET_KEYS} keys"
+                        )));
+                    }
+                    out.push(item);
+                }
+                Ok(BoundedItems(out))
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+/// The raw entries of a JWK, a JWK Set or an array of JWKs; `true` for a lone JWK.
+fn raw_entries(text: &str) -> Result<(Vec<&RawValue>, bool)> {
+    let raw: &RawValue =
+        serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(json_error)?;
+    let body = raw.get().trim_start();
+    fn items(raw: &RawValue) -> Result<Vec<&RawValue>> {
+        serde_json::from_str::<BoundedItems<'_>>(raw.get())
+            .map(|b| b.0)
+            .map_err(|e| match json_error(e) {
+                Error::InvalidJson { detail } if detail.contains("more than") => Error::NotAJwk {
+                    detail: format!("the JWK Set holds more than {MAX_SET_KEYS} keys"),
+                },
+                other => other,
+            })
+    }
+    if body.starts_with('[') {
+        return Ok((items(raw)?, false));
+    }
+    if !body.starts_with('{') {
+        return Err(Error::NotAJwk {
+            detail: "expected a JWK object, a JWK Set ({\"keys\":[…]}) or an array of JWKs"
+                .to_owned(),
+        });
+    }
+    let Members(members) = parse_members(raw)?;
+    let has_kty = members.iter().any(|(n, _)| n == "kty");
+    match members.iter().find(|(n, _)| n == "keys") {
+        Some((_, keys)) if !has_kty => {
+            if !keys.get().trim_start().starts_with('[') {
+                return Err(Error::NotAJwk {
+                    detail: "the \"keys\" member of a JWK Set must be an array".to_owned(),
+                });
+            }
+            Ok((items(keys)?, false))
+        }
+        _ => Ok((vec![raw], true)),
+    }
+}
+
+fn list_kids(kids: &[Option<String>]) -> Vec<String> {
+    kids.iter().flatten().cloned().collect()
+}
+
+/// Chooses the position of one entry: with a kid, the one entry that has it; without, the
+/// only entry.
+fn choose(kids: &[Option<String>], kid: Option<&str>) -> Result<usize> {
+    if kids.is_empty() {
+        return Err(Error::JwksEmpty);
+    }
+    let Some(kid) = kid else {
+        if kids.len() == 1 {
+            return Ok(0);
+        }
+        return Err(Error::KidRequired {
+            count: kids.len(),
+            kids: list_kids(kids),
+        });
+    };
+    let matches: Vec<usize> = (0..kids.len())
+        .filter(|&i| kids[i].as_deref() == Some(kid))
+        .collect();
+    match matches.as_slice() {
+        [] => Err(Error::KidNotFound {
+            kid: kid.to_owned(),
+            kids: list_kids(kids),
+        }),
+        [index] => Ok(*index),
+        many => Err(Error::KidAmbiguous {
+            kid: kid.to_owned(),
+            count: many.len(),
+            kids: list_kids(kids),
+        }),
+    }
+}
+
+fn in_set(index: usize, kid: Option<String>, single: bool, source: Error) -> Error {
+    if single {
+        source
+    } else {
+        Error::InSet {
+            index,
+            kid,
+            source: Box::new(source),
+        }
+    }
+}
+
+/// Selects one key from JWK / JWK Set text, parsing only the chosen entry fully (the others
+/// are read for their kid alone).
+pub(crate) fn select_from_text(text: &str, kid: Option<&str>) -> Result<Jwk> {
+    let (items, single) = raw_entries(text)?;
+    let kids: Vec<Option<String>> = items.iter().map(|item| entry_kid(item)).collect();
+    if single && kids[0].is_none() {
+        // A lone JWK without a kid: the kid given is the one to set, not a selector.
+        let mut jwk = parse_jwk(items[0])?;
+        jwk.params_mut().kid = kid.map(str::to_owned);
+        return Ok(jwk);
+    }
+    let index = choose(&kids, kid)?;
+    parse_jwk(items[index]).map_err(|e| in_set(index, kids[index].clone(), single, e))
+}
+
+impl JwkSet {
+    /// Parses a JWK (`{"kty":…}`), a JWK Set (`{"keys":[…]}`) or a JSON array of JWKs,
+    /// at most [`MAX_SET_KEYS`] entries.
+    pub fn parse(text: &str) -> Result<JwkSet> {
+        let (items, single) = raw_entries(text)?;
         let entries = items
             .into_iter()
             .map(|item| SetEntry {
@@ -419,62 +546,22 @@ impl JwkSet {
         self.entries.iter().filter_map(|e| e.key.as_ref().ok())
     }
 
-    fn kids(&self) -> Vec<String> {
-        self.entries.iter().filter_map(|e| e.kid.clone()).collect()
-    }
-
     /// Chooses one key: with a kid, the one key that has it; without, the only key.
     pub fn select(self, kid: Option<&str>) -> Result<Jwk> {
-        if self.entries.is_empty() {
-            return Err(Error::JwksEmpty);
-        }
-        let matches: Vec<usize> = match kid {
-            Some(kid) => (0..self.entries.len())
-                .filter(|&i| self.entries[i].kid.as_deref() == Some(kid))
-                .collect(),
-            None if self.entries.len() == 1 => vec![0],
-            None => {
-                return Err(Error::KidRequired {
-                    count: self.entries.len(),
-                    kids: self.kids(),
-                });
-            }
-        };
-        match matches.as_slice() {
-            [] => Err(Error::KidNotFound {
-                kid: kid.unwrap_or_default().to_owned(),
-                kids: self.kids(),
-            }),
-            [index] => {
-                let index = *index;
-                let single = self.single;
-                let entry = self.entries.into_iter().nth(index).expect("index in range");
-                entry.key.map_err(|source| {
-                    if single {
-                        source
-                    } else {
-                        Error::InSet {
-                            index,
-                            kid: entry.kid,
-                            source: Box::new(source),
-                        }
-                    }
-                })
-            }
-            many => Err(Error::KidAmbiguous {
-                kid: kid.unwrap_or_default().to_owned(),
-                count: many.len(),
-                kids: self.kids(),
-            }),
-        }
+        let kids: Vec<Option<String>> = self.entries.iter().map(|e| e.kid.clone()).collect();
+        let index = choose(&kids, kid)?;
+        let entry = self.entries.into_iter().nth(index).expect("index in range");
+        entry
+            .key
+            .map_err(|e| in_set(index, entry.kid, self.single, e))
     }
 }
 
 impl Jwk {
     /// Parses one JWK from JSON text (a JWK Set is refused; use [`JwkSet`]).
     pub fn from_json(text: &str) -> Result<Jwk> {
-        let raw: &RawValue = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-            .map_err(json_error)?;
+        let raw: &RawValue =
+            serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(json_error)?;
         parse_jwk(raw)
     }
 }

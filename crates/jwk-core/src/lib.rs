@@ -15,7 +15,7 @@
 //!     jwk.to_json(),
 //!     r#"{"kty":"OKP","crv":"Ed25519","x":"Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE"}"#
 //! );
-//! assert_eq!(jwk.thumbprint(ThumbprintHash::Sha256), "2kJ7YOLmp7k6T0m1jAe8sLWCeEbwnPUzfgcKSHN0NUs");
+//! assert_eq!(jwk.thumbprint(ThumbprintHash::Sha256), "3YZxBJ12jO3n_mXt_q-j_Z-TFP1vt-NiI3OCf-fEnHQ");
 //! ```
 
 mod b64;
@@ -32,7 +32,7 @@ mod x5c;
 
 pub use encrypted::KdfLimits;
 pub use error::{Error, Result};
-pub use json::{JwkSet, SetEntry};
+pub use json::{JwkSet, MAX_SET_KEYS, SetEntry};
 pub use jwk::{Jwk, KeyUse, Parameters, ThumbprintHash};
 pub use key::{
     EcCurve, EcKey, Key, KeyType, OctKey, OkpCurve, OkpKey, PssHash, RsaKey, RsaPrivate,
@@ -51,7 +51,8 @@ pub struct ImportOptions<'a> {
     pub password: Option<&'a str>,
     /// Alias (friendlyName) of the key in a PKCS#12 keystore.
     pub alias: Option<&'a str>,
-    /// For a JWK Set: the kid of the key to select. For any other input: the kid to set.
+    /// For a JWK Set, or a JWK that has a kid: the kid of the key to select. For any other
+    /// input (a JWK without kid, PEM, DER): the kid to set.
     pub kid: Option<&'a str>,
     /// Caps on what an encrypted key may make the KDF do.
     pub kdf_limits: KdfLimits,
@@ -73,7 +74,7 @@ pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
         let text = std::str::from_utf8(trimmed).map_err(|e| Error::InvalidJson {
             detail: format!("the text is not UTF-8 ({e})"),
         })?;
-        return JwkSet::parse(text)?.select(opts.kid);
+        return json::select_from_text(text, opts.kid);
     }
     if opts.alias.is_some() {
         return Err(Error::InvalidOption {
@@ -101,12 +102,12 @@ pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
 /// A certificate or key pasted as base64 without PEM armour.
 fn bare_base64(text: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     use base64ct::{Base64, Encoding};
-    let compact: Zeroizing<Vec<u8>> = Zeroizing::new(
-        text.iter()
-            .copied()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect(),
-    );
+    let alphabet = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    if !text.iter().all(|b| alphabet(b) || b.is_ascii_whitespace()) {
+        return None;
+    }
+    let mut compact = Zeroizing::new(Vec::with_capacity(text.len()));
+    compact.extend(text.iter().copied().filter(|b| !b.is_ascii_whitespace()));
     if compact.len() < 16 {
         return None;
     }
@@ -193,9 +194,14 @@ fn import_pem_block(
             let plain = encrypted::decrypt_pkcs8(body, password, &opts.kdf_limits)?;
             decrypted(der::pkcs8_to_key(&plain))?
         }
-        "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "PRIVATE KEY" => {
+        "RSA PRIVATE KEY" | "RSA-PSS PRIVATE KEY" | "EC PRIVATE KEY" | "PRIVATE KEY" => {
             let parse = |der: &[u8]| match block.label {
                 "RSA PRIVATE KEY" => der::pkcs1_private(der).map(Key::Rsa),
+                // OpenSSL's traditional form of an RSASSA-PSS key: PKCS#1 without the
+                // parameters, so only the PS* restriction survives.
+                "RSA-PSS PRIVATE KEY" => {
+                    der::pkcs1_private(der).map(|k| Key::Rsa(k.with_pss(None)))
+                }
                 "EC PRIVATE KEY" => der::sec1_to_key(der, None),
                 _ => der::pkcs8_to_key(der),
             };
@@ -203,10 +209,12 @@ fn import_pem_block(
                 .header("Proc-Type")
                 .is_some_and(|v| v.replace(' ', "").eq_ignore_ascii_case("4,ENCRYPTED"));
             if encrypted {
-                let dek = block.header("DEK-Info").ok_or_else(|| Error::PemMalformed {
-                    label: block.label.to_owned(),
-                    detail: "it is marked ENCRYPTED but has no DEK-Info header".to_owned(),
-                })?;
+                let dek = block
+                    .header("DEK-Info")
+                    .ok_or_else(|| Error::PemMalformed {
+                        label: block.label.to_owned(),
+                        detail: "it is marked ENCRYPTED but has no DEK-Info header".to_owned(),
+                    })?;
                 let password = opts.password.ok_or(Error::PasswordRequired)?;
                 let plain = encrypted::decrypt_legacy_pem(dek, password, body)?;
                 decrypted(parse(&plain))?

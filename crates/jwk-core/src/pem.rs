@@ -62,9 +62,7 @@ pub(crate) fn blocks(input: &[u8]) -> Vec<PemBlock<'_>> {
             };
             if let Some(end) = end_label(line) {
                 if end != label {
-                    error.get_or_insert_with(|| {
-                        format!("it ends with \"-----END {end}-----\"")
-                    });
+                    error.get_or_insert_with(|| format!("it ends with \"-----END {end}-----\""));
                 }
                 ended = true;
                 break;

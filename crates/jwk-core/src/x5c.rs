@@ -10,8 +10,8 @@ use crate::jwk::{Jwk, Parameters};
 /// Parses a DER certificate and returns its SubjectPublicKeyInfo DER and the certificate's
 /// own length (a `TRUSTED CERTIFICATE` carries trailing auxiliary data).
 fn parse_cert(der: &[u8]) -> Result<(&[u8], usize)> {
-    let (rest, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| Error::der("X.509 certificate", e))?;
+    let (rest, cert) =
+        x509_parser::parse_x509_certificate(der).map_err(|e| Error::der("X.509 certificate", e))?;
     Ok((cert.tbs_certificate.subject_pki.raw, der.len() - rest.len()))
 }
 

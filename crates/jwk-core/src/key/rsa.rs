@@ -108,7 +108,8 @@ impl RsaKey {
     /// A public key from its modulus and exponent (big-endian; leading zeros are dropped).
     pub fn from_public(n: &[u8], e: &[u8]) -> Result<Self> {
         check_size(n)?;
-        RsaPublicKey::new_with_size_limits(uint(n), uint(e), MIN_RSA_BITS..=MAX_RSA_BITS).map_err(rsa_err)?;
+        RsaPublicKey::new_with_size_limits(uint(n), uint(e), MIN_RSA_BITS..=MAX_RSA_BITS)
+            .map_err(rsa_err)?;
         Ok(RsaKey {
             n: strip_leading_zeros(n).to_vec(),
             e: strip_leading_zeros(e).to_vec(),

@@ -1,0 +1,145 @@
+//! Hostile inputs of about 1 MiB: the peak memory an import holds stays a small multiple of
+//! the input's size. Measured with a counting allocator, not a timer.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use jwk_core::{ImportOptions, JwkSet, import};
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
+        PEAK.fetch_max(now, Ordering::SeqCst);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Tests in one binary run in parallel threads and the counter is global: every test holds
+/// this lock from its first allocation to its last.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Peak bytes held above the starting point while `f` runs (call with [`serial`] held).
+fn peak_during(f: impl FnOnce()) -> usize {
+    let base = CURRENT.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    f();
+    PEAK.load(Ordering::SeqCst) - base
+}
+
+const MIB: usize = 1 << 20;
+
+fn assert_bounded(name: &str, input: &[u8], factor: usize) {
+    assert!(
+        input.len() >= MIB - 4096,
+        "{name}: input is {} bytes",
+        input.len()
+    );
+    let peak = peak_during(|| {
+        let _ = import(input, &ImportOptions::default());
+    });
+    assert!(
+        peak <= factor * input.len(),
+        "{name}: peak {peak} bytes for {} input bytes (more than {factor}x)",
+        input.len()
+    );
+}
+
+fn pad_to_mib(prefix: &str, unit: &str, suffix: &str) -> String {
+    let n = (MIB - prefix.len() - suffix.len()) / unit.len();
+    format!("{prefix}{}{suffix}", unit.repeat(n))
+}
+
+#[test]
+fn a_set_of_tiny_entries_is_capped() {
+    let _serial = serial();
+    let text = pad_to_mib(r#"{"keys":["#, "{},", "{}]}");
+    assert_bounded("set of empty objects", text.as_bytes(), 4);
+    let e = import(text.as_bytes(), &ImportOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "jwk.not_a_jwk");
+    assert_eq!(e.to_string(), "the JWK Set holds more than 10000 keys");
+}
+
+#[test]
+fn a_set_of_many_real_keys_selects_lazily() {
+    let _serial = serial();
+    let key = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"k","pad":"______________________________________________________"},"#;
+    let text = pad_to_mib(
+        r#"{"keys":["#,
+        key,
+        r#"{"kty":"oct","k":"AAAA","kid":"last"}]}"#,
+    );
+    let peak = peak_during(|| {
+        let opts = ImportOptions {
+            kid: Some("last"),
+            ..ImportOptions::default()
+        };
+        import(text.as_bytes(), &opts).expect("last key");
+    });
+    assert!(peak <= 2 * text.len(), "peak {peak}");
+    let peak = peak_during(|| {
+        let set = JwkSet::parse(&text).expect("set");
+        assert_eq!(set.keys().count(), set.entries().len());
+    });
+    assert!(peak <= 6 * text.len(), "whole set: peak {peak}");
+}
+
+#[test]
+fn a_huge_unknown_member_costs_its_own_size() {
+    let _serial = serial();
+    let text = pad_to_mib(r#"{"kty":"oct","k":"AAAA","ext":["#, "0, ", "0]}");
+    assert_bounded("unknown member", text.as_bytes(), 3);
+}
+
+#[test]
+fn a_huge_pem_block_costs_its_own_size() {
+    let _serial = serial();
+    let body = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\n";
+    let text = pad_to_mib(
+        "junk\n-----BEGIN PRIVATE KEY-----\n",
+        body,
+        "-----END PRIVATE KEY-----\n",
+    );
+    assert_bounded("PEM", text.as_bytes(), 4);
+    let e = import(text.as_bytes(), &ImportOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "der.malformed");
+}
+
+#[test]
+fn a_huge_der_sequence_costs_its_own_size() {
+    let _serial = serial();
+    let mut der = vec![0x30, 0x83];
+    let n = MIB - 5;
+    der.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    der.extend(std::iter::repeat_n([0x02u8, 0x01, 0x00], n / 3).flatten());
+    der.truncate(5 + n / 3 * 3);
+    let fixed = der.len() - 5;
+    der[2..5].copy_from_slice(&[(fixed >> 16) as u8, (fixed >> 8) as u8, fixed as u8]);
+    assert_bounded("DER", &der, 2);
+}
+
+#[test]
+fn many_pem_blocks_cost_their_own_size() {
+    let _serial = serial();
+    let text = pad_to_mib("", "-----BEGIN X-----\nAA==\n-----END X-----\n", "");
+    assert_bounded("PEM blocks", text.as_bytes(), 6);
+    let e = import(text.as_bytes(), &ImportOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "pem.no_key");
+}
