@@ -52,7 +52,7 @@ const P12_2DES: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.
 const P12_RC2_128: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.5");
 const P12_RC2_40: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.6");
 
-fn check_iterations(count: u64, limits: &KdfLimits) -> Result<()> {
+pub(crate) fn check_iterations(count: u64, limits: &KdfLimits) -> Result<()> {
     if count > limits.max_iterations {
         return Err(Error::KdfLimit {
             detail: format!(
@@ -133,7 +133,7 @@ pub(crate) fn decrypt_pkcs8(
 }
 
 /// Checks PBES2 KDF costs against the limits.
-fn check_pbes2(p: &pkcs5::pbes2::Parameters, limits: &KdfLimits) -> Result<()> {
+pub(crate) fn check_pbes2(p: &pkcs5::pbes2::Parameters, limits: &KdfLimits) -> Result<()> {
     match &p.kdf {
         pkcs5::pbes2::Kdf::Pbkdf2(k) => check_iterations(u64::from(k.iteration_count), limits),
         pkcs5::pbes2::Kdf::Scrypt(s) => {

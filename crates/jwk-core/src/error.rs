@@ -258,6 +258,37 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// The keystore password is wrong (the MAC or the decryption failed).
+    #[error("the keystore password is wrong (or the keystore is corrupt): its integrity check or decryption failed")]
+    KeystoreBadPassword,
+
+    /// The PKCS#12 structure does not decode.
+    #[error("the PKCS#12 keystore is malformed: {detail}")]
+    KeystoreMalformed {
+        /// What is wrong.
+        detail: String,
+    },
+
+    /// The keystore holds no private key (and no alias was given).
+    #[error("the keystore holds no private key: give the alias of a certificate entry, or use a keystore with a key")]
+    KeystoreNoKey,
+
+    /// The keystore holds several keys and no alias was given.
+    #[error("the keystore holds several entries: give an alias to choose one (aliases: {})", list(.aliases))]
+    AliasRequired {
+        /// The aliases that exist.
+        aliases: Vec<String>,
+    },
+
+    /// No entry has the alias asked for.
+    #[error("no entry with alias \"{alias}\" in the keystore (aliases: {})", list(.aliases))]
+    AliasNotFound {
+        /// The alias asked for.
+        alias: String,
+        /// The aliases that exist.
+        aliases: Vec<String>,
+    },
+
     /// An algorithm was given that is a key type ("RSA", "EC", ...).
     #[error("algorithm must be a valid algorithm name, not a key type")]
     AlgorithmIsKeyType,
@@ -353,6 +384,11 @@ impl Error {
             Error::KidNotFound { .. } => "jwks.kid_not_found",
             Error::KidAmbiguous { .. } => "jwks.kid_ambiguous",
             Error::InSet { source, .. } => source.code(),
+            Error::KeystoreBadPassword => "pkcs12.bad_password",
+            Error::KeystoreMalformed { .. } => "pkcs12.malformed",
+            Error::KeystoreNoKey => "pkcs12.no_key",
+            Error::AliasRequired { .. } => "pkcs12.alias_required",
+            Error::AliasNotFound { .. } => "pkcs12.alias_not_found",
             Error::AlgorithmIsKeyType => "policy.key_type_as_algorithm",
             Error::UnknownAlgorithm { .. } => "policy.unknown_algorithm",
             Error::AlgorithmMismatch { .. } => "policy.algorithm_mismatch",

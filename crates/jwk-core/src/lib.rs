@@ -26,6 +26,7 @@ mod json;
 mod jwk;
 mod key;
 mod pem;
+mod pkcs12;
 mod policy;
 mod secret;
 mod x5c;
@@ -37,6 +38,7 @@ pub use jwk::{Jwk, KeyUse, Parameters, ThumbprintHash};
 pub use key::{
     EcCurve, EcKey, Key, KeyType, OctKey, OkpCurve, OkpKey, PssHash, RsaKey, RsaPrivate,
 };
+pub use pkcs12::{KeystoreEntry, keystore_entries};
 pub use policy::{Usage, check_algorithm, valid_algorithms};
 pub use secret::Secret;
 
@@ -76,11 +78,6 @@ pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
         })?;
         return json::select_from_text(text, opts.kid);
     }
-    if opts.alias.is_some() {
-        return Err(Error::InvalidOption {
-            detail: "an alias applies only to PKCS#12 keystores".to_owned(),
-        });
-    }
     let mut jwk = if pem::looks_like_pem(trimmed) {
         import_pem(trimmed, opts)?
     } else if let Some(kind) = der::classify(input) {
@@ -116,6 +113,9 @@ fn bare_base64(text: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 }
 
 fn import_der(kind: DerKind, input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
+    if opts.alias.is_some() && kind != DerKind::Pkcs12 {
+        return Err(alias_misplaced());
+    }
     let key = match kind {
         DerKind::Certificate => return x5c::jwk_from_certificate(input, false),
         DerKind::Spki => der::spki_to_key(input)?,
@@ -129,10 +129,14 @@ fn import_der(kind: DerKind, input: &[u8], opts: &ImportOptions<'_>) -> Result<J
             decrypted(der::pkcs8_to_key(&plain))?
         }
         DerKind::Pkcs12 => {
-            return Err(Error::UnsupportedEncryption {
-                scheme: "PKCS#12 keystore (this build of jwk-core has no keystore support)"
-                    .to_owned(),
-            });
+            // A keystore without a password is tried with the empty one, as keytool and
+            // OpenSSL write them.
+            let password = opts.password.unwrap_or("");
+            return pkcs12::import_keystore(input, password, opts.alias, &opts.kdf_limits)
+                .map_err(|e| match (e, opts.password) {
+                    (Error::KeystoreBadPassword, None) => Error::PasswordRequired,
+                    (e, _) => e,
+                });
         }
     };
     Ok(Jwk::new(key, Parameters::default()))
@@ -152,7 +156,16 @@ fn is_structural(e: &Error) -> bool {
     matches!(e, Error::DerMalformed { .. } | Error::PemMalformed { .. })
 }
 
+fn alias_misplaced() -> Error {
+    Error::InvalidOption {
+        detail: "an alias applies only to PKCS#12 keystores".to_owned(),
+    }
+}
+
 fn import_pem(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
+    if opts.alias.is_some() {
+        return Err(alias_misplaced());
+    }
     let mut labels = Vec::new();
     let mut first_error = None;
     for block in pem::blocks(input) {

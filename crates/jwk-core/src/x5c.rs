@@ -15,6 +15,12 @@ fn parse_cert(der: &[u8]) -> Result<(&[u8], usize)> {
     Ok((cert.tbs_certificate.subject_pki.raw, der.len() - rest.len()))
 }
 
+/// The public key of a DER certificate.
+pub(crate) fn certificate_key(der: &[u8]) -> Result<crate::key::Key> {
+    let (spki, _) = parse_cert(der)?;
+    spki_to_key(spki)
+}
+
 /// The public JWK of a DER certificate, with `x5c` (the certificate) and `x5t#S256`.
 ///
 /// With `allow_trailing`, bytes after the certificate (OpenSSL's trusted-certificate
