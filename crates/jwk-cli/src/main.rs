@@ -6,7 +6,10 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use jwk_core::{ImportOptions, Jwk, ThumbprintHash, Usage, import};
+use jwk_core::{
+    EcCurve, GenerateOptions, ImportOptions, Jwk, KdfLimits, KeySpec, KidType, OkpCurve,
+    ThumbprintHash, Usage, generate, import, keystore_entries,
+};
 use zeroize::Zeroizing;
 
 /// Largest input accepted from a file or standard input.
@@ -47,6 +50,61 @@ enum Command {
         #[arg(long, default_value = "sha256")]
         hash: String,
     },
+    /// Generate a new key and print it as a private JWK with use, alg and kid set.
+    Generate(GenerateArgs),
+    /// Inspect PKCS#12 keystores.
+    #[command(subcommand)]
+    Keystore(KeystoreCommand),
+}
+
+#[derive(Subcommand)]
+enum KeystoreCommand {
+    /// Print one line per entry: alias, key type, "private-key" or "certificate", chain length.
+    List {
+        /// The keystore file, or - for standard input.
+        #[arg(value_name = "FILE|-")]
+        file: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Key type: RSA, EC, OKP or oct.
+    #[arg(long)]
+    kty: String,
+    /// Size in bits: RSA 2048 (default), 3072, 4096; oct 128, 192, 256, 384, 512 (default: what --alg needs).
+    #[arg(long)]
+    size: Option<usize>,
+    /// Curve: P-256, P-384, P-521, secp256k1 (EC); Ed25519, Ed448, X25519, X448 (OKP). Default: what --alg needs.
+    #[arg(long)]
+    crv: Option<String>,
+    /// sig or enc.
+    #[arg(long = "use", value_name = "sig|enc")]
+    key_use: String,
+    /// The algorithm (checked against the policy).
+    #[arg(long)]
+    alg: String,
+    /// How to choose the kid: thumbprint (default), uuid, timestamp or none.
+    #[arg(long, default_value = "thumbprint", conflicts_with = "kid")]
+    kid_type: String,
+    /// An explicit kid.
+    #[arg(long)]
+    kid: Option<String>,
+    /// Print only the public part.
+    #[arg(long)]
+    public: bool,
+}
+
+#[derive(Args)]
+struct PasswordArgs {
+    /// Password of an encrypted key or keystore.
+    #[arg(long)]
+    password: Option<String>,
+    /// Read the password from the first line of this file (keeps it out of `ps`).
+    #[arg(long, value_name = "FILE", conflicts_with = "password")]
+    password_file: Option<String>,
 }
 
 #[derive(Args)]
@@ -54,12 +112,8 @@ struct InputArgs {
     /// The input file, or - for standard input.
     #[arg(value_name = "FILE|-")]
     file: String,
-    /// Password of an encrypted key.
-    #[arg(long)]
-    password: Option<String>,
-    /// Read the password from the first line of this file (keeps it out of `ps`).
-    #[arg(long, value_name = "FILE", conflicts_with = "password")]
-    password_file: Option<String>,
+    #[command(flatten)]
+    password: PasswordArgs,
     /// Alias of the key in a PKCS#12 keystore.
     #[arg(long)]
     alias: Option<String>,
@@ -114,9 +168,8 @@ fn read_input(file: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
     read_limited(f, file)
 }
 
-fn load(args: &InputArgs) -> Result<Jwk, Failure> {
-    let bytes = read_input(&args.file)?;
-    let password: Option<Zeroizing<String>> = match (&args.password, &args.password_file) {
+fn password(args: &PasswordArgs) -> Result<Option<Zeroizing<String>>, Failure> {
+    Ok(match (&args.password, &args.password_file) {
         (Some(p), _) => Some(Zeroizing::new(p.clone())),
         (None, Some(path)) => {
             let raw = read_input(path)?;
@@ -125,7 +178,12 @@ fn load(args: &InputArgs) -> Result<Jwk, Failure> {
             Some(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()))
         }
         (None, None) => None,
-    };
+    })
+}
+
+fn load(args: &InputArgs) -> Result<Jwk, Failure> {
+    let bytes = read_input(&args.file)?;
+    let password = password(&args.password)?;
     let opts = ImportOptions {
         password: password.as_deref().map(String::as_str),
         alias: args.alias.as_deref(),
@@ -162,6 +220,115 @@ fn apply_use_alg(jwk: &mut Jwk, key_use: Option<&str>, alg: Option<&str>) -> Res
     Ok(())
 }
 
+fn invalid(detail: String) -> Failure {
+    fail("input.invalid_option", detail)
+}
+
+/// The key to generate, with defaults taken from the algorithm where the flag is missing.
+fn key_spec(args: &GenerateArgs) -> Result<KeySpec, Failure> {
+    let alg = args.alg.as_str();
+    let curve_needed = || invalid(format!("--crv is needed for --kty {} with --alg {alg}", args.kty));
+    Ok(match args.kty.as_str() {
+        "RSA" => KeySpec::Rsa {
+            bits: args.size.unwrap_or(2048),
+        },
+        "EC" => {
+            let name = match (&args.crv, alg) {
+                (Some(c), _) => c.as_str(),
+                (None, "ES256") => "P-256",
+                (None, "ES384") => "P-384",
+                (None, "ES512") => "P-521",
+                (None, "ES256K") => "secp256k1",
+                (None, _) => return Err(curve_needed()),
+            };
+            KeySpec::Ec(EcCurve::from_name(name).ok_or_else(|| {
+                invalid(format!("--crv {name} is not an EC curve: use P-256, P-384, P-521 or secp256k1"))
+            })?)
+        }
+        "OKP" => {
+            let name = match (&args.crv, alg) {
+                (Some(c), _) => c.as_str(),
+                (None, "EdDSA") => "Ed25519",
+                (None, a) if a.starts_with("ECDH-") => "X25519",
+                (None, _) => return Err(curve_needed()),
+            };
+            KeySpec::Okp(OkpCurve::from_name(name).ok_or_else(|| {
+                invalid(format!("--crv {name} is not an OKP curve: use Ed25519, Ed448, X25519 or X448"))
+            })?)
+        }
+        "oct" => {
+            let implied = match alg {
+                "HS384" => 384,
+                "HS512" => 512,
+                a if a.starts_with("A128") => 128,
+                a if a.starts_with("A192") => 192,
+                _ => 256,
+            };
+            KeySpec::Oct {
+                bits: args.size.unwrap_or(implied),
+            }
+        }
+        other => {
+            return Err(invalid(format!(
+                "--kty must be RSA, EC, OKP or oct, not \"{other}\""
+            )));
+        }
+    })
+}
+
+fn run_generate(args: &GenerateArgs) -> Result<String, Failure> {
+    let usage = Usage::parse(&args.key_use).ok_or_else(|| {
+        invalid(format!("--use must be sig or enc, not \"{}\"", args.key_use))
+    })?;
+    let kid = match (&args.kid, args.kid_type.as_str()) {
+        (Some(k), _) => KidType::Explicit(k.clone()),
+        (None, "thumbprint") => KidType::Thumbprint,
+        (None, "uuid") => KidType::Uuid,
+        (None, "timestamp") => KidType::Timestamp,
+        (None, "none") => KidType::None,
+        (None, other) => {
+            return Err(invalid(format!(
+                "--kid-type must be thumbprint, uuid, timestamp or none, not \"{other}\""
+            )));
+        }
+    };
+    let jwk = generate(&GenerateOptions {
+        spec: key_spec(args)?,
+        usage,
+        alg: args.alg.clone(),
+        kid,
+    })?;
+    Ok(if args.public {
+        jwk.to_public_json()
+    } else {
+        jwk.to_json()
+    })
+}
+
+fn run_keystore_list(file: &str, password_args: &PasswordArgs) -> Result<String, Failure> {
+    let bytes = read_input(file)?;
+    let password = password(password_args)?;
+    let entries = keystore_entries(
+        &bytes,
+        password.as_deref().map_or("", String::as_str),
+        &KdfLimits::default(),
+    )?;
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{}\t{}\t{}\t{} certificate{}",
+                e.alias.as_deref().unwrap_or("(no alias)"),
+                e.key_type,
+                if e.private { "private-key" } else { "certificate" },
+                e.certificates,
+                if e.certificates == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    Ok(lines.join("\n"))
+}
+
 fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
         Command::Import {
@@ -186,6 +353,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 )
             })?;
             Ok(load(&input)?.thumbprint(hash))
+        }
+        Command::Generate(args) => run_generate(&args),
+        Command::Keystore(KeystoreCommand::List { file, password }) => {
+            run_keystore_list(&file, &password)
         }
     }
 }

@@ -315,6 +315,13 @@ pub enum Error {
         valid: String,
     },
 
+    /// The operating system's random number generator failed.
+    #[error("the system random number generator failed: {detail}")]
+    Random {
+        /// What failed.
+        detail: String,
+    },
+
     /// An input or option value is out of range.
     #[error("{detail}")]
     InvalidOption {
@@ -393,6 +400,7 @@ impl Error {
             Error::UnknownAlgorithm { .. } => "policy.unknown_algorithm",
             Error::AlgorithmMismatch { .. } => "policy.algorithm_mismatch",
             Error::InvalidOption { .. } => "input.invalid_option",
+            Error::Random { .. } => "random.failed",
         }
     }
 

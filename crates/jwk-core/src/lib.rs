@@ -22,6 +22,7 @@ mod b64;
 mod der;
 mod encrypted;
 mod error;
+mod generate;
 mod json;
 mod jwk;
 mod key;
@@ -33,6 +34,7 @@ mod x5c;
 
 pub use encrypted::KdfLimits;
 pub use error::{Error, Result};
+pub use generate::{GenerateOptions, KeySpec, KidType, generate};
 pub use json::{JwkSet, MAX_SET_KEYS, SetEntry};
 pub use jwk::{Jwk, KeyUse, Parameters, ThumbprintHash};
 pub use key::{

@@ -212,6 +212,30 @@ pub fn check_algorithm(key: &Key, usage: Usage, alg: &str) -> Result<()> {
     })
 }
 
+/// Checks `alg` for an RSA key of `bits` before it exists (generation is costly).
+pub(crate) fn check_rsa_algorithm(bits: usize, usage: Usage, alg: &str) -> Result<()> {
+    if KEY_TYPES.iter().any(|t| t.eq_ignore_ascii_case(alg)) {
+        return Err(Error::AlgorithmIsKeyType);
+    }
+    let allowed = if usage == Usage::Signature { RSA_SIG } else { RSA_ENC };
+    if allowed.contains(&alg) {
+        return Ok(());
+    }
+    let key = format!("a {bits}-bit RSA key");
+    if is_known(normalize(alg)) {
+        return Err(Error::AlgorithmMismatch {
+            alg: alg.to_owned(),
+            key,
+            usage: usage.as_str(),
+            valid: join(allowed),
+        });
+    }
+    Err(Error::UnknownAlgorithm {
+        alg: alg.to_owned(),
+        hint: format!("valid for {key} with {} are {}", usage.as_str(), join(allowed)),
+    })
+}
+
 /// Checks a JWK's own `alg` member against its key type and curve (either use; unknown
 /// algorithm names are left alone, as RFC 7517 allows private ones).
 pub(crate) fn check_alg_fits_key(key: &Key, alg: &str) -> Result<()> {
