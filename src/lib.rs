@@ -3,3 +3,4 @@
 
 pub use jwk_core as core;
 pub use jwk_core::{Error, ImportOptions, Jwk, JwkSet, ThumbprintHash, Usage, import};
+pub use jwk_fetch as fetch;

@@ -52,6 +52,8 @@ enum Command {
     },
     /// Generate a new key and print it as a private JWK with use, alg and kid set.
     Generate(GenerateArgs),
+    /// Fetch a JWK or JWK Set from a URL (bounded, SSRF-guarded) and print the selected key.
+    Fetch(FetchArgs),
     /// Inspect PKCS#12 keystores.
     #[command(subcommand)]
     Keystore(KeystoreCommand),
@@ -98,6 +100,30 @@ struct GenerateArgs {
 }
 
 #[derive(Args)]
+struct FetchArgs {
+    /// The http(s) URL.
+    url: String,
+    /// kid of the key to select from a set.
+    #[arg(long, conflicts_with = "set")]
+    kid: Option<String>,
+    /// Connect timeout in milliseconds.
+    #[arg(long, default_value_t = jwk_fetch::DEFAULT_CONNECT_TIMEOUT_MS)]
+    connect_timeout_ms: u64,
+    /// Read timeout in milliseconds (bounds the whole response).
+    #[arg(long, default_value_t = jwk_fetch::DEFAULT_READ_TIMEOUT_MS)]
+    read_timeout_ms: u64,
+    /// Largest response accepted, in bytes.
+    #[arg(long, default_value_t = jwk_fetch::DEFAULT_SIZE_LIMIT)]
+    size_limit: u64,
+    /// Let the URL reach loopback and private addresses.
+    #[arg(long)]
+    allow_private_networks: bool,
+    /// Print every usable key as a JWK Set instead of selecting one.
+    #[arg(long)]
+    set: bool,
+}
+
+#[derive(Args)]
 struct PasswordArgs {
     /// Password of an encrypted key or keystore.
     #[arg(long)]
@@ -126,6 +152,15 @@ struct InputArgs {
 struct Failure {
     code: &'static str,
     message: String,
+}
+
+impl From<jwk_fetch::FetchError> for Failure {
+    fn from(e: jwk_fetch::FetchError) -> Self {
+        Failure {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
 }
 
 impl From<jwk_core::Error> for Failure {
@@ -227,7 +262,12 @@ fn invalid(detail: String) -> Failure {
 /// The key to generate, with defaults taken from the algorithm where the flag is missing.
 fn key_spec(args: &GenerateArgs) -> Result<KeySpec, Failure> {
     let alg = args.alg.as_str();
-    let curve_needed = || invalid(format!("--crv is needed for --kty {} with --alg {alg}", args.kty));
+    let curve_needed = || {
+        invalid(format!(
+            "--crv is needed for --kty {} with --alg {alg}",
+            args.kty
+        ))
+    };
     Ok(match args.kty.as_str() {
         "RSA" => KeySpec::Rsa {
             bits: args.size.unwrap_or(2048),
@@ -242,7 +282,9 @@ fn key_spec(args: &GenerateArgs) -> Result<KeySpec, Failure> {
                 (None, _) => return Err(curve_needed()),
             };
             KeySpec::Ec(EcCurve::from_name(name).ok_or_else(|| {
-                invalid(format!("--crv {name} is not an EC curve: use P-256, P-384, P-521 or secp256k1"))
+                invalid(format!(
+                    "--crv {name} is not an EC curve: use P-256, P-384, P-521 or secp256k1"
+                ))
             })?)
         }
         "OKP" => {
@@ -253,7 +295,9 @@ fn key_spec(args: &GenerateArgs) -> Result<KeySpec, Failure> {
                 (None, _) => return Err(curve_needed()),
             };
             KeySpec::Okp(OkpCurve::from_name(name).ok_or_else(|| {
-                invalid(format!("--crv {name} is not an OKP curve: use Ed25519, Ed448, X25519 or X448"))
+                invalid(format!(
+                    "--crv {name} is not an OKP curve: use Ed25519, Ed448, X25519 or X448"
+                ))
             })?)
         }
         "oct" => {
@@ -278,7 +322,10 @@ fn key_spec(args: &GenerateArgs) -> Result<KeySpec, Failure> {
 
 fn run_generate(args: &GenerateArgs) -> Result<String, Failure> {
     let usage = Usage::parse(&args.key_use).ok_or_else(|| {
-        invalid(format!("--use must be sig or enc, not \"{}\"", args.key_use))
+        invalid(format!(
+            "--use must be sig or enc, not \"{}\"",
+            args.key_use
+        ))
     })?;
     let kid = match (&args.kid, args.kid_type.as_str()) {
         (Some(k), _) => KidType::Explicit(k.clone()),
@@ -320,13 +367,52 @@ fn run_keystore_list(file: &str, password_args: &PasswordArgs) -> Result<String,
                 "{}\t{}\t{}\t{} certificate{}",
                 e.alias.as_deref().unwrap_or("(no alias)"),
                 e.key_type,
-                if e.private { "private-key" } else { "certificate" },
+                if e.private {
+                    "private-key"
+                } else {
+                    "certificate"
+                },
                 e.certificates,
                 if e.certificates == 1 { "" } else { "s" }
             )
         })
         .collect();
     Ok(lines.join("\n"))
+}
+
+fn run_fetch(args: &FetchArgs) -> Result<String, Failure> {
+    let opts = jwk_fetch::FetchOptions {
+        connect_timeout: std::time::Duration::from_millis(args.connect_timeout_ms),
+        read_timeout: std::time::Duration::from_millis(args.read_timeout_ms),
+        size_limit: args.size_limit,
+        allow_private_networks: args.allow_private_networks,
+        ..jwk_fetch::FetchOptions::default()
+    };
+    if !args.set {
+        let (jwk, _) = jwk_fetch::fetch_jwk(&args.url, args.kid.as_deref(), &opts)?;
+        return Ok(jwk.to_json());
+    }
+    let fetched = jwk_fetch::fetch(&args.url, &opts)?;
+    let set = jwk_fetch::parse_set(&fetched)?;
+    let mut keys = Vec::new();
+    for (i, entry) in set.entries().iter().enumerate() {
+        match &entry.key {
+            Ok(jwk) => keys.push(jwk.to_json()),
+            Err(e) => eprintln!(
+                "warning: key #{i}{} skipped: {}: {e}",
+                entry
+                    .kid
+                    .as_deref()
+                    .map(|k| format!(" (kid \"{k}\")"))
+                    .unwrap_or_default(),
+                e.code()
+            ),
+        }
+    }
+    if keys.is_empty() {
+        return Err(fail("fetch.not_a_jwk", "the response holds no usable key"));
+    }
+    Ok(format!("{{\"keys\":[{}]}}", keys.join(",")))
 }
 
 fn run(cli: Cli) -> Result<String, Failure> {
@@ -355,6 +441,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
             Ok(load(&input)?.thumbprint(hash))
         }
         Command::Generate(args) => run_generate(&args),
+        Command::Fetch(args) => run_fetch(&args),
         Command::Keystore(KeystoreCommand::List { file, password }) => {
             run_keystore_list(&file, &password)
         }

@@ -177,3 +177,146 @@ fn io_errors_have_codes_too() {
         "error: input.empty: the input is empty: give a PEM, DER, PKCS#12 or JSON (JWK / JWK Set) document\n"
     );
 }
+
+#[test]
+fn generate_prints_a_private_jwk_with_use_alg_and_kid() {
+    let r = jwk(
+        &[
+            "generate", "--kty", "EC", "--crv", "P-384", "--use", "sig", "--alg", "ES384",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let line = r.stdout.trim_end();
+    assert!(
+        line.starts_with(r#"{"kty":"EC","crv":"P-384","x":""#),
+        "{line}"
+    );
+    assert!(line.contains(r#","d":""#));
+    // The kid is the thumbprint the thumbprint command computes.
+    let t = jwk(&["thumbprint", "-"], line);
+    assert!(
+        line.ends_with(&format!(
+            r#""kid":"{}","use":"sig","alg":"ES384"}}"#,
+            t.stdout.trim()
+        )),
+        "{line}"
+    );
+    let r = jwk(
+        &[
+            "generate", "--kty", "RSA", "--size", "3072", "--use", "sig", "--alg", "PS256",
+            "--public", "--kid", "r1",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains(r#""d":"#));
+    assert!(
+        r.stdout
+            .trim_end()
+            .ends_with(r#""e":"AQAB","kid":"r1","use":"sig","alg":"PS256"}"#),
+        "{}",
+        r.stdout
+    );
+    let r = jwk(
+        &[
+            "generate", "--kty", "oct", "--size", "128", "--use", "sig", "--alg", "HS256",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "error: policy.algorithm_mismatch: algorithm HS256 cannot be used with a 128-bit oct key for SIGNATURE: valid are none\n"
+    );
+    let r = jwk(
+        &["generate", "--kty", "DSA", "--use", "sig", "--alg", "RS256"],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "error: input.invalid_option: --kty must be RSA, EC, OKP or oct, not \"DSA\"\n"
+    );
+}
+
+#[test]
+fn keystore_list_prints_one_alias_per_line() {
+    let p12 = jwk_testkit::workspace_root().join("testdata/keystores/keytool-multi.p12");
+    let r = jwk(
+        &[
+            "keystore",
+            "list",
+            p12.to_str().unwrap(),
+            "--password",
+            "changeit",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "rsa-signing\tRSA 2048\tprivate-key\t1 certificate\nec-p256\tEC P-256\tprivate-key\t1 certificate\ntrusted-ca\tOKP Ed25519\tcertificate\t1 certificate\n"
+    );
+    let r = jwk(
+        &[
+            "import",
+            p12.to_str().unwrap(),
+            "--password",
+            "changeit",
+            "--alias",
+            "nope",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "error: pkcs12.alias_not_found: no entry with alias \"nope\" in the keystore (aliases: \"rsa-signing\", \"ec-p256\", \"trusted-ca\")\n"
+    );
+}
+
+#[test]
+fn fetch_selects_from_a_loopback_jwks() {
+    let stub = jwk_testkit::HttpStub::start(|_, s| {
+        jwk_testkit::respond(s, "200 OK", &[], br#"{"keys":[{"kty":"oct","kid":"a","k":"AAAA"},{"kty":"EC","kid":"bad"},{"kty":"oct","kid":"b","k":"AQID"}]}"#)
+    });
+    let url = stub.url("/jwks");
+    let r = jwk(
+        &["fetch", &url, "--kid", "b", "--allow-private-networks"],
+        "",
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "{\"kty\":\"oct\",\"k\":\"AQID\",\"kid\":\"b\"}\n"),
+        "{}",
+        r.stderr
+    );
+    let r = jwk(&["fetch", &url, "--set", "--allow-private-networks"], "");
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        r.stdout,
+        "{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\",\"kid\":\"a\"},{\"kty\":\"oct\",\"k\":\"AQID\",\"kid\":\"b\"}]}\n"
+    );
+    assert_eq!(
+        r.stderr,
+        "warning: key #1 (kid \"bad\") skipped: jwk.missing_member: JWK of kty \"EC\" is missing the required member \"crv\"\n"
+    );
+    let r = jwk(&["fetch", &url], "");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("error: fetch.blocked_address: refused to connect to 127.0.0.1 (127.0.0.1, a loopback address)"), "{}", r.stderr);
+    let r = jwk(
+        &[
+            "fetch",
+            &url,
+            "--allow-private-networks",
+            "--size-limit",
+            "10",
+        ],
+        "",
+    );
+    assert_eq!(
+        r.stderr,
+        "error: fetch.too_large: the response is larger than the size limit of 10 bytes\n"
+    );
+}

@@ -259,7 +259,9 @@ pub enum Error {
     },
 
     /// The keystore password is wrong (the MAC or the decryption failed).
-    #[error("the keystore password is wrong (or the keystore is corrupt): its integrity check or decryption failed")]
+    #[error(
+        "the keystore password is wrong (or the keystore is corrupt): its integrity check or decryption failed"
+    )]
     KeystoreBadPassword,
 
     /// The PKCS#12 structure does not decode.
@@ -270,7 +272,9 @@ pub enum Error {
     },
 
     /// The keystore holds no private key (and no alias was given).
-    #[error("the keystore holds no private key: give the alias of a certificate entry, or use a keystore with a key")]
+    #[error(
+        "the keystore holds no private key: give the alias of a certificate entry, or use a keystore with a key"
+    )]
     KeystoreNoKey,
 
     /// The keystore holds several keys and no alias was given.

@@ -134,7 +134,9 @@ fn uuid_v4() -> Result<String> {
 }
 
 fn timestamp() -> String {
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
 }
@@ -145,7 +147,9 @@ pub fn generate(opts: &GenerateOptions) -> Result<Jwk> {
         KeySpec::Rsa { bits } => {
             if !RSA_SIZES.contains(&bits) {
                 return Err(Error::InvalidOption {
-                    detail: format!("RSA keys are generated with 2048, 3072 or 4096 bits, not {bits}"),
+                    detail: format!(
+                        "RSA keys are generated with 2048, 3072 or 4096 bits, not {bits}"
+                    ),
                 });
             }
             // Checked first: a refused algorithm should not cost a key generation.

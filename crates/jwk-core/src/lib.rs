@@ -98,6 +98,12 @@ pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
     Ok(jwk)
 }
 
+/// Selects one key from JSON text (a JWK, a JWK Set or an array of JWKs) by kid, parsing only
+/// the chosen entry fully; the same rules as [`import`] for JSON input.
+pub fn select_from_json(text: &str, kid: Option<&str>) -> Result<Jwk> {
+    json::select_from_text(text, kid)
+}
+
 /// A certificate or key pasted as base64 without PEM armour.
 fn bare_base64(text: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     use base64ct::{Base64, Encoding};
@@ -134,11 +140,12 @@ fn import_der(kind: DerKind, input: &[u8], opts: &ImportOptions<'_>) -> Result<J
             // A keystore without a password is tried with the empty one, as keytool and
             // OpenSSL write them.
             let password = opts.password.unwrap_or("");
-            return pkcs12::import_keystore(input, password, opts.alias, &opts.kdf_limits)
-                .map_err(|e| match (e, opts.password) {
+            return pkcs12::import_keystore(input, password, opts.alias, &opts.kdf_limits).map_err(
+                |e| match (e, opts.password) {
                     (Error::KeystoreBadPassword, None) => Error::PasswordRequired,
                     (e, _) => e,
-                });
+                },
+            );
         }
     };
     Ok(Jwk::new(key, Parameters::default()))

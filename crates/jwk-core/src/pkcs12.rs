@@ -84,27 +84,24 @@ fn check_value(any: &AnyRef<'_>, limits: &KdfLimits, depth: usize) -> Result<()>
     if tag == Tag::Sequence
         && let Ok(mut r) = SliceReader::new(any.value())
         && let Ok(oid) = ObjectIdentifier::decode(&mut r)
+        && let Ok(params) = AnyRef::decode(&mut r)
     {
         let dotted = oid.to_string();
-        if oid == PBES2 {
-            if let Ok(params) = AnyRef::decode(&mut r)
-                && let Ok(p) = params.decode_as::<pkcs5::pbes2::Parameters>()
-            {
-                return check_pbes2(&p, limits);
-            }
-        } else if dotted.starts_with(PKCS12_PBE_ARC) || dotted.starts_with(PKCS5_PBES1_ARC) {
-            if let Ok(params) = AnyRef::decode(&mut r)
-                && let Ok(mut p) = SliceReader::new(params.value())
-                && <&OctetStringRef>::decode(&mut p).is_ok()
-                && let Ok(count) = u64::decode(&mut p)
-            {
-                return check_iterations(count, limits);
-            }
+        if oid == PBES2
+            && let Ok(p) = params.decode_as::<pkcs5::pbes2::Parameters>()
+        {
+            return check_pbes2(&p, limits);
+        }
+        if (dotted.starts_with(PKCS12_PBE_ARC) || dotted.starts_with(PKCS5_PBES1_ARC))
+            && let Ok(mut p) = SliceReader::new(params.value())
+            && <&OctetStringRef>::decode(&mut p).is_ok()
+            && let Ok(count) = u64::decode(&mut p)
+        {
+            return check_iterations(count, limits);
         }
     }
-    if tag.is_constructed() {
-        walk(any.value(), limits, depth + 1)
-    } else if tag == Tag::OctetString {
+    // Constructed values, and OCTET STRINGs that may wrap DER (PKCS#7 data), are searched.
+    if tag.is_constructed() || tag == Tag::OctetString {
         walk(any.value(), limits, depth + 1)
     } else {
         Ok(())
@@ -123,9 +120,7 @@ fn chain_for<'a>(key: &Jwk, bag: &PrivateKeyBag, certs: &'a [CertificateBag]) ->
     let public = key.to_public().thumbprint_input();
     let leaf = certs
         .iter()
-        .find(|c| {
-            matches!((&bag.local_key_id, &c.local_key_id), (Some(k), Some(c)) if k.0 == *c)
-        })
+        .find(|c| matches!((&bag.local_key_id, &c.local_key_id), (Some(k), Some(c)) if k.0 == *c))
         .or_else(|| {
             certs.iter().find(|c| {
                 crate::x5c::certificate_key(c.cert.as_der())

@@ -217,7 +217,11 @@ pub(crate) fn check_rsa_algorithm(bits: usize, usage: Usage, alg: &str) -> Resul
     if KEY_TYPES.iter().any(|t| t.eq_ignore_ascii_case(alg)) {
         return Err(Error::AlgorithmIsKeyType);
     }
-    let allowed = if usage == Usage::Signature { RSA_SIG } else { RSA_ENC };
+    let allowed = if usage == Usage::Signature {
+        RSA_SIG
+    } else {
+        RSA_ENC
+    };
     if allowed.contains(&alg) {
         return Ok(());
     }
@@ -232,7 +236,11 @@ pub(crate) fn check_rsa_algorithm(bits: usize, usage: Usage, alg: &str) -> Resul
     }
     Err(Error::UnknownAlgorithm {
         alg: alg.to_owned(),
-        hint: format!("valid for {key} with {} are {}", usage.as_str(), join(allowed)),
+        hint: format!(
+            "valid for {key} with {} are {}",
+            usage.as_str(),
+            join(allowed)
+        ),
     })
 }
 

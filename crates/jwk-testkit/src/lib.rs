@@ -146,3 +146,115 @@ pub fn field(fields: &[(String, Vec<u8>)], name: &str, strip: bool) -> Vec<u8> {
         bytes
     }
 }
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 for fetch tests: each connection is handed to the
+/// handler with the request path and head; the handler writes the raw response. It stops
+/// accepting when dropped. Loopback only; every test bounds its own traffic.
+pub struct HttpStub {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// What a stub handler gets: the path and the whole request head.
+pub struct StubRequest {
+    /// The request target, e.g. `/jwks`.
+    pub path: String,
+    /// The request head, lower-cased header names included as sent.
+    pub head: String,
+}
+
+impl HttpStub {
+    /// Starts a stub on 127.0.0.1 (or `bind`, e.g. "127.0.0.2:0") with `handler`.
+    pub fn start_on<F>(bind: &str, handler: F) -> HttpStub
+    where
+        F: Fn(&StubRequest, &mut std::net::TcpStream) + Send + Sync + 'static,
+    {
+        use std::io::Read;
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind(bind).expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handler = std::sync::Arc::new(handler);
+        let (stop2, requests2) = (stop.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let handler = handler.clone();
+                let requests = requests2.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                        match stream.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    requests.lock().unwrap().push(head.clone());
+                    handler(&StubRequest { path, head }, &mut stream);
+                });
+            }
+        });
+        HttpStub {
+            addr,
+            stop,
+            requests,
+        }
+    }
+
+    /// Starts a stub on 127.0.0.1 with an ephemeral port.
+    pub fn start<F>(handler: F) -> HttpStub
+    where
+        F: Fn(&StubRequest, &mut std::net::TcpStream) + Send + Sync + 'static,
+    {
+        Self::start_on("127.0.0.1:0", handler)
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The heads of the requests received so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for HttpStub {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+/// Writes a complete response with a body and extra header lines.
+pub fn respond(stream: &mut std::net::TcpStream, status: &str, headers: &[&str], body: &[u8]) {
+    use std::io::Write;
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+    let _ = stream.flush();
+}

@@ -1,0 +1,175 @@
+//! The SSRF guard: which addresses a URL source may reach, checked on the addresses the
+//! client will actually connect to.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
+
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::NextTimeout;
+
+/// Why an address is refused, or `None` for a public unicast address.
+///
+/// Refused: loopback, private (RFC 1918), link-local (incl. 169.254.169.254 cloud metadata),
+/// unique-local, CGNAT (100.64/10), multicast, unspecified, broadcast, reserved (240/4),
+/// benchmarking (198.18/15), documentation ranges, IETF protocol assignments (192.0.0/24),
+/// and the IPv4 address embedded in IPv4-mapped, IPv4-compatible and NAT64 IPv6 addresses.
+pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => forbidden_v4(v4),
+        IpAddr::V6(v6) => forbidden_v6(v6),
+    }
+}
+
+fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, c, _] = ip.octets();
+    Some(match (a, b, c) {
+        (127, _, _) => "loopback",
+        (10, _, _) => "private",
+        (172, 16..=31, _) => "private",
+        (192, 168, _) => "private",
+        (169, 254, _) => "link-local",
+        (100, 64..=127, _) => "carrier-grade NAT",
+        (0, _, _) => "unspecified",
+        (224..=239, _, _) => "multicast",
+        (255, 255, 255) if ip.is_broadcast() => "broadcast",
+        (240..=255, _, _) => "reserved",
+        (198, 18..=19, _) => "benchmarking",
+        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "documentation",
+        (192, 0, 0) => "IETF protocol assignment",
+        _ => return None,
+    })
+}
+
+fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return forbidden_v4(v4);
+    }
+    let s = ip.segments();
+    if ip.is_loopback() {
+        return Some("loopback");
+    }
+    if ip.is_unspecified() {
+        return Some("unspecified");
+    }
+    // IPv4-compatible (::a.b.c.d, deprecated) and NAT64 (64:ff9b::/96): judge the IPv4 inside.
+    if s[..6] == [0, 0, 0, 0, 0, 0] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+        return forbidden_v4(v4);
+    }
+    Some(match s[0] {
+        0xfc00..=0xfdff => "unique-local",
+        0xfe80..=0xfebf => "link-local",
+        0xfec0..=0xfeff => "site-local",
+        0xff00..=0xffff => "multicast",
+        0x2001 if s[1] == 0x0db8 => "documentation",
+        _ => return None,
+    })
+}
+
+/// The first refused address seen by the resolver, to turn "host not found" into
+/// "blocked address" with its reason.
+pub(crate) type Blocked = Arc<Mutex<Option<(String, IpAddr, &'static str)>>>;
+
+/// Resolves with the system resolver, then keeps only allowed addresses. ureq consults it
+/// for every hop (IP-literal hosts and redirect targets included) and connects only to the
+/// addresses it returns, so a name cannot be re-pointed between check and connect.
+#[derive(Debug)]
+pub(crate) struct GuardedResolver {
+    inner: DefaultResolver,
+    allowed: Vec<IpAddr>,
+    pub(crate) blocked: Blocked,
+}
+
+impl GuardedResolver {
+    pub(crate) fn new(allowed: Vec<IpAddr>) -> Self {
+        GuardedResolver {
+            inner: DefaultResolver::default(),
+            allowed,
+            blocked: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+impl Resolver for GuardedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let all = self.inner.resolve(uri, config, timeout)?;
+        let mut kept = self.inner.empty();
+        for addr in all.iter() {
+            let exempt = self.allowed.contains(&addr.ip());
+            match forbidden_reason(addr.ip()).filter(|_| !exempt) {
+                None => kept.push(*addr),
+                Some(reason) => {
+                    let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+                    if blocked.is_none() {
+                        let host = uri.host().unwrap_or_default().to_owned();
+                        *blocked = Some((host, addr.ip(), reason));
+                    }
+                }
+            }
+        }
+        if kept.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(kept)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forbidden_reason;
+
+    fn reason(s: &str) -> Option<&'static str> {
+        forbidden_reason(s.parse().unwrap())
+    }
+
+    #[test]
+    fn classification_of_every_range() {
+        let cases = [
+            ("127.0.0.1", Some("loopback")),
+            ("127.255.0.9", Some("loopback")),
+            ("10.1.2.3", Some("private")),
+            ("172.16.0.1", Some("private")),
+            ("172.31.255.255", Some("private")),
+            ("172.32.0.1", None),
+            ("192.168.1.1", Some("private")),
+            ("169.254.169.254", Some("link-local")),
+            ("100.64.0.1", Some("carrier-grade NAT")),
+            ("100.127.255.255", Some("carrier-grade NAT")),
+            ("100.128.0.1", None),
+            ("0.0.0.0", Some("unspecified")),
+            ("224.0.0.1", Some("multicast")),
+            ("255.255.255.255", Some("broadcast")),
+            ("240.0.0.1", Some("reserved")),
+            ("198.18.0.1", Some("benchmarking")),
+            ("192.0.2.7", Some("documentation")),
+            ("192.0.0.8", Some("IETF protocol assignment")),
+            ("8.8.8.8", None),
+            ("93.184.216.34", None),
+            ("::1", Some("loopback")),
+            ("::", Some("unspecified")),
+            ("fc00::1", Some("unique-local")),
+            ("fd12:3456::1", Some("unique-local")),
+            ("fe80::1", Some("link-local")),
+            ("fec0::1", Some("site-local")),
+            ("ff02::1", Some("multicast")),
+            ("2001:db8::1", Some("documentation")),
+            ("::ffff:127.0.0.1", Some("loopback")),
+            ("::ffff:169.254.169.254", Some("link-local")),
+            ("::ffff:8.8.8.8", None),
+            ("::10.0.0.1", Some("private")),
+            ("64:ff9b::a9fe:a9fe", Some("link-local")),
+            ("64:ff9b::808:808", None),
+            ("2606:4700::1111", None),
+        ];
+        for (ip, expected) in cases {
+            assert_eq!(reason(ip), expected, "{ip}");
+        }
+    }
+}
