@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 
+pub mod conformance;
+
 pub use tempfile::TempDir;
 
 /// The workspace root (where the top-level Cargo.toml is).

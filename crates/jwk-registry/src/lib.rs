@@ -1,0 +1,3 @@
+//! jwk-registry: the product's rules over a [`store::Store`].
+
+pub mod store;

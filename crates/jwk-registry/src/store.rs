@@ -1,0 +1,219 @@
+//! The `Store` trait: a transactional key-value store with per-key revisions (etcd-like),
+//! and the in-memory implementation used by tests and by hosts that keep no state.
+//!
+//! Every rule of the registry (unique names, one JWK per credential slot, renames) is a
+//! compare-and-put transaction over this trait, so it holds wherever the store is shared.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// A store-wide revision: every committed transaction gets the next one.
+pub type Revision = u64;
+
+/// A value and the revision of the transaction that last wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// The stored bytes.
+    pub value: Vec<u8>,
+    /// The revision that wrote them.
+    pub revision: Revision,
+}
+
+/// A condition a transaction checks before it applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compare {
+    /// The key does not exist.
+    Absent(Vec<u8>),
+    /// The key exists and was last written at exactly this revision.
+    At(Vec<u8>, Revision),
+}
+
+/// A write of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Sets the key to the value.
+    Put(Vec<u8>, Vec<u8>),
+    /// Removes the key (removing an absent key is not an error).
+    Delete(Vec<u8>),
+}
+
+/// Compares and writes, applied atomically: all writes or none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Txn {
+    /// Every one must hold for the writes to apply.
+    pub compares: Vec<Compare>,
+    /// The writes.
+    pub ops: Vec<Op>,
+}
+
+impl Txn {
+    /// An empty transaction.
+    pub fn new() -> Txn {
+        Txn::default()
+    }
+
+    /// Adds "key is absent".
+    pub fn absent(mut self, key: impl Into<Vec<u8>>) -> Txn {
+        self.compares.push(Compare::Absent(key.into()));
+        self
+    }
+
+    /// Adds "key is at revision".
+    pub fn at(mut self, key: impl Into<Vec<u8>>, revision: Revision) -> Txn {
+        self.compares.push(Compare::At(key.into(), revision));
+        self
+    }
+
+    /// Adds a put.
+    pub fn put(mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Txn {
+        self.ops.push(Op::Put(key.into(), value.into()));
+        self
+    }
+
+    /// Adds a delete.
+    pub fn delete(mut self, key: impl Into<Vec<u8>>) -> Txn {
+        self.ops.push(Op::Delete(key.into()));
+        self
+    }
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Applied at this revision; durable when `commit` returns.
+    Applied(Revision),
+    /// Compare number `index` failed; nothing was written.
+    Conflict(usize),
+}
+
+/// A failure of the storage itself (I/O, corruption), never a failed compare.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("storage failure: {0}")]
+pub struct StoreError(pub String);
+
+impl StoreError {
+    /// Wraps any displayable error.
+    pub fn from_display(e: impl std::fmt::Display) -> StoreError {
+        StoreError(e.to_string())
+    }
+}
+
+/// A transactional key-value store with per-key revisions.
+///
+/// Implementations must make an `Applied` commit durable before returning it, apply each
+/// transaction atomically, and serialise transactions (a later commit sees every earlier one).
+pub trait Store: Send + Sync + 'static {
+    /// The value of a key.
+    fn get(&self, key: &[u8]) -> Result<Option<Versioned>, StoreError>;
+
+    /// Every key with this prefix, in byte order.
+    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError>;
+
+    /// Checks the compares and, when all hold, applies the writes atomically.
+    fn commit(&self, txn: Txn) -> Result<Commit, StoreError>;
+
+    /// The revision of the last commit (0 for an empty store).
+    fn revision(&self) -> Result<Revision, StoreError>;
+}
+
+/// Checks a transaction's compares against a lookup; the index of the first that fails.
+pub fn first_failed_compare(
+    txn: &Txn,
+    mut lookup: impl FnMut(&[u8]) -> Result<Option<Revision>, StoreError>,
+) -> Result<Option<usize>, StoreError> {
+    for (i, c) in txn.compares.iter().enumerate() {
+        let ok = match c {
+            Compare::Absent(k) => lookup(k)?.is_none(),
+            Compare::At(k, rev) => lookup(k)? == Some(*rev),
+        };
+        if !ok {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+/// The stored record of a value: an 8-byte big-endian revision, then the value. Backends
+/// that have no per-key version of their own store this (our format, not theirs).
+pub fn encode_record(revision: Revision, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + value.len());
+    out.extend_from_slice(&revision.to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+/// Reads [`encode_record`] bytes.
+pub fn decode_record(bytes: &[u8]) -> Result<Versioned, StoreError> {
+    if bytes.len() < 8 {
+        return Err(StoreError(format!(
+            "a stored record has {} bytes, fewer than its 8-byte header",
+            bytes.len()
+        )));
+    }
+    let mut rev = [0u8; 8];
+    rev.copy_from_slice(&bytes[..8]);
+    Ok(Versioned {
+        revision: u64::from_be_bytes(rev),
+        value: bytes[8..].to_vec(),
+    })
+}
+
+/// The in-memory store: a `BTreeMap` behind a mutex. Nothing survives the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<(BTreeMap<Vec<u8>, Versioned>, Revision)>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Versioned>, StoreError> {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(guard.0.get(key).cloned())
+    }
+
+    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(guard
+            .0
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn commit(&self, txn: Txn) -> Result<Commit, StoreError> {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, revision) = &mut *guard;
+        if let Some(i) = first_failed_compare(&txn, |k| Ok(map.get(k).map(|v| v.revision)))? {
+            return Ok(Commit::Conflict(i));
+        }
+        *revision += 1;
+        for op in txn.ops {
+            match op {
+                Op::Put(k, v) => {
+                    map.insert(
+                        k,
+                        Versioned {
+                            value: v,
+                            revision: *revision,
+                        },
+                    );
+                }
+                Op::Delete(k) => {
+                    map.remove(&k);
+                }
+            }
+        }
+        Ok(Commit::Applied(*revision))
+    }
+
+    fn revision(&self) -> Result<Revision, StoreError> {
+        Ok(self.inner.lock().unwrap_or_else(|p| p.into_inner()).1)
+    }
+}

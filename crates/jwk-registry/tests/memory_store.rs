@@ -1,0 +1,14 @@
+//! The in-memory store passes the conformance suite.
+
+use std::sync::Arc;
+
+use jwk_registry::store::MemoryStore;
+use jwk_testkit::conformance::{Backend, run};
+
+#[test]
+fn memory_store_conformance() {
+    run(&Backend {
+        open: Box::new(|| Arc::new(MemoryStore::new())),
+        reopen: None,
+    });
+}

@@ -1,0 +1,122 @@
+//! The registry [`Store`] over sled 0.34, the embedded default.
+//!
+//! sled has had no release since 2021 and has open reports of corruption after an abrupt
+//! stop, so this adapter is careful: every acknowledged commit is flushed to disk before
+//! `commit` returns, values are stored in our own versioned record format (never sled's
+//! types), and the revision counter lives in the same transaction as the data.
+
+use std::path::Path;
+
+use jwk_registry::store::{
+    Commit, Compare, Op, Revision, Store, StoreError, Txn, Versioned, decode_record, encode_record,
+};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+const DATA: &[u8] = b"d/";
+const REVISION: &[u8] = b"m/revision";
+
+/// A sled database used as a [`Store`].
+pub struct SledStore {
+    db: sled::Db,
+}
+
+fn data_key(key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(DATA.len() + key.len());
+    k.extend_from_slice(DATA);
+    k.extend_from_slice(key);
+    k
+}
+
+fn revision_of(bytes: Option<sled::IVec>) -> Result<Revision, StoreError> {
+    match bytes {
+        None => Ok(0),
+        Some(b) => <[u8; 8]>::try_from(b.as_ref())
+            .map(u64::from_be_bytes)
+            .map_err(|_| StoreError("the revision counter is corrupt".to_owned())),
+    }
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(StoreError::from_display)?;
+        Ok(SledStore { db })
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Versioned>, StoreError> {
+        match self
+            .db
+            .get(data_key(key))
+            .map_err(StoreError::from_display)?
+        {
+            Some(bytes) => decode_record(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(data_key(prefix)) {
+            let (k, v) = item.map_err(StoreError::from_display)?;
+            out.push((k[DATA.len()..].to_vec(), decode_record(&v)?));
+        }
+        Ok(out)
+    }
+
+    fn commit(&self, txn: Txn) -> Result<Commit, StoreError> {
+        let result = self.db.transaction(|tx| {
+            // The compares read through the transaction, so sled retries on a concurrent
+            // write instead of deciding on a stale value.
+            for (i, compare) in txn.compares.iter().enumerate() {
+                let (key, expected) = match compare {
+                    Compare::Absent(k) => (k, None),
+                    Compare::At(k, rev) => (k, Some(*rev)),
+                };
+                let current = match tx.get(data_key(key))? {
+                    Some(bytes) => Some(decode_record(&bytes).map_err(abort)?.revision),
+                    None => None,
+                };
+                if current != expected {
+                    return Ok(Commit::Conflict(i));
+                }
+            }
+            let revision = revision_of(tx.get(REVISION)?).map_err(abort)? + 1;
+            for op in &txn.ops {
+                match op {
+                    Op::Put(k, v) => {
+                        tx.insert(data_key(k), encode_record(revision, v))?;
+                    }
+                    Op::Delete(k) => {
+                        tx.remove(data_key(k))?;
+                    }
+                }
+            }
+            tx.insert(REVISION, &revision.to_be_bytes())?;
+            Ok(Commit::Applied(revision))
+        });
+        let commit = match result {
+            Ok(c) => c,
+            Err(TransactionError::Abort(e)) => return Err(e),
+            Err(TransactionError::Storage(e)) => return Err(StoreError::from_display(e)),
+        };
+        if let Commit::Applied(_) = commit {
+            // Acknowledged means on disk.
+            self.db.flush().map_err(StoreError::from_display)?;
+        }
+        Ok(commit)
+    }
+
+    fn revision(&self) -> Result<Revision, StoreError> {
+        revision_of(self.db.get(REVISION).map_err(StoreError::from_display)?)
+    }
+}
+
+fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}

@@ -1,0 +1,209 @@
+//! The Store conformance suite: every backend runs it (memory, sled, redb, PostgreSQL).
+
+use std::sync::Arc;
+
+use jwk_registry::store::{Commit, MemoryStore, Store, Txn};
+
+/// Opens a fresh, empty store; the second element, when given, reopens the same store
+/// after the first handle is dropped (disk-backed stores).
+pub struct Backend {
+    /// A new empty store.
+    pub open: Box<dyn Fn() -> Arc<dyn Store>>,
+    /// Reopens the store last opened by `open` (None for memory).
+    pub reopen: Option<Box<dyn Fn() -> Arc<dyn Store>>>,
+}
+
+fn applied(c: Commit) -> u64 {
+    match c {
+        Commit::Applied(r) => r,
+        Commit::Conflict(i) => panic!("expected Applied, got Conflict({i})"),
+    }
+}
+
+/// Runs every check of the suite.
+pub fn run(backend: &Backend) {
+    basics(&*(backend.open)());
+    compares(&*(backend.open)());
+    atomic_multi_key(&*(backend.open)());
+    scans(&*(backend.open)());
+    model(&*(backend.open)());
+    racing_creates((backend.open)());
+    if let Some(reopen) = &backend.reopen {
+        reopened(backend, reopen);
+    }
+}
+
+fn basics(s: &dyn Store) {
+    assert_eq!(s.revision().unwrap(), 0);
+    assert_eq!(s.get(b"a").unwrap(), None);
+    assert!(s.scan(b"").unwrap().is_empty());
+    let r1 = applied(s.commit(Txn::new().put("a", "1")).unwrap());
+    assert_eq!(r1, 1);
+    let got = s.get(b"a").unwrap().unwrap();
+    assert_eq!((got.value.as_slice(), got.revision), (&b"1"[..], 1));
+    let r2 = applied(s.commit(Txn::new().put("a", "2").put("b", "x")).unwrap());
+    assert_eq!(r2, 2);
+    assert_eq!(s.get(b"a").unwrap().unwrap().revision, 2);
+    assert_eq!(s.get(b"b").unwrap().unwrap().revision, 2);
+    let r3 = applied(
+        s.commit(Txn::new().delete("a").delete("never-there"))
+            .unwrap(),
+    );
+    assert_eq!(r3, 3);
+    assert_eq!(s.get(b"a").unwrap(), None);
+    assert_eq!(s.revision().unwrap(), 3);
+    // An empty value is a value.
+    applied(s.commit(Txn::new().put("empty", "")).unwrap());
+    assert_eq!(s.get(b"empty").unwrap().unwrap().value, b"");
+}
+
+fn compares(s: &dyn Store) {
+    let r = applied(s.commit(Txn::new().absent("k").put("k", "v1")).unwrap());
+    assert_eq!(
+        s.commit(Txn::new().absent("k").put("k", "v2")).unwrap(),
+        Commit::Conflict(0)
+    );
+    assert_eq!(s.get(b"k").unwrap().unwrap().value, b"v1");
+    assert_eq!(
+        s.commit(Txn::new().at("k", r + 1).put("k", "v2")).unwrap(),
+        Commit::Conflict(0)
+    );
+    let r2 = applied(s.commit(Txn::new().at("k", r).put("k", "v2")).unwrap());
+    assert_eq!(
+        s.commit(Txn::new().at("k", r).put("k", "v3")).unwrap(),
+        Commit::Conflict(0),
+        "stale revision"
+    );
+    assert_eq!(
+        s.commit(Txn::new().at("missing", 1)).unwrap(),
+        Commit::Conflict(0)
+    );
+    assert_eq!(
+        s.commit(Txn::new().absent("other").at("k", r2).absent("k"))
+            .unwrap(),
+        Commit::Conflict(2),
+        "the index of the first failing compare"
+    );
+    assert_eq!(
+        s.revision().unwrap(),
+        r2,
+        "a conflict does not advance the revision"
+    );
+}
+
+fn atomic_multi_key(s: &dyn Store) {
+    applied(s.commit(Txn::new().put("x", "1")).unwrap());
+    let before = s.revision().unwrap();
+    let c = s
+        .commit(
+            Txn::new()
+                .absent("y")
+                .absent("x")
+                .put("y", "1")
+                .put("z", "1")
+                .delete("x"),
+        )
+        .unwrap();
+    assert_eq!(c, Commit::Conflict(1));
+    assert_eq!(s.get(b"y").unwrap(), None);
+    assert_eq!(s.get(b"z").unwrap(), None);
+    assert!(s.get(b"x").unwrap().is_some());
+    assert_eq!(s.revision().unwrap(), before);
+}
+
+fn scans(s: &dyn Store) {
+    for k in ["p/b", "p/a", "p/c/d", "q/a", "p", "o/z", "p\u{ff}"] {
+        applied(s.commit(Txn::new().put(k, k)).unwrap());
+    }
+    let keys: Vec<String> = s
+        .scan(b"p/")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| String::from_utf8(k).unwrap())
+        .collect();
+    assert_eq!(keys, ["p/a", "p/b", "p/c/d"]);
+    assert_eq!(s.scan(b"").unwrap().len(), 7);
+    assert!(s.scan(b"nothing/").unwrap().is_empty());
+}
+
+/// A long random sequence of transactions applied to the store and to the in-memory model:
+/// every result and the final contents must agree.
+fn model(s: &dyn Store) {
+    let model = MemoryStore::new();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for _ in 0..400 {
+        let mut txn = Txn::new();
+        for _ in 0..next(3) {
+            let key = format!("m/{}", next(8));
+            txn = if next(2) == 0 {
+                txn.absent(key)
+            } else {
+                let rev = model
+                    .get(key.as_bytes())
+                    .unwrap()
+                    .map_or(next(5), |v| v.revision);
+                txn.at(key, rev)
+            };
+        }
+        for _ in 0..1 + next(3) {
+            let key = format!("m/{}", next(8));
+            txn = if next(4) == 0 {
+                txn.delete(key)
+            } else {
+                txn.put(key, format!("{}", next(1000)))
+            };
+        }
+        assert_eq!(s.commit(txn.clone()).unwrap(), model.commit(txn).unwrap());
+    }
+    assert_eq!(s.scan(b"m/").unwrap(), model.scan(b"m/").unwrap());
+    assert_eq!(s.revision().unwrap(), model.revision().unwrap());
+}
+
+/// Eight threads create the same key at once: exactly one wins.
+fn racing_creates(s: Arc<dyn Store>) {
+    for round in 0..20 {
+        let key = format!("race/{round}");
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let s = s.clone();
+                let key = key.clone();
+                std::thread::spawn(move || {
+                    s.commit(Txn::new().absent(key.clone()).put(key, format!("{t}")))
+                        .unwrap()
+                })
+            })
+            .collect();
+        let wins = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|c| matches!(c, Commit::Applied(_)))
+            .count();
+        assert_eq!(wins, 1, "round {round}");
+    }
+}
+
+fn reopened(backend: &Backend, reopen: &dyn Fn() -> Arc<dyn Store>) {
+    {
+        let s = (backend.open)();
+        applied(s.commit(Txn::new().put("keep/1", "one")).unwrap());
+        applied(
+            s.commit(Txn::new().put("keep/2", "two").delete("keep/1"))
+                .unwrap(),
+        );
+    }
+    let s = reopen();
+    assert_eq!(s.revision().unwrap(), 2);
+    assert_eq!(s.get(b"keep/1").unwrap(), None);
+    let two = s.get(b"keep/2").unwrap().unwrap();
+    assert_eq!((two.value.as_slice(), two.revision), (&b"two"[..], 2));
+    assert_eq!(
+        applied(s.commit(Txn::new().put("keep/3", "three")).unwrap()),
+        3
+    );
+}
