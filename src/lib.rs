@@ -1,6 +1,67 @@
 //! JWK Engine: the facade over the `jwk-*` crates.
 #![doc = include_str!("../README.md")]
 
+use std::path::Path;
+use std::sync::Arc;
+
 pub use jwk_core as core;
 pub use jwk_core::{Error, ImportOptions, Jwk, JwkSet, ThumbprintHash, Usage, import};
 pub use jwk_fetch as fetch;
+pub use jwk_registry as registry;
+
+use jwk_registry::store::{MemoryStore, Store, StoreError};
+
+/// Which `Store` backend holds the registry: the one setting that chooses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StoreKind {
+    /// sled 0.34 in `<data dir>/sled` (the default).
+    #[default]
+    Sled,
+    /// redb 4 in `<data dir>/registry.redb`.
+    Redb,
+    /// In memory: nothing survives the process.
+    Memory,
+}
+
+impl StoreKind {
+    /// Parses `sled`, `redb` or `memory`.
+    pub fn parse(name: &str) -> Option<StoreKind> {
+        match name {
+            "sled" => Some(StoreKind::Sled),
+            "redb" => Some(StoreKind::Redb),
+            "memory" => Some(StoreKind::Memory),
+            _ => None,
+        }
+    }
+}
+
+/// Opens the chosen store in `data_dir` (created if missing).
+pub fn open_store(kind: StoreKind, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    if kind != StoreKind::Memory {
+        std::fs::create_dir_all(data_dir).map_err(StoreError::from_display)?;
+    }
+    Ok(match kind {
+        StoreKind::Sled => Arc::new(jwk_store_sled::SledStore::open(&data_dir.join("sled"))?),
+        StoreKind::Redb => Arc::new(jwk_store_redb::RedbStore::open(
+            &data_dir.join("registry.redb"),
+        )?),
+        StoreKind::Memory => Arc::new(MemoryStore::new()),
+    })
+}
+
+/// Opens a registry in `data_dir`: the chosen store, and the master key from
+/// `<data dir>/master.key` (created with owner-only permissions on first use).
+pub fn open_registry(
+    kind: StoreKind,
+    data_dir: &Path,
+    config: jwk_registry::RegistryConfig,
+) -> Result<jwk_registry::Registry, jwk_registry::RegistryError> {
+    let store = open_store(kind, data_dir)?;
+    std::fs::create_dir_all(data_dir).map_err(|e| jwk_registry::RegistryError {
+        kind: jwk_registry::ErrorKind::Internal,
+        message: format!("cannot create {}: {e}", data_dir.display()),
+    })?;
+    let key = jwk_registry::MasterKey::load_or_create(&data_dir.join("master.key"))?;
+    Ok(jwk_registry::Registry::new(store, key, config))
+}

@@ -1,3 +1,20 @@
 //! jwk-registry: the product's rules over a [`store::Store`].
+//!
+//! Projects (one of them the admin project), environments, users with per-project
+//! permissions, and per project: JWKs, a secrets store (certificates, public and private
+//! keys, keystores per environment) and credentials with a validation and an encryption JWK
+//! slot. Every change is one compare-and-put transaction with an audit entry, and deploys to
+//! every environment through a [`deploy::DeployTarget`].
 
+pub mod crypto;
+pub mod deploy;
+pub mod error;
+pub mod model;
+pub mod perm;
+mod registry;
 pub mod store;
+
+pub use crypto::MasterKey;
+pub use deploy::{DeployTarget, DeploymentResult, Resolver, Slot};
+pub use error::{ErrorKind, RegistryError};
+pub use registry::*;

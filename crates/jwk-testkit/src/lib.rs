@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 
 pub mod conformance;
+pub mod crash;
 
 pub use tempfile::TempDir;
 

@@ -1,0 +1,357 @@
+//! Deployment: the `DeployTarget` trait, environment snapshots, the product's result shape,
+//! and the built-in targets (in-process resolver, atomic JWKS file, HTTP webhook).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use jwk_core::{Jwk, Key, ThumbprintHash};
+use serde::Serialize;
+
+/// A boxed future, so `DeployTarget` can be used as `dyn`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One JWK of a project, as deployed.
+#[derive(Debug, Clone)]
+pub struct DeployedJwk {
+    /// Its name.
+    pub name: String,
+    /// The full key (private members included: gateways decrypt and sign with them).
+    pub jwk: Arc<Jwk>,
+    /// Its SHA-256 thumbprint.
+    pub thumbprint: String,
+}
+
+/// A credential and the JWKs its slots point at, as deployed.
+#[derive(Debug, Clone)]
+pub struct DeployedCredential {
+    /// The username.
+    pub username: String,
+    /// Validation / signing JWK.
+    pub validation: Option<DeployedJwk>,
+    /// Decryption / encryption JWK.
+    pub encryption: Option<DeployedJwk>,
+}
+
+/// Everything of one project that an environment serves.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectSnapshot {
+    /// The project name.
+    pub name: String,
+    /// Its JWKs.
+    pub jwks: Vec<DeployedJwk>,
+    /// Its credentials.
+    pub credentials: Vec<DeployedCredential>,
+}
+
+/// What a target is asked to serve: the whole registry state at one store revision.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentSnapshot {
+    /// The environment's name.
+    pub environment: String,
+    /// The store revision this snapshot was read at.
+    pub revision: u64,
+    /// Every project.
+    pub projects: Vec<ProjectSnapshot>,
+}
+
+impl EnvironmentSnapshot {
+    /// The public JWKS of every JWK with a public part (oct keys are never published),
+    /// one entry per thumbprint.
+    pub fn public_jwks(&self) -> (String, Vec<String>) {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut keys = Vec::new();
+        for p in &self.projects {
+            for j in &p.jwks {
+                if matches!(j.jwk.key(), Key::Oct(_)) || !seen.insert(j.thumbprint.clone()) {
+                    continue;
+                }
+                keys.push(j.jwk.to_public_json());
+            }
+        }
+        (
+            format!("{{\"keys\":[{}]}}", keys.join(",")),
+            seen.into_iter().collect(),
+        )
+    }
+
+    /// Every thumbprint in the snapshot, sorted, once each.
+    pub fn thumbprints(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .projects
+            .iter()
+            .flat_map(|p| p.jwks.iter().map(|j| j.thumbprint.clone()))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// What a target reports after a successful deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Receipt {
+    /// The thumbprints the target now serves, sorted.
+    pub thumbprints: Vec<String>,
+}
+
+/// Why a deployment to one environment failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DeployError(pub String);
+
+/// Somewhere an environment's keys go. Hosts implement it to plug in their own gateways.
+pub trait DeployTarget: Send + Sync + 'static {
+    /// Makes the target serve `snapshot`; the receipt lists what it now serves.
+    fn deploy<'a>(
+        &'a self,
+        snapshot: &'a EnvironmentSnapshot,
+    ) -> BoxFuture<'a, Result<Receipt, DeployError>>;
+}
+
+/// The product's per-environment result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentResult {
+    /// The environment.
+    pub environment_name: String,
+    /// Whether it serves the change.
+    pub success: bool,
+    /// "Deployed successfully" or why not.
+    pub message: String,
+}
+
+/// The product's `deploymentResult`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentResult {
+    /// True when every environment serves the change.
+    pub success: bool,
+    /// "Deployment completed successfully" or a summary of what failed.
+    pub message: String,
+    /// One entry per environment.
+    pub environment_results: Vec<EnvironmentResult>,
+}
+
+impl DeploymentResult {
+    /// The product's success body: `{"success":true,"deploymentResult":{…}}`.
+    pub fn response_json(&self) -> String {
+        serde_json::json!({"success": true, "deploymentResult": self}).to_string()
+    }
+}
+
+/// A credential's (validation, encryption) JWKs.
+type CredentialSlots = (Option<Arc<Jwk>>, Option<Arc<Jwk>>);
+
+/// The lookup tables of one snapshot, swapped whole on each deployment.
+#[derive(Debug, Default)]
+struct ResolverTables {
+    by_name: HashMap<String, HashMap<String, Arc<Jwk>>>,
+    by_kid: HashMap<String, Arc<Jwk>>,
+    by_thumbprint: HashMap<String, Arc<Jwk>>,
+    credentials: HashMap<String, HashMap<String, CredentialSlots>>,
+    revision: u64,
+}
+
+/// The in-process resolver target: gateways linked in-process look keys up here.
+///
+/// Reads are lock-free (an `ArcSwap` load) and allocate nothing; a deployment builds new
+/// tables and swaps them in whole, so a reader sees one snapshot or the next, never a mix.
+#[derive(Debug, Default)]
+pub struct Resolver {
+    tables: ArcSwap<ResolverTables>,
+}
+
+/// Which slot of a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    /// Validation / signing.
+    Validation,
+    /// Decryption / encryption.
+    Encryption,
+}
+
+impl Resolver {
+    /// An empty resolver.
+    pub fn new() -> Resolver {
+        Resolver::default()
+    }
+
+    /// The JWK `name` of `project`.
+    pub fn by_name(&self, project: &str, name: &str) -> Option<Arc<Jwk>> {
+        self.tables.load().by_name.get(project)?.get(name).cloned()
+    }
+
+    /// The JWK with this kid (the first deployed when several share it).
+    pub fn by_kid(&self, kid: &str) -> Option<Arc<Jwk>> {
+        self.tables.load().by_kid.get(kid).cloned()
+    }
+
+    /// The JWK with this SHA-256 thumbprint.
+    pub fn by_thumbprint(&self, thumbprint: &str) -> Option<Arc<Jwk>> {
+        self.tables.load().by_thumbprint.get(thumbprint).cloned()
+    }
+
+    /// The JWK in a credential's slot.
+    pub fn credential(&self, project: &str, username: &str, slot: Slot) -> Option<Arc<Jwk>> {
+        let tables = self.tables.load();
+        let (validation, encryption) = tables.credentials.get(project)?.get(username)?;
+        match slot {
+            Slot::Validation => validation.clone(),
+            Slot::Encryption => encryption.clone(),
+        }
+    }
+
+    /// The store revision the resolver serves.
+    pub fn revision(&self) -> u64 {
+        self.tables.load().revision
+    }
+
+    fn install(&self, snapshot: &EnvironmentSnapshot) -> Receipt {
+        let mut t = ResolverTables {
+            revision: snapshot.revision,
+            ..ResolverTables::default()
+        };
+        for p in &snapshot.projects {
+            let names = t.by_name.entry(p.name.clone()).or_default();
+            for j in &p.jwks {
+                names.insert(j.name.clone(), j.jwk.clone());
+                if let Some(kid) = &j.jwk.params().kid {
+                    t.by_kid.entry(kid.clone()).or_insert_with(|| j.jwk.clone());
+                }
+                t.by_thumbprint.insert(j.thumbprint.clone(), j.jwk.clone());
+            }
+            let creds = t.credentials.entry(p.name.clone()).or_default();
+            for c in &p.credentials {
+                creds.insert(
+                    c.username.clone(),
+                    (
+                        c.validation.as_ref().map(|d| d.jwk.clone()),
+                        c.encryption.as_ref().map(|d| d.jwk.clone()),
+                    ),
+                );
+            }
+        }
+        let mut thumbprints: Vec<String> = t.by_thumbprint.keys().cloned().collect();
+        thumbprints.sort();
+        self.tables.store(Arc::new(t));
+        Receipt { thumbprints }
+    }
+}
+
+impl DeployTarget for Resolver {
+    fn deploy<'a>(
+        &'a self,
+        snapshot: &'a EnvironmentSnapshot,
+    ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
+        Box::pin(async move { Ok(self.install(snapshot)) })
+    }
+}
+
+/// Writes the public JWKS to a file: temp file in the same directory, fsync, rename, so a
+/// reader sees the old file or the new one, never a partial one. Private keys never go there.
+#[derive(Debug, Clone)]
+pub struct FileTarget {
+    /// The JWKS file.
+    pub path: std::path::PathBuf,
+}
+
+impl FileTarget {
+    fn write(&self, body: &str) -> Result<(), DeployError> {
+        use std::io::Write;
+        let fail =
+            |e: std::io::Error| DeployError(format!("cannot write {}: {e}", self.path.display()));
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let tmp = dir.join(format!(
+            ".{}.tmp",
+            self.path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("jwks")
+        ));
+        let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+        f.write_all(body.as_bytes()).map_err(fail)?;
+        f.sync_all().map_err(fail)?;
+        std::fs::rename(&tmp, &self.path).map_err(fail)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl DeployTarget for FileTarget {
+    fn deploy<'a>(
+        &'a self,
+        snapshot: &'a EnvironmentSnapshot,
+    ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
+        Box::pin(async move {
+            let (body, thumbprints) = snapshot.public_jwks();
+            let target = self.clone();
+            tokio::task::spawn_blocking(move || target.write(&body))
+                .await
+                .map_err(|e| DeployError(format!("the file writer failed: {e}")))??;
+            Ok(Receipt { thumbprints })
+        })
+    }
+}
+
+/// POSTs `{"environment":…,"revision":…,"keys":[public JWKs]}` to a URL (5 s connect,
+/// 10 s read); any 2xx is success. Private keys are never sent.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    /// The URL.
+    pub url: String,
+}
+
+impl DeployTarget for WebhookTarget {
+    fn deploy<'a>(
+        &'a self,
+        snapshot: &'a EnvironmentSnapshot,
+    ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
+        Box::pin(async move {
+            let (keys, thumbprints) = snapshot.public_jwks();
+            let body = format!(
+                "{{\"environment\":{},\"revision\":{},\"keys\":{}}}",
+                serde_json::Value::String(snapshot.environment.clone()),
+                snapshot.revision,
+                &keys["{\"keys\":".len()..keys.len() - 1]
+            );
+            let url = self.url.clone();
+            let status = tokio::task::spawn_blocking(move || {
+                let config = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .proxy(None)
+                    .max_redirects(0)
+                    .timeout_connect(Some(std::time::Duration::from_secs(5)))
+                    .timeout_global(Some(std::time::Duration::from_secs(15)))
+                    .build();
+                config
+                    .new_agent()
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .send(body.as_bytes())
+                    .map(|r| r.status().as_u16())
+                    .map_err(|e| DeployError(format!("webhook call failed: {e}")))
+            })
+            .await
+            .map_err(|e| DeployError(format!("the webhook caller failed: {e}")))??;
+            if (200..300).contains(&status) {
+                Ok(Receipt { thumbprints })
+            } else {
+                Err(DeployError(format!("webhook answered HTTP {status}")))
+            }
+        })
+    }
+}
+
+/// The SHA-256 thumbprint used throughout deployment.
+pub fn thumbprint(jwk: &Jwk) -> String {
+    jwk.thumbprint(ThumbprintHash::Sha256)
+}

@@ -1,0 +1,307 @@
+//! Stored records (our own versioned JSON format) and their store keys.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::error::{ErrorKind, RegistryError, Result};
+use crate::perm::Permission;
+use crate::store::{Store, Versioned};
+
+/// Escapes a name for use as one component of a store key ('/' and '%' are encoded).
+pub fn component(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '/' => out.push_str("%2F"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Store keys.
+pub mod keys {
+    use super::component as c;
+
+    /// `project/<p>`.
+    pub fn project(p: &str) -> String {
+        format!("project/{}", c(p))
+    }
+    /// `env/<e>`.
+    pub fn environment(e: &str) -> String {
+        format!("env/{}", c(e))
+    }
+    /// `user/<u>`.
+    pub fn user(u: &str) -> String {
+        format!("user/{}", c(u))
+    }
+    /// `token/<sha256 hex>`.
+    pub fn token(hash: &str) -> String {
+        format!("token/{hash}")
+    }
+    /// `member/<p>/<u>`.
+    pub fn member(p: &str, u: &str) -> String {
+        format!("member/{}/{}", c(p), c(u))
+    }
+    /// `jwk/<p>/<id>`: the record.
+    pub fn jwk(p: &str, id: &str) -> String {
+        format!("jwk/{}/{id}", c(p))
+    }
+    /// `jwk/<p>/`: every JWK of a project.
+    pub fn jwks(p: &str) -> String {
+        format!("jwk/{}/", c(p))
+    }
+    /// `jwkname/<p>/<name>`: name → id, the uniqueness index.
+    pub fn jwk_name(p: &str, name: &str) -> String {
+        format!("jwkname/{}/{}", c(p), c(name))
+    }
+    /// `cred/<p>/<username>`.
+    pub fn credential(p: &str, u: &str) -> String {
+        format!("cred/{}/{}", c(p), c(u))
+    }
+    /// `secret/<p>/<kind>/<env>/<name>`.
+    pub fn secret(p: &str, kind: &str, env: &str, name: &str) -> String {
+        format!("secret/{}/{kind}/{}/{}", c(p), c(env), c(name))
+    }
+    /// `deploy/<env>`: what an environment serves.
+    pub fn deploy(e: &str) -> String {
+        format!("deploy/{}", c(e))
+    }
+    /// Rewritten by every change of content: its revision is the content revision that
+    /// deployments are compared with.
+    pub const CONTENT: &str = "meta/content";
+    /// `audit/<unix nanos>-<random>`.
+    pub fn audit(nanos: u128, salt: u32) -> String {
+        format!("audit/{nanos:032}-{salt:08x}")
+    }
+}
+
+/// Record format version written in every record.
+pub const FORMAT: u32 = 1;
+
+/// A project.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProjectRec {
+    /// Format version.
+    pub v: u32,
+    /// The name.
+    pub name: String,
+}
+
+/// Where an environment deploys to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TargetConfig {
+    /// The in-process resolver (`Registry::resolver`).
+    Memory,
+    /// An atomically replaced JWKS file of public keys.
+    File {
+        /// The file path.
+        path: String,
+    },
+    /// An HTTP POST of the public keys.
+    Webhook {
+        /// The URL.
+        url: String,
+    },
+    /// A target the host registered with `Registry::register_target`.
+    Custom,
+}
+
+/// An environment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnvironmentRec {
+    /// Format version.
+    pub v: u32,
+    /// The name.
+    pub name: String,
+    /// The target.
+    pub target: TargetConfig,
+}
+
+/// A user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserRec {
+    /// Format version.
+    pub v: u32,
+    /// The username.
+    pub username: String,
+    /// SHA-256 (hex) of the token; the token itself is never stored.
+    pub token_sha256: String,
+    /// The admin user can do everything everywhere.
+    pub admin: bool,
+}
+
+/// A user's permissions in a project.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberRec {
+    /// Format version.
+    pub v: u32,
+    /// The permissions.
+    pub permissions: Vec<Permission>,
+}
+
+/// Where a JWK came from, until an update detaches it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRec {
+    /// URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY, KEYSTORE or GENERATE.
+    pub source_type: String,
+    /// Certificate, key or keystore name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Environment of the certificate, key or keystore.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_name: Option<String>,
+    /// Keystore alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias_name: Option<String>,
+    /// URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// URL fetch options (ms, ms, bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_options: Option<(u64, u64, u64)>,
+    /// The kid asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// For URL sources: (kid, thumbprint) of every usable key of the set last fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_kids: Vec<(String, String)>,
+    /// For URL sources: the ETag of the last fetch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+/// A JWK of a project.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct JwkRec {
+    /// Format version.
+    pub v: u32,
+    /// Stable id (credentials refer to it, so a rename keeps references).
+    pub id: String,
+    /// The name (unique in the project, case-sensitive).
+    pub name: String,
+    /// The description.
+    pub description: String,
+    /// The public JSON view (for oct keys: without `k`).
+    pub public_jwk: String,
+    /// The full canonical JSON, sealed with the master key.
+    pub sealed_jwk: String,
+    /// Whether the key holds private or symmetric material.
+    pub private: bool,
+    /// The source, until an update detaches it.
+    pub source: Option<SourceRec>,
+}
+
+/// A reference from a credential slot to a JWK.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JwkRef {
+    /// The project holding the JWK (the credential's own or the admin project).
+    pub project: String,
+    /// The JWK's id.
+    pub id: String,
+}
+
+/// A credential and its two JWK slots.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CredentialRec {
+    /// Format version.
+    pub v: u32,
+    /// The username.
+    pub username: String,
+    /// Validation / signing.
+    pub validation: Option<JwkRef>,
+    /// Decryption / encryption.
+    pub encryption: Option<JwkRef>,
+}
+
+/// A certificate, key or keystore of the secrets store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SecretRec {
+    /// Format version.
+    pub v: u32,
+    /// `certificate`, `public-key`, `private-key` or `keystore`.
+    pub kind: String,
+    /// The name.
+    pub name: String,
+    /// The environment.
+    pub environment: String,
+    /// The content (PEM text or keystore bytes), sealed for private kinds.
+    pub content: String,
+    /// Whether `content` is sealed.
+    pub sealed: bool,
+    /// The password, sealed.
+    pub password: Option<String>,
+}
+
+/// What an environment serves, as its last deployment reported.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct DeployRec {
+    /// Format version.
+    pub v: u32,
+    /// The store revision deployed last.
+    pub revision: u64,
+    /// True when a change is not deployed yet (failed or skipped).
+    pub pending: bool,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// The thumbprints the target reported serving.
+    pub thumbprints: Vec<String>,
+}
+
+/// One audit log entry: who did what, when. Never key material.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditRec {
+    /// Format version.
+    pub v: u32,
+    /// RFC 3339 UTC time.
+    pub at: String,
+    /// The username.
+    pub actor: String,
+    /// What was done, e.g. `jwk.create`.
+    pub action: String,
+    /// The project, if any.
+    pub project: Option<String>,
+    /// The object, e.g. the JWK name.
+    pub target: String,
+}
+
+/// Serialises a record.
+pub fn encode<T: Serialize>(rec: &T) -> Vec<u8> {
+    serde_json::to_vec(rec).expect("records serialise")
+}
+
+fn corrupt(key: &str, e: serde_json::Error) -> RegistryError {
+    RegistryError {
+        kind: ErrorKind::Internal,
+        message: format!("the stored record {key} is unreadable: {e}"),
+    }
+}
+
+/// Reads a record and its revision.
+pub fn load<T: DeserializeOwned>(store: &dyn Store, key: &str) -> Result<Option<(T, u64)>> {
+    match store.get(key.as_bytes())? {
+        Some(Versioned { value, revision }) => serde_json::from_slice(&value)
+            .map(|r| Some((r, revision)))
+            .map_err(|e| corrupt(key, e)),
+        None => Ok(None),
+    }
+}
+
+/// Reads every record under a prefix, with its key and revision.
+pub fn load_all<T: DeserializeOwned>(
+    store: &dyn Store,
+    prefix: &str,
+) -> Result<Vec<(String, T, u64)>> {
+    store
+        .scan(prefix.as_bytes())?
+        .into_iter()
+        .map(|(k, v)| {
+            let key = String::from_utf8_lossy(&k).into_owned();
+            let rec = serde_json::from_slice(&v.value).map_err(|e| corrupt(&key, e))?;
+            Ok((key, rec, v.revision))
+        })
+        .collect()
+}

@@ -1,0 +1,185 @@
+//! Deployment fan-out: every change goes to every environment; failures stay pending and are
+//! retried by `reconcile`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{Change, Registry};
+use crate::deploy::{
+    DeployedCredential, DeployedJwk, DeploymentResult, EnvironmentResult, EnvironmentSnapshot,
+    ProjectSnapshot, thumbprint,
+};
+use crate::error::Result;
+use crate::model::{
+    CredentialRec, DeployRec, EnvironmentRec, FORMAT, JwkRec, ProjectRec, encode, keys, load,
+    load_all,
+};
+use crate::store::Txn;
+
+/// The product's messages.
+pub const DEPLOYED: &str = "Deployed successfully";
+/// The product's messages.
+pub const COMPLETED: &str = "Deployment completed successfully";
+
+impl Registry {
+    /// Everything the environments serve, read at the store's current revision.
+    pub fn snapshot(&self) -> Result<EnvironmentSnapshot> {
+        let store = &**self.store();
+        let revision = self.content_revision()?;
+        let mut by_ref: HashMap<(String, String), DeployedJwk> = HashMap::new();
+        let mut projects = Vec::new();
+        for (_, p, _) in load_all::<ProjectRec>(store, "project/")? {
+            let mut snap = ProjectSnapshot {
+                name: p.name.clone(),
+                ..ProjectSnapshot::default()
+            };
+            for (_, rec, _) in load_all::<JwkRec>(store, &keys::jwks(&p.name))? {
+                let jwk = Arc::new(self.open_jwk(&rec)?);
+                let deployed = DeployedJwk {
+                    name: rec.name.clone(),
+                    thumbprint: thumbprint(&jwk),
+                    jwk,
+                };
+                by_ref.insert((p.name.clone(), rec.id.clone()), deployed.clone());
+                snap.jwks.push(deployed);
+            }
+            projects.push(snap);
+        }
+        for snap in &mut projects {
+            let prefix = format!("cred/{}/", crate::model::component(&snap.name));
+            for (_, c, _) in load_all::<CredentialRec>(store, &prefix)? {
+                let find = |r: &Option<crate::model::JwkRef>| {
+                    r.as_ref()
+                        .and_then(|r| by_ref.get(&(r.project.clone(), r.id.clone())).cloned())
+                };
+                snap.credentials.push(DeployedCredential {
+                    username: c.username.clone(),
+                    validation: find(&c.validation),
+                    encryption: find(&c.encryption),
+                });
+            }
+        }
+        Ok(EnvironmentSnapshot {
+            environment: String::new(),
+            revision,
+            projects,
+        })
+    }
+
+    fn record(&self, env: &str, rec: DeployRec) -> Result<()> {
+        self.store()
+            .commit(Txn::new().put(keys::deploy(env), encode(&rec)))?;
+        Ok(())
+    }
+
+    /// Marks every environment pending (a change whose deployment was skipped).
+    fn mark_pending(&self) -> Result<()> {
+        for (_, env, _) in load_all::<EnvironmentRec>(&**self.store(), "env/")? {
+            let mut rec = load::<DeployRec>(&**self.store(), &keys::deploy(&env.name))?
+                .map(|(r, _)| r)
+                .unwrap_or_default();
+            rec.v = FORMAT;
+            rec.pending = true;
+            self.record(&env.name, rec)?;
+        }
+        Ok(())
+    }
+
+    /// Deploys to every environment and reports per environment. A failed environment does
+    /// not undo the change: it stays pending until [`Registry::reconcile`] succeeds.
+    pub async fn deploy(&self, change: &Change) -> Result<DeploymentResult> {
+        if let Some(reason) = &change.skipped {
+            self.mark_pending()?;
+            return Ok(DeploymentResult {
+                success: false,
+                message: reason.clone(),
+                environment_results: Vec::new(),
+            });
+        }
+        self.deploy_environments(|_| true).await
+    }
+
+    /// Redeploys every environment that is pending or behind the store's revision.
+    pub async fn reconcile(&self) -> Result<DeploymentResult> {
+        let revision = self.content_revision()?;
+        let behind: Vec<String> = load_all::<EnvironmentRec>(&**self.store(), "env/")?
+            .into_iter()
+            .filter(|(_, env, _)| {
+                match load::<DeployRec>(&**self.store(), &keys::deploy(&env.name)) {
+                    Ok(Some((d, _))) => d.pending || d.revision < revision,
+                    _ => true,
+                }
+            })
+            .map(|(_, env, _)| env.name)
+            .collect();
+        self.deploy_environments(|name| behind.iter().any(|b| b == name))
+            .await
+    }
+
+    async fn deploy_environments(&self, wanted: impl Fn(&str) -> bool) -> Result<DeploymentResult> {
+        let mut snapshot = self.snapshot()?;
+        let mut results = Vec::new();
+        for (_, env, _) in load_all::<EnvironmentRec>(&**self.store(), "env/")? {
+            if !wanted(&env.name) {
+                continue;
+            }
+            snapshot.environment = env.name.clone();
+            let outcome = match self.target_for(&env) {
+                Ok(target) => target.deploy(&snapshot).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            let (success, message, rec) = match outcome {
+                Ok(receipt) => (
+                    true,
+                    DEPLOYED.to_owned(),
+                    DeployRec {
+                        v: FORMAT,
+                        revision: snapshot.revision,
+                        pending: false,
+                        error: None,
+                        thumbprints: receipt.thumbprints,
+                    },
+                ),
+                Err(e) => {
+                    let previous = load::<DeployRec>(&**self.store(), &keys::deploy(&env.name))?
+                        .map(|(r, _)| r)
+                        .unwrap_or_default();
+                    (
+                        false,
+                        format!("Deployment failed: {e}"),
+                        DeployRec {
+                            v: FORMAT,
+                            pending: true,
+                            error: Some(e),
+                            ..previous
+                        },
+                    )
+                }
+            };
+            self.record(&env.name, rec)?;
+            results.push(EnvironmentResult {
+                environment_name: env.name.clone(),
+                success,
+                message,
+            });
+        }
+        let failed = results.iter().filter(|r| !r.success).count();
+        Ok(DeploymentResult {
+            success: failed == 0,
+            message: if failed == 0 {
+                COMPLETED.to_owned()
+            } else {
+                format!(
+                    "Deployment failed for {failed} of {} environments; the change is saved and will be redeployed",
+                    results.len()
+                )
+            },
+            environment_results: results,
+        })
+    }
+
+    /// What an environment reported serving at its last deployment.
+    pub fn deployment_state(&self, environment: &str) -> Result<Option<DeployRec>> {
+        Ok(load::<DeployRec>(&**self.store(), &keys::deploy(environment))?.map(|(r, _)| r))
+    }
+}

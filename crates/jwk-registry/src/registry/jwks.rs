@@ -1,0 +1,838 @@
+//! JWK operations: create (every sourceType), generate, update (rename, detach), get, list,
+//! delete, and re-sync of URL sources. Checks run in the product's order, with its messages.
+
+use std::time::Duration;
+
+use jwk_core::{ImportOptions, Jwk, Key, Usage};
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, Change, Registry, check_name, given, new_id};
+use crate::error::{RegistryError, Result};
+use crate::model::{
+    CredentialRec, EnvironmentRec, FORMAT, JwkRec, SecretRec, SourceRec, encode, keys, load,
+    load_all,
+};
+use crate::perm::{SECRETS_DEPLOY, SECRETS_MANAGE, SECRETS_VIEW};
+use crate::store::Txn;
+
+/// The body of Create JWK (`POST …/jwks/`), field names as the product writes them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateJwkRequest {
+    /// JWK name (unique in the project).
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY or KEYSTORE.
+    pub source_type: Option<String>,
+    /// URL source.
+    pub url: Option<String>,
+    /// Connect timeout, ms (default 5000).
+    pub url_option_connect_timeout: Option<u64>,
+    /// Read timeout, ms (default 10000).
+    pub url_option_read_timeout: Option<u64>,
+    /// Size limit, bytes (default 1048576).
+    pub url_option_size_limit: Option<u64>,
+    /// COPY_PASTE source.
+    pub jwk_str: Option<String>,
+    /// CERTIFICATE source.
+    pub certificate_name: Option<String>,
+    /// PUBLIC_KEY / PRIVATE_KEY source.
+    pub key_name: Option<String>,
+    /// KEYSTORE source.
+    pub key_store_name: Option<String>,
+    /// kid to select from a set.
+    pub kid: Option<String>,
+    /// Environment of the certificate, key or keystore.
+    pub environment_name: Option<String>,
+    /// Keystore alias.
+    pub alias_name: Option<String>,
+    /// SIGNATURE or ENCRYPTION.
+    pub use_type: Option<String>,
+    /// The algorithm.
+    pub algorithm: Option<String>,
+}
+
+/// The body of Generate JWK (`POST …/jwks/generate/`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateJwkRequest {
+    /// JWK name.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// RSA, EC, OKP or OCT.
+    pub key_type: Option<String>,
+    /// Bits: RSA 2048 (default) / 3072 / 4096; OCT 128–512 (default 256).
+    pub key_size: Option<usize>,
+    /// EC: P-256 (default), P-384, P-521, secp256k1; OKP: Ed25519 (default), Ed448, X25519, X448.
+    pub curve: Option<String>,
+    /// SIGNATURE or ENCRYPTION.
+    pub use_type: Option<String>,
+    /// The algorithm.
+    pub algorithm: Option<String>,
+    /// THUMBPRINT (default), UUID, TIMESTAMP, NONE.
+    pub kid_type: Option<String>,
+    /// An explicit kid (overrides kidType).
+    pub kid: Option<String>,
+}
+
+/// The body of Update JWK (`PUT …/jwks/{name}/`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateJwkRequest {
+    /// New name (unique in the project).
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+}
+
+/// A JWK as Get and List show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct JwkView {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The key: public members only, unless private material was asked for and allowed.
+    pub jwk: serde_json::Value,
+    /// SHA-256 thumbprint.
+    pub thumbprint: String,
+    /// The source type, while attached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+}
+
+/// What a re-sync of a URL source found, by kid.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ResyncReport {
+    /// Kids in the new set and not in the old.
+    pub added: Vec<String>,
+    /// Kids in the old set and not in the new.
+    pub removed: Vec<String>,
+    /// Kids in both whose key changed.
+    pub changed: Vec<String>,
+    /// True when the server said 304 Not Modified.
+    pub not_modified: bool,
+}
+
+/// The public JSON view of a JWK: `to_public_json`, and for oct keys no `k` at all.
+pub(crate) fn public_view(jwk: &Jwk) -> String {
+    if let Key::Oct(_) = jwk.key() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&jwk.to_json()).expect("canonical JSON parses");
+        if let Some(o) = v.as_object_mut() {
+            o.remove("k");
+        }
+        return v.to_string();
+    }
+    jwk.to_public_json()
+}
+
+fn parse_usage(use_type: &str) -> Result<Usage> {
+    match use_type {
+        "SIGNATURE" => Ok(Usage::Signature),
+        "ENCRYPTION" => Ok(Usage::Encryption),
+        other => Err(RegistryError::bad_request(format!(
+            "Use type ({other}) is not valid! Use SIGNATURE or ENCRYPTION."
+        ))),
+    }
+}
+
+/// Applies useType + algorithm: required for secrets-store sources, optional otherwise.
+fn apply_usage(jwk: &mut Jwk, req: &CreateJwkRequest, source: &str, required: bool) -> Result<()> {
+    let use_type = given(&req.use_type);
+    let alg = given(&req.algorithm);
+    if required {
+        if use_type.is_none() {
+            return Err(RegistryError::bad_request(format!(
+                "Use type is required for {source} source type!"
+            )));
+        }
+        if alg.is_none() {
+            return Err(RegistryError::bad_request(format!(
+                "Algorithm is required for {source} source type!"
+            )));
+        }
+    }
+    match (use_type, alg) {
+        (Some(u), Some(a)) => jwk.set_usage(parse_usage(u)?, a)?,
+        (Some(u), None) => jwk.params_mut().key_use = Some(parse_usage(u)?.key_use()),
+        (None, Some(a)) => {
+            let sig = jwk_core::check_algorithm(jwk.key(), Usage::Signature, a);
+            let enc = jwk_core::check_algorithm(jwk.key(), Usage::Encryption, a);
+            if let (Err(e), Err(_)) = (sig, enc) {
+                return Err(e.into());
+            }
+            jwk.params_mut().alg = Some(a.to_owned());
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// Reads a JWK record by name: (record, record revision, name-index revision).
+    pub(crate) fn find_jwk(&self, project: &str, name: &str) -> Result<Option<(JwkRec, u64, u64)>> {
+        let Some(idx) = self.store().get(keys::jwk_name(project, name).as_bytes())? else {
+            return Ok(None);
+        };
+        let id = String::from_utf8_lossy(&idx.value).into_owned();
+        Ok(load::<JwkRec>(&**self.store(), &keys::jwk(project, &id))?
+            .map(|(rec, rev)| (rec, rev, idx.revision)))
+    }
+
+    /// Opens a record's sealed key.
+    pub(crate) fn open_jwk(&self, rec: &JwkRec) -> Result<Jwk> {
+        let plain = self.key().open(&rec.sealed_jwk)?;
+        let text = std::str::from_utf8(&plain).map_err(|_| RegistryError {
+            kind: crate::error::ErrorKind::Internal,
+            message: format!("the stored JWK {} is not text", rec.name),
+        })?;
+        jwk_core::select_from_json(text, None).map_err(|e| RegistryError {
+            kind: crate::error::ErrorKind::Internal,
+            message: format!("the stored JWK {} does not parse: {e}", rec.name),
+        })
+    }
+
+    fn environment(&self, name: &str) -> Result<EnvironmentRec> {
+        load::<EnvironmentRec>(&**self.store(), &keys::environment(name))?
+            .map(|(e, _)| e)
+            .ok_or_else(|| {
+                RegistryError::bad_request(format!("Environment (name: {name}) is not found!"))
+            })
+    }
+
+    fn secret(
+        &self,
+        project: &str,
+        kind: &str,
+        env: &str,
+        name: &str,
+    ) -> Result<Option<SecretRec>> {
+        Ok(
+            load::<SecretRec>(&**self.store(), &keys::secret(project, kind, env, name))?
+                .map(|(s, _)| s),
+        )
+    }
+
+    pub(crate) fn secret_content(&self, s: &SecretRec) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        if s.sealed {
+            self.key().open(&s.content)
+        } else {
+            Ok(zeroize::Zeroizing::new(s.content.as_bytes().to_vec()))
+        }
+    }
+
+    pub(crate) fn secret_password(
+        &self,
+        s: &SecretRec,
+    ) -> Result<Option<zeroize::Zeroizing<String>>> {
+        match &s.password {
+            None => Ok(None),
+            Some(sealed) => {
+                let raw = self.key().open(sealed)?;
+                Ok(Some(zeroize::Zeroizing::new(
+                    String::from_utf8_lossy(&raw).into_owned(),
+                )))
+            }
+        }
+    }
+
+    /// The environment name required by a secrets-store source, and the environment itself.
+    fn source_environment(&self, req: &CreateJwkRequest, source: &str) -> Result<String> {
+        let env = given(&req.environment_name).ok_or_else(|| {
+            RegistryError::bad_request(format!(
+                "Environment name is required for {source} source type!"
+            ))
+        })?;
+        self.environment(env)?;
+        Ok(env.to_owned())
+    }
+
+    /// Builds the key of a create request and its source record.
+    fn build_from_source(&self, project: &str, req: &CreateJwkRequest) -> Result<(Jwk, SourceRec)> {
+        let source_type = given(&req.source_type)
+            .ok_or_else(|| RegistryError::bad_request("Source type is required!"))?;
+        let mut source = SourceRec {
+            source_type: source_type.to_owned(),
+            name: None,
+            environment_name: None,
+            alias_name: None,
+            url: None,
+            url_options: None,
+            kid: given(&req.kid).map(str::to_owned),
+            set_kids: Vec::new(),
+            etag: None,
+        };
+        let kid = given(&req.kid);
+        let jwk = match source_type {
+            "URL" => {
+                let url = given(&req.url).ok_or_else(|| {
+                    RegistryError::bad_request("URL is required for URL source type!")
+                })?;
+                let options = (
+                    req.url_option_connect_timeout
+                        .unwrap_or(jwk_fetch::DEFAULT_CONNECT_TIMEOUT_MS),
+                    req.url_option_read_timeout
+                        .unwrap_or(jwk_fetch::DEFAULT_READ_TIMEOUT_MS),
+                    req.url_option_size_limit
+                        .unwrap_or(jwk_fetch::DEFAULT_SIZE_LIMIT),
+                );
+                source.url = Some(url.to_owned());
+                source.url_options = Some(options);
+                let (jwk, set_kids, etag) =
+                    self.fetch_url(url, options, kid, None)?.ok_or_else(|| {
+                        RegistryError::bad_request(
+                            "The URL answered 304 Not Modified to a first fetch!",
+                        )
+                    })?;
+                source.set_kids = set_kids;
+                source.etag = etag;
+                let mut jwk = jwk;
+                apply_usage(&mut jwk, req, "URL", false)?;
+                jwk
+            }
+            "COPY_PASTE" => {
+                let text = given(&req.jwk_str).ok_or_else(|| {
+                    RegistryError::bad_request("JWK string is required for COPY_PASTE source type!")
+                })?;
+                let mut jwk = jwk_core::select_from_json(text, kid)?;
+                apply_usage(&mut jwk, req, "COPY_PASTE", false)?;
+                jwk
+            }
+            "CERTIFICATE" => {
+                let name = given(&req.certificate_name).ok_or_else(|| {
+                    RegistryError::bad_request(
+                        "Certificate name is required for CERTIFICATE source type!",
+                    )
+                })?;
+                let env = self.source_environment(req, "CERTIFICATE")?;
+                let cert = self
+                    .secret(project, "certificate", &env, name)?
+                    .ok_or_else(|| {
+                        RegistryError::bad_request(format!(
+                            "Certificate (name: {name}) is not found!"
+                        ))
+                    })?;
+                let content = self.secret_content(&cert)?;
+                let mut jwk = jwk_core::import(&content, &ImportOptions::default())?;
+                apply_usage(&mut jwk, req, "CERTIFICATE", true)?;
+                source.name = Some(name.to_owned());
+                source.environment_name = Some(env);
+                jwk
+            }
+            "PUBLIC_KEY" | "PRIVATE_KEY" => {
+                let kind = if source_type == "PUBLIC_KEY" {
+                    "public-key"
+                } else {
+                    "private-key"
+                };
+                let name = given(&req.key_name).ok_or_else(|| {
+                    RegistryError::bad_request(format!(
+                        "Key name is required for {source_type} source type!"
+                    ))
+                })?;
+                let env = self.source_environment(req, source_type)?;
+                let key = self.secret(project, kind, &env, name)?.ok_or_else(|| {
+                    RegistryError::bad_request(format!("Key (name: {name}) is not found!"))
+                })?;
+                let content = self.secret_content(&key)?;
+                let password = self.secret_password(&key)?;
+                let opts = ImportOptions {
+                    password: password.as_deref().map(String::as_str),
+                    ..ImportOptions::default()
+                };
+                let mut jwk = jwk_core::import(&content, &opts)?;
+                apply_usage(&mut jwk, req, source_type, true)?;
+                source.name = Some(name.to_owned());
+                source.environment_name = Some(env);
+                jwk
+            }
+            "KEYSTORE" => {
+                let name = given(&req.key_store_name).ok_or_else(|| {
+                    RegistryError::bad_request(
+                        "Keystore name is required for KEYSTORE source type!",
+                    )
+                })?;
+                let env = self.source_environment(req, "KEYSTORE")?;
+                let alias = given(&req.alias_name).ok_or_else(|| {
+                    RegistryError::bad_request("Alias name is required for KEYSTORE source type!")
+                })?;
+                let ks = self
+                    .secret(project, "keystore", &env, name)?
+                    .ok_or_else(|| {
+                        RegistryError::bad_request(format!("Keystore (name: {name}) is not found!"))
+                    })?;
+                let content = self.secret_content(&ks)?;
+                let password = self.secret_password(&ks)?;
+                let opts = ImportOptions {
+                    password: password.as_deref().map(String::as_str),
+                    alias: Some(alias),
+                    ..ImportOptions::default()
+                };
+                let mut jwk = jwk_core::import(&content, &opts).map_err(|e| match e {
+                    jwk_core::Error::AliasNotFound { .. } => RegistryError::bad_request(format!(
+                        "Alias (name: {alias}) is not found in keystore (name: {name})!"
+                    )),
+                    other => other.into(),
+                })?;
+                apply_usage(&mut jwk, req, "KEYSTORE", true)?;
+                source.name = Some(name.to_owned());
+                source.environment_name = Some(env);
+                source.alias_name = Some(alias.to_owned());
+                jwk
+            }
+            "GENERATE" => {
+                return Err(RegistryError::bad_request(
+                    "For GENERATE source type, use the Generate JWK endpoint!",
+                ));
+            }
+            other => {
+                return Err(RegistryError::bad_request(format!(
+                    "Source type ({other}) is not valid! Valid source types: URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY, KEYSTORE"
+                )));
+            }
+        };
+        Ok((jwk, source))
+    }
+
+    /// Fetches a URL source: the selected key, (kid, thumbprint) of the set, the ETag.
+    /// `None` when a conditional fetch found nothing new.
+    #[allow(clippy::type_complexity)]
+    fn fetch_url(
+        &self,
+        url: &str,
+        (connect, read, size): (u64, u64, u64),
+        kid: Option<&str>,
+        etag: Option<String>,
+    ) -> Result<Option<(Jwk, Vec<(String, String)>, Option<String>)>> {
+        let opts = jwk_fetch::FetchOptions {
+            connect_timeout: Duration::from_millis(connect),
+            read_timeout: Duration::from_millis(read),
+            size_limit: size,
+            if_none_match: etag,
+            ..self.fetch_options()
+        };
+        let fetched = jwk_fetch::fetch(url, &opts)?;
+        if fetched.not_modified {
+            return Ok(None);
+        }
+        let jwk = jwk_fetch::select(&fetched, kid)?;
+        let set = jwk_fetch::parse_set(&fetched)?;
+        let kids = set
+            .keys()
+            .map(|k| {
+                (
+                    k.params().kid.clone().unwrap_or_default(),
+                    crate::deploy::thumbprint(k),
+                )
+            })
+            .collect();
+        Ok(Some((jwk, kids, fetched.etag)))
+    }
+
+    /// Checks name emptiness, length and uniqueness, in the product's order.
+    fn check_new_name(&self, project: &str, name: &Option<String>) -> Result<String> {
+        let name =
+            given(name).ok_or_else(|| RegistryError::bad_request("JWK name can not be empty!"))?;
+        check_name("JWK", name)?;
+        if self.find_jwk(project, name)?.is_some() {
+            return Err(already_exists_create(name));
+        }
+        Ok(name.to_owned())
+    }
+
+    fn insert_jwk(&self, actor: &Actor, project: &str, new: NewJwk<'_>) -> Result<()> {
+        let NewJwk {
+            name,
+            description,
+            jwk,
+            source,
+            action,
+        } = new;
+        let id = new_id()?;
+        let rec = JwkRec {
+            v: FORMAT,
+            id: id.clone(),
+            name: name.to_owned(),
+            description: description.clone().unwrap_or_default(),
+            public_jwk: public_view(jwk),
+            sealed_jwk: self.key().seal(jwk.to_json().as_bytes())?,
+            private: jwk.is_private(),
+            source,
+        };
+        let txn = Txn::new()
+            .absent(keys::jwk_name(project, name))
+            .put(keys::jwk_name(project, name), id.clone())
+            .put(keys::jwk(project, &id), encode(&rec));
+        let txn = self.audit(txn, actor, action, Some(project), name)?;
+        self.commit(txn, || already_exists_create(name))?;
+        Ok(())
+    }
+
+    /// Create JWK: every sourceType. Needs SECRETS+MANAGE; deploys with SECRETS+DEPLOY_UNDEPLOY.
+    pub fn create_jwk(
+        &self,
+        actor: &Actor,
+        project: &str,
+        req: &CreateJwkRequest,
+    ) -> Result<Change> {
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        let name = self.check_new_name(project, &req.name)?;
+        let (jwk, source) = self.build_from_source(project, req)?;
+        self.insert_jwk(
+            actor,
+            project,
+            NewJwk {
+                name: &name,
+                description: &req.description,
+                jwk: &jwk,
+                source: Some(source),
+                action: "jwk.create",
+            },
+        )?;
+        Ok(Self::change(&perms, SECRETS_DEPLOY))
+    }
+
+    /// Create JWK from Certificate: the CERTIFICATE source with the page's fields.
+    pub fn create_jwk_from_certificate(
+        &self,
+        actor: &Actor,
+        project: &str,
+        req: &CreateJwkRequest,
+    ) -> Result<Change> {
+        let req = CreateJwkRequest {
+            source_type: Some("CERTIFICATE".to_owned()),
+            ..req.clone()
+        };
+        self.create_jwk(actor, project, &req)
+    }
+
+    /// Generate JWK.
+    pub fn generate_jwk(
+        &self,
+        actor: &Actor,
+        project: &str,
+        req: &GenerateJwkRequest,
+    ) -> Result<Change> {
+        use jwk_core::{EcCurve, KeySpec, KidType, OkpCurve};
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        let name = self.check_new_name(project, &req.name)?;
+        let key_type = given(&req.key_type)
+            .ok_or_else(|| RegistryError::bad_request("Key type is required!"))?;
+        let use_type = given(&req.use_type)
+            .ok_or_else(|| RegistryError::bad_request("Use type is required!"))?;
+        let alg = given(&req.algorithm)
+            .ok_or_else(|| RegistryError::bad_request("Algorithm is required!"))?;
+        let curve = given(&req.curve);
+        let spec = match key_type.to_ascii_uppercase().as_str() {
+            "RSA" => KeySpec::Rsa {
+                bits: req.key_size.unwrap_or(2048),
+            },
+            "OCT" => KeySpec::Oct {
+                bits: req.key_size.unwrap_or(256),
+            },
+            "EC" => KeySpec::Ec(EcCurve::from_name(curve.unwrap_or("P-256")).ok_or_else(|| {
+                RegistryError::bad_request(format!(
+                    "Curve ({}) is not valid for EC! Use P-256, P-384, P-521 or secp256k1.",
+                    curve.unwrap_or_default()
+                ))
+            })?),
+            "OKP" => KeySpec::Okp(OkpCurve::from_name(curve.unwrap_or("Ed25519")).ok_or_else(
+                || {
+                    RegistryError::bad_request(format!(
+                        "Curve ({}) is not valid for OKP! Use Ed25519, Ed448, X25519 or X448.",
+                        curve.unwrap_or_default()
+                    ))
+                },
+            )?),
+            other => {
+                return Err(RegistryError::bad_request(format!(
+                    "Key type ({other}) is not valid! Use RSA, EC, OKP or OCT."
+                )));
+            }
+        };
+        let kid = match (
+            given(&req.kid),
+            given(&req.kid_type).map(str::to_ascii_uppercase),
+        ) {
+            (Some(k), _) => KidType::Explicit(k.to_owned()),
+            (None, None) => KidType::Thumbprint,
+            (None, Some(t)) => match t.as_str() {
+                "THUMBPRINT" => KidType::Thumbprint,
+                "UUID" => KidType::Uuid,
+                "TIMESTAMP" => KidType::Timestamp,
+                "NONE" => KidType::None,
+                other => {
+                    return Err(RegistryError::bad_request(format!(
+                        "Kid type ({other}) is not valid! Use THUMBPRINT, UUID, TIMESTAMP or NONE."
+                    )));
+                }
+            },
+        };
+        let jwk = jwk_core::generate(&jwk_core::GenerateOptions {
+            spec,
+            usage: parse_usage(use_type)?,
+            alg: alg.to_owned(),
+            kid,
+        })?;
+        let source = SourceRec {
+            source_type: "GENERATE".to_owned(),
+            name: None,
+            environment_name: None,
+            alias_name: None,
+            url: None,
+            url_options: None,
+            kid: None,
+            set_kids: Vec::new(),
+            etag: None,
+        };
+        self.insert_jwk(
+            actor,
+            project,
+            NewJwk {
+                name: &name,
+                description: &req.description,
+                jwk: &jwk,
+                source: Some(source),
+                action: "jwk.generate",
+            },
+        )?;
+        Ok(Self::change(&perms, SECRETS_DEPLOY))
+    }
+
+    /// Update JWK: rename and/or describe; detaches it from its source. Credentials refer to
+    /// the JWK's id, so they keep pointing at it after a rename.
+    pub fn update_jwk(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+        req: &UpdateJwkRequest,
+    ) -> Result<Change> {
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        let Some((mut rec, rev, idx_rev)) = self.find_jwk(project, name)? else {
+            return Err(RegistryError::bad_request(format!(
+                "JWK (name: {name}) is not found! Try create operation."
+            )));
+        };
+        let new_name = given(&req.name).unwrap_or(name).to_owned();
+        check_name("JWK", &new_name)?;
+        let mut txn = Txn::new()
+            .at(keys::jwk(project, &rec.id), rev)
+            .at(keys::jwk_name(project, name), idx_rev);
+        if new_name != name {
+            txn = txn
+                .absent(keys::jwk_name(project, &new_name))
+                .delete(keys::jwk_name(project, name))
+                .put(keys::jwk_name(project, &new_name), rec.id.clone());
+        }
+        rec.name = new_name.clone();
+        if let Some(d) = &req.description {
+            rec.description = d.clone();
+        }
+        rec.source = None;
+        let txn = txn.put(keys::jwk(project, &rec.id), encode(&rec));
+        let txn = self.audit(txn, actor, "jwk.update", Some(project), &new_name)?;
+        self.commit(txn, || {
+            if self.find_jwk(project, &new_name).ok().flatten().is_some() && new_name != name {
+                RegistryError::bad_request(format!("JWK (name: {new_name}) is already exist!"))
+            } else {
+                RegistryError::bad_request(format!(
+                    "JWK (name: {name}) was changed by another request; try again!"
+                ))
+            }
+        })?;
+        Ok(Self::change(&perms, SECRETS_DEPLOY))
+    }
+
+    fn view(&self, rec: &JwkRec, private: bool) -> Result<JwkView> {
+        let jwk = self.open_jwk(rec)?;
+        let text = if private {
+            jwk.to_json()
+        } else {
+            rec.public_jwk.clone()
+        };
+        Ok(JwkView {
+            name: rec.name.clone(),
+            description: rec.description.clone(),
+            jwk: serde_json::from_str(&text).expect("stored JSON parses"),
+            thumbprint: crate::deploy::thumbprint(&jwk),
+            source_type: rec.source.as_ref().map(|s| s.source_type.clone()),
+        })
+    }
+
+    fn private_allowed(&self, perms: &[crate::perm::Permission], private: bool) -> Result<bool> {
+        if private && !super::has(perms, SECRETS_MANAGE) {
+            return Err(RegistryError::forbidden(
+                "Private key material needs SECRETS+MANAGE permission!",
+            ));
+        }
+        Ok(private)
+    }
+
+    /// Get JWK: public parts unless `private` is asked for and the actor holds MANAGE.
+    pub fn get_jwk(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+        private: bool,
+    ) -> Result<JwkView> {
+        let perms = self.require(actor, project, SECRETS_VIEW)?;
+        let private = self.private_allowed(&perms, private)?;
+        let (rec, _, _) = self.find_jwk(project, name)?.ok_or_else(|| {
+            RegistryError::bad_request(format!("JWK (name: {name}) is not found!"))
+        })?;
+        self.view(&rec, private)
+    }
+
+    /// List JWKs, sorted by name.
+    pub fn list_jwks(&self, actor: &Actor, project: &str, private: bool) -> Result<Vec<JwkView>> {
+        let perms = self.require(actor, project, SECRETS_VIEW)?;
+        let private = self.private_allowed(&perms, private)?;
+        let mut out = load_all::<JwkRec>(&**self.store(), &keys::jwks(project))?
+            .into_iter()
+            .map(|(_, rec, _)| self.view(&rec, private))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Delete JWK: refused while a credential (of any project) uses it.
+    pub fn delete_jwk(&self, actor: &Actor, project: &str, name: &str) -> Result<Change> {
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        for _ in 0..16 {
+            let Some((rec, rev, idx_rev)) = self.find_jwk(project, name)? else {
+                return Err(RegistryError::bad_request(format!(
+                    "JWK (name: {name}) is not found!"
+                )));
+            };
+            let creds = load_all::<CredentialRec>(&**self.store(), "cred/")?;
+            let mut txn = Txn::new()
+                .at(keys::jwk(project, &rec.id), rev)
+                .at(keys::jwk_name(project, name), idx_rev);
+            for (key, cred, crev) in &creds {
+                let uses = [&cred.validation, &cred.encryption]
+                    .into_iter()
+                    .flatten()
+                    .any(|r| r.project == project && r.id == rec.id);
+                if uses {
+                    let cred_project = key
+                        .strip_prefix("cred/")
+                        .and_then(|k| k.split('/').next())
+                        .unwrap_or_default()
+                        .replace("%2F", "/")
+                        .replace("%25", "%");
+                    return Err(RegistryError::bad_request(format!(
+                        "JWK (name: {name}) is used by credential (username: {}) in project ({cred_project})! Remove it from the credential first.",
+                        cred.username
+                    )));
+                }
+                // No credential may start using the JWK while it is being deleted.
+                txn = txn.at(key.clone(), *crev);
+            }
+            let txn = txn
+                .delete(keys::jwk(project, &rec.id))
+                .delete(keys::jwk_name(project, name));
+            let txn = self.audit(txn, actor, "jwk.delete", Some(project), name)?;
+            match self.store().commit(txn)? {
+                crate::store::Commit::Applied(_) => {
+                    return Ok(Self::change(&perms, SECRETS_DEPLOY));
+                }
+                crate::store::Commit::Conflict(_) => continue,
+            }
+        }
+        Err(RegistryError::bad_request(format!(
+            "JWK (name: {name}) kept changing during the delete; try again!"
+        )))
+    }
+
+    /// Re-fetches a URL-sourced JWK (with its stored options, kid and ETag) and reports which
+    /// kids of the set were added, removed or changed.
+    pub fn resync_jwk(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+    ) -> Result<(ResyncReport, Change)> {
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        let (mut rec, rev, _) = self.find_jwk(project, name)?.ok_or_else(|| {
+            RegistryError::bad_request(format!("JWK (name: {name}) is not found!"))
+        })?;
+        let Some(mut source) = rec.source.clone().filter(|s| s.source_type == "URL") else {
+            return Err(RegistryError::bad_request(format!(
+                "JWK (name: {name}) has no URL source to re-sync!"
+            )));
+        };
+        let url = source.url.clone().unwrap_or_default();
+        let options = source.url_options.unwrap_or((
+            jwk_fetch::DEFAULT_CONNECT_TIMEOUT_MS,
+            jwk_fetch::DEFAULT_READ_TIMEOUT_MS,
+            jwk_fetch::DEFAULT_SIZE_LIMIT,
+        ));
+        let old = self.open_jwk(&rec)?;
+        let Some((mut jwk, kids, etag)) =
+            self.fetch_url(&url, options, source.kid.as_deref(), source.etag.clone())?
+        else {
+            let report = ResyncReport {
+                not_modified: true,
+                ..ResyncReport::default()
+            };
+            return Ok((report, Self::change(&perms, SECRETS_DEPLOY)));
+        };
+        let mut report = ResyncReport::default();
+        for (kid, t) in &kids {
+            match source.set_kids.iter().find(|(k, _)| k == kid) {
+                None => report.added.push(kid.clone()),
+                Some((_, old_t)) if old_t != t => report.changed.push(kid.clone()),
+                Some(_) => {}
+            }
+        }
+        for (kid, _) in &source.set_kids {
+            if !kids.iter().any(|(k, _)| k == kid) {
+                report.removed.push(kid.clone());
+            }
+        }
+        // The usage chosen at creation survives the refresh.
+        if let (Some(u), Some(a)) = (&old.params().key_use, &old.params().alg)
+            && let Some(usage) = Usage::parse(u.as_str())
+        {
+            jwk.set_usage(usage, a)?;
+        }
+        source.set_kids = kids;
+        source.etag = etag;
+        rec.source = Some(source);
+        rec.public_jwk = public_view(&jwk);
+        rec.sealed_jwk = self.key().seal(jwk.to_json().as_bytes())?;
+        rec.private = jwk.is_private();
+        let txn = Txn::new()
+            .at(keys::jwk(project, &rec.id), rev)
+            .put(keys::jwk(project, &rec.id), encode(&rec));
+        let txn = self.audit(txn, actor, "jwk.resync", Some(project), name)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(format!(
+                "JWK (name: {name}) changed during the re-sync; try again!"
+            ))
+        })?;
+        Ok((report, Self::change(&perms, SECRETS_DEPLOY)))
+    }
+}
+
+/// A JWK about to be stored.
+struct NewJwk<'a> {
+    name: &'a str,
+    description: &'a Option<String>,
+    jwk: &'a Jwk,
+    source: Option<SourceRec>,
+    action: &'a str,
+}
+
+fn already_exists_create(name: &str) -> RegistryError {
+    RegistryError::bad_request(format!(
+        "JWK (name: {name}) is already exist! Try update operation if want to change its value."
+    ))
+}

@@ -1,0 +1,467 @@
+//! The registry: every rule of the product, once, over a [`Store`].
+
+mod credentials;
+mod deployment;
+mod jwks;
+mod secrets;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+pub use credentials::CredentialView;
+pub use jwks::{CreateJwkRequest, GenerateJwkRequest, JwkView, ResyncReport, UpdateJwkRequest};
+pub use secrets::{AddCertificateRequest, AddKeyRequest, AddKeystoreRequest};
+
+use crate::crypto::MasterKey;
+use crate::deploy::{DeployTarget, Resolver};
+use crate::error::{RegistryError, Result};
+use crate::model::{
+    AuditRec, EnvironmentRec, FORMAT, MemberRec, ProjectRec, TargetConfig, UserRec, encode, keys,
+    load,
+};
+use crate::perm::{Level, Permission};
+use crate::store::{Commit, Store, Txn};
+
+/// The name of the admin project, whose JWKs every project's credentials may use.
+pub const ADMIN_PROJECT: &str = "admin";
+/// The name of the admin user created by [`Registry::bootstrap`].
+pub const ADMIN_USER: &str = "admin";
+/// Longest name accepted for projects, JWKs, users, environments and secrets.
+pub const MAX_NAME: usize = 256;
+
+/// Who is acting: an authenticated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The username.
+    pub username: String,
+    /// The admin user may do everything everywhere.
+    pub admin: bool,
+}
+
+/// Settings of a registry.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryConfig {
+    /// Let URL sources reach loopback and private addresses.
+    pub allow_private_networks: bool,
+}
+
+/// A committed change, to be deployed with [`Registry::deploy`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Why the automatic deployment is skipped (a missing DEPLOY_UNDEPLOY permission).
+    pub skipped: Option<String>,
+}
+
+/// The registry of projects, JWKs, secrets, credentials, users and environments.
+pub struct Registry {
+    store: Arc<dyn Store>,
+    key: MasterKey,
+    config: RegistryConfig,
+    targets: Mutex<HashMap<String, Arc<dyn DeployTarget>>>,
+    resolvers: Mutex<HashMap<String, Arc<Resolver>>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_token() -> Result<String> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| RegistryError {
+        kind: crate::error::ErrorKind::Internal,
+        message: format!("random: {e}"),
+    })?;
+    Ok(format!(
+        "jwk_{}",
+        <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&raw)
+    ))
+}
+
+pub(crate) fn new_id() -> Result<String> {
+    let mut raw = [0u8; 12];
+    getrandom::fill(&mut raw).map_err(|e| RegistryError {
+        kind: crate::error::ErrorKind::Internal,
+        message: format!("random: {e}"),
+    })?;
+    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A required text field: present and not blank.
+pub(crate) fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Checks a name's length (emptiness is checked with the product's own message first).
+pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
+    if name.len() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(RegistryError::bad_request(format!(
+            "{what} name must be at most {MAX_NAME} bytes without control characters!"
+        )));
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// A registry over `store`, sealing private material with `key`.
+    pub fn new(store: Arc<dyn Store>, key: MasterKey, config: RegistryConfig) -> Registry {
+        Registry {
+            store,
+            key,
+            config,
+            targets: Mutex::new(HashMap::new()),
+            resolvers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The revision of the last change of content (deployment bookkeeping does not count).
+    pub fn content_revision(&self) -> Result<u64> {
+        Ok(self
+            .store
+            .get(keys::CONTENT.as_bytes())?
+            .map_or(0, |v| v.revision))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(crate) fn key(&self) -> &MasterKey {
+        &self.key
+    }
+
+    pub(crate) fn fetch_options(&self) -> jwk_fetch::FetchOptions {
+        jwk_fetch::FetchOptions {
+            allow_private_networks: self.config.allow_private_networks,
+            ..jwk_fetch::FetchOptions::default()
+        }
+    }
+
+    /// Commits, mapping a conflict to `conflict()`.
+    pub(crate) fn commit(&self, txn: Txn, conflict: impl FnOnce() -> RegistryError) -> Result<u64> {
+        match self.store.commit(txn)? {
+            Commit::Applied(rev) => Ok(rev),
+            Commit::Conflict(_) => Err(conflict()),
+        }
+    }
+
+    /// An audit entry to add to a change's transaction.
+    pub(crate) fn audit(
+        &self,
+        txn: Txn,
+        actor: &Actor,
+        action: &str,
+        project: Option<&str>,
+        target: &str,
+    ) -> Result<Txn> {
+        let nanos = time::OffsetDateTime::now_utc()
+            .unix_timestamp_nanos()
+            .max(0) as u128;
+        let mut salt = [0u8; 4];
+        getrandom::fill(&mut salt).map_err(|e| RegistryError {
+            kind: crate::error::ErrorKind::Internal,
+            message: format!("random: {e}"),
+        })?;
+        let rec = AuditRec {
+            v: FORMAT,
+            at: now_rfc3339(),
+            actor: actor.username.clone(),
+            action: action.to_owned(),
+            project: project.map(str::to_owned),
+            target: target.to_owned(),
+        };
+        Ok(txn
+            .put(keys::audit(nanos, u32::from_be_bytes(salt)), encode(&rec))
+            .put(keys::CONTENT, ""))
+    }
+
+    /// Creates the admin user and the admin project; returns the admin token (shown once).
+    /// A second call fails and changes nothing.
+    pub fn bootstrap(&self) -> Result<String> {
+        let token = new_token()?;
+        let hash = sha256_hex(&token);
+        let user = UserRec {
+            v: FORMAT,
+            username: ADMIN_USER.to_owned(),
+            token_sha256: hash.clone(),
+            admin: true,
+        };
+        let project = ProjectRec {
+            v: FORMAT,
+            name: ADMIN_PROJECT.to_owned(),
+        };
+        let actor = Actor {
+            username: ADMIN_USER.to_owned(),
+            admin: true,
+        };
+        let txn = Txn::new()
+            .absent(keys::user(ADMIN_USER))
+            .absent(keys::project(ADMIN_PROJECT))
+            .put(keys::user(ADMIN_USER), encode(&user))
+            .put(keys::token(&hash), ADMIN_USER)
+            .put(keys::project(ADMIN_PROJECT), encode(&project));
+        let txn = self.audit(txn, &actor, "bootstrap", None, ADMIN_USER)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(
+                "The registry is already bootstrapped: the admin user exists!",
+            )
+        })?;
+        Ok(token)
+    }
+
+    /// The user a token belongs to, or the product's 401.
+    pub fn authenticate(&self, token: &str) -> Result<Actor> {
+        let hash = sha256_hex(token);
+        let Some(v) = self.store.get(keys::token(&hash).as_bytes())? else {
+            return Err(RegistryError::invalid_token());
+        };
+        let username = String::from_utf8_lossy(&v.value).into_owned();
+        match load::<UserRec>(&*self.store, &keys::user(&username))? {
+            Some((u, _)) if u.token_sha256 == hash => Ok(Actor {
+                username: u.username,
+                admin: u.admin,
+            }),
+            _ => Err(RegistryError::invalid_token()),
+        }
+    }
+
+    fn require_admin(actor: &Actor, what: &str) -> Result<()> {
+        if actor.admin {
+            Ok(())
+        } else {
+            Err(RegistryError::forbidden(format!(
+                "Only the admin user can {what}!"
+            )))
+        }
+    }
+
+    /// Creates a user and returns its token (shown once; only its hash is stored). Admin only.
+    pub fn create_user(&self, actor: &Actor, username: &str) -> Result<String> {
+        Self::require_admin(actor, "create users")?;
+        let username = username.trim();
+        if username.is_empty() {
+            return Err(RegistryError::bad_request("Username can not be empty!"));
+        }
+        check_name("User", username)?;
+        let token = new_token()?;
+        let hash = sha256_hex(&token);
+        let rec = UserRec {
+            v: FORMAT,
+            username: username.to_owned(),
+            token_sha256: hash.clone(),
+            admin: false,
+        };
+        let txn = Txn::new()
+            .absent(keys::user(username))
+            .put(keys::user(username), encode(&rec))
+            .put(keys::token(&hash), username);
+        let txn = self.audit(txn, actor, "user.create", None, username)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(format!("User (username: {username}) is already exist!"))
+        })?;
+        Ok(token)
+    }
+
+    /// Creates a project. Admin only.
+    pub fn create_project(&self, actor: &Actor, name: &str) -> Result<()> {
+        Self::require_admin(actor, "create projects")?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(RegistryError::bad_request("Project name can not be empty!"));
+        }
+        check_name("Project", name)?;
+        let rec = ProjectRec {
+            v: FORMAT,
+            name: name.to_owned(),
+        };
+        let txn = Txn::new()
+            .absent(keys::project(name))
+            .put(keys::project(name), encode(&rec));
+        let txn = self.audit(txn, actor, "project.create", Some(name), name)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(format!("Project (name: {name}) is already exist!"))
+        })?;
+        Ok(())
+    }
+
+    /// Creates an environment. Admin only.
+    pub fn create_environment(
+        &self,
+        actor: &Actor,
+        name: &str,
+        target: TargetConfig,
+    ) -> Result<()> {
+        Self::require_admin(actor, "create environments")?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(RegistryError::bad_request(
+                "Environment name can not be empty!",
+            ));
+        }
+        check_name("Environment", name)?;
+        if let TargetConfig::Custom = target
+            && !self.lock_targets().contains_key(name)
+        {
+            return Err(RegistryError::bad_request(format!(
+                "Environment (name: {name}) has a custom target, but the host registered none for it!"
+            )));
+        }
+        let rec = EnvironmentRec {
+            v: FORMAT,
+            name: name.to_owned(),
+            target,
+        };
+        let txn = Txn::new()
+            .absent(keys::environment(name))
+            .put(keys::environment(name), encode(&rec));
+        let txn = self.audit(txn, actor, "environment.create", None, name)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(format!("Environment (name: {name}) is already exist!"))
+        })?;
+        Ok(())
+    }
+
+    /// Sets a user's permissions in a project. Admin only.
+    pub fn set_member(
+        &self,
+        actor: &Actor,
+        project: &str,
+        username: &str,
+        permissions: Vec<Permission>,
+    ) -> Result<()> {
+        Self::require_admin(actor, "set project members")?;
+        if load::<ProjectRec>(&*self.store, &keys::project(project))?.is_none() {
+            return Err(RegistryError::project_not_found(project));
+        }
+        if load::<UserRec>(&*self.store, &keys::user(username))?.is_none() {
+            return Err(RegistryError::bad_request(format!(
+                "User (username: {username}) was not found!"
+            )));
+        }
+        let mut permissions = permissions;
+        permissions.sort();
+        permissions.dedup();
+        let rec = MemberRec {
+            v: FORMAT,
+            permissions,
+        };
+        let txn = Txn::new().put(keys::member(project, username), encode(&rec));
+        let txn = self.audit(txn, actor, "member.set", Some(project), username)?;
+        self.commit(txn, || RegistryError::bad_request("conflict"))?;
+        Ok(())
+    }
+
+    /// The actor's permissions in a project; the product's 404 when the project does not
+    /// exist or the actor has no access to it (the same answer for both).
+    pub(crate) fn access(&self, actor: &Actor, project: &str) -> Result<Vec<Permission>> {
+        if load::<ProjectRec>(&*self.store, &keys::project(project))?.is_none() {
+            return Err(RegistryError::project_not_found(project));
+        }
+        if actor.admin {
+            use crate::perm::*;
+            return Ok(vec![
+                SECRETS_VIEW,
+                SECRETS_MANAGE,
+                SECRETS_DEPLOY,
+                IDENTITY_VIEW,
+                IDENTITY_MANAGE,
+                IDENTITY_DEPLOY,
+            ]);
+        }
+        match load::<MemberRec>(&*self.store, &keys::member(project, &actor.username))? {
+            Some((m, _)) if !m.permissions.is_empty() => Ok(m.permissions),
+            _ => Err(RegistryError::project_not_found(project)),
+        }
+    }
+
+    /// Checks one permission (MANAGE implies VIEW); 404 / 403 as the product answers.
+    pub(crate) fn require(
+        &self,
+        actor: &Actor,
+        project: &str,
+        needed: Permission,
+    ) -> Result<Vec<Permission>> {
+        let perms = self.access(actor, project)?;
+        if has(&perms, needed) {
+            Ok(perms)
+        } else {
+            Err(RegistryError::forbidden(format!(
+                "User (username: {}) does not have {needed} permission in project ({project})!",
+                actor.username
+            )))
+        }
+    }
+
+    /// The change to deploy after a mutation that needed `deploy` for its deployment.
+    pub(crate) fn change(perms: &[Permission], deploy: Permission) -> Change {
+        Change {
+            skipped: (!has(perms, deploy)).then(|| {
+                format!(
+                    "Deployment skipped: user does not have {deploy} permission; the change is saved and pending"
+                )
+            }),
+        }
+    }
+
+    fn lock_targets(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<dyn DeployTarget>>> {
+        self.targets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Plugs in the host's own target for an environment (used by `TargetConfig::Custom`
+    /// environments, and in place of a built-in target for any environment).
+    pub fn register_target(&self, environment: &str, target: Arc<dyn DeployTarget>) {
+        self.lock_targets().insert(environment.to_owned(), target);
+    }
+
+    /// The in-process resolver of a `memory` environment (created on first use).
+    pub fn resolver(&self, environment: &str) -> Arc<Resolver> {
+        self.resolvers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(environment.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    pub(crate) fn target_for(&self, env: &EnvironmentRec) -> Result<Arc<dyn DeployTarget>, String> {
+        if let Some(t) = self.lock_targets().get(&env.name) {
+            return Ok(t.clone());
+        }
+        match &env.target {
+            TargetConfig::Memory => Ok(self.resolver(&env.name)),
+            TargetConfig::File { path } => {
+                Ok(Arc::new(crate::deploy::FileTarget { path: path.into() }))
+            }
+            TargetConfig::Webhook { url } => {
+                Ok(Arc::new(crate::deploy::WebhookTarget { url: url.clone() }))
+            }
+            TargetConfig::Custom => {
+                Err("no custom target is registered in this process".to_owned())
+            }
+        }
+    }
+}
+
+/// Whether `perms` grant `needed` (MANAGE implies VIEW).
+pub(crate) fn has(perms: &[Permission], needed: Permission) -> bool {
+    perms.contains(&needed)
+        || (needed.level == Level::View
+            && perms.contains(&Permission::new(needed.area, Level::Manage)))
+}

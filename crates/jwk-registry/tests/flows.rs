@@ -1,0 +1,1029 @@
+//! The product's flows over the in-memory store: every source type, names, credentials,
+//! permissions, deployment, with the product's exact messages.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
+use jwk_registry::model::TargetConfig;
+use jwk_registry::perm::Permission;
+use jwk_registry::store::{MemoryStore, Store};
+use jwk_registry::{
+    Actor, AddCertificateRequest, AddKeyRequest, AddKeystoreRequest, CreateJwkRequest,
+    DeployTarget, GenerateJwkRequest, MasterKey, Registry, RegistryConfig, Slot, UpdateJwkRequest,
+};
+use jwk_testkit::{openssl, read, temp_dir};
+
+const P: &str = "MyProject";
+const OCT: &str = r#"{"kty":"oct","kid":"k1","k":"GawgguFyGrWKav7AX4VKUg"}"#;
+const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","d":"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"}"#;
+
+struct Fixture {
+    reg: Arc<Registry>,
+    admin: Actor,
+    store: Arc<MemoryStore>,
+}
+
+fn fixture() -> Fixture {
+    fixture_with(RegistryConfig::default())
+}
+
+fn fixture_with(config: RegistryConfig) -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    let reg = Arc::new(Registry::new(
+        store.clone(),
+        MasterKey::generate().unwrap(),
+        config,
+    ));
+    let token = reg.bootstrap().unwrap();
+    let admin = reg.authenticate(&token).unwrap();
+    reg.create_project(&admin, P).unwrap();
+    reg.create_environment(&admin, "production", TargetConfig::Memory)
+        .unwrap();
+    reg.create_environment(&admin, "staging", TargetConfig::Memory)
+        .unwrap();
+    Fixture { reg, admin, store }
+}
+
+fn paste(name: &str, jwk: &str) -> CreateJwkRequest {
+    CreateJwkRequest {
+        name: Some(name.to_owned()),
+        source_type: Some("COPY_PASTE".to_owned()),
+        jwk_str: Some(jwk.to_owned()),
+        ..CreateJwkRequest::default()
+    }
+}
+
+fn err<T: std::fmt::Debug>(r: Result<T, jwk_registry::RegistryError>) -> (u16, String) {
+    let e = r.unwrap_err();
+    (e.kind.status(), e.message)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn create_deploys_to_every_environment_with_the_products_body() {
+    let f = fixture();
+    let change = f
+        .reg
+        .create_jwk(&f.admin, P, &paste("my-jwk", OCT))
+        .unwrap();
+    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    assert_eq!(
+        result.response_json(),
+        r#"{"deploymentResult":{"environmentResults":[{"environmentName":"production","message":"Deployed successfully","success":true},{"environmentName":"staging","message":"Deployed successfully","success":true}],"message":"Deployment completed successfully","success":true},"success":true}"#
+    );
+    let resolver = f.reg.resolver("production");
+    let by_name = resolver.by_name(P, "my-jwk").unwrap();
+    assert_eq!(
+        by_name.to_json(),
+        r#"{"kty":"oct","k":"GawgguFyGrWKav7AX4VKUg","kid":"k1"}"#
+    );
+    assert!(Arc::ptr_eq(&by_name, &resolver.by_kid("k1").unwrap()));
+    let t = by_name.thumbprint(jwk_core::ThumbprintHash::Sha256);
+    assert!(resolver.by_thumbprint(&t).is_some());
+    assert_eq!(
+        f.reg
+            .deployment_state("staging")
+            .unwrap()
+            .unwrap()
+            .thumbprints,
+        [t]
+    );
+}
+
+#[test]
+fn create_checks_in_the_products_order_with_its_messages() {
+    let f = fixture();
+    f.reg
+        .create_jwk(&f.admin, P, &paste("my-jwk", OCT))
+        .unwrap();
+    let r = |req: CreateJwkRequest| err(f.reg.create_jwk(&f.admin, P, &req));
+    let base = |name: &str, source: Option<&str>| CreateJwkRequest {
+        name: Some(name.to_owned()),
+        source_type: source.map(str::to_owned),
+        ..CreateJwkRequest::default()
+    };
+    let cases = [
+        (base("", Some("URL")), "JWK name can not be empty!"),
+        (base("  ", Some("URL")), "JWK name can not be empty!"),
+        (
+            base("my-jwk", None),
+            "JWK (name: my-jwk) is already exist! Try update operation if want to change its value.",
+        ),
+        (base("other", None), "Source type is required!"),
+        (
+            base("other", Some("URL")),
+            "URL is required for URL source type!",
+        ),
+        (
+            base("other", Some("COPY_PASTE")),
+            "JWK string is required for COPY_PASTE source type!",
+        ),
+        (
+            base("other", Some("GENERATE")),
+            "For GENERATE source type, use the Generate JWK endpoint!",
+        ),
+        (
+            base("other", Some("FILE")),
+            "Source type (FILE) is not valid! Valid source types: URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY, KEYSTORE",
+        ),
+        (
+            base("other", Some("CERTIFICATE")),
+            "Certificate name is required for CERTIFICATE source type!",
+        ),
+        (
+            CreateJwkRequest {
+                certificate_name: Some("my-certificate".into()),
+                ..base("other", Some("CERTIFICATE"))
+            },
+            "Environment name is required for CERTIFICATE source type!",
+        ),
+        (
+            CreateJwkRequest {
+                certificate_name: Some("my-certificate".into()),
+                environment_name: Some("qa".into()),
+                ..base("other", Some("CERTIFICATE"))
+            },
+            "Environment (name: qa) is not found!",
+        ),
+        (
+            CreateJwkRequest {
+                certificate_name: Some("my-certificate".into()),
+                environment_name: Some("production".into()),
+                ..base("other", Some("CERTIFICATE"))
+            },
+            "Certificate (name: my-certificate) is not found!",
+        ),
+        (
+            base("other", Some("PUBLIC_KEY")),
+            "Key name is required for PUBLIC_KEY source type!",
+        ),
+        (
+            CreateJwkRequest {
+                key_name: Some("k".into()),
+                environment_name: Some("production".into()),
+                ..base("other", Some("PRIVATE_KEY"))
+            },
+            "Key (name: k) is not found!",
+        ),
+        (
+            base("other", Some("KEYSTORE")),
+            "Keystore name is required for KEYSTORE source type!",
+        ),
+        (
+            CreateJwkRequest {
+                key_store_name: Some("ks".into()),
+                environment_name: Some("production".into()),
+                ..base("other", Some("KEYSTORE"))
+            },
+            "Alias name is required for KEYSTORE source type!",
+        ),
+        (
+            CreateJwkRequest {
+                key_store_name: Some("ks".into()),
+                environment_name: Some("production".into()),
+                alias_name: Some("a".into()),
+                ..base("other", Some("KEYSTORE"))
+            },
+            "Keystore (name: ks) is not found!",
+        ),
+        (
+            CreateJwkRequest {
+                jwk_str: Some(OCT.into()),
+                use_type: Some("SIGNATURE".into()),
+                algorithm: Some("RSA".into()),
+                ..base("other", Some("COPY_PASTE"))
+            },
+            "algorithm must be a valid algorithm name, not a key type",
+        ),
+        (
+            CreateJwkRequest {
+                jwk_str: Some(OCT.into()),
+                use_type: Some("SIGNING".into()),
+                algorithm: Some("HS256".into()),
+                ..base("other", Some("COPY_PASTE"))
+            },
+            "Use type (SIGNING) is not valid! Use SIGNATURE or ENCRYPTION.",
+        ),
+        (
+            CreateJwkRequest {
+                jwk_str: Some(r#"{"keys":[]}"#.into()),
+                ..base("other", Some("COPY_PASTE"))
+            },
+            "the JWK Set has no keys",
+        ),
+    ];
+    for (req, message) in cases {
+        assert_eq!(r(req), (400, message.to_owned()));
+    }
+}
+
+/// Writes a self-signed RSA certificate, its key (plain and encrypted) and a PKCS#12.
+fn secrets_fixture(d: &std::path::Path) {
+    openssl(
+        d,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-subj",
+            "/CN=api", "-days", "2", "-out", "c.pem",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "pkcs8", "-topk8", "-in", "k.pem", "-passout", "pass:kpw", "-out", "ek.pem",
+        ],
+    );
+    openssl(d, &["pkey", "-in", "k.pem", "-pubout", "-out", "p.pem"]);
+    openssl(
+        d,
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "k.pem",
+            "-in",
+            "c.pem",
+            "-name",
+            "signing",
+            "-passout",
+            "pass:kspw",
+            "-out",
+            "ks.p12",
+        ],
+    );
+}
+
+fn text(d: &std::path::Path, n: &str) -> String {
+    String::from_utf8(read(d, n)).unwrap()
+}
+
+#[test]
+fn every_secrets_store_source() {
+    let f = fixture();
+    let dir = temp_dir();
+    let d = dir.path();
+    secrets_fixture(d);
+    let env = Some("production".to_owned());
+    f.reg
+        .add_certificate(
+            &f.admin,
+            P,
+            &AddCertificateRequest {
+                name: Some("my-certificate".into()),
+                environment_name: env.clone(),
+                pem: Some(text(d, "c.pem")),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        err(f.reg.add_certificate(
+            &f.admin,
+            P,
+            &AddCertificateRequest {
+                name: Some("my-certificate".into()),
+                environment_name: env.clone(),
+                pem: Some(text(d, "c.pem"))
+            }
+        )),
+        (
+            400,
+            "Certificate (name: my-certificate) is already exist!".to_owned()
+        )
+    );
+    f.reg
+        .add_key(
+            &f.admin,
+            P,
+            &AddKeyRequest {
+                name: Some("pub".into()),
+                environment_name: env.clone(),
+                key_type: Some("PUBLIC".into()),
+                pem: Some(text(d, "p.pem")),
+                password: None,
+            },
+        )
+        .unwrap();
+    f.reg
+        .add_key(
+            &f.admin,
+            P,
+            &AddKeyRequest {
+                name: Some("priv".into()),
+                environment_name: env.clone(),
+                key_type: Some("PRIVATE".into()),
+                pem: Some(text(d, "ek.pem")),
+                password: Some("kpw".into()),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        err(f.reg.add_key(
+            &f.admin,
+            P,
+            &AddKeyRequest {
+                name: Some("x".into()),
+                environment_name: env.clone(),
+                key_type: Some("PUBLIC".into()),
+                pem: Some(text(d, "k.pem")),
+                password: None
+            }
+        )),
+        (
+            400,
+            "Key (name: x) is a private key; add it with keyType PRIVATE!".to_owned()
+        )
+    );
+    let ks64 = <base64ct::Base64 as base64ct::Encoding>::encode_string(&read(d, "ks.p12"));
+    f.reg
+        .add_keystore(
+            &f.admin,
+            P,
+            &AddKeystoreRequest {
+                name: Some("ks".into()),
+                environment_name: env.clone(),
+                content_base64: Some(ks64),
+                password: Some("kspw".into()),
+            },
+        )
+        .unwrap();
+
+    let with = |name: &str, source: &str| CreateJwkRequest {
+        name: Some(name.to_owned()),
+        source_type: Some(source.to_owned()),
+        environment_name: env.clone(),
+        use_type: Some("SIGNATURE".into()),
+        algorithm: Some("RS256".into()),
+        ..CreateJwkRequest::default()
+    };
+    f.reg
+        .create_jwk(
+            &f.admin,
+            P,
+            &CreateJwkRequest {
+                certificate_name: Some("my-certificate".into()),
+                ..with("from-cert", "CERTIFICATE")
+            },
+        )
+        .unwrap();
+    f.reg
+        .create_jwk_from_certificate(
+            &f.admin,
+            P,
+            &CreateJwkRequest {
+                certificate_name: Some("my-certificate".into()),
+                ..with("from-cert-2", "IGNORED")
+            },
+        )
+        .unwrap();
+    f.reg
+        .create_jwk(
+            &f.admin,
+            P,
+            &CreateJwkRequest {
+                key_name: Some("pub".into()),
+                ..with("from-pub", "PUBLIC_KEY")
+            },
+        )
+        .unwrap();
+    f.reg
+        .create_jwk(
+            &f.admin,
+            P,
+            &CreateJwkRequest {
+                key_name: Some("priv".into()),
+                ..with("from-priv", "PRIVATE_KEY")
+            },
+        )
+        .unwrap();
+    f.reg
+        .create_jwk(
+            &f.admin,
+            P,
+            &CreateJwkRequest {
+                key_store_name: Some("ks".into()),
+                alias_name: Some("signing".into()),
+                ..with("from-ks", "KEYSTORE")
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        err(f.reg.create_jwk(
+            &f.admin,
+            P,
+            &CreateJwkRequest {
+                key_store_name: Some("ks".into()),
+                alias_name: Some("nope".into()),
+                ..with("x", "KEYSTORE")
+            }
+        )),
+        (
+            400,
+            "Alias (name: nope) is not found in keystore (name: ks)!".to_owned()
+        )
+    );
+    assert_eq!(
+        err(f.reg.create_jwk(
+            &f.admin,
+            P,
+            &CreateJwkRequest {
+                certificate_name: Some("my-certificate".into()),
+                algorithm: None,
+                ..with("x", "CERTIFICATE")
+            }
+        )),
+        (
+            400,
+            "Algorithm is required for CERTIFICATE source type!".to_owned()
+        )
+    );
+    assert_eq!(
+        err(f.reg.create_jwk(&f.admin, P, &CreateJwkRequest { certificate_name: Some("my-certificate".into()), algorithm: Some("ES256".into()), ..with("x", "CERTIFICATE") })),
+        (400, "algorithm ES256 cannot be used with an RSA key for SIGNATURE: valid are RS256, RS384, RS512, PS256, PS384, PS512".to_owned())
+    );
+
+    let views = f.reg.list_jwks(&f.admin, P, false).unwrap();
+    let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "from-cert",
+            "from-cert-2",
+            "from-ks",
+            "from-priv",
+            "from-pub"
+        ]
+    );
+    // One key behind all five, public parts only, the certificate ones with x5c.
+    let t = &views[0].thumbprint;
+    assert!(views.iter().all(|v| &v.thumbprint == t));
+    assert!(
+        views
+            .iter()
+            .all(|v| v.jwk.get("d").is_none() && v.jwk["alg"] == "RS256" && v.jwk["use"] == "sig")
+    );
+    assert!(views[0].jwk.get("x5c").is_some());
+    let private = f.reg.get_jwk(&f.admin, P, "from-priv", true).unwrap();
+    assert!(private.jwk.get("d").is_some());
+    assert_eq!(private.source_type.as_deref(), Some("PRIVATE_KEY"));
+}
+
+#[test]
+fn generate_every_key_type() {
+    let f = fixture();
+    let g = |name: &str, kt: &str, size: Option<usize>, crv: Option<&str>, u: &str, alg: &str| {
+        GenerateJwkRequest {
+            name: Some(name.to_owned()),
+            key_type: Some(kt.to_owned()),
+            key_size: size,
+            curve: crv.map(str::to_owned),
+            use_type: Some(u.to_owned()),
+            algorithm: Some(alg.to_owned()),
+            ..GenerateJwkRequest::default()
+        }
+    };
+    f.reg
+        .generate_jwk(
+            &f.admin,
+            P,
+            &g("rsa", "RSA", Some(2048), None, "SIGNATURE", "PS256"),
+        )
+        .unwrap();
+    f.reg
+        .generate_jwk(
+            &f.admin,
+            P,
+            &g("ec", "EC", None, Some("P-384"), "SIGNATURE", "ES384"),
+        )
+        .unwrap();
+    f.reg
+        .generate_jwk(
+            &f.admin,
+            P,
+            &g("okp", "OKP", None, Some("X25519"), "ENCRYPTION", "ECDH-ES"),
+        )
+        .unwrap();
+    f.reg
+        .generate_jwk(
+            &f.admin,
+            P,
+            &g("oct", "OCT", Some(128), None, "ENCRYPTION", "A128KW"),
+        )
+        .unwrap();
+    let oct = f.reg.get_jwk(&f.admin, P, "oct", false).unwrap();
+    assert!(
+        oct.jwk.get("k").is_none(),
+        "a symmetric key is never shown without asking: {}",
+        oct.jwk
+    );
+    assert_eq!(
+        oct.jwk["kid"],
+        serde_json::Value::String(oct.thumbprint.clone())
+    );
+    assert_eq!(
+        err(f.reg.generate_jwk(
+            &f.admin,
+            P,
+            &g("bad", "EC", None, Some("P-384"), "SIGNATURE", "ES256")
+        )),
+        (
+            400,
+            "algorithm ES256 cannot be used with an EC P-384 key for SIGNATURE: valid are ES384"
+                .to_owned()
+        )
+    );
+}
+
+#[test]
+fn update_renames_detaches_and_keeps_credential_references() {
+    let f = fixture();
+    f.reg.create_jwk(&f.admin, P, &paste("my-jwk", EC)).unwrap();
+    f.reg.create_jwk(&f.admin, P, &paste("taken", OCT)).unwrap();
+    f.reg
+        .create_credential(&f.admin, P, &Some("api-user".into()))
+        .unwrap();
+    f.reg
+        .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("my-jwk"))
+        .unwrap();
+    assert_eq!(
+        err(f
+            .reg
+            .update_jwk(&f.admin, P, "nope", &UpdateJwkRequest::default())),
+        (
+            400,
+            "JWK (name: nope) is not found! Try create operation.".to_owned()
+        )
+    );
+    assert_eq!(
+        err(f.reg.update_jwk(
+            &f.admin,
+            P,
+            "my-jwk",
+            &UpdateJwkRequest {
+                name: Some("taken".into()),
+                description: None
+            }
+        )),
+        (400, "JWK (name: taken) is already exist!".to_owned())
+    );
+    assert_eq!(
+        f.reg
+            .get_jwk(&f.admin, P, "my-jwk", false)
+            .unwrap()
+            .source_type
+            .as_deref(),
+        Some("COPY_PASTE")
+    );
+    f.reg
+        .update_jwk(
+            &f.admin,
+            P,
+            "my-jwk",
+            &UpdateJwkRequest {
+                name: Some("updated-jwk".into()),
+                description: Some("Updated JWK description".into()),
+            },
+        )
+        .unwrap();
+    let v = f.reg.get_jwk(&f.admin, P, "updated-jwk", false).unwrap();
+    assert_eq!(
+        (v.description.as_str(), v.source_type),
+        ("Updated JWK description", None)
+    );
+    assert_eq!(
+        err(f.reg.get_jwk(&f.admin, P, "my-jwk", false)),
+        (400, "JWK (name: my-jwk) is not found!".to_owned())
+    );
+    let cred = f.reg.get_credential(&f.admin, P, "api-user").unwrap();
+    assert_eq!(
+        cred.encryption_jwk.as_deref(),
+        Some("MyProject/updated-jwk")
+    );
+    let change = f
+        .reg
+        .update_jwk(&f.admin, P, "updated-jwk", &UpdateJwkRequest::default())
+        .unwrap();
+    rt().block_on(f.reg.deploy(&change)).unwrap();
+    let resolved = f
+        .reg
+        .resolver("production")
+        .credential(P, "api-user", Slot::Encryption)
+        .unwrap();
+    assert_eq!(resolved.params().kid.as_deref(), Some("ec1"));
+}
+
+#[test]
+fn credential_slots_from_the_project_and_the_admin_project() {
+    let f = fixture();
+    f.reg.create_jwk(&f.admin, P, &paste("mine", EC)).unwrap();
+    f.reg
+        .create_jwk(&f.admin, "admin", &paste("shared", OCT))
+        .unwrap();
+    assert_eq!(
+        err(f
+            .reg
+            .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("mine"))),
+        (
+            400,
+            "Credential (username: api-user) was not found!".to_owned()
+        )
+    );
+    f.reg
+        .create_credential(&f.admin, P, &Some("api-user".into()))
+        .unwrap();
+    assert_eq!(
+        err(f
+            .reg
+            .create_credential(&f.admin, P, &Some("api-user".into()))),
+        (
+            400,
+            "Credential (username: api-user) is already exist!".to_owned()
+        )
+    );
+    assert_eq!(
+        err(f
+            .reg
+            .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("my-jwk"))),
+        (400, "JWK (name: my-jwk) is not found!".to_owned())
+    );
+    assert_eq!(
+        err(f
+            .reg
+            .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("MINE"))),
+        (400, "JWK (name: MINE) is not found!".to_owned()),
+        "names are case-sensitive"
+    );
+    f.reg
+        .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("mine"))
+        .unwrap();
+    f.reg
+        .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("shared"))
+        .unwrap();
+    f.reg
+        .set_credential_jwk(&f.admin, P, "api-user", Slot::Validation, Some("mine"))
+        .unwrap();
+    let c = f.reg.get_credential(&f.admin, P, "api-user").unwrap();
+    assert_eq!(
+        c.encryption_jwk.as_deref(),
+        Some("admin/shared"),
+        "assigning replaces"
+    );
+    assert_eq!(c.validation_jwk.as_deref(), Some("MyProject/mine"));
+    assert_eq!(
+        err(f.reg.delete_jwk(&f.admin, "admin", "shared")),
+        (400, "JWK (name: shared) is used by credential (username: api-user) in project (MyProject)! Remove it from the credential first.".to_owned())
+    );
+    f.reg
+        .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, None)
+        .unwrap();
+    f.reg.delete_jwk(&f.admin, "admin", "shared").unwrap();
+    assert_eq!(
+        f.reg
+            .get_credential(&f.admin, P, "api-user")
+            .unwrap()
+            .encryption_jwk,
+        None
+    );
+}
+
+#[test]
+fn racing_creates_and_slot_assignments() {
+    let f = fixture();
+    for round in 0..10 {
+        let name = format!("race-{round}");
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let reg = f.reg.clone();
+                let admin = f.admin.clone();
+                let name = name.clone();
+                std::thread::spawn(move || reg.create_jwk(&admin, P, &paste(&name, OCT)).is_ok())
+            })
+            .collect();
+        let wins = handles
+            .into_iter()
+            .filter(|_| true)
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(wins, 1, "round {round}");
+    }
+    f.reg
+        .create_credential(&f.admin, P, &Some("u".into()))
+        .unwrap();
+    let handles: Vec<_> = (0..10)
+        .map(|i| {
+            let reg = f.reg.clone();
+            let admin = f.admin.clone();
+            std::thread::spawn(move || {
+                reg.set_credential_jwk(
+                    &admin,
+                    P,
+                    "u",
+                    Slot::Validation,
+                    Some(&format!("race-{i}")),
+                )
+                .unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let slot = f
+        .reg
+        .get_credential(&f.admin, P, "u")
+        .unwrap()
+        .validation_jwk
+        .unwrap();
+    assert!(slot.starts_with("MyProject/race-"), "{slot}");
+}
+
+#[test]
+fn permissions_and_the_products_404() {
+    let f = fixture();
+    let bob_token = f.reg.create_user(&f.admin, "bob").unwrap();
+    let bob = f.reg.authenticate(&bob_token).unwrap();
+    assert_eq!(
+        err(f.reg.authenticate("wrong")),
+        (401, "Invalid token".to_owned())
+    );
+    let no_access = (
+        404,
+        "Project(MyProject) was not found or user does not have privilege to access it!".to_owned(),
+    );
+    assert_eq!(err(f.reg.list_jwks(&bob, P, false)), no_access);
+    assert_eq!(
+        err(f.reg.list_jwks(&bob, "Nope", false)),
+        (
+            404,
+            "Project(Nope) was not found or user does not have privilege to access it!".to_owned()
+        )
+    );
+    f.reg
+        .set_member(
+            &f.admin,
+            P,
+            "bob",
+            vec![Permission::parse("SECRETS+VIEW").unwrap()],
+        )
+        .unwrap();
+    assert_eq!(
+        err(f.reg.create_jwk(&bob, P, &paste("b", OCT))),
+        (
+            403,
+            "User (username: bob) does not have SECRETS+MANAGE permission in project (MyProject)!"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        err(f.reg.get_jwk(&bob, P, "x", true)),
+        (
+            403,
+            "Private key material needs SECRETS+MANAGE permission!".to_owned()
+        )
+    );
+    assert_eq!(
+        err(f.reg.create_project(&bob, "mine")),
+        (403, "Only the admin user can create projects!".to_owned())
+    );
+
+    // MANAGE without DEPLOY_UNDEPLOY: saved, deployment skipped and pending.
+    f.reg
+        .set_member(
+            &f.admin,
+            P,
+            "bob",
+            vec![Permission::parse("SECRETS+MANAGE").unwrap()],
+        )
+        .unwrap();
+    let change = f.reg.create_jwk(&bob, P, &paste("b", OCT)).unwrap();
+    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    assert_eq!(
+        serde_json::to_string(&result).unwrap(),
+        r#"{"success":false,"message":"Deployment skipped: user does not have SECRETS+DEPLOY_UNDEPLOY permission; the change is saved and pending","environmentResults":[]}"#
+    );
+    assert!(
+        f.reg
+            .list_jwks(&bob, P, false)
+            .unwrap()
+            .iter()
+            .any(|v| v.name == "b")
+    );
+    assert!(f.reg.resolver("production").by_name(P, "b").is_none());
+    assert!(
+        f.reg
+            .deployment_state("production")
+            .unwrap()
+            .unwrap()
+            .pending
+    );
+    let result = rt().block_on(f.reg.reconcile()).unwrap();
+    assert!(result.success);
+    assert_eq!(result.environment_results.len(), 2);
+    assert!(f.reg.resolver("production").by_name(P, "b").is_some());
+    assert!(
+        !f.reg
+            .deployment_state("production")
+            .unwrap()
+            .unwrap()
+            .pending
+    );
+}
+
+/// Fails its first `failures` deployments.
+struct Flaky {
+    failures: AtomicUsize,
+}
+
+impl DeployTarget for Flaky {
+    fn deploy<'a>(
+        &'a self,
+        snapshot: &'a EnvironmentSnapshot,
+    ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
+        Box::pin(async move {
+            if self.failures.load(Ordering::SeqCst) > 0 {
+                self.failures.fetch_sub(1, Ordering::SeqCst);
+                return Err(DeployError("gateway unreachable".to_owned()));
+            }
+            Ok(Receipt {
+                thumbprints: snapshot.thumbprints(),
+            })
+        })
+    }
+}
+
+#[test]
+fn a_failed_environment_keeps_the_change_and_is_reconciled() {
+    let f = fixture();
+    f.reg.register_target(
+        "edge",
+        Arc::new(Flaky {
+            failures: AtomicUsize::new(1),
+        }),
+    );
+    f.reg
+        .create_environment(&f.admin, "edge", TargetConfig::Custom)
+        .unwrap();
+    let change = f
+        .reg
+        .create_jwk(&f.admin, P, &paste("my-jwk", OCT))
+        .unwrap();
+    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    assert_eq!(
+        serde_json::to_string(&result).unwrap(),
+        r#"{"success":false,"message":"Deployment failed for 1 of 3 environments; the change is saved and will be redeployed","environmentResults":[{"environmentName":"edge","success":false,"message":"Deployment failed: gateway unreachable"},{"environmentName":"production","success":true,"message":"Deployed successfully"},{"environmentName":"staging","success":true,"message":"Deployed successfully"}]}"#
+    );
+    assert!(
+        f.reg.get_jwk(&f.admin, P, "my-jwk", false).is_ok(),
+        "the change stays"
+    );
+    let edge = f.reg.deployment_state("edge").unwrap().unwrap();
+    assert_eq!(
+        (edge.pending, edge.error.as_deref()),
+        (true, Some("gateway unreachable"))
+    );
+    let again = rt().block_on(f.reg.reconcile()).unwrap();
+    assert_eq!(
+        again.environment_results.len(),
+        1,
+        "only the behind environment"
+    );
+    assert!(again.success);
+    // Every environment now serves the same keys.
+    let served: Vec<Vec<String>> = ["edge", "production", "staging"]
+        .iter()
+        .map(|e| f.reg.deployment_state(e).unwrap().unwrap().thumbprints)
+        .collect();
+    assert!(served.iter().all(|t| t == &served[0] && t.len() == 1));
+}
+
+#[test]
+fn the_file_target_holds_public_keys_only() {
+    let f = fixture();
+    let dir = temp_dir();
+    let path = dir.path().join("jwks.json");
+    f.reg
+        .create_environment(
+            &f.admin,
+            "files",
+            TargetConfig::File {
+                path: path.to_string_lossy().into(),
+            },
+        )
+        .unwrap();
+    f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
+    let change = f.reg.create_jwk(&f.admin, P, &paste("oct", OCT)).unwrap();
+    assert!(rt().block_on(f.reg.deploy(&change)).unwrap().success);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        r#"{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"ec1"}]}"#
+    );
+}
+
+#[test]
+fn private_material_is_encrypted_at_rest_and_never_audited() {
+    let f = fixture();
+    f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
+    f.reg.create_jwk(&f.admin, P, &paste("oct", OCT)).unwrap();
+    let everything: Vec<u8> = f
+        .store
+        .scan(b"")
+        .unwrap()
+        .into_iter()
+        .flat_map(|(k, v)| [k, v.value].concat())
+        .collect();
+    let text = String::from_utf8_lossy(&everything);
+    assert!(
+        !text.contains("870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"),
+        "EC d in clear"
+    );
+    assert!(!text.contains("GawgguFyGrWKav7AX4VKUg"), "oct k in clear");
+    let audit: Vec<serde_json::Value> = f
+        .store
+        .scan(b"audit/")
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| serde_json::from_slice(&v.value).unwrap())
+        .collect();
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "bootstrap",
+            "project.create",
+            "environment.create",
+            "environment.create",
+            "jwk.create",
+            "jwk.create"
+        ]
+    );
+    assert!(audit.iter().all(|a| a["actor"] == "admin"));
+}
+
+#[test]
+fn a_second_bootstrap_fails_and_changes_nothing() {
+    let f = fixture();
+    let before = f.store.revision().unwrap();
+    assert_eq!(
+        err(f.reg.bootstrap()),
+        (
+            400,
+            "The registry is already bootstrapped: the admin user exists!".to_owned()
+        )
+    );
+    assert_eq!(f.store.revision().unwrap(), before);
+}
+
+#[test]
+fn url_sources_fetch_and_resync_with_a_kid_report() {
+    let f = fixture_with(RegistryConfig {
+        allow_private_networks: true,
+    });
+    let version = Arc::new(AtomicUsize::new(0));
+    let v2 = version.clone();
+    let stub = jwk_testkit::HttpStub::start(move |_, s| {
+        let body = if v2.load(Ordering::SeqCst) == 0 {
+            r#"{"keys":[{"kty":"oct","kid":"a","k":"AAAA"},{"kty":"oct","kid":"b","k":"AQID"}]}"#
+        } else {
+            r#"{"keys":[{"kty":"oct","kid":"a","k":"BBBB"},{"kty":"oct","kid":"c","k":"AQID"}]}"#
+        };
+        jwk_testkit::respond(s, "200 OK", &[], body.as_bytes());
+    });
+    let req = CreateJwkRequest {
+        name: Some("remote".into()),
+        source_type: Some("URL".into()),
+        url: Some(stub.url("/jwks")),
+        kid: Some("a".into()),
+        ..CreateJwkRequest::default()
+    };
+    f.reg.create_jwk(&f.admin, P, &req).unwrap();
+    let before = f.reg.get_jwk(&f.admin, P, "remote", true).unwrap();
+    assert_eq!(before.jwk["k"], "AAAA");
+    version.store(1, Ordering::SeqCst);
+    let (report, _) = f.reg.resync_jwk(&f.admin, P, "remote").unwrap();
+    assert_eq!(
+        serde_json::to_string(&report).unwrap(),
+        r#"{"added":["c"],"removed":["b"],"changed":["a"],"notModified":false}"#
+    );
+    assert_eq!(
+        f.reg.get_jwk(&f.admin, P, "remote", true).unwrap().jwk["k"],
+        "BBBB"
+    );
+    // The guard stays on unless the registry allows private networks.
+    let guarded = fixture();
+    let (code, message) = err(guarded.reg.create_jwk(&guarded.admin, P, &req));
+    assert_eq!(code, 400);
+    assert!(
+        message
+            .starts_with("JWK could not be fetched from the URL: refused to connect to 127.0.0.1"),
+        "{message}"
+    );
+}
