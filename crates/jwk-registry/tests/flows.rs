@@ -1027,3 +1027,68 @@ fn url_sources_fetch_and_resync_with_a_kid_report() {
         "{message}"
     );
 }
+
+#[test]
+fn the_webhook_target_posts_public_keys_and_fails_on_non_2xx() {
+    let f = fixture();
+    let ok = jwk_testkit::HttpStub::start(|req, s| {
+        let status = if req.path == "/hook" {
+            "204 No Content"
+        } else {
+            "503 Service Unavailable"
+        };
+        jwk_testkit::respond(s, status, &[], b"");
+    });
+    f.reg
+        .create_environment(
+            &f.admin,
+            "hooked",
+            TargetConfig::Webhook {
+                url: ok.url("/hook"),
+            },
+        )
+        .unwrap();
+    f.reg
+        .create_environment(
+            &f.admin,
+            "broken",
+            TargetConfig::Webhook {
+                url: ok.url("/down"),
+            },
+        )
+        .unwrap();
+    let change = f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
+    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    let by_env: Vec<(String, bool, String)> = result
+        .environment_results
+        .iter()
+        .map(|r| (r.environment_name.clone(), r.success, r.message.clone()))
+        .collect();
+    assert_eq!(
+        by_env[0],
+        (
+            "broken".to_owned(),
+            false,
+            "Deployment failed: webhook answered HTTP 503".to_owned()
+        )
+    );
+    assert_eq!(
+        by_env[1],
+        (
+            "hooked".to_owned(),
+            true,
+            "Deployed successfully".to_owned()
+        )
+    );
+    let requests = ok.requests();
+    let head = requests
+        .iter()
+        .find(|h| h.starts_with("POST /hook "))
+        .expect("the hook was called");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    assert!(!head.contains("870MB6"), "no private material");
+}
