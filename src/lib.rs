@@ -8,6 +8,7 @@ pub use jwk_core as core;
 pub use jwk_core::{Error, ImportOptions, Jwk, JwkSet, ThumbprintHash, Usage, import};
 pub use jwk_fetch as fetch;
 pub use jwk_registry as registry;
+pub use jwk_server as server;
 
 use jwk_registry::store::{MemoryStore, Store, StoreError};
 

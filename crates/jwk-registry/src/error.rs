@@ -112,7 +112,11 @@ impl From<jwk_core::Error> for RegistryError {
 
 impl From<jwk_fetch::FetchError> for RegistryError {
     fn from(e: jwk_fetch::FetchError) -> Self {
-        RegistryError::bad_request(format!("JWK could not be fetched from the URL: {e}"))
+        match e {
+            // Choosing from a fetched set fails like choosing from a pasted one.
+            jwk_fetch::FetchError::Select(e) => e.into(),
+            e => RegistryError::bad_request(format!("JWK could not be fetched from the URL: {e}")),
+        }
     }
 }
 

@@ -1,0 +1,72 @@
+//! The JSON body extractor: size-capped, and a 400 in the product's shape that names the
+//! field when the JSON is malformed or a field has the wrong type.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+/// Largest request body accepted (1 MiB).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// A JSON request body.
+pub struct JsonBody<T>(pub T);
+
+fn bad_request(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({"error": "bad_request", "error_description": message}).to_string(),
+    )
+        .into_response()
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    bad_request(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("Request body is larger than {MAX_BODY} bytes!"),
+                    )
+                } else {
+                    bad_request(
+                        StatusCode::BAD_REQUEST,
+                        format!("Request body could not be read: {e}"),
+                    )
+                }
+            })?;
+        let text = if bytes.iter().all(u8::is_ascii_whitespace) {
+            &b"{}"[..]
+        } else {
+            &bytes[..]
+        };
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = if path == "."
+                || path == "?"
+                || path.is_empty()
+                || inner.is_syntax()
+                || inner.is_eof()
+            {
+                format!("Request body is not valid JSON: {inner}")
+            } else {
+                format!("Request body field \"{path}\" is invalid: {inner}")
+            };
+            bad_request(StatusCode::BAD_REQUEST, message)
+        })?;
+        de.end().map_err(|e| {
+            bad_request(
+                StatusCode::BAD_REQUEST,
+                format!("Request body is not valid JSON: {e}"),
+            )
+        })?;
+        Ok(JsonBody(value))
+    }
+}

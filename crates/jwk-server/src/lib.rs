@@ -1,0 +1,483 @@
+//! jwk-server: the API Ops HTTP API over a [`Registry`], with the product's JSON shapes.
+//!
+//! Every route is under `/apiops` with `Authorization: Bearer <token>`; errors are
+//! `{"error":…,"error_description":…}`; mutating routes answer
+//! `{"success":true,"deploymentResult":{…}}` after deploying to every environment.
+
+mod body;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use jwk_registry::model::TargetConfig;
+use jwk_registry::perm::Permission;
+use jwk_registry::{
+    Actor, AddCertificateRequest, AddKeyRequest, AddKeystoreRequest, Change, CreateJwkRequest,
+    GenerateJwkRequest, Registry, RegistryError, Slot, UpdateJwkRequest,
+};
+use serde::Deserialize;
+
+pub use body::{JsonBody, MAX_BODY};
+
+/// The OpenAPI document served at `/apiops/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The registry.
+    pub registry: Arc<Registry>,
+}
+
+/// A handler's failure, rendered in the product's error shape.
+pub struct ApiError(pub RegistryError);
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        json_response(status, self.0.to_json())
+    }
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// Runs blocking registry work (store I/O, URL fetches) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| {
+            ApiError(RegistryError {
+                kind: jwk_registry::ErrorKind::Internal,
+                message: format!("the request worker failed: {e}"),
+            })
+        })?
+        .map_err(ApiError)
+}
+
+/// The actor of a request: `Authorization: Bearer <token>`, else the product's 401.
+async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError(RegistryError::invalid_token()))?;
+    let reg = state.registry.clone();
+    blocking(move || reg.authenticate(&token)).await
+}
+
+/// Commits with `op`, deploys, and answers the product's success body.
+async fn change_and_deploy(
+    state: &AppState,
+    op: impl FnOnce(&Registry) -> Result<Change, RegistryError> + Send + 'static,
+) -> ApiResult {
+    let reg = state.registry.clone();
+    let change = blocking(move || op(&reg)).await?;
+    let result = state.registry.deploy(&change).await?;
+    Ok(json_response(StatusCode::OK, result.response_json()))
+}
+
+fn ok_json(value: serde_json::Value) -> ApiResult {
+    Ok(json_response(StatusCode::OK, value.to_string()))
+}
+
+async fn create_jwk(
+    State(s): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<CreateJwkRequest>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    change_and_deploy(&s, move |r| r.create_jwk(&a, &project, &req)).await
+}
+
+async fn create_from_certificate(
+    State(s): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<CreateJwkRequest>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    change_and_deploy(&s, move |r| {
+        r.create_jwk_from_certificate(&a, &project, &req)
+    })
+    .await
+}
+
+async fn generate_jwk(
+    State(s): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<GenerateJwkRequest>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    change_and_deploy(&s, move |r| r.generate_jwk(&a, &project, &req)).await
+}
+
+#[derive(Deserialize, Default)]
+struct PrivateQuery {
+    private: Option<bool>,
+}
+
+async fn list_jwks(
+    State(s): State<AppState>,
+    Path(project): Path<String>,
+    Query(q): Query<PrivateQuery>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    let jwks = blocking(move || reg.list_jwks(&a, &project, q.private.unwrap_or(false))).await?;
+    ok_json(serde_json::json!({ "success": true, "resultList": jwks }))
+}
+
+async fn get_jwk(
+    State(s): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    Query(q): Query<PrivateQuery>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    let jwk =
+        blocking(move || reg.get_jwk(&a, &project, &name, q.private.unwrap_or(false))).await?;
+    ok_json(serde_json::json!({ "success": true, "resultItem": jwk }))
+}
+
+async fn update_jwk(
+    State(s): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<UpdateJwkRequest>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    change_and_deploy(&s, move |r| r.update_jwk(&a, &project, &name, &req)).await
+}
+
+async fn delete_jwk(
+    State(s): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    change_and_deploy(&s, move |r| r.delete_jwk(&a, &project, &name)).await
+}
+
+async fn resync_jwk(
+    State(s): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    let (report, change) = blocking(move || reg.resync_jwk(&a, &project, &name)).await?;
+    let result = s.registry.deploy(&change).await?;
+    ok_json(
+        serde_json::json!({ "success": true, "resyncResult": report, "deploymentResult": result }),
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct CredentialBody {
+    username: Option<String>,
+}
+
+async fn create_credential(
+    State(s): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<CredentialBody>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    change_and_deploy(&s, move |r| {
+        r.create_credential(&a, &project, &req.username)
+    })
+    .await
+}
+
+async fn get_credential(
+    State(s): State<AppState>,
+    Path((project, username)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    let view = blocking(move || reg.get_credential(&a, &project, &username)).await?;
+    ok_json(serde_json::json!({ "success": true, "resultItem": view }))
+}
+
+fn slot(name: &str) -> Result<Slot, ApiError> {
+    match name {
+        "encryption" => Ok(Slot::Encryption),
+        "validation" => Ok(Slot::Validation),
+        other => Err(ApiError(RegistryError {
+            kind: jwk_registry::ErrorKind::NotFound,
+            message: format!("JWK slot ({other}) is not valid! Use encryption or validation."),
+        })),
+    }
+}
+
+async fn set_slot(
+    State(s): State<AppState>,
+    Path((project, username, slot_name, jwk)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let which = slot(&slot_name)?;
+    let a = actor(&s, &headers).await?;
+    change_and_deploy(&s, move |r| {
+        r.set_credential_jwk(&a, &project, &username, which, Some(&jwk))
+    })
+    .await
+}
+
+async fn remove_slot(
+    State(s): State<AppState>,
+    Path((project, username, slot_name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let which = slot(&slot_name)?;
+    let a = actor(&s, &headers).await?;
+    change_and_deploy(&s, move |r| {
+        r.set_credential_jwk(&a, &project, &username, which, None)
+    })
+    .await
+}
+
+fn created() -> ApiResult {
+    ok_json(serde_json::json!({ "success": true }))
+}
+
+async fn add_certificate(
+    State(s): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<AddCertificateRequest>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || reg.add_certificate(&a, &project, &req)).await?;
+    created()
+}
+
+async fn add_key(
+    State(s): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<AddKeyRequest>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || reg.add_key(&a, &project, &req)).await?;
+    created()
+}
+
+async fn add_keystore(
+    State(s): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<AddKeystoreRequest>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || reg.add_keystore(&a, &project, &req)).await?;
+    created()
+}
+
+#[derive(Deserialize, Default)]
+struct NameBody {
+    name: Option<String>,
+}
+
+async fn create_project(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<NameBody>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || reg.create_project(&a, req.name.as_deref().unwrap_or(""))).await?;
+    created()
+}
+
+#[derive(Deserialize)]
+struct EnvironmentBody {
+    name: Option<String>,
+    target: TargetConfig,
+}
+
+async fn create_environment(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<EnvironmentBody>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || reg.create_environment(&a, req.name.as_deref().unwrap_or(""), req.target))
+        .await?;
+    created()
+}
+
+#[derive(Deserialize, Default)]
+struct UserBody {
+    username: Option<String>,
+}
+
+async fn create_user(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<UserBody>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    let username = req.username.unwrap_or_default();
+    let name = username.clone();
+    let token = blocking(move || reg.create_user(&a, &name)).await?;
+    ok_json(serde_json::json!({ "username": username.trim(), "token": token }))
+}
+
+#[derive(Deserialize)]
+struct MemberBody {
+    permissions: Vec<Permission>,
+}
+
+async fn set_member(
+    State(s): State<AppState>,
+    Path((project, username)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<MemberBody>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || reg.set_member(&a, &project, &username, req.permissions)).await?;
+    created()
+}
+
+async fn reconcile(State(s): State<AppState>, headers: HeaderMap) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    if !a.admin {
+        return Err(ApiError(RegistryError::forbidden(
+            "Only the admin user can reconcile deployments!",
+        )));
+    }
+    let result = s.registry.reconcile().await?;
+    Ok(json_response(StatusCode::OK, result.response_json()))
+}
+
+async fn healthz() -> Response {
+    json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
+}
+
+async fn openapi() -> Response {
+    json_response(StatusCode::OK, OPENAPI.to_owned())
+}
+
+async fn not_found() -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        r#"{"error":"not_found","error_description":"No such route!"}"#.to_owned(),
+    )
+}
+
+/// Every route (paths without the trailing slash, which the server trims).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/apiops/projects/{project}/jwks"),
+    ("GET", "/apiops/projects/{project}/jwks"),
+    ("POST", "/apiops/projects/{project}/jwks/from-certificate"),
+    ("POST", "/apiops/projects/{project}/jwks/generate"),
+    ("GET", "/apiops/projects/{project}/jwks/{name}"),
+    ("PUT", "/apiops/projects/{project}/jwks/{name}"),
+    ("DELETE", "/apiops/projects/{project}/jwks/{name}"),
+    ("POST", "/apiops/projects/{project}/jwks/{name}/resync"),
+    ("POST", "/apiops/projects/{project}/credentials"),
+    ("GET", "/apiops/projects/{project}/credentials/{username}"),
+    (
+        "PUT",
+        "/apiops/projects/{project}/credentials/{username}/jwk/{slot}/{jwkName}",
+    ),
+    (
+        "DELETE",
+        "/apiops/projects/{project}/credentials/{username}/jwk/{slot}",
+    ),
+    ("POST", "/apiops/projects/{project}/certificates"),
+    ("POST", "/apiops/projects/{project}/keys"),
+    ("POST", "/apiops/projects/{project}/keystores"),
+    ("POST", "/apiops/projects"),
+    ("POST", "/apiops/environments"),
+    ("POST", "/apiops/users"),
+    ("PUT", "/apiops/projects/{project}/members/{username}"),
+    ("POST", "/apiops/reconcile"),
+    ("GET", "/apiops/openapi.json"),
+    ("GET", "/healthz"),
+];
+
+/// The router. Wrap it with [`service`] to trim trailing slashes.
+pub fn router(state: AppState) -> Router {
+    let p = "/apiops/projects/{project}";
+    Router::new()
+        .route(&format!("{p}/jwks"), post(create_jwk).get(list_jwks))
+        .route(
+            &format!("{p}/jwks/from-certificate"),
+            post(create_from_certificate),
+        )
+        .route(&format!("{p}/jwks/generate"), post(generate_jwk))
+        .route(
+            &format!("{p}/jwks/{{name}}"),
+            get(get_jwk).put(update_jwk).delete(delete_jwk),
+        )
+        .route(&format!("{p}/jwks/{{name}}/resync"), post(resync_jwk))
+        .route(&format!("{p}/credentials"), post(create_credential))
+        .route(
+            &format!("{p}/credentials/{{username}}"),
+            get(get_credential),
+        )
+        .route(
+            &format!("{p}/credentials/{{username}}/jwk/{{slot}}/{{jwk_name}}"),
+            put(set_slot),
+        )
+        .route(
+            &format!("{p}/credentials/{{username}}/jwk/{{slot}}"),
+            axum::routing::delete(remove_slot),
+        )
+        .route(&format!("{p}/certificates"), post(add_certificate))
+        .route(&format!("{p}/keys"), post(add_key))
+        .route(&format!("{p}/keystores"), post(add_keystore))
+        .route("/apiops/projects", post(create_project))
+        .route("/apiops/environments", post(create_environment))
+        .route("/apiops/users", post(create_user))
+        .route(&format!("{p}/members/{{username}}"), put(set_member))
+        .route("/apiops/reconcile", post(reconcile))
+        .route("/apiops/openapi.json", get(openapi))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .with_state(state)
+}
+
+/// The router with trailing slashes trimmed (the product's paths end with '/').
+pub fn service(state: AppState) -> tower_http::normalize_path::NormalizePath<Router> {
+    tower_http::normalize_path::NormalizePath::trim_trailing_slash(router(state))
+}

@@ -1,0 +1,160 @@
+//! `jwkd`: the API Ops HTTP server over the JWK registry.
+//!
+//! `jwkd --data-dir DIR bootstrap` creates the admin user and the admin project and prints the
+//! admin token alone on stdout. `jwkd --data-dir DIR serve --listen ADDR` serves; on an empty
+//! data dir it bootstraps itself first and writes the token to `DIR/admin-token` (0600).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use jwk_engine::registry::{Registry, RegistryConfig};
+use jwk_engine::{StoreKind, open_registry};
+
+#[derive(Parser)]
+#[command(name = "jwkd", version, about = "The JWK Engine API Ops server")]
+struct Cli {
+    /// Where the registry lives (store files, master.key, admin-token).
+    #[arg(long, value_name = "DIR", default_value = "jwk-data")]
+    data_dir: PathBuf,
+    /// The embedded store: sled (default) or redb.
+    #[arg(long, default_value = "sled")]
+    store: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the admin user and the admin project; print the admin token.
+    Bootstrap,
+    /// Serve the HTTP API.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Let URL sources reach loopback and private addresses.
+        #[arg(long)]
+        allow_private_networks: bool,
+        /// Seconds between redeployments of pending environments.
+        #[arg(long, default_value_t = 30)]
+        reconcile_interval_secs: u64,
+    },
+}
+
+fn open(cli: &Cli, allow_private_networks: bool) -> Result<Registry, String> {
+    let kind = StoreKind::parse(&cli.store)
+        .filter(|k| *k != StoreKind::Memory)
+        .ok_or_else(|| format!("--store must be sled or redb, not \"{}\"", cli.store))?;
+    open_registry(
+        kind,
+        &cli.data_dir,
+        RegistryConfig {
+            allow_private_networks,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn serve(
+    registry: Registry,
+    listen: SocketAddr,
+    interval: u64,
+    data_dir: PathBuf,
+) -> Result<(), String> {
+    if let Ok(token) = registry.bootstrap() {
+        let path = data_dir.join("admin-token");
+        jwk_engine::registry::crypto::write_private(&path, format!("{token}\n").as_bytes())
+            .map_err(|e| e.to_string())?;
+        tracing::info!(path = %path.display(), "bootstrapped: the admin token is in this file");
+    }
+    let registry = Arc::new(registry);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    let reconciler = registry.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(interval.max(1)));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = reconciler.reconcile().await {
+                tracing::warn!(error = %e, "reconcile failed");
+            }
+        }
+    });
+    let app = jwk_engine::server::service(jwk_engine::server::AppState { registry });
+    axum::serve(listener, tower::make::Shared::new(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let result = match &cli.command {
+        Command::Bootstrap => open(&cli, false).and_then(|reg| {
+            let token = reg.bootstrap().map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(())
+        }),
+        Command::Serve {
+            listen,
+            allow_private_networks,
+            reconcile_interval_secs,
+        } => open(&cli, *allow_private_networks).and_then(|reg| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?
+                .block_on(serve(
+                    reg,
+                    *listen,
+                    *reconcile_interval_secs,
+                    cli.data_dir.clone(),
+                ))
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

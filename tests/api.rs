@@ -1,0 +1,559 @@
+//! The real `jwkd` binary on a loopback port with a temporary data dir, driven over HTTP
+//! through the product's flows, comparing whole JSON bodies.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn jwkd(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jwkd"));
+    c.arg("--data-dir").arg(data).env("RUST_LOG", "warn");
+    c
+}
+
+fn bootstrap(data: &Path) -> String {
+    let out = jwkd(data).arg("bootstrap").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(token.lines().count(), 1, "the token alone on stdout");
+    token.trim().to_owned()
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let mut child = jwkd(data)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--allow-private-networks",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening line")
+            .to_owned();
+        Server { child, base }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .build()
+            .new_agent();
+        let url = format!("{}{path}", self.base);
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let response = match (method, body) {
+            ("GET", _) => with_auth(agent.get(&url), &auth).call(),
+            ("DELETE", _) => with_auth(agent.delete(&url), &auth).call(),
+            ("POST", b) => with_auth(agent.post(&url), &auth)
+                .header("Content-Type", "application/json")
+                .send(b.unwrap_or("")),
+            ("PUT", b) => with_auth(agent.put(&url), &auth)
+                .header("Content-Type", "application/json")
+                .send(b.unwrap_or("")),
+            _ => unreachable!(),
+        };
+        let mut response = response.unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn sigterm(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn with_auth<B>(req: ureq::RequestBuilder<B>, auth: &Option<String>) -> ureq::RequestBuilder<B> {
+    match auth {
+        Some(a) => req.header("Authorization", a),
+        None => req,
+    }
+}
+
+fn deployed(envs: &[&str]) -> Value {
+    json!({
+        "success": true,
+        "deploymentResult": {
+            "success": true,
+            "message": "Deployment completed successfully",
+            "environmentResults": envs.iter().map(|e| json!({
+                "environmentName": e, "success": true, "message": "Deployed successfully"
+            })).collect::<Vec<_>>()
+        }
+    })
+}
+
+fn bad(message: &str) -> (u16, Value) {
+    (
+        400,
+        json!({"error": "bad_request", "error_description": message}),
+    )
+}
+
+const OCT: &str = r#"{"kty":"oct","kid":"k1","k":"GawgguFyGrWKav7AX4VKUg"}"#;
+
+fn setup(s: &Server, admin: &str) {
+    for env in ["production", "staging"] {
+        let body = json!({"name": env, "target": {"type": "memory"}}).to_string();
+        assert_eq!(
+            s.call("POST", "/apiops/environments/", Some(admin), Some(&body)),
+            (200, json!({"success": true}))
+        );
+    }
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/",
+            Some(admin),
+            Some(r#"{"name":"MyProject"}"#)
+        )
+        .0,
+        200
+    );
+}
+
+fn paste(name: &str) -> String {
+    json!({"name": name, "description": "JWK from JSON string", "sourceType": "COPY_PASTE", "jwkStr": OCT}).to_string()
+}
+
+#[test]
+fn the_product_flows_over_http() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start(dir.path());
+    setup(&s, &admin);
+    let jwks = "/apiops/projects/MyProject/jwks/";
+
+    // Create, duplicate, and the create checks.
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(&paste("my-jwk"))),
+        (200, deployed(&["production", "staging"]))
+    );
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(&paste("my-jwk"))),
+        bad(
+            "JWK (name: my-jwk) is already exist! Try update operation if want to change its value."
+        )
+    );
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(r#"{"name":""}"#)),
+        bad("JWK name can not be empty!")
+    );
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(r#"{"name":"x"}"#)),
+        bad("Source type is required!")
+    );
+    assert_eq!(
+        s.call(
+            "POST",
+            jwks,
+            Some(&admin),
+            Some(r#"{"name":"x","sourceType":"URL"}"#)
+        ),
+        bad("URL is required for URL source type!")
+    );
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(r#"{"name":"x","sourceType":"CERTIFICATE","certificateName":"my-certificate","environmentName":"production","useType":"SIGNATURE","algorithm":"RS256"}"#)),
+        bad("Certificate (name: my-certificate) is not found!")
+    );
+
+    // URL source against a loopback JWKS (the server allows private networks).
+    let stub = jwk_testkit::HttpStub::start(|_, st| {
+        jwk_testkit::respond(st, "200 OK", &["Content-Type: application/json"], br#"{"keys":[{"kty":"oct","kid":"key-id-1","k":"AQID"},{"kty":"oct","kid":"b","k":"AAAA"}]}"#)
+    });
+    let url_body = json!({"name": "from-url", "sourceType": "URL", "url": stub.url("/.well-known/jwks.json"), "kid": "key-id-1", "urlOptionConnectTimeout": 5000, "urlOptionReadTimeout": 10000, "urlOptionSizeLimit": 1048576}).to_string();
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(&url_body)),
+        (200, deployed(&["production", "staging"]))
+    );
+    let no_kid = json!({"name": "no-kid", "sourceType": "URL", "url": stub.url("/")}).to_string();
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(&no_kid)),
+        bad("the JWK Set holds 2 keys: give a kid to choose one (kids: \"key-id-1\", \"b\")")
+    );
+
+    // Certificate in the secrets store, then the from-certificate route.
+    let d = jwk_testkit::temp_dir();
+    jwk_testkit::openssl(
+        d.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-subj",
+            "/CN=api",
+            "-days",
+            "2",
+            "-out",
+            "c.pem",
+        ],
+    );
+    let pem = String::from_utf8(jwk_testkit::read(d.path(), "c.pem")).unwrap();
+    let cert =
+        json!({"name": "my-certificate", "environmentName": "production", "pem": pem}).to_string();
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/certificates/",
+            Some(&admin),
+            Some(&cert)
+        ),
+        (200, json!({"success": true}))
+    );
+    let from_cert = r#"{"name":"from-cert","certificateName":"my-certificate","environmentName":"production","useType":"SIGNATURE","algorithm":"ES256"}"#;
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/jwks/from-certificate/",
+            Some(&admin),
+            Some(from_cert)
+        ),
+        (200, deployed(&["production", "staging"]))
+    );
+    let wrong_alg = r#"{"name":"x","certificateName":"my-certificate","environmentName":"production","useType":"SIGNATURE","algorithm":"RSA"}"#;
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/jwks/from-certificate/",
+            Some(&admin),
+            Some(wrong_alg)
+        ),
+        bad("algorithm must be a valid algorithm name, not a key type")
+    );
+
+    // Get, list: public parts only.
+    let (status, got) = s.call(
+        "GET",
+        "/apiops/projects/MyProject/jwks/from-cert/",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(got["resultItem"]["jwk"]["alg"], "ES256");
+    assert!(got["resultItem"]["jwk"].get("d").is_none());
+    let (_, list) = s.call("GET", jwks, Some(&admin), None);
+    let names: Vec<&str> = list["resultList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["from-cert", "from-url", "my-jwk"]);
+
+    // Update: rename, conflicts, detach.
+    let update = r#"{"name":"updated-jwk","description":"Updated JWK description"}"#;
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/jwks/nope/",
+            Some(&admin),
+            Some(update)
+        ),
+        bad("JWK (name: nope) is not found! Try create operation.")
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/jwks/my-jwk/",
+            Some(&admin),
+            Some(r#"{"name":"from-url"}"#)
+        ),
+        bad("JWK (name: from-url) is already exist!")
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/jwks/from-url/",
+            Some(&admin),
+            Some(update)
+        ),
+        (200, deployed(&["production", "staging"]))
+    );
+    let (_, got) = s.call(
+        "GET",
+        "/apiops/projects/MyProject/jwks/updated-jwk/",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(got["resultItem"]["description"], "Updated JWK description");
+    assert!(
+        got["resultItem"].get("sourceType").is_none(),
+        "detached: {got}"
+    );
+
+    // Credentials: set and replace the encryption JWK from the project and the admin project.
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/admin/jwks/",
+            Some(&admin),
+            Some(&paste("shared-jwk"))
+        )
+        .0,
+        200
+    );
+    let set = |user: &str, jwk: &str| {
+        s.call(
+            "PUT",
+            &format!("/apiops/projects/MyProject/credentials/{user}/jwk/encryption/{jwk}/"),
+            Some(&admin),
+            None,
+        )
+    };
+    assert_eq!(
+        set("api-user", "my-jwk"),
+        bad("Credential (username: api-user) was not found!")
+    );
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/credentials/",
+            Some(&admin),
+            Some(r#"{"username":"api-user"}"#)
+        ),
+        (200, deployed(&["production", "staging"]))
+    );
+    assert_eq!(
+        set("api-user", "nope"),
+        bad("JWK (name: nope) is not found!")
+    );
+    assert_eq!(
+        set("api-user", "my-jwk"),
+        (200, deployed(&["production", "staging"]))
+    );
+    assert_eq!(
+        set("api-user", "shared-jwk"),
+        (200, deployed(&["production", "staging"]))
+    );
+    let (_, cred) = s.call(
+        "GET",
+        "/apiops/projects/MyProject/credentials/api-user/",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(
+        cred["resultItem"],
+        json!({"username": "api-user", "validationJwk": null, "encryptionJwk": "admin/shared-jwk"})
+    );
+    assert_eq!(
+        s.call(
+            "DELETE",
+            "/apiops/projects/MyProject/credentials/api-user/jwk/encryption/",
+            Some(&admin),
+            None
+        )
+        .0,
+        200
+    );
+
+    // 401 and 404, the product's bodies.
+    let unauthorized = (
+        401,
+        json!({"error": "unauthorized_client", "error_description": "Invalid token"}),
+    );
+    assert_eq!(s.call("POST", jwks, None, Some(&paste("z"))), unauthorized);
+    assert_eq!(
+        s.call("POST", jwks, Some("not-a-token"), Some(&paste("z"))),
+        unauthorized
+    );
+    let (_, user) = s.call(
+        "POST",
+        "/apiops/users/",
+        Some(&admin),
+        Some(r#"{"username":"bob"}"#),
+    );
+    let bob = user["token"].as_str().unwrap().to_owned();
+    let not_found = (
+        404,
+        json!({"error": "not_found", "error_description": "Project(MyProject) was not found or user does not have privilege to access it!"}),
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/credentials/api-user/jwk/encryption/my-jwk/",
+            Some(&bob),
+            None
+        ),
+        not_found
+    );
+    assert_eq!(s.call("GET", jwks, Some(&bob), None), not_found);
+
+    // Malformed input: the field is named; oversized bodies are refused.
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(r#"{"name":5}"#)),
+        bad(
+            "Request body field \"name\" is invalid: invalid type: integer `5`, expected a string at line 1 column 9"
+        )
+    );
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some("{")),
+        bad("Request body is not valid JSON: EOF while parsing an object at line 1 column 1")
+    );
+    let huge = format!(r#"{{"name":"{}"}}"#, "a".repeat(1 << 20));
+    let (status, body) = s.call("POST", jwks, Some(&admin), Some(&huge));
+    assert_eq!(
+        (status, body),
+        (
+            413,
+            json!({"error": "bad_request", "error_description": "Request body is larger than 1048576 bytes!"})
+        )
+    );
+
+    // The OpenAPI document covers every route.
+    let (_, doc) = s.call("GET", "/apiops/openapi.json", None, None);
+    for (method, path) in jwk_engine::server::ROUTES {
+        let documented = if path.ends_with(".json") || *path == "/healthz" {
+            path.to_string()
+        } else {
+            format!("{path}/")
+        };
+        assert!(
+            doc["paths"][&documented][method.to_ascii_lowercase()].is_object(),
+            "{method} {documented}"
+        );
+    }
+    assert_eq!(
+        s.call("GET", "/healthz", None, None),
+        (200, json!({"status": "ok"}))
+    );
+
+    // Graceful stop, restart: everything is still there.
+    assert!(s.sigterm().success());
+    let s = Server::start(dir.path());
+    let (_, list) = s.call("GET", jwks, Some(&admin), None);
+    assert_eq!(list["resultList"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn first_serve_bootstraps_and_writes_the_admin_token() {
+    let dir = jwk_testkit::temp_dir();
+    let s = Server::start(dir.path());
+    let token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("admin-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/",
+            Some(token.trim()),
+            Some(r#"{"name":"P"}"#)
+        ),
+        (200, json!({"success": true}))
+    );
+    drop(s);
+    let out = jwkd(dir.path()).arg("bootstrap").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: The registry is already bootstrapped: the admin user exists!"
+    );
+}
+
+#[test]
+fn kill_9_during_writes_loses_no_acknowledged_change() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start(dir.path());
+    setup(&s, &admin);
+    let mut acked = Vec::new();
+    let writer = std::thread::scope(|scope| {
+        let h = scope.spawn(|| {
+            for i in 0..200 {
+                let (status, _) = s.call(
+                    "POST",
+                    "/apiops/projects/MyProject/jwks/",
+                    Some(&admin),
+                    Some(&paste(&format!("k{i}"))),
+                );
+                if status != 200 {
+                    break;
+                }
+                acked.push(i);
+                if i == 25 {
+                    return true;
+                }
+            }
+            false
+        });
+        h.join().unwrap()
+    });
+    assert!(writer);
+    let mut s = s;
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    drop(s);
+    let s = Server::start(dir.path());
+    let (_, list) = s.call(
+        "GET",
+        "/apiops/projects/MyProject/jwks/",
+        Some(&admin),
+        None,
+    );
+    let names: Vec<String> = list["resultList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect();
+    for i in acked {
+        assert!(
+            names.contains(&format!("k{i}")),
+            "k{i} was acknowledged and lost"
+        );
+    }
+}
