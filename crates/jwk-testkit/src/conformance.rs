@@ -207,3 +207,25 @@ fn reopened(backend: &Backend, reopen: &dyn Fn() -> Arc<dyn Store>) {
         3
     );
 }
+
+/// Runs the suite on a disk-backed store: `open(path)` opens (or creates) the store at a path
+/// inside a temporary directory; each fresh store gets its own path, and reopening uses the
+/// path of the last one.
+pub fn run_on_disk(open: impl Fn(&std::path::Path) -> Arc<dyn Store> + 'static) {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let root = crate::temp_dir();
+    let base = root.path().to_path_buf();
+    let open = Rc::new(open);
+    let current = Rc::new(RefCell::new((0usize, base.clone())));
+    let (c1, c2, o1, o2) = (current.clone(), current, open.clone(), open);
+    run(&Backend {
+        open: Box::new(move || {
+            let mut cur = c1.borrow_mut();
+            cur.0 += 1;
+            cur.1 = base.join(format!("store{}", cur.0));
+            o1(&cur.1)
+        }),
+        reopen: Some(Box::new(move || o2(&c2.borrow().1))),
+    });
+}
