@@ -248,3 +248,48 @@ fn import_pem_block(
     };
     Ok(Some(Jwk::new(key, Parameters::default())))
 }
+
+/// Entry points for the fuzz targets (fuzz/): every decoder on arbitrary bytes. Not an API.
+#[doc(hidden)]
+pub mod __fuzz {
+    use crate::{KdfLimits, der, encrypted, x5c};
+
+    /// Small caps so a fuzzer spends its time in parsing, not in key derivation.
+    const LIMITS: KdfLimits = KdfLimits {
+        max_iterations: 64,
+        max_scrypt_work: 1 << 10,
+        max_scrypt_memory: 1 << 20,
+    };
+
+    /// Every DER decoder, whatever the bytes' shape.
+    pub fn der_decoders(data: &[u8]) {
+        let _ = der::classify(data);
+        let _ = der::spki_to_key(data);
+        let _ = der::pkcs8_to_key(data);
+        let _ = der::pkcs1_public(data);
+        let _ = der::pkcs1_private(data);
+        let _ = der::sec1_to_key(data, None);
+        let _ = x5c::jwk_from_certificate(data, true);
+    }
+
+    /// Encrypted PKCS#8 and OpenSSL's DEK-Info PEM encryption, with a fixed password.
+    pub fn encrypted(data: &[u8]) {
+        let _ = encrypted::decrypt_pkcs8(data, "password", &LIMITS);
+        if let Some((dek, body)) = data.split_first() {
+            let dek = match dek % 5 {
+                0 => "AES-128-CBC,00112233445566778899AABBCCDDEEFF",
+                1 => "AES-256-CBC,00112233445566778899AABBCCDDEEFF",
+                2 => "DES-EDE3-CBC,0011223344556677",
+                3 => "DES-CBC,0011223344556677",
+                _ => "AES-192-CBC,0011",
+            };
+            let _ = encrypted::decrypt_legacy_pem(dek, "password", body);
+        }
+    }
+
+    /// PKCS#12 with a fixed password.
+    pub fn pkcs12(data: &[u8]) {
+        let _ = crate::pkcs12::keystore_entries(data, "password", &LIMITS);
+        let _ = crate::pkcs12::import_keystore(data, "password", Some("alias"), &LIMITS);
+    }
+}

@@ -51,7 +51,7 @@ impl Registry {
                 "Credential (username: {username}) is already exist!"
             ))
         })?;
-        Ok(Self::change(&perms, IDENTITY_DEPLOY))
+        Ok(self.change(&perms, IDENTITY_DEPLOY))
     }
 
     /// The JWK named `name` in `project`, else in the admin project (names are case-sensitive).
@@ -108,7 +108,7 @@ impl Registry {
             let txn = txn.put(key.clone(), encode(&cred));
             let txn = self.audit(txn, actor, action, Some(project), username)?;
             if let Commit::Applied(_) = self.store().commit(txn)? {
-                return Ok(Self::change(&perms, IDENTITY_DEPLOY));
+                return Ok(self.change(&perms, IDENTITY_DEPLOY));
             }
         }
         Err(RegistryError::bad_request(format!(

@@ -1,9 +1,6 @@
 //! Deployment fan-out: every change goes to every environment; failures stay pending and are
 //! retried by `reconcile`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use super::{Change, Registry};
 use crate::deploy::{
     DeployedCredential, DeployedJwk, DeploymentResult, EnvironmentResult, EnvironmentSnapshot,
@@ -15,6 +12,7 @@ use crate::model::{
     load_all,
 };
 use crate::store::Txn;
+use std::collections::HashMap;
 
 /// The product's messages.
 pub const DEPLOYED: &str = "Deployed successfully";
@@ -28,13 +26,15 @@ impl Registry {
         let revision = self.content_revision()?;
         let mut by_ref: HashMap<(String, String), DeployedJwk> = HashMap::new();
         let mut projects = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (_, p, _) in load_all::<ProjectRec>(store, "project/")? {
             let mut snap = ProjectSnapshot {
                 name: p.name.clone(),
                 ..ProjectSnapshot::default()
             };
-            for (_, rec, _) in load_all::<JwkRec>(store, &keys::jwks(&p.name))? {
-                let jwk = Arc::new(self.open_jwk(&rec)?);
+            for (key, rec, rev) in load_all::<JwkRec>(store, &keys::jwks(&p.name))? {
+                let jwk = self.opened_jwk(&key, rev, &rec)?;
+                seen.insert(key);
                 let deployed = DeployedJwk {
                     name: rec.name.clone(),
                     thumbprint: thumbprint(&jwk),
@@ -45,6 +45,11 @@ impl Registry {
             }
             projects.push(snap);
         }
+        // Deleted JWKs leave the cache.
+        self.opened
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k, _| seen.contains(k));
         for snap in &mut projects {
             let prefix = format!("cred/{}/", crate::model::component(&snap.name));
             for (_, c, _) in load_all::<CredentialRec>(store, &prefix)? {
@@ -96,7 +101,15 @@ impl Registry {
                 environment_results: Vec::new(),
             });
         }
-        self.deploy_environments(|_| true).await
+        let mut last = self.deploying.lock().await;
+        if let Some((revision, result)) = &*last
+            && *revision >= change.revision
+        {
+            return Ok(result.clone());
+        }
+        let (revision, result) = self.deploy_environments(|_| true).await?;
+        *last = Some((revision, result.clone()));
+        Ok(result)
     }
 
     /// Redeploys every environment that is pending or behind the store's revision.
@@ -112,11 +125,18 @@ impl Registry {
             })
             .map(|(_, env, _)| env.name)
             .collect();
-        self.deploy_environments(|name| behind.iter().any(|b| b == name))
-            .await
+        let _one_at_a_time = self.deploying.lock().await;
+        Ok(self
+            .deploy_environments(|name| behind.iter().any(|b| b == name))
+            .await?
+            .1)
     }
 
-    async fn deploy_environments(&self, wanted: impl Fn(&str) -> bool) -> Result<DeploymentResult> {
+    /// Deploys the current snapshot to the wanted environments; returns its revision.
+    async fn deploy_environments(
+        &self,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<(u64, DeploymentResult)> {
         let mut snapshot = self.snapshot()?;
         let mut results = Vec::new();
         for (_, env, _) in load_all::<EnvironmentRec>(&**self.store(), "env/")? {
@@ -164,7 +184,7 @@ impl Registry {
             });
         }
         let failed = results.iter().filter(|r| !r.success).count();
-        Ok(DeploymentResult {
+        let result = DeploymentResult {
             success: failed == 0,
             message: if failed == 0 {
                 COMPLETED.to_owned()
@@ -175,7 +195,8 @@ impl Registry {
                 )
             },
             environment_results: results,
-        })
+        };
+        Ok((snapshot.revision, result))
     }
 
     /// What an environment reported serving at its last deployment.

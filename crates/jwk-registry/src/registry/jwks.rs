@@ -494,7 +494,7 @@ impl Registry {
                 action: "jwk.create",
             },
         )?;
-        Ok(Self::change(&perms, SECRETS_DEPLOY))
+        Ok(self.change(&perms, SECRETS_DEPLOY))
     }
 
     /// Create JWK from Certificate: the CERTIFICATE source with the page's fields.
@@ -601,7 +601,7 @@ impl Registry {
                 action: "jwk.generate",
             },
         )?;
-        Ok(Self::change(&perms, SECRETS_DEPLOY))
+        Ok(self.change(&perms, SECRETS_DEPLOY))
     }
 
     /// Update JWK: rename and/or describe; detaches it from its source. Credentials refer to
@@ -646,7 +646,7 @@ impl Registry {
                 ))
             }
         })?;
-        Ok(Self::change(&perms, SECRETS_DEPLOY))
+        Ok(self.change(&perms, SECRETS_DEPLOY))
     }
 
     fn view(&self, rec: &JwkRec, private: bool) -> Result<JwkView> {
@@ -741,7 +741,7 @@ impl Registry {
             let txn = self.audit(txn, actor, "jwk.delete", Some(project), name)?;
             match self.store().commit(txn)? {
                 crate::store::Commit::Applied(_) => {
-                    return Ok(Self::change(&perms, SECRETS_DEPLOY));
+                    return Ok(self.change(&perms, SECRETS_DEPLOY));
                 }
                 crate::store::Commit::Conflict(_) => continue,
             }
@@ -782,7 +782,7 @@ impl Registry {
                 not_modified: true,
                 ..ResyncReport::default()
             };
-            return Ok((report, Self::change(&perms, SECRETS_DEPLOY)));
+            return Ok((report, self.change(&perms, SECRETS_DEPLOY)));
         };
         let mut report = ResyncReport::default();
         for (kid, t) in &kids {
@@ -818,7 +818,7 @@ impl Registry {
                 "JWK (name: {name}) changed during the re-sync; try again!"
             ))
         })?;
-        Ok((report, Self::change(&perms, SECRETS_DEPLOY)))
+        Ok((report, self.change(&perms, SECRETS_DEPLOY)))
     }
 }
 

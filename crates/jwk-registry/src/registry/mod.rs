@@ -52,6 +52,9 @@ pub struct RegistryConfig {
 pub struct Change {
     /// Why the automatic deployment is skipped (a missing DEPLOY_UNDEPLOY permission).
     pub skipped: Option<String>,
+    /// The content revision that holds the change: a deployment of this revision or a
+    /// later one serves it.
+    pub revision: u64,
 }
 
 /// The registry of projects, JWKs, secrets, credentials, users and environments.
@@ -61,6 +64,12 @@ pub struct Registry {
     config: RegistryConfig,
     targets: Mutex<HashMap<String, Arc<dyn DeployTarget>>>,
     resolvers: Mutex<HashMap<String, Arc<Resolver>>>,
+    /// Opened JWKs by store key, with the record revision they were opened at: a deployment
+    /// opens (decrypts, parses, validates) only the records that changed since the last one.
+    opened: Mutex<HashMap<String, (u64, Arc<jwk_core::Jwk>)>>,
+    /// One deployment at a time; the last one's revision and result, so changes that a
+    /// deployment already covered (concurrent requests) share it instead of redeploying.
+    deploying: tokio::sync::Mutex<Option<(u64, crate::deploy::DeploymentResult)>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -127,6 +136,8 @@ impl Registry {
             config,
             targets: Mutex::new(HashMap::new()),
             resolvers: Mutex::new(HashMap::new()),
+            opened: Mutex::new(HashMap::new()),
+            deploying: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -410,8 +421,9 @@ impl Registry {
     }
 
     /// The change to deploy after a mutation that needed `deploy` for its deployment.
-    pub(crate) fn change(perms: &[Permission], deploy: Permission) -> Change {
+    pub(crate) fn change(&self, perms: &[Permission], deploy: Permission) -> Change {
         Change {
+            revision: self.content_revision().unwrap_or(u64::MAX),
             skipped: (!has(perms, deploy)).then(|| {
                 format!(
                     "Deployment skipped: user does not have {deploy} permission; the change is saved and pending"
@@ -428,6 +440,30 @@ impl Registry {
     /// environments, and in place of a built-in target for any environment).
     pub fn register_target(&self, environment: &str, target: Arc<dyn DeployTarget>) {
         self.lock_targets().insert(environment.to_owned(), target);
+    }
+
+    /// The JWK of a record at a revision, opened once.
+    pub(crate) fn opened_jwk(
+        &self,
+        key: &str,
+        revision: u64,
+        rec: &crate::model::JwkRec,
+    ) -> Result<Arc<jwk_core::Jwk>> {
+        if let Some((rev, jwk)) = self
+            .opened
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            && *rev == revision
+        {
+            return Ok(jwk.clone());
+        }
+        let jwk = Arc::new(self.open_jwk(rec)?);
+        self.opened
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned(), (revision, jwk.clone()));
+        Ok(jwk)
     }
 
     /// The in-process resolver of a `memory` environment (created on first use).

@@ -1,0 +1,259 @@
+//! Key-conversion throughput: `cargo bench --bench convert`.
+//!
+//! Each `floor/…` case does the same work straight on the RustCrypto crates (decode with the
+//! same validation, write the JWK members) so the ratio to our `engine/…` case is the cost of
+//! the engine itself. Inputs are made with the `openssl` CLI when the bench starts.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use criterion::{Criterion, criterion_group, criterion_main};
+use jwk_engine::core::{ImportOptions, ThumbprintHash, import, select_from_json};
+use jwk_testkit::{openssl, read, temp_dir};
+
+fn make(d: &Path, name: &str, genpkey: &[&str]) {
+    let key = format!("{name}.key");
+    openssl(d, &[&["genpkey"][..], genpkey, &["-out", &key]].concat());
+    openssl(
+        d,
+        &[
+            "pkey",
+            "-in",
+            &key,
+            "-pubout",
+            "-out",
+            &format!("{name}.pub"),
+        ],
+    );
+}
+
+fn opts() -> ImportOptions<'static> {
+    ImportOptions::default()
+}
+
+fn engine_json(input: &[u8]) -> String {
+    import(input, &opts())
+        .expect("bench input imports")
+        .to_json()
+}
+
+fn floor_rsa_spki(pem: &str) -> String {
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::traits::PublicKeyParts;
+    let key = rsa::PublicKey::from_public_key_pem(pem).unwrap();
+    format!(
+        r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#,
+        Base64UrlUnpadded::encode_string(&key.n_bytes()),
+        Base64UrlUnpadded::encode_string(&key.e_bytes())
+    )
+}
+
+fn floor_p256_spki(pem: &str) -> String {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    use p256::pkcs8::DecodePublicKey;
+    let key = p256::PublicKey::from_public_key_pem(pem).unwrap();
+    let point = key.to_sec1_point(false);
+    let b = point.as_bytes();
+    format!(
+        r#"{{"kty":"EC","crv":"P-256","x":"{}","y":"{}"}}"#,
+        Base64UrlUnpadded::encode_string(&b[1..33]),
+        Base64UrlUnpadded::encode_string(&b[33..])
+    )
+}
+
+fn floor_ed25519_spki(pem: &str) -> String {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    let key = ed25519_dalek::VerifyingKey::from_public_key_pem(pem).unwrap();
+    format!(
+        r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#,
+        Base64UrlUnpadded::encode_string(key.as_bytes())
+    )
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = temp_dir();
+    let d = dir.path();
+    make(
+        d,
+        "rsa2048",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+    );
+    make(
+        d,
+        "rsa4096",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4096"],
+    );
+    make(
+        d,
+        "p256",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    make(
+        d,
+        "p384",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+    );
+    make(
+        d,
+        "p521",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
+    );
+    make(d, "ed25519", &["-algorithm", "ED25519"]);
+    for name in ["rsa2048", "p256"] {
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                &format!("{name}.key"),
+                "-subj",
+                "/CN=bench",
+                "-days",
+                "2",
+                "-out",
+                &format!("{name}.crt"),
+            ],
+        );
+    }
+    openssl(
+        d,
+        &[
+            "pkcs8", "-topk8", "-in", "p256.key", "-passout", "pass:pw", "-out", "p256.enc",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "pkcs12", "-export", "-inkey", "p256.key", "-in", "p256.crt", "-passout", "pass:pw",
+            "-out", "p256.p12",
+        ],
+    );
+
+    let mut g = c.benchmark_group("convert");
+    for name in ["rsa2048", "rsa4096", "p256", "p384", "p521", "ed25519"] {
+        let pem = read(d, &format!("{name}.pub"));
+        g.bench_function(format!("engine/spki_pem/{name}"), |b| {
+            b.iter(|| engine_json(black_box(&pem)))
+        });
+    }
+    let rsa_pem = String::from_utf8(read(d, "rsa2048.pub")).unwrap();
+    let p256_pem = String::from_utf8(read(d, "p256.pub")).unwrap();
+    let ed_pem = String::from_utf8(read(d, "ed25519.pub")).unwrap();
+    assert_eq!(floor_rsa_spki(&rsa_pem), engine_json(rsa_pem.as_bytes()));
+    assert_eq!(floor_p256_spki(&p256_pem), engine_json(p256_pem.as_bytes()));
+    assert_eq!(floor_ed25519_spki(&ed_pem), engine_json(ed_pem.as_bytes()));
+    g.bench_function("floor/spki_pem/rsa2048", |b| {
+        b.iter(|| floor_rsa_spki(black_box(&rsa_pem)))
+    });
+    g.bench_function("floor/spki_pem/p256", |b| {
+        b.iter(|| floor_p256_spki(black_box(&p256_pem)))
+    });
+    g.bench_function("floor/spki_pem/ed25519", |b| {
+        b.iter(|| floor_ed25519_spki(black_box(&ed_pem)))
+    });
+
+    let rsa_private = read(d, "rsa2048.key");
+    g.bench_function("engine/pkcs8_private/rsa2048", |b| {
+        b.iter(|| engine_json(black_box(&rsa_private)))
+    });
+    for name in ["rsa2048", "p256"] {
+        let cert = read(d, &format!("{name}.crt"));
+        g.bench_function(format!("engine/certificate/{name}"), |b| {
+            b.iter(|| engine_json(black_box(&cert)))
+        });
+    }
+
+    let set: Vec<String> = (0..16)
+        .map(|i| {
+            let mut jwk = import(&read(d, "p256.pub"), &opts()).unwrap();
+            jwk.params_mut().kid = Some(format!("key-{i}"));
+            jwk.to_json()
+        })
+        .collect();
+    let set = format!("{{\"keys\":[{}]}}", set.join(","));
+    g.bench_function("engine/jwks16_select_by_kid", |b| {
+        b.iter(|| select_from_json(black_box(&set), Some("key-11")).unwrap())
+    });
+
+    let rsa_jwk = import(rsa_pem.as_bytes(), &opts()).unwrap();
+    let p256_jwk = import(p256_pem.as_bytes(), &opts()).unwrap();
+    g.bench_function("engine/thumbprint/rsa2048", |b| {
+        b.iter(|| black_box(&rsa_jwk).thumbprint(ThumbprintHash::Sha256))
+    });
+    g.bench_function("engine/thumbprint/p256", |b| {
+        b.iter(|| black_box(&p256_jwk).thumbprint(ThumbprintHash::Sha256))
+    });
+    g.bench_function("engine/canonical_json/rsa2048", |b| {
+        b.iter(|| black_box(&rsa_jwk).to_json())
+    });
+    g.finish();
+
+    // The resolver's hot path: a lookup by kid among 100 deployed keys.
+    let reg = resolver_with_keys(&p256_jwk, 100);
+    let mut r = c.benchmark_group("resolver");
+    r.bench_function("by_kid", |b| {
+        b.iter(|| reg.by_kid(black_box("key-57")).unwrap())
+    });
+    r.bench_function("by_name", |b| {
+        b.iter(|| reg.by_name(black_box("P"), black_box("jwk-57")).unwrap())
+    });
+    r.finish();
+
+    // Report apart: their cost is the key derivation's (PBKDF2, 2048 iterations by default).
+    let mut k = c.benchmark_group("kdf");
+    k.sample_size(20);
+    let enc = read(d, "p256.enc");
+    let p12 = read(d, "p256.p12");
+    let with_pw = ImportOptions {
+        password: Some("pw"),
+        ..ImportOptions::default()
+    };
+    k.bench_function("engine/encrypted_pkcs8/p256", |b| {
+        b.iter(|| import(black_box(&enc), &with_pw).unwrap())
+    });
+    k.bench_function("engine/pkcs12/p256", |b| {
+        b.iter(|| import(black_box(&p12), &with_pw).unwrap())
+    });
+    k.finish();
+}
+
+fn resolver_with_keys(
+    template: &jwk_engine::Jwk,
+    n: usize,
+) -> std::sync::Arc<jwk_engine::registry::Resolver> {
+    use jwk_engine::registry::deploy::{
+        DeployTarget, DeployedJwk, EnvironmentSnapshot, ProjectSnapshot,
+    };
+    let jwks = (0..n)
+        .map(|i| {
+            let mut jwk = template.clone();
+            jwk.params_mut().kid = Some(format!("key-{i}"));
+            DeployedJwk {
+                name: format!("jwk-{i}"),
+                thumbprint: format!("t{i}"),
+                jwk: std::sync::Arc::new(jwk),
+            }
+        })
+        .collect();
+    let snapshot = EnvironmentSnapshot {
+        environment: "bench".into(),
+        revision: 1,
+        projects: vec![ProjectSnapshot {
+            name: "P".into(),
+            jwks,
+            credentials: Vec::new(),
+        }],
+    };
+    let resolver = std::sync::Arc::new(jwk_engine::registry::Resolver::new());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(resolver.deploy(&snapshot)).unwrap();
+    resolver
+}
+
+criterion_group!(convert, benches);
+criterion_main!(convert);

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Seeds the fuzz corpora from ../shared/testdata and testdata/ (idempotent)."""
+import base64, hashlib, json, os, sys, glob
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "fuzz", "corpus")
+shared = os.path.join(root, "..", "shared", "testdata")
+
+def put(target, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, hashlib.sha1(data).hexdigest()), "wb") as f:
+        f.write(data)
+
+rfc = json.load(open(os.path.join(shared, "rfc-vectors.json")))
+wyche = json.load(open(os.path.join(shared, "wycheproof-keys.json")))
+keys = [v["jwk"] for v in rfc]
+for v in rfc:
+    put("jwk_str", json.dumps(v["jwk"]))
+    put("fetch_response", json.dumps(v["jwk"]))
+put("jwk_str", json.dumps({"keys": keys}))
+put("fetch_response", json.dumps({"keys": keys}))
+seen = set()
+for v in wyche:
+    kind = (v["kty"], v["crv"], v["private"])
+    if kind in seen:
+        continue
+    seen.add(kind)
+    put("jwk_str", json.dumps(v["jwk"]))
+    put("pem", v["pem"])
+    put("der", base64.b64decode(v["der_b64"]))
+for p in glob.glob(os.path.join(root, "testdata", "keystores", "*.p12")):
+    put("pkcs12", open(p, "rb").read())
+for p in glob.glob(os.path.join(root, "testdata", "keystores", "*.der")):
+    put("der", open(p, "rb").read())
+for p in glob.glob(os.path.join(root, "testdata", "samples", "*.pem")):
+    put("pem", open(p, "rb").read())
+put("jwk_struct", b"\x00" * 64)
+put("encrypted_pkcs8", b"\x30\x00")
+# A few encrypted keys with tiny iteration counts (the fuzz target caps KDF work).
+import subprocess, tempfile
+with tempfile.TemporaryDirectory() as t:
+    try:
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{t}/k.pem"], check=True, capture_output=True)
+        for i, scheme in enumerate([["-v2", "aes-128-cbc"], ["-v2", "des3"], ["-v1", "PBE-SHA1-3DES"], ["-scrypt", "-scrypt_N", "16", "-scrypt_r", "1", "-scrypt_p", "1"]]):
+            subprocess.run(["openssl", "pkcs8", "-topk8", "-in", f"{t}/k.pem", "-passout", "pass:password", "-iter", "8", "-outform", "DER", "-out", f"{t}/e{i}.der", *scheme], check=True, capture_output=True)
+            put("encrypted_pkcs8", open(f"{t}/e{i}.der", "rb").read())
+    except (OSError, subprocess.CalledProcessError) as e:
+        print("no openssl seeds:", e)
+print("seeded", out)
