@@ -15,6 +15,9 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz@0.13.2 >/dev/null
 fi
 
+if ! command -v python3 >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq python3 >/dev/null
+fi
 python3 scripts/fuzz_seeds.py fuzz/corpus
 
 export RUSTC_BOOTSTRAP=1

@@ -269,6 +269,114 @@ fn the_product_flows_over_http() {
         bad("algorithm must be a valid algorithm name, not a key type")
     );
 
+    // Keys and a keystore in the secrets store, then a JWK from each.
+    jwk_testkit::openssl(
+        d.path(),
+        &["pkey", "-in", "k.pem", "-pubout", "-out", "p.pem"],
+    );
+    jwk_testkit::openssl(
+        d.path(),
+        &[
+            "pkcs8", "-topk8", "-in", "k.pem", "-passout", "pass:kpw", "-out", "ek.pem",
+        ],
+    );
+    jwk_testkit::openssl(
+        d.path(),
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "k.pem",
+            "-in",
+            "c.pem",
+            "-name",
+            "my-alias",
+            "-passout",
+            "pass:kspw",
+            "-out",
+            "ks.p12",
+        ],
+    );
+    let text = |n: &str| String::from_utf8(jwk_testkit::read(d.path(), n)).unwrap();
+    let keys = "/apiops/projects/MyProject/keys/";
+    let public = json!({"name": "my-key", "environmentName": "production", "keyType": "PUBLIC", "pem": text("p.pem")}).to_string();
+    let private = json!({"name": "my-private-key", "environmentName": "production", "keyType": "PRIVATE", "pem": text("ek.pem"), "password": "kpw"}).to_string();
+    assert_eq!(
+        s.call("POST", keys, Some(&admin), Some(&public)),
+        (200, json!({"success": true}))
+    );
+    assert_eq!(
+        s.call("POST", keys, Some(&admin), Some(&private)),
+        (200, json!({"success": true}))
+    );
+    let content = <base64ct::Base64 as base64ct::Encoding>::encode_string(&jwk_testkit::read(
+        d.path(),
+        "ks.p12",
+    ));
+    let keystore = json!({"name": "my-keystore", "environmentName": "production", "contentBase64": content, "password": "kspw"}).to_string();
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/keystores/",
+            Some(&admin),
+            Some(&keystore)
+        ),
+        (200, json!({"success": true}))
+    );
+    for (name, body) in [
+        (
+            "from-public",
+            json!({"sourceType": "PUBLIC_KEY", "keyName": "my-key"}),
+        ),
+        (
+            "from-private",
+            json!({"sourceType": "PRIVATE_KEY", "keyName": "my-private-key"}),
+        ),
+        (
+            "from-keystore",
+            json!({"sourceType": "KEYSTORE", "keyStoreName": "my-keystore", "aliasName": "my-alias"}),
+        ),
+        (
+            "from-cert-source",
+            json!({"sourceType": "CERTIFICATE", "certificateName": "my-certificate"}),
+        ),
+    ] {
+        let mut body = body;
+        body["name"] = json!(name);
+        body["environmentName"] = json!("production");
+        body["useType"] = json!("SIGNATURE");
+        body["algorithm"] = json!("ES256");
+        assert_eq!(
+            s.call("POST", jwks, Some(&admin), Some(&body.to_string())),
+            (200, deployed(&["production", "staging"])),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(r#"{"name":"x","sourceType":"KEYSTORE","keyStoreName":"my-keystore","environmentName":"production","aliasName":"other","useType":"SIGNATURE","algorithm":"ES256"}"#)),
+        bad("Alias (name: other) is not found in keystore (name: my-keystore)!")
+    );
+    let (_, private_view) = s.call(
+        "GET",
+        "/apiops/projects/MyProject/jwks/from-keystore/?private=true",
+        Some(&admin),
+        None,
+    );
+    assert!(private_view["resultItem"]["jwk"]["d"].is_string());
+    for name in [
+        "from-public",
+        "from-private",
+        "from-keystore",
+        "from-cert-source",
+    ] {
+        s.call(
+            "DELETE",
+            &format!("/apiops/projects/MyProject/jwks/{name}/"),
+            Some(&admin),
+            None,
+        );
+    }
+
     // Get, list: public parts only.
     let (status, got) = s.call(
         "GET",

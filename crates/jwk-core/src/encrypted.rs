@@ -142,6 +142,16 @@ pub(crate) fn check_pbes2(p: &pkcs5::pbes2::Parameters, limits: &KdfLimits) -> R
                 u64::from(s.block_size),
                 u64::from(s.parallelization),
             );
+            // pkcs5 0.8.1 panics on N = 0 (a log2 underflow): refuse what scrypt does not
+            // define (N a power of two above 1, r and p at least 1) before handing it over.
+            if n < 2 || !n.is_power_of_two() || r == 0 || pp == 0 {
+                return Err(Error::der(
+                    "scrypt parameters",
+                    format!(
+                        "N={n}, r={r}, p={pp}: N must be a power of two above 1, r and p at least 1"
+                    ),
+                ));
+            }
             let work = n.saturating_mul(r).saturating_mul(pp);
             let memory = n.saturating_mul(r).saturating_mul(128);
             if work > limits.max_scrypt_work || memory > limits.max_scrypt_memory {
