@@ -241,15 +241,8 @@ fn apply_use_alg(jwk: &mut Jwk, key_use: Option<&str>, alg: Option<&str>) -> Res
     match (usage, alg) {
         (Some(usage), Some(alg)) => jwk.set_usage(usage, alg)?,
         (Some(usage), None) => jwk.params_mut().key_use = Some(usage.key_use()),
-        (None, Some(alg)) => {
-            // Without --use, the algorithm must fit the key for one of the two uses.
-            let sig = jwk_core::check_algorithm(jwk.key(), Usage::Signature, alg);
-            let enc = jwk_core::check_algorithm(jwk.key(), Usage::Encryption, alg);
-            match (sig, enc) {
-                (Ok(()), _) | (_, Ok(())) => jwk.params_mut().alg = Some(alg.to_owned()),
-                (Err(e), _) => return Err(e.into()),
-            }
-        }
+        // Without --use, the algorithm must fit the key for one of the two uses.
+        (None, Some(alg)) => jwk.set_algorithm(alg)?,
         (None, None) => {}
     }
     Ok(())

@@ -183,50 +183,16 @@ fn join(list: &[&str]) -> String {
     }
 }
 
-/// Checks that `alg` may be used with `key` for `usage`.
-pub fn check_algorithm(key: &Key, usage: Usage, alg: &str) -> Result<()> {
+/// The verdict on `alg` given the algorithms allowed for a key (described as `key`).
+fn judge(alg: &str, allowed: &[&str], key: String, usage: Usage) -> Result<()> {
     if KEY_TYPES.iter().any(|t| t.eq_ignore_ascii_case(alg)) {
         return Err(Error::AlgorithmIsKeyType);
     }
     let alg_n = normalize(alg);
-    let allowed = valid_algorithms(key, usage);
     if allowed.contains(&alg_n) {
         return Ok(());
     }
     if is_known(alg_n) {
-        return Err(Error::AlgorithmMismatch {
-            alg: alg.to_owned(),
-            key: describe(key),
-            usage: usage.as_str(),
-            valid: join(&allowed),
-        });
-    }
-    Err(Error::UnknownAlgorithm {
-        alg: alg.to_owned(),
-        hint: format!(
-            "valid for {} with {} are {}",
-            describe(key),
-            usage.as_str(),
-            join(&allowed)
-        ),
-    })
-}
-
-/// Checks `alg` for an RSA key of `bits` before it exists (generation is costly).
-pub(crate) fn check_rsa_algorithm(bits: usize, usage: Usage, alg: &str) -> Result<()> {
-    if KEY_TYPES.iter().any(|t| t.eq_ignore_ascii_case(alg)) {
-        return Err(Error::AlgorithmIsKeyType);
-    }
-    let allowed = if usage == Usage::Signature {
-        RSA_SIG
-    } else {
-        RSA_ENC
-    };
-    if allowed.contains(&alg) {
-        return Ok(());
-    }
-    let key = format!("a {bits}-bit RSA key");
-    if is_known(normalize(alg)) {
         return Err(Error::AlgorithmMismatch {
             alg: alg.to_owned(),
             key,
@@ -242,6 +208,21 @@ pub(crate) fn check_rsa_algorithm(bits: usize, usage: Usage, alg: &str) -> Resul
             join(allowed)
         ),
     })
+}
+
+/// Checks that `alg` may be used with `key` for `usage`.
+pub fn check_algorithm(key: &Key, usage: Usage, alg: &str) -> Result<()> {
+    judge(alg, &valid_algorithms(key, usage), describe(key), usage)
+}
+
+/// Checks `alg` for an RSA key of `bits` before it exists (generation is costly).
+pub(crate) fn check_rsa_algorithm(bits: usize, usage: Usage, alg: &str) -> Result<()> {
+    let allowed = if usage == Usage::Signature {
+        RSA_SIG
+    } else {
+        RSA_ENC
+    };
+    judge(alg, allowed, format!("a {bits}-bit RSA key"), usage)
 }
 
 /// Checks a JWK's own `alg` member against its key type and curve (either use; unknown
@@ -270,6 +251,18 @@ pub(crate) fn check_alg_fits_key(key: &Key, alg: &str) -> Result<()> {
 }
 
 impl Jwk {
+    /// Checks that `alg` fits this key for one of the two uses, then sets `alg` (not `use`).
+    /// When it fits neither, the error is the one for SIGNATURE.
+    pub fn set_algorithm(&mut self, alg: &str) -> Result<()> {
+        let signature = check_algorithm(self.key(), Usage::Signature, alg);
+        if signature.is_err() {
+            check_algorithm(self.key(), Usage::Encryption, alg)
+                .map_err(|_| signature.expect_err("checked just above"))?;
+        }
+        self.params_mut().alg = Some(alg.to_owned());
+        Ok(())
+    }
+
     /// Checks `alg` for `usage` against the policy, then sets `use` and `alg`.
     pub fn set_usage(&mut self, usage: Usage, alg: &str) -> Result<()> {
         check_algorithm(self.key(), usage, alg)?;

@@ -267,16 +267,27 @@ fn created() -> ApiResult {
     ok_json(serde_json::json!({ "success": true }))
 }
 
+/// A secrets-store addition: authenticate, run `op` off the async workers, answer success.
+async fn add_secret<T: Send + 'static>(
+    s: &AppState,
+    project: String,
+    headers: &HeaderMap,
+    req: T,
+    op: fn(&Registry, &Actor, &str, &T) -> Result<(), RegistryError>,
+) -> ApiResult {
+    let a = actor(s, headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || op(&reg, &a, &project, &req)).await?;
+    created()
+}
+
 async fn add_certificate(
     State(s): State<AppState>,
     Path(project): Path<String>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<AddCertificateRequest>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
-    let reg = s.registry.clone();
-    blocking(move || reg.add_certificate(&a, &project, &req)).await?;
-    created()
+    add_secret(&s, project, &headers, req, Registry::add_certificate).await
 }
 
 async fn add_key(
@@ -285,10 +296,7 @@ async fn add_key(
     headers: HeaderMap,
     JsonBody(req): JsonBody<AddKeyRequest>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
-    let reg = s.registry.clone();
-    blocking(move || reg.add_key(&a, &project, &req)).await?;
-    created()
+    add_secret(&s, project, &headers, req, Registry::add_key).await
 }
 
 async fn add_keystore(
@@ -297,10 +305,7 @@ async fn add_keystore(
     headers: HeaderMap,
     JsonBody(req): JsonBody<AddKeystoreRequest>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
-    let reg = s.registry.clone();
-    blocking(move || reg.add_keystore(&a, &project, &req)).await?;
-    created()
+    add_secret(&s, project, &headers, req, Registry::add_keystore).await
 }
 
 #[derive(Deserialize, Default)]

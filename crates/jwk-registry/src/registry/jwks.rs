@@ -160,14 +160,7 @@ fn apply_usage(jwk: &mut Jwk, req: &CreateJwkRequest, source: &str, required: bo
     match (use_type, alg) {
         (Some(u), Some(a)) => jwk.set_usage(parse_usage(u)?, a)?,
         (Some(u), None) => jwk.params_mut().key_use = Some(parse_usage(u)?.key_use()),
-        (None, Some(a)) => {
-            let sig = jwk_core::check_algorithm(jwk.key(), Usage::Signature, a);
-            let enc = jwk_core::check_algorithm(jwk.key(), Usage::Encryption, a);
-            if let (Err(e), Err(_)) = (sig, enc) {
-                return Err(e.into());
-            }
-            jwk.params_mut().alg = Some(a.to_owned());
-        }
+        (None, Some(a)) => jwk.set_algorithm(a)?,
         (None, None) => {}
     }
     Ok(())
