@@ -77,19 +77,15 @@ pub(crate) fn blocks(input: &[u8]) -> Vec<PemBlock<'_>> {
                     continue;
                 }
             }
-            b64.push_str(line);
+            b64.extend(line.chars().filter(|c| !c.is_whitespace()));
         }
         let body = match (error, ended) {
             (_, false) => Err(format!("no \"-----END {label}-----\" line")),
             (Some(e), true) => Err(e),
-            (None, true) => {
-                let compact: Zeroizing<String> =
-                    Zeroizing::new(b64.chars().filter(|c| !c.is_whitespace()).collect());
-                Base64::decode_vec(&compact)
-                    .or_else(|_| Base64Unpadded::decode_vec(&compact))
-                    .map(Zeroizing::new)
-                    .map_err(|_| "its body is not valid base64".to_owned())
-            }
+            (None, true) => Base64::decode_vec(&b64)
+                .or_else(|_| Base64Unpadded::decode_vec(&b64))
+                .map(Zeroizing::new)
+                .map_err(|_| "its body is not valid base64".to_owned()),
         };
         out.push(PemBlock {
             label,
