@@ -32,6 +32,10 @@ fn bootstrap(data: &Path) -> String {
 
 impl Server {
     fn start(data: &Path) -> Server {
+        Server::start_logging(data, Stdio::null())
+    }
+
+    fn start_logging(data: &Path, stderr: Stdio) -> Server {
         let mut child = jwkd(data)
             .args([
                 "serve",
@@ -39,8 +43,9 @@ impl Server {
                 "127.0.0.1:0",
                 "--allow-private-networks",
             ])
+            .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -663,5 +668,58 @@ fn kill_9_during_writes_loses_no_acknowledged_change() {
             names.contains(&format!("k{i}")),
             "k{i} was acknowledged and lost"
         );
+    }
+}
+
+#[test]
+fn logs_never_contain_tokens_or_key_material() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let log_path = dir.path().join("jwkd.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let s = Server::start_logging(dir.path(), Stdio::from(log));
+    setup(&s, &admin);
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/jwks/",
+            Some(&admin),
+            Some(&paste("my-jwk"))
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        s.call(
+            "GET",
+            "/apiops/projects/MyProject/jwks/my-jwk/?private=true",
+            Some(&admin),
+            None
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/jwks/",
+            Some("wrong-token-value"),
+            Some("{}")
+        )
+        .0,
+        401
+    );
+    assert!(s.sigterm().success());
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.contains("uri=/apiops/projects/MyProject/jwks/"),
+        "requests are logged: {logs}"
+    );
+    for secret in [
+        admin.as_str(),
+        "wrong-token-value",
+        "GawgguFyGrWKav7AX4VKUg",
+    ] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
     }
 }
