@@ -28,8 +28,9 @@ for t in "${targets[@]}"; do
   [ "$seconds" = 0 ] || args+=(-max_total_time="$seconds")
   echo "fuzz: $t for ${seconds}s"
   cargo fuzz run --release "$t" "corpus/$t" -- "${args[@]}" 2>&1 | grep -E "^(Done|#[0-9]+ *DONE|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)" || true
-  if ls "artifacts/$t"/crash-* "artifacts/$t"/oom-* "artifacts/$t"/timeout-* >/dev/null 2>&1; then
-    echo "fuzz: $t found a failing input in fuzz/artifacts/$t" >&2
+  found=$(find "artifacts/$t" -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) 2>/dev/null | head -n 1)
+  if [ -n "$found" ]; then
+    echo "fuzz: $t found a failing input: fuzz/$found" >&2
     exit 1
   fi
 done

@@ -152,6 +152,14 @@ impl RsaKey {
         crt: Option<CrtInput<'_>>,
     ) -> Result<Self> {
         check_size(n)?;
+        // RFC 8017 §3.2: 0 < d < n. Checked here because rsa 0.10's prime recovery panics on
+        // d = 0 (a subtraction underflow in recover_primes), found by the jwk_struct fuzzer.
+        let (n_bytes, d_bytes) = (strip_leading_zeros(n), strip_leading_zeros(d));
+        let d_below_n =
+            d_bytes.len() < n_bytes.len() || (d_bytes.len() == n_bytes.len() && d_bytes < n_bytes);
+        if d_bytes == [0] || !d_below_n {
+            return Err(rsa_err(rsa::Error::InvalidExponent));
+        }
         let primes = match &crt {
             Some(c) => vec![uint(c.p), uint(c.q)],
             None => Vec::new(),
