@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs what the tests call that a fresh Debian machine
-# with only the Rust toolchain lacks (the openssl CLI, which makes test keys at run time).
+# with only the Rust toolchain lacks (the openssl CLI, which makes test keys at run time, and
+# PostgreSQL), and runs a throw-away PostgreSQL on loopback for the PostgreSQL store tests
+# (scripts/pg.sh; stopped and deleted when the tests end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +16,11 @@ if ! command -v openssl >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
 fi
 
-exec cargo test --workspace --locked "$@"
+# shellcheck source=scripts/pg.sh
+source scripts/pg.sh
+pg_start
+# Without a server the PostgreSQL tests would skip; here they must run.
+export JWK_REQUIRE_POSTGRES=1
+status=0
+cargo test --workspace --locked "$@" || status=$?
+exit "$status"

@@ -114,6 +114,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The revision of the last commit (0 for an empty store).
     fn revision(&self) -> Result<Revision, StoreError>;
+
+    /// Whether other processes (other nodes) commit to this store too. The registry then
+    /// takes a per-environment lease before deploying, so each environment is deployed once
+    /// per change rather than once per node. Embedded stores are single-process: `false`.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// The newest revision committed by anyone, pushed as it happens, for stores that other
+    /// processes write to (`None` when every commit goes through this handle).
+    fn watch(&self) -> Option<tokio::sync::watch::Receiver<Revision>> {
+        None
+    }
 }
 
 /// Checks a transaction's compares against a lookup; the index of the first that fails.
