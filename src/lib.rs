@@ -9,6 +9,7 @@ pub use jwk_core::{Error, ImportOptions, Jwk, JwkSet, ThumbprintHash, Usage, imp
 pub use jwk_fetch as fetch;
 pub use jwk_registry as registry;
 pub use jwk_server as server;
+pub use jwk_store_postgres as postgres;
 
 use jwk_registry::store::{MemoryStore, Store, StoreError};
 
@@ -58,11 +59,34 @@ pub fn open_registry(
     data_dir: &Path,
     config: jwk_registry::RegistryConfig,
 ) -> Result<jwk_registry::Registry, jwk_registry::RegistryError> {
-    let store = open_store(kind, data_dir)?;
+    registry_on(open_store(kind, data_dir)?, data_dir, config)
+}
+
+/// Opens a registry shared with other nodes in PostgreSQL (`url`: a `postgres://` URL or a
+/// key=value connection string), with the master key from `<data dir>/master.key`. Every
+/// node must use the same master key: copy the first node's `master.key` to the others (a
+/// node with another key is refused).
+pub fn open_postgres_registry(
+    url: &str,
+    data_dir: &Path,
+    config: jwk_registry::RegistryConfig,
+) -> Result<jwk_registry::Registry, jwk_registry::RegistryError> {
+    let store: Arc<dyn Store> = Arc::new(jwk_store_postgres::PgStore::connect(url)?);
+    registry_on(store, data_dir, config)
+}
+
+/// A registry over `store` with the master key of `data_dir`, checked against the store.
+pub fn registry_on(
+    store: Arc<dyn Store>,
+    data_dir: &Path,
+    config: jwk_registry::RegistryConfig,
+) -> Result<jwk_registry::Registry, jwk_registry::RegistryError> {
     std::fs::create_dir_all(data_dir).map_err(|e| jwk_registry::RegistryError {
         kind: jwk_registry::ErrorKind::Internal,
         message: format!("cannot create {}: {e}", data_dir.display()),
     })?;
     let key = jwk_registry::MasterKey::load_or_create(&data_dir.join("master.key"))?;
-    Ok(jwk_registry::Registry::new(store, key, config))
+    let registry = jwk_registry::Registry::new(store, key, config);
+    registry.verify_master_key()?;
+    Ok(registry)
 }

@@ -21,8 +21,18 @@ struct Cli {
     #[arg(long, value_name = "DIR", default_value = "jwk-data")]
     data_dir: PathBuf,
     /// The embedded store: sled (default) or redb.
-    #[arg(long, default_value = "sled")]
-    store: String,
+    #[arg(long, global = true)]
+    store: Option<String>,
+    /// Share the registry with other nodes in PostgreSQL instead (a postgres:// URL; every
+    /// node needs the same master.key in its data dir).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "JWKD_POSTGRES_URL",
+        hide_env_values = true
+    )]
+    postgres: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,17 +56,21 @@ enum Command {
 }
 
 fn open(cli: &Cli, allow_private_networks: bool) -> Result<Registry, String> {
-    let kind = StoreKind::parse(&cli.store)
+    let config = RegistryConfig {
+        allow_private_networks,
+    };
+    if let Some(url) = &cli.postgres {
+        if cli.store.is_some() {
+            return Err("--store and --postgres exclude each other: choose one store".to_owned());
+        }
+        return jwk_engine::open_postgres_registry(url, &cli.data_dir, config)
+            .map_err(|e| e.to_string());
+    }
+    let name = cli.store.as_deref().unwrap_or("sled");
+    let kind = StoreKind::parse(name)
         .filter(|k| *k != StoreKind::Memory)
-        .ok_or_else(|| format!("--store must be sled or redb, not \"{}\"", cli.store))?;
-    open_registry(
-        kind,
-        &cli.data_dir,
-        RegistryConfig {
-            allow_private_networks,
-        },
-    )
-    .map_err(|e| e.to_string())
+        .ok_or_else(|| format!("--store must be sled or redb, not \"{name}\""))?;
+    open_registry(kind, &cli.data_dir, config).map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {
@@ -100,6 +114,8 @@ async fn serve(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");
+    // Loads the in-process resolvers now, and keeps them current with other nodes' changes.
+    tokio::spawn(registry.clone().follow());
     let reconciler = registry.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(interval.max(1)));

@@ -109,6 +109,15 @@ pub trait DeployTarget: Send + Sync + 'static {
         &'a self,
         snapshot: &'a EnvironmentSnapshot,
     ) -> BoxFuture<'a, Result<Receipt, DeployError>>;
+
+    /// True for a target that lives inside this process (the in-process [`Resolver`], or a
+    /// host's own in-memory table): when several nodes share a registry, every node keeps
+    /// its own copy current as changes arrive. False (the default) for a target outside the
+    /// process (a file, a webhook, a gateway's admin API): it is deployed once per change,
+    /// by one node, under a lock.
+    fn node_local(&self) -> bool {
+        false
+    }
 }
 
 /// The product's per-environment result.
@@ -153,6 +162,8 @@ struct ResolverTables {
     by_thumbprint: HashMap<String, Arc<Jwk>>,
     credentials: HashMap<String, HashMap<String, CredentialSlots>>,
     revision: u64,
+    /// The public JWKS, made on first request.
+    public: std::sync::OnceLock<Arc<str>>,
 }
 
 /// The in-process resolver target: gateways linked in-process look keys up here.
@@ -162,6 +173,8 @@ struct ResolverTables {
 #[derive(Debug, Default)]
 pub struct Resolver {
     tables: ArcSwap<ResolverTables>,
+    /// Serialises installs, so a slower older snapshot never replaces a newer one.
+    installing: std::sync::Mutex<()>,
 }
 
 /// Which slot of a credential.
@@ -209,7 +222,36 @@ impl Resolver {
         self.tables.load().revision
     }
 
+    /// The public JWKS `{"keys":[…]}` of what the resolver serves (oct keys never), sorted
+    /// by thumbprint, and the revision it belongs to.
+    pub fn public_jwks(&self) -> (Arc<str>, u64) {
+        let tables = self.tables.load();
+        let jwks = tables
+            .public
+            .get_or_init(|| {
+                let mut all: Vec<(&String, &Arc<Jwk>)> = tables
+                    .by_thumbprint
+                    .iter()
+                    .filter(|(_, j)| !matches!(j.key(), Key::Oct(_)))
+                    .collect();
+                all.sort_by(|a, b| a.0.cmp(b.0));
+                let keys: Vec<String> = all.iter().map(|(_, j)| j.to_public_json()).collect();
+                Arc::from(format!("{{\"keys\":[{}]}}", keys.join(",")))
+            })
+            .clone();
+        (jwks, tables.revision)
+    }
+
     fn install(&self, snapshot: &EnvironmentSnapshot) -> Receipt {
+        let _one = self.installing.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.tables.load();
+        if snapshot.revision < current.revision {
+            // Two deployments crossed (a node's own and the one a NOTIFY started): keep the
+            // newer tables.
+            let mut thumbprints: Vec<String> = current.by_thumbprint.keys().cloned().collect();
+            thumbprints.sort();
+            return Receipt { thumbprints };
+        }
         let mut t = ResolverTables {
             revision: snapshot.revision,
             ..ResolverTables::default()
@@ -247,6 +289,10 @@ impl DeployTarget for Resolver {
         snapshot: &'a EnvironmentSnapshot,
     ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
         Box::pin(async move { Ok(self.install(snapshot)) })
+    }
+
+    fn node_local(&self) -> bool {
+        true
     }
 }
 

@@ -70,6 +70,8 @@ pub mod keys {
     /// Rewritten by every change of content: its revision is the content revision that
     /// deployments are compared with.
     pub const CONTENT: &str = "meta/content";
+    /// A value sealed with the master key: a node with another key refuses to start.
+    pub const MASTER_KEY_CHECK: &str = "meta/master-key-check";
     /// `audit/<unix nanos>-<random>`.
     pub fn audit(nanos: u128, salt: u32) -> String {
         format!("audit/{nanos:032}-{salt:08x}")

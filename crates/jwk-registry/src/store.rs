@@ -115,19 +115,25 @@ pub trait Store: Send + Sync + 'static {
     /// The revision of the last commit (0 for an empty store).
     fn revision(&self) -> Result<Revision, StoreError>;
 
-    /// Whether other processes (other nodes) commit to this store too. The registry then
-    /// takes a per-environment lease before deploying, so each environment is deployed once
-    /// per change rather than once per node. Embedded stores are single-process: `false`.
-    fn shared(&self) -> bool {
-        false
-    }
-
     /// The newest revision committed by anyone, pushed as it happens, for stores that other
     /// processes write to (`None` when every commit goes through this handle).
     fn watch(&self) -> Option<tokio::sync::watch::Receiver<Revision>> {
         None
     }
+
+    /// Takes the named lock, shared by every process on the store, waiting at most `wait`;
+    /// dropping the guard releases it. A process that dies releases its locks (for a
+    /// networked store: when its connection ends). The registry holds one per environment
+    /// while deploying, so each environment is deployed once per change, not once per node.
+    /// Single-process stores need no cross-process lock: the default grants it at once.
+    fn lock(&self, name: &str, wait: std::time::Duration) -> Result<LockGuard, StoreError> {
+        let _ = (name, wait);
+        Ok(Box::new(()))
+    }
 }
+
+/// Holds a [`Store::lock`] until dropped.
+pub type LockGuard = Box<dyn std::any::Any + Send>;
 
 /// Checks a transaction's compares against a lookup; the index of the first that fails.
 pub fn first_failed_compare(

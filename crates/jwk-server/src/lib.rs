@@ -388,6 +388,27 @@ async fn reconcile(State(s): State<AppState>, headers: HeaderMap) -> ApiResult {
     Ok(json_response(StatusCode::OK, result.response_json()))
 }
 
+/// The public JWKS this node's in-process resolver serves for a `memory` environment; the
+/// revision it belongs to is the ETag (any authenticated user: the keys are public).
+async fn environment_jwks(
+    State(s): State<AppState>,
+    Path(environment): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    let (jwks, revision) = blocking(move || reg.served_jwks(&environment)).await?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/jwk-set+json".to_owned()),
+            (header::ETAG, format!("\"{revision}\"")),
+        ],
+        jwks.to_string(),
+    )
+        .into_response())
+}
+
 async fn healthz() -> Response {
     json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
 }
@@ -428,6 +449,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/apiops/projects/{project}/keystores"),
     ("POST", "/apiops/projects"),
     ("POST", "/apiops/environments"),
+    ("GET", "/apiops/environments/{environment}/jwks"),
     ("POST", "/apiops/users"),
     ("PUT", "/apiops/projects/{project}/members/{username}"),
     ("POST", "/apiops/reconcile"),
@@ -468,6 +490,10 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{p}/keystores"), post(add_keystore))
         .route("/apiops/projects", post(create_project))
         .route("/apiops/environments", post(create_environment))
+        .route(
+            "/apiops/environments/{environment}/jwks",
+            get(environment_jwks),
+        )
         .route("/apiops/users", post(create_user))
         .route(&format!("{p}/members/{{username}}"), put(set_member))
         .route("/apiops/reconcile", post(reconcile))

@@ -38,7 +38,8 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use jwk_registry::store::{
-    Commit, Compare, Op, Revision, Store, StoreError, Txn, Versioned, first_failed_compare,
+    Commit, Compare, LockGuard, Op, Revision, Store, StoreError, Txn, Versioned,
+    first_failed_compare,
 };
 use tokio::sync::watch;
 use tokio_postgres::NoTls;
@@ -330,8 +331,15 @@ impl PgStore {
         &self,
         f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.run_for(self.options.operation_timeout, f)
+    }
+
+    fn run_for<T: Send + 'static>(
+        &self,
+        limit: Duration,
+        f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let (tx, rx) = mpsc::sync_channel(1);
-        let limit = self.options.operation_timeout;
         self.handle().spawn(async move {
             let outcome = match tokio::time::timeout(limit, f).await {
                 Ok(r) => r,
@@ -548,12 +556,85 @@ impl Store for PgStore {
         })
     }
 
-    fn shared(&self) -> bool {
-        true
-    }
-
     fn watch(&self) -> Option<watch::Receiver<Revision>> {
         Some(self.changes.clone())
+    }
+
+    /// A session-level advisory lock on a pooled connection: `pg_try_advisory_lock` polled
+    /// every 20 ms (never a server-side wait that a timeout could leave behind, holding the
+    /// lock on a pooled connection). PostgreSQL releases it when the holder's connection ends,
+    /// so a node killed while deploying does not block the others.
+    fn lock(&self, name: &str, wait: Duration) -> Result<LockGuard, StoreError> {
+        let pool = self.pool.clone();
+        let key = lock_key(name);
+        let name = name.to_owned();
+        let client = self.run_for(wait + self.options.connect_timeout, async move {
+            let deadline = tokio::time::Instant::now() + wait;
+            let client = pool.get().await.map_err(|e| pg_error("connect", e))?;
+            let stmt = client
+                .prepare_cached("SELECT pg_try_advisory_lock($1)")
+                .await
+                .map_err(|e| pg_error("prepare", e))?;
+            loop {
+                let got: bool = client
+                    .query_one(&stmt, &[&key])
+                    .await
+                    .map_err(|e| pg_error("lock", e))?
+                    .get(0);
+                if got {
+                    return Ok(client);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(StoreError(format!(
+                        "the lock \"{name}\" is still held by another node after {} s",
+                        wait.as_secs()
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })?;
+        Ok(Box::new(PgLock {
+            client: Some(client),
+            key,
+            handle: self.handle().clone(),
+        }))
+    }
+}
+
+/// FNV-1a: a stable 64-bit advisory lock key for a name (a collision only makes two names
+/// share one lock).
+fn lock_key(name: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in b"jwk-engine:".iter().chain(name.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+/// A held advisory lock: unlocked on drop, on the connection that holds it.
+struct PgLock {
+    client: Option<deadpool_postgres::Object>,
+    key: i64,
+    handle: tokio::runtime::Handle,
+}
+
+impl Drop for PgLock {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let key = self.key;
+        self.handle.spawn(async move {
+            if let Err(e) = client
+                .execute("SELECT pg_advisory_unlock($1)", &[&key])
+                .await
+            {
+                // Closing the connection releases the lock: never return it to the pool.
+                tracing::warn!(error = %e, "advisory unlock failed; closing the connection");
+                drop(deadpool_postgres::Object::take(client));
+            }
+        });
     }
 }
 

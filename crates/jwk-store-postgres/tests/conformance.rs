@@ -36,7 +36,6 @@ fn two_handles_share_one_registry() {
     let b = PgStore::connect(&url).unwrap();
     let mut seen = b.watch().unwrap();
     assert_eq!(*seen.borrow(), 0);
-    assert!(a.shared());
     let rev = match a.commit(Txn::new().absent("k").put("k", "from a")).unwrap() {
         jwk_registry::store::Commit::Applied(r) => r,
         other => panic!("{other:?}"),
@@ -107,4 +106,30 @@ fn unreachable_server_is_an_error() {
     };
     let e = PgStore::connect(&format!("postgres://postgres@127.0.0.1:{port}/x")).unwrap_err();
     assert!(e.0.starts_with("PostgreSQL connect: "), "{e}");
+}
+
+/// The named lock is shared by the nodes: held on one, refused on the other until released,
+/// and released when the holding node's store goes away (its connections close).
+#[test]
+fn locks_are_shared_and_die_with_their_holder() {
+    use std::time::Duration;
+    let Some(url) = fresh_database() else { return };
+    let a = PgStore::connect(&url).unwrap();
+    let b = PgStore::connect(&url).unwrap();
+    let held = a.lock("deploy/prod", Duration::from_secs(1)).unwrap();
+    let e = b
+        .lock("deploy/prod", Duration::from_millis(100))
+        .unwrap_err();
+    assert_eq!(
+        e.0,
+        "the lock \"deploy/prod\" is still held by another node after 0 s"
+    );
+    // Other names are independent.
+    drop(b.lock("deploy/test", Duration::from_millis(100)).unwrap());
+    drop(held);
+    let again = b.lock("deploy/prod", Duration::from_secs(5)).unwrap();
+    drop(b);
+    // `again`'s connection belonged to b, now gone: the lock died with it.
+    drop(again);
+    let _third = a.lock("deploy/prod", Duration::from_secs(5)).unwrap();
 }

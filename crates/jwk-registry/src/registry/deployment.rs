@@ -6,13 +6,16 @@ use crate::deploy::{
     DeployedCredential, DeployedJwk, DeploymentResult, EnvironmentResult, EnvironmentSnapshot,
     ProjectSnapshot, thumbprint,
 };
-use crate::error::Result;
+use crate::error::{ErrorKind, RegistryError, Result};
 use crate::model::{
     CredentialRec, DeployRec, EnvironmentRec, FORMAT, JwkRec, ProjectRec, encode, keys, load,
     load_all,
 };
-use crate::store::Txn;
+use crate::store::{Commit, LockGuard, Txn};
 use std::collections::HashMap;
+
+/// Longest wait for another node's deployment of the same environment.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The product's messages.
 pub const DEPLOYED: &str = "Deployed successfully";
@@ -71,10 +74,38 @@ impl Registry {
         })
     }
 
+    /// Records an environment's state, unless a newer deployment (another node's, or a
+    /// crossing one) is already recorded.
     fn record(&self, env: &str, rec: DeployRec) -> Result<()> {
-        self.store()
-            .commit(Txn::new().put(keys::deploy(env), encode(&rec)))?;
-        Ok(())
+        let key = keys::deploy(env);
+        for _ in 0..16 {
+            let txn = match load::<DeployRec>(&**self.store(), &key)? {
+                Some((current, _)) if current.revision > rec.revision => return Ok(()),
+                Some((_, at)) => Txn::new().at(key.as_str(), at),
+                None => Txn::new().absent(key.as_str()),
+            };
+            if let Commit::Applied(_) = self.store().commit(txn.put(key.as_str(), encode(&rec)))? {
+                return Ok(());
+            }
+        }
+        Err(RegistryError {
+            kind: ErrorKind::Internal,
+            message: format!("the deployment record of {env} kept changing; not recorded"),
+        })
+    }
+
+    /// The lock that makes one node at a time deploy an environment (free at once on a
+    /// single-process store).
+    async fn environment_lock(&self, env: &str) -> Result<LockGuard> {
+        let store = self.store().clone();
+        let name = format!("deploy/{env}");
+        tokio::task::spawn_blocking(move || store.lock(&name, LOCK_WAIT))
+            .await
+            .map_err(|e| RegistryError {
+                kind: ErrorKind::Internal,
+                message: format!("lock task: {e}"),
+            })?
+            .map_err(Into::into)
     }
 
     /// Marks every environment pending (a change whose deployment was skipped).
@@ -139,15 +170,45 @@ impl Registry {
     ) -> Result<(u64, DeploymentResult)> {
         let mut snapshot = self.snapshot()?;
         let mut results = Vec::new();
+        // Whether every node-local target now serves this snapshot.
+        let mut locals_current = true;
         for (_, env, _) in load_all::<EnvironmentRec>(&**self.store(), "env/")? {
+            let target = self.target_for(&env);
+            let local = matches!(&target, Ok(t) if t.node_local());
             if !wanted(&env.name) {
+                locals_current &= !local;
                 continue;
             }
             snapshot.environment = env.name.clone();
-            let outcome = match self.target_for(&env) {
-                Ok(target) => target.deploy(&snapshot).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e),
+            // A target outside the process: one node at a time, and not again for a snapshot
+            // it already serves (another node deployed this change or a later one).
+            let mut _lock = None;
+            let outcome = if local {
+                None
+            } else {
+                match self.environment_lock(&env.name).await {
+                    Ok(lock) => {
+                        _lock = Some(lock);
+                        match load::<DeployRec>(&**self.store(), &keys::deploy(&env.name))? {
+                            Some((d, _)) if !d.pending && d.revision >= snapshot.revision => {
+                                Some(Ok(crate::deploy::Receipt {
+                                    thumbprints: d.thumbprints,
+                                }))
+                            }
+                            _ => None,
+                        }
+                    }
+                    Err(e) => Some(Err(e.message)),
+                }
             };
+            let outcome = match outcome {
+                Some(done) => done,
+                None => match target {
+                    Ok(target) => target.deploy(&snapshot).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                },
+            };
+            locals_current &= !local || outcome.is_ok();
             let (success, message, rec) = match outcome {
                 Ok(receipt) => (
                     true,
@@ -183,6 +244,9 @@ impl Registry {
                 message,
             });
         }
+        if locals_current {
+            self.note_refreshed(snapshot.revision);
+        }
         let failed = results.iter().filter(|r| !r.success).count();
         let result = DeploymentResult {
             success: failed == 0,
@@ -197,6 +261,23 @@ impl Registry {
             environment_results: results,
         };
         Ok((snapshot.revision, result))
+    }
+
+    /// The public JWKS that this process's resolver serves for a `memory` environment, and
+    /// its revision.
+    pub fn served_jwks(&self, environment: &str) -> Result<(std::sync::Arc<str>, u64)> {
+        match load::<EnvironmentRec>(&**self.store(), &keys::environment(environment))? {
+            None => Err(RegistryError {
+                kind: ErrorKind::NotFound,
+                message: format!("Environment (name: {environment}) is not found!"),
+            }),
+            Some((env, _)) if env.target != crate::model::TargetConfig::Memory => {
+                Err(RegistryError::bad_request(format!(
+                    "Environment (name: {environment}) is not served in process: its target is not memory!"
+                )))
+            }
+            Some(_) => Ok(self.resolver(environment).public_jwks()),
+        }
     }
 
     /// What an environment reported serving at its last deployment.

@@ -70,6 +70,10 @@ pub struct Registry {
     /// One deployment at a time; the last one's revision and result, so changes that a
     /// deployment already covered (concurrent requests) share it instead of redeploying.
     deploying: tokio::sync::Mutex<Option<(u64, crate::deploy::DeploymentResult)>>,
+    /// The content revision this process's node-local targets serve.
+    refreshed: std::sync::atomic::AtomicU64,
+    /// One refresh of the node-local targets at a time.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -138,7 +142,123 @@ impl Registry {
             resolvers: Mutex::new(HashMap::new()),
             opened: Mutex::new(HashMap::new()),
             deploying: tokio::sync::Mutex::new(None),
+            refreshed: std::sync::atomic::AtomicU64::new(0),
+            refreshing: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Checks that this process's master key is the registry's: the first call on a new
+    /// registry records a value sealed with it; later calls (other nodes, restarts) must
+    /// open that value. Nodes sharing a registry must share its `master.key`.
+    pub fn verify_master_key(&self) -> Result<()> {
+        const PLAIN: &[u8] = b"jwk-engine master key check v1";
+        let refused = || RegistryError {
+            kind: crate::error::ErrorKind::Internal,
+            message: "this node's master key does not open this registry's secrets: every node \
+                      of a shared registry must use the same master.key"
+                .to_owned(),
+        };
+        loop {
+            match self.store.get(keys::MASTER_KEY_CHECK.as_bytes())? {
+                Some(v) => {
+                    let sealed = std::str::from_utf8(&v.value).map_err(|_| refused())?;
+                    let plain = self.key.open(sealed).map_err(|_| refused())?;
+                    return if plain.as_slice() == PLAIN {
+                        Ok(())
+                    } else {
+                        Err(refused())
+                    };
+                }
+                None => {
+                    let sealed = self.key.seal(PLAIN)?;
+                    let txn = Txn::new()
+                        .absent(keys::MASTER_KEY_CHECK)
+                        .put(keys::MASTER_KEY_CHECK, sealed);
+                    // A conflict: another node recorded its key first; check against it.
+                    if let Commit::Applied(_) = self.store.commit(txn)? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keeps this process's node-local targets (memory environments' resolvers, host targets
+    /// that say [`DeployTarget::node_local`]) serving the registry: loads them now (catch-up
+    /// on start), then, on a store that other nodes write to, again on every change they
+    /// announce ([`Store::watch`]), with no polling delay. Returns when the store stops
+    /// announcing; spawn it once per process.
+    pub async fn follow(self: Arc<Self>) {
+        let mut changes = self.store.watch();
+        loop {
+            if let Err(e) = self.refresh_local().await {
+                tracing::warn!(error = %e, "refreshing the in-process targets failed");
+            }
+            match &mut changes {
+                Some(rx) => {
+                    if rx.changed().await.is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// Deploys the current snapshot to this process's node-local targets when they are
+    /// behind the content revision. Records nothing in the store.
+    pub async fn refresh_local(self: &Arc<Self>) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let _one = self.refreshing.lock().await;
+        let me = self.clone();
+        type Work = Option<(
+            crate::deploy::EnvironmentSnapshot,
+            Vec<(String, Arc<dyn DeployTarget>)>,
+        )>;
+        let work = tokio::task::spawn_blocking(move || -> Result<Work> {
+            let revision = me.content_revision()?;
+            if revision <= me.refreshed.load(Ordering::Acquire) && revision != 0 {
+                return Ok(None);
+            }
+            let envs = crate::model::load_all::<EnvironmentRec>(&*me.store, "env/")?;
+            let locals: Vec<(String, Arc<dyn DeployTarget>)> = envs
+                .into_iter()
+                .filter_map(|(_, env, _)| {
+                    me.target_for(&env)
+                        .ok()
+                        .filter(|t| t.node_local())
+                        .map(|t| (env.name, t))
+                })
+                .collect();
+            Ok(Some((me.snapshot()?, locals)))
+        })
+        .await
+        .map_err(|e| RegistryError {
+            kind: crate::error::ErrorKind::Internal,
+            message: format!("refresh task: {e}"),
+        })??;
+        let Some((mut snapshot, locals)) = work else {
+            return Ok(());
+        };
+        let mut all_ok = true;
+        for (name, target) in locals {
+            snapshot.environment = name.clone();
+            if let Err(e) = target.deploy(&snapshot).await {
+                all_ok = false;
+                tracing::warn!(environment = %name, error = %e, "in-process target refresh failed");
+            }
+        }
+        if all_ok {
+            self.refreshed
+                .fetch_max(snapshot.revision, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    /// Notes that every node-local target serves `revision` (after a full deployment).
+    pub(crate) fn note_refreshed(&self, revision: u64) {
+        self.refreshed
+            .fetch_max(revision, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// The revision of the last change of content (deployment bookkeeping does not count).

@@ -1,0 +1,139 @@
+//! The real `jwkd` binary on a loopback port, driven over HTTP (shared by the test files).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+pub fn jwkd(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jwkd"));
+    c.arg("--data-dir").arg(data).env("RUST_LOG", "warn");
+    c
+}
+
+pub fn bootstrap(data: &Path) -> String {
+    let out = jwkd(data).arg("bootstrap").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(token.lines().count(), 1, "the token alone on stdout");
+    token.trim().to_owned()
+}
+
+impl Server {
+    pub fn start(data: &Path) -> Server {
+        Server::start_logging(data, Stdio::null())
+    }
+
+    pub fn start_logging(data: &Path, stderr: Stdio) -> Server {
+        Server::start_with(data, &[], stderr)
+    }
+
+    /// Starts `jwkd --data-dir DATA serve --listen 127.0.0.1:0 --allow-private-networks ARGS…`.
+    pub fn start_with(data: &Path, args: &[&str], stderr: Stdio) -> Server {
+        let mut child = jwkd(data)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--allow-private-networks",
+            ])
+            .args(args)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening line")
+            .to_owned();
+        Server { child, base }
+    }
+
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let (status, _, value) = self.call_with_headers(method, path, token, body);
+        (status, value)
+    }
+
+    /// [`Server::call`], with the response headers.
+    pub fn call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, ureq::http::HeaderMap, Value) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .build()
+            .new_agent();
+        let url = format!("{}{path}", self.base);
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let response = match (method, body) {
+            ("GET", _) => with_auth(agent.get(&url), &auth).call(),
+            ("DELETE", _) => with_auth(agent.delete(&url), &auth).call(),
+            ("POST", b) => with_auth(agent.post(&url), &auth)
+                .header("Content-Type", "application/json")
+                .send(b.unwrap_or("")),
+            ("PUT", b) => with_auth(agent.put(&url), &auth)
+                .header("Content-Type", "application/json")
+                .send(b.unwrap_or("")),
+            _ => unreachable!(),
+        };
+        let mut response = response.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.body_mut().read_to_string().unwrap();
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub fn sigterm(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn with_auth<B>(req: ureq::RequestBuilder<B>, auth: &Option<String>) -> ureq::RequestBuilder<B> {
+    match auth {
+        Some(a) => req.header("Authorization", a),
+        None => req,
+    }
+}

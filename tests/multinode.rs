@@ -1,0 +1,528 @@
+//! Two real `jwkd` processes on one PostgreSQL database (the throw-away server of
+//! scripts/test.sh): races between the nodes, propagation to the other node's in-process
+//! resolver, deploy-once-per-change, catch-up after downtime, and kill -9 mid-write.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Server;
+use jwk_testkit::TempDir;
+use serde_json::{Value, json};
+
+struct Cluster {
+    url: String,
+    dirs: Vec<TempDir>,
+    admin: String,
+}
+
+impl Cluster {
+    /// A fresh database and node A's data dir (A bootstraps the registry on first serve).
+    fn new() -> Option<(Cluster, Server)> {
+        let url = jwk_testkit::postgres::fresh_database()?;
+        let a_dir = jwk_testkit::temp_dir();
+        let a = node(a_dir.path(), &url);
+        let admin = std::fs::read_to_string(a_dir.path().join("admin-token"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        Some((
+            Cluster {
+                url,
+                dirs: vec![a_dir],
+                admin,
+            },
+            a,
+        ))
+    }
+
+    /// Another node's data dir, with the first node's master key.
+    fn add_dir(&mut self) -> usize {
+        let dir = jwk_testkit::temp_dir();
+        std::fs::copy(
+            self.dirs[0].path().join("master.key"),
+            dir.path().join("master.key"),
+        )
+        .unwrap();
+        self.dirs.push(dir);
+        self.dirs.len() - 1
+    }
+
+    fn start(&self, i: usize) -> Server {
+        node(self.dirs[i].path(), &self.url)
+    }
+}
+
+fn node(dir: &Path, url: &str) -> Server {
+    Server::start_with(dir, &["--postgres", url], Stdio::null())
+}
+
+const JWKS: &str = "/apiops/projects/p/jwks/";
+const GENERATE: &str = "/apiops/projects/p/jwks/generate/";
+
+fn setup(s: &Server, admin: &str, envs: &[Value]) {
+    for env in envs {
+        assert_eq!(
+            s.call(
+                "POST",
+                "/apiops/environments/",
+                Some(admin),
+                Some(&env.to_string())
+            ),
+            (200, json!({"success": true}))
+        );
+    }
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/",
+            Some(admin),
+            Some(r#"{"name":"p"}"#)
+        ),
+        (200, json!({"success": true}))
+    );
+}
+
+fn generate(name: &str) -> String {
+    json!({"name": name, "keyType": "EC", "curve": "P-256", "useType": "SIGNATURE", "algorithm": "ES256"}).to_string()
+}
+
+fn deployed(envs: &[&str]) -> Value {
+    json!({
+        "success": true,
+        "deploymentResult": {
+            "success": true,
+            "message": "Deployment completed successfully",
+            "environmentResults": envs.iter().map(|e| json!({
+                "environmentName": e, "success": true, "message": "Deployed successfully"
+            })).collect::<Vec<_>>()
+        }
+    })
+}
+
+/// The kids a node's in-process resolver serves for `env`, and its revision (the ETag).
+fn served(s: &Server, admin: &str, env: &str) -> (Vec<String>, u64) {
+    let (status, headers, body) = s.call_with_headers(
+        "GET",
+        &format!("/apiops/environments/{env}/jwks"),
+        Some(admin),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let etag = headers["etag"]
+        .to_str()
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let mut kids: Vec<String> = body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    kids.sort();
+    (kids, etag.parse().unwrap())
+}
+
+/// The kid of a JWK as the node reads it from the store.
+fn kid(s: &Server, admin: &str, name: &str) -> String {
+    let (status, body) = s.call("GET", &format!("{JWKS}{name}/"), Some(admin), None);
+    assert_eq!(status, 200, "{body}");
+    body["resultItem"]["jwk"]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Waits (bounded) until the node's resolver serves exactly `kids`.
+fn wait_served(s: &Server, admin: &str, env: &str, kids: &[String]) {
+    let mut want = kids.to_vec();
+    want.sort();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (got, _) = served(s, admin, env);
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{env}: serves {got:?}, want {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_change_on_one_node_reaches_the_other_and_deploys_once() {
+    let Some((mut c, a)) = Cluster::new() else {
+        return;
+    };
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hook_down = down.clone();
+    let hook = jwk_testkit::HttpStub::start(move |_, s| {
+        if hook_down.load(std::sync::atomic::Ordering::SeqCst) {
+            jwk_testkit::respond(s, "503 Service Unavailable", &[], b"");
+        } else {
+            jwk_testkit::respond(s, "204 No Content", &[], b"");
+        }
+    });
+    let b_dir = c.add_dir();
+    let b = c.start(b_dir);
+    setup(
+        &a,
+        &c.admin,
+        &[
+            json!({"name": "edge", "target": {"type": "memory"}}),
+            json!({"name": "gateway", "target": {"type": "webhook", "url": hook.url("/deploy")}}),
+        ],
+    );
+    let admin = c.admin.clone();
+
+    // Created on A: B's store reads see it, and B's in-process resolver serves it.
+    assert_eq!(
+        a.call("POST", GENERATE, Some(&admin), Some(&generate("signing"))),
+        (200, deployed(&["edge", "gateway"]))
+    );
+    let k1 = kid(&b, &admin, "signing");
+    wait_served(&b, &admin, "edge", std::slice::from_ref(&k1));
+    wait_served(&a, &admin, "edge", std::slice::from_ref(&k1));
+    // The webhook environment was deployed once for the change, by A only.
+    assert_eq!(hook.requests().len(), 1);
+
+    // Renamed on A: B finds it under the new name only, and the credential that refers to
+    // it follows the rename on B.
+    assert_eq!(
+        a.call(
+            "POST",
+            "/apiops/projects/p/credentials/",
+            Some(&admin),
+            Some(r#"{"username":"api-user"}"#)
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        b.call(
+            "PUT",
+            "/apiops/projects/p/credentials/api-user/jwk/validation/signing/",
+            Some(&admin),
+            None
+        ),
+        (200, deployed(&["edge", "gateway"]))
+    );
+    assert_eq!(
+        a.call(
+            "PUT",
+            &format!("{JWKS}signing/"),
+            Some(&admin),
+            Some(r#"{"name":"signing-2026"}"#)
+        ),
+        (200, deployed(&["edge", "gateway"]))
+    );
+    assert_eq!(
+        b.call("GET", &format!("{JWKS}signing/"), Some(&admin), None),
+        (
+            400,
+            json!({"error": "bad_request", "error_description": "JWK (name: signing) is not found!"})
+        )
+    );
+    assert_eq!(kid(&b, &admin, "signing-2026"), k1);
+    let (_, cred) = b.call(
+        "GET",
+        "/apiops/projects/p/credentials/api-user/",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(
+        cred["resultItem"],
+        json!({"username": "api-user", "validationJwk": "p/signing-2026", "encryptionJwk": null})
+    );
+    // Four changes (create, credential, slot, rename), four webhook deployments — not eight.
+    assert_eq!(hook.requests().len(), 4);
+
+    // Changes made on both nodes at once: every one acknowledged, both resolvers end on the
+    // same keys, and the webhook got at most one deployment per change.
+    let names: Vec<String> = (0..8).map(|i| format!("burst-{i}")).collect();
+    std::thread::scope(|scope| {
+        for (i, name) in names.iter().enumerate() {
+            let (node, admin) = (if i % 2 == 0 { &a } else { &b }, &admin);
+            scope.spawn(move || {
+                assert_eq!(
+                    node.call("POST", GENERATE, Some(admin), Some(&generate(name))),
+                    (200, deployed(&["edge", "gateway"]))
+                );
+            });
+        }
+    });
+    let mut all: Vec<String> = names.iter().map(|n| kid(&a, &admin, n)).collect();
+    all.push(k1);
+    wait_served(&a, &admin, "edge", &all);
+    wait_served(&b, &admin, "edge", &all);
+    assert_eq!(served(&a, &admin, "edge").1, served(&b, &admin, "edge").1);
+    let calls = hook.requests().len();
+    assert!(
+        (5..=12).contains(&calls),
+        "{calls} webhook calls for 8 changes"
+    );
+
+    // The webhook fails: the change is saved, the environment pending. Both nodes then
+    // reconcile at once: the environment is redeployed once, by one of them.
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = b.call("POST", GENERATE, Some(&admin), Some(&generate("late")));
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["deploymentResult"]["environmentResults"][1],
+        json!({"environmentName": "gateway", "success": false, "message": "Deployment failed: webhook answered HTTP 503"})
+    );
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let before = hook.requests().len();
+    std::thread::scope(|scope| {
+        for node in [&a, &b] {
+            let admin = &admin;
+            scope.spawn(move || {
+                // A node that starts after the other finished finds nothing behind.
+                let got = node.call("POST", "/apiops/reconcile/", Some(admin), None);
+                assert!(
+                    got == (200, deployed(&["gateway"])) || got == (200, deployed(&[])),
+                    "{got:?}"
+                );
+            });
+        }
+    });
+    assert_eq!(
+        hook.requests().len(),
+        before + 1,
+        "one redeployment, not one per node"
+    );
+}
+
+#[test]
+fn racing_creates_of_one_name_on_two_nodes_have_one_winner() {
+    let Some((mut c, a)) = Cluster::new() else {
+        return;
+    };
+    let b_dir = c.add_dir();
+    let b = c.start(b_dir);
+    setup(
+        &a,
+        &c.admin,
+        &[json!({"name": "edge", "target": {"type": "memory"}})],
+    );
+    let admin = c.admin.as_str();
+    for round in 0..10 {
+        let name = format!("contested-{round}");
+        let outcomes = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for i in 0..6 {
+                let (node, name, outcomes) = (if i % 2 == 0 { &a } else { &b }, &name, &outcomes);
+                scope.spawn(move || {
+                    let r = node.call("POST", GENERATE, Some(admin), Some(&generate(name)));
+                    outcomes.lock().unwrap().push(r);
+                });
+            }
+        });
+        let outcomes = outcomes.into_inner().unwrap();
+        let wins = outcomes.iter().filter(|(s, _)| *s == 200).count();
+        assert_eq!(wins, 1, "round {round}: {outcomes:?}");
+        for (status, body) in outcomes.iter().filter(|(s, _)| *s != 200) {
+            assert_eq!(
+                (*status, body),
+                (
+                    400,
+                    &json!({"error": "bad_request", "error_description": format!("JWK (name: {name}) is already exist! Try update operation if want to change its value.")})
+                )
+            );
+        }
+    }
+    let (_, list) = b.call("GET", JWKS, Some(admin), None);
+    assert_eq!(list["resultList"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn racing_slot_assignments_on_two_nodes_leave_one_jwk() {
+    let Some((mut c, a)) = Cluster::new() else {
+        return;
+    };
+    let b_dir = c.add_dir();
+    let b = c.start(b_dir);
+    setup(
+        &a,
+        &c.admin,
+        &[json!({"name": "edge", "target": {"type": "memory"}})],
+    );
+    let admin = c.admin.as_str();
+    let names: Vec<String> = (0..6).map(|i| format!("k{i}")).collect();
+    for n in &names {
+        assert_eq!(
+            a.call("POST", GENERATE, Some(admin), Some(&generate(n))).0,
+            200
+        );
+    }
+    assert_eq!(
+        b.call(
+            "POST",
+            "/apiops/projects/p/credentials/",
+            Some(admin),
+            Some(r#"{"username":"u"}"#)
+        )
+        .0,
+        200
+    );
+    for round in 0..5 {
+        std::thread::scope(|scope| {
+            for (i, name) in names.iter().enumerate() {
+                let node = if i % 2 == 0 { &a } else { &b };
+                scope.spawn(move || {
+                    let path = format!("/apiops/projects/p/credentials/u/jwk/validation/{name}/");
+                    let (status, body) = node.call("PUT", &path, Some(admin), None);
+                    assert_eq!(status, 200, "round {round}: {body}");
+                });
+            }
+        });
+        let read = |s: &Server| {
+            let (_, cred) = s.call(
+                "GET",
+                "/apiops/projects/p/credentials/u/",
+                Some(admin),
+                None,
+            );
+            cred["resultItem"]["validationJwk"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let on_a = read(&a);
+        assert!(names.iter().any(|n| format!("p/{n}") == on_a), "{on_a}");
+        assert_eq!(read(&b), on_a, "both nodes read the same slot");
+    }
+}
+
+#[test]
+fn a_node_killed_mid_write_loses_nothing_acknowledged_and_a_restarted_node_catches_up() {
+    let Some((mut c, mut a)) = Cluster::new() else {
+        return;
+    };
+    let b_dir = c.add_dir();
+    let b = c.start(b_dir);
+    setup(
+        &a,
+        &c.admin,
+        &[json!({"name": "edge", "target": {"type": "memory"}})],
+    );
+    let admin = c.admin.clone();
+
+    // Writers on A; A is killed with -9 while they run.
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Instant::now() + Duration::from_millis(800);
+    let (base, pid) = (a.base.clone(), a.child.id());
+    std::thread::scope(|scope| {
+        for w in 0..3 {
+            let (base, admin, acked) = (&base, &admin, acked.clone());
+            scope.spawn(move || {
+                let agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(Duration::from_secs(10)))
+                    .build()
+                    .new_agent();
+                for i in 0.. {
+                    let name = format!("w{w}-{i}");
+                    let r = agent
+                        .post(format!("{base}{GENERATE}"))
+                        .header("Authorization", format!("Bearer {admin}"))
+                        .header("Content-Type", "application/json")
+                        .send(generate(&name));
+                    match r {
+                        Ok(resp) if resp.status() == 200 => acked.lock().unwrap().push(name),
+                        _ => return,
+                    }
+                }
+            });
+        }
+        std::thread::sleep(stop - Instant::now());
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+    });
+    a.child.wait().unwrap();
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 3,
+        "only {} writes before the kill",
+        acked.len()
+    );
+    // Every acknowledged JWK is there, from B; whatever else is there is whole.
+    let (_, list) = b.call("GET", JWKS, Some(&admin), None);
+    let listed: Vec<String> = list["resultList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap().to_owned())
+        .collect();
+    for name in &acked {
+        assert!(listed.contains(name), "acknowledged {name} is missing");
+    }
+    assert!(listed.len() <= acked.len() + 3, "{} listed", listed.len());
+    let kids: Vec<String> = listed.iter().map(|n| kid(&b, &admin, n)).collect();
+    wait_served(&b, &admin, "edge", &kids);
+
+    // B changes things while A is down; A comes back and serves them at once (catch-up).
+    assert_eq!(
+        b.call(
+            "POST",
+            GENERATE,
+            Some(&admin),
+            Some(&generate("while-a-was-down"))
+        )
+        .0,
+        200
+    );
+    let mut kids = kids;
+    kids.push(kid(&b, &admin, "while-a-was-down"));
+    let a = c.start(0);
+    wait_served(&a, &admin, "edge", &kids);
+    assert_eq!(served(&a, &admin, "edge"), served(&b, &admin, "edge"));
+}
+
+#[test]
+fn a_node_with_another_master_key_is_refused() {
+    let Some((c, a)) = Cluster::new() else {
+        return;
+    };
+    let other = jwk_testkit::temp_dir();
+    let out = common::jwkd(other.path())
+        .args(["--postgres", &c.url, "serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().last(),
+        Some(
+            "error: this node's master key does not open this registry's secrets: every node of a shared registry must use the same master.key"
+        )
+    );
+    drop(a);
+}
+
+#[test]
+fn store_and_postgres_options_exclude_each_other() {
+    let dir = jwk_testkit::temp_dir();
+    let out = common::jwkd(dir.path())
+        .args([
+            "--store",
+            "redb",
+            "--postgres",
+            "postgres://127.0.0.1:1/x",
+            "bootstrap",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: --store and --postgres exclude each other: choose one store"
+    );
+}
