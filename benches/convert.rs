@@ -71,6 +71,36 @@ fn floor_ed25519_spki(pem: &str) -> String {
     )
 }
 
+/// Big-endian bytes without leading zeros (Base64urlUInt, RFC 7518 §2).
+fn trimmed(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
+    &bytes[start..]
+}
+
+fn floor_rsa_private(pem: &str) -> String {
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+    // Decoding checks the key (`validate`) and precomputes the CRT values, as we do.
+    let key = rsa::PrivateKey::from_pkcs8_pem(pem).unwrap();
+    let b64 = |b: &[u8]| Base64UrlUnpadded::encode_string(trimmed(b));
+    let uint = |u: &rsa::BoxedUint| b64(&u.to_be_bytes());
+    let primes = key.primes();
+    format!(
+        r#"{{"kty":"RSA","n":"{}","e":"{}","d":"{}","p":"{}","q":"{}","dp":"{}","dq":"{}","qi":"{}"}}"#,
+        b64(&key.n_bytes()),
+        b64(&key.e_bytes()),
+        uint(key.d()),
+        uint(&primes[0]),
+        uint(&primes[1]),
+        uint(key.dp().unwrap()),
+        uint(key.dq().unwrap()),
+        uint(&key.qinv().unwrap().retrieve()),
+    )
+}
+
 fn benches(c: &mut Criterion) {
     let dir = temp_dir();
     let d = dir.path();
@@ -158,6 +188,15 @@ fn benches(c: &mut Criterion) {
     let rsa_private = read(d, "rsa2048.key");
     g.bench_function("engine/pkcs8_private/rsa2048", |b| {
         b.iter(|| engine_json(black_box(&rsa_private)))
+    });
+    let rsa_private_pem = String::from_utf8(rsa_private.clone()).unwrap();
+    let as_value = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+    assert_eq!(
+        as_value(&floor_rsa_private(&rsa_private_pem)),
+        as_value(&engine_json(&rsa_private))
+    );
+    g.bench_function("floor/pkcs8_private/rsa2048", |b| {
+        b.iter(|| floor_rsa_private(black_box(&rsa_private_pem)))
     });
     for name in ["rsa2048", "p256"] {
         let cert = read(d, &format!("{name}.crt"));

@@ -468,11 +468,54 @@ fn the_product_flows_over_http() {
         (200, json!({"status": "ok"}))
     );
 
-    // Graceful stop, restart: everything is still there.
+    // What this node's resolver serves for a memory environment: the public keys only.
+    let env_jwks = "/apiops/environments/production/jwks/";
+    let (status, headers, served) = s.call_with_headers("GET", env_jwks, Some(&admin), None);
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/jwk-set+json");
+    let keys = served["keys"].as_array().unwrap();
+    assert_eq!(
+        keys.iter()
+            .map(|k| k["kty"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["EC"],
+        "oct keys are never published: {served}"
+    );
+    assert!(served["keys"][0].get("d").is_none());
+    assert_eq!(
+        s.call("GET", env_jwks, None, None),
+        (
+            401,
+            json!({"error": "unauthorized_client", "error_description": "Invalid token"})
+        )
+    );
+    assert_eq!(
+        s.call(
+            "GET",
+            "/apiops/environments/nowhere/jwks/",
+            Some(&admin),
+            None
+        ),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "Environment (name: nowhere) is not found!"})
+        )
+    );
+
+    // Graceful stop, restart: everything is still there, and the in-process resolver serves
+    // it again as soon as the server is up.
     assert!(s.sigterm().success());
     let s = Server::start(dir.path());
     let (_, list) = s.call("GET", jwks, Some(&admin), None);
     assert_eq!(list["resultList"].as_array().unwrap().len(), 3);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while s.call("GET", env_jwks, Some(&admin), None).1 != served {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not served after restart"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[test]
