@@ -101,6 +101,21 @@ fn floor_rsa_private(pem: &str) -> String {
     )
 }
 
+fn floor_p256_private(pem: &str) -> String {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    use p256::pkcs8::DecodePrivateKey;
+    // Decoding checks the scalar and (when the file carries it) the public point.
+    let key = p256::SecretKey::from_pkcs8_pem(pem).unwrap();
+    let point = key.public_key().to_sec1_point(false);
+    let b = point.as_bytes();
+    format!(
+        r#"{{"kty":"EC","crv":"P-256","x":"{}","y":"{}","d":"{}"}}"#,
+        Base64UrlUnpadded::encode_string(&b[1..33]),
+        Base64UrlUnpadded::encode_string(&b[33..]),
+        Base64UrlUnpadded::encode_string(&key.to_bytes())
+    )
+}
+
 fn benches(c: &mut Criterion) {
     let dir = temp_dir();
     let d = dir.path();
@@ -197,6 +212,18 @@ fn benches(c: &mut Criterion) {
     );
     g.bench_function("floor/pkcs8_private/rsa2048", |b| {
         b.iter(|| floor_rsa_private(black_box(&rsa_private_pem)))
+    });
+    let p256_private = read(d, "p256.key");
+    let p256_private_pem = String::from_utf8(p256_private.clone()).unwrap();
+    assert_eq!(
+        as_value(&floor_p256_private(&p256_private_pem)),
+        as_value(&engine_json(&p256_private))
+    );
+    g.bench_function("engine/pkcs8_private/p256", |b| {
+        b.iter(|| engine_json(black_box(&p256_private)))
+    });
+    g.bench_function("floor/pkcs8_private/p256", |b| {
+        b.iter(|| floor_p256_private(black_box(&p256_private_pem)))
     });
     for name in ["rsa2048", "p256"] {
         let cert = read(d, &format!("{name}.crt"));

@@ -157,21 +157,25 @@ impl RsaKey {
         let (n_bytes, d_bytes) = (strip_leading_zeros(n), strip_leading_zeros(d));
         let d_below_n =
             d_bytes.len() < n_bytes.len() || (d_bytes.len() == n_bytes.len() && d_bytes < n_bytes);
-        if d_bytes == [0] || !d_below_n {
+        if d_bytes.iter().all(|b| *b == 0) || !d_below_n {
             return Err(rsa_err(rsa::Error::InvalidExponent));
         }
+        // rsa 0.10's prime recovery sizes its arithmetic by d's precision and truncates n to
+        // it (then underflows: found by jwk_struct with an empty d); d as wide as n avoids it.
+        let n_uint = uint(n);
+        let d_uint = |d: &[u8]| uint(d).widen(n_uint.bits_precision());
         let primes = match &crt {
             Some(c) => vec![uint(c.p), uint(c.q)],
             None => Vec::new(),
         };
-        let key = RsaPrivateKey::from_components(uint(n), uint(e), uint(d), primes)
+        let key = RsaPrivateKey::from_components(n_uint.clone(), uint(e), d_uint(d), primes)
             .or_else(|err| {
                 // Keys whose primes differ much in size are legal; they need the wide form.
                 match &crt {
                     Some(c) => RsaPrivateKey::from_components_with_wide_primes(
-                        uint(n),
+                        n_uint.clone(),
                         uint(e),
-                        uint(d),
+                        d_uint(d),
                         vec![uint(c.p), uint(c.q)],
                     ),
                     None => Err(err),
