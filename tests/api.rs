@@ -5,20 +5,8 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{Server, bootstrap, jwkd};
+use common::{Server, bootstrap, deployed, jwkd};
 use serde_json::{Value, json};
-fn deployed(envs: &[&str]) -> Value {
-    json!({
-        "success": true,
-        "deploymentResult": {
-            "success": true,
-            "message": "Deployment completed successfully",
-            "environmentResults": envs.iter().map(|e| json!({
-                "environmentName": e, "success": true, "message": "Deployed successfully"
-            })).collect::<Vec<_>>()
-        }
-    })
-}
 
 fn bad(message: &str) -> (u16, Value) {
     (
@@ -30,22 +18,12 @@ fn bad(message: &str) -> (u16, Value) {
 const OCT: &str = r#"{"kty":"oct","kid":"k1","k":"GawgguFyGrWKav7AX4VKUg"}"#;
 
 fn setup(s: &Server, admin: &str) {
-    for env in ["production", "staging"] {
-        let body = json!({"name": env, "target": {"type": "memory"}}).to_string();
-        assert_eq!(
-            s.call("POST", "/apiops/environments/", Some(admin), Some(&body)),
-            (200, json!({"success": true}))
-        );
-    }
-    assert_eq!(
-        s.call(
-            "POST",
-            "/apiops/projects/",
-            Some(admin),
-            Some(r#"{"name":"MyProject"}"#)
-        )
-        .0,
-        200
+    let memory = |name: &str| json!({"name": name, "target": {"type": "memory"}});
+    common::setup(
+        s,
+        admin,
+        &[memory("production"), memory("staging")],
+        "MyProject",
     );
 }
 

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{Server, deployed};
 use jwk_testkit::TempDir;
 use serde_json::{Value, json};
 
@@ -64,43 +64,24 @@ const JWKS: &str = "/apiops/projects/p/jwks/";
 const GENERATE: &str = "/apiops/projects/p/jwks/generate/";
 
 fn setup(s: &Server, admin: &str, envs: &[Value]) {
-    for env in envs {
-        assert_eq!(
-            s.call(
-                "POST",
-                "/apiops/environments/",
-                Some(admin),
-                Some(&env.to_string())
-            ),
-            (200, json!({"success": true}))
-        );
-    }
-    assert_eq!(
-        s.call(
-            "POST",
-            "/apiops/projects/",
-            Some(admin),
-            Some(r#"{"name":"p"}"#)
-        ),
-        (200, json!({"success": true}))
+    common::setup(s, admin, envs, "p");
+}
+
+/// Nodes A and B on a fresh database, with the project `p` and the memory environment `edge`.
+fn two_nodes_with_a_memory_environment() -> Option<(Cluster, Server, Server)> {
+    let (mut c, a) = Cluster::new()?;
+    let b_dir = c.add_dir();
+    let b = c.start(b_dir);
+    setup(
+        &a,
+        &c.admin,
+        &[json!({"name": "edge", "target": {"type": "memory"}})],
     );
+    Some((c, a, b))
 }
 
 fn generate(name: &str) -> String {
     json!({"name": name, "keyType": "EC", "curve": "P-256", "useType": "SIGNATURE", "algorithm": "ES256"}).to_string()
-}
-
-fn deployed(envs: &[&str]) -> Value {
-    json!({
-        "success": true,
-        "deploymentResult": {
-            "success": true,
-            "message": "Deployment completed successfully",
-            "environmentResults": envs.iter().map(|e| json!({
-                "environmentName": e, "success": true, "message": "Deployed successfully"
-            })).collect::<Vec<_>>()
-        }
-    })
 }
 
 /// The kids a node's in-process resolver serves for `env`, and its revision (the ETag).
@@ -301,16 +282,9 @@ fn a_change_on_one_node_reaches_the_other_and_deploys_once() {
 
 #[test]
 fn racing_creates_of_one_name_on_two_nodes_have_one_winner() {
-    let Some((mut c, a)) = Cluster::new() else {
+    let Some((c, a, b)) = two_nodes_with_a_memory_environment() else {
         return;
     };
-    let b_dir = c.add_dir();
-    let b = c.start(b_dir);
-    setup(
-        &a,
-        &c.admin,
-        &[json!({"name": "edge", "target": {"type": "memory"}})],
-    );
     let admin = c.admin.as_str();
     for round in 0..10 {
         let name = format!("contested-{round}");
@@ -343,16 +317,9 @@ fn racing_creates_of_one_name_on_two_nodes_have_one_winner() {
 
 #[test]
 fn racing_slot_assignments_on_two_nodes_leave_one_jwk() {
-    let Some((mut c, a)) = Cluster::new() else {
+    let Some((c, a, b)) = two_nodes_with_a_memory_environment() else {
         return;
     };
-    let b_dir = c.add_dir();
-    let b = c.start(b_dir);
-    setup(
-        &a,
-        &c.admin,
-        &[json!({"name": "edge", "target": {"type": "memory"}})],
-    );
     let admin = c.admin.as_str();
     let names: Vec<String> = (0..6).map(|i| format!("k{i}")).collect();
     for n in &names {
@@ -402,16 +369,9 @@ fn racing_slot_assignments_on_two_nodes_leave_one_jwk() {
 
 #[test]
 fn a_node_killed_mid_write_loses_nothing_acknowledged_and_a_restarted_node_catches_up() {
-    let Some((mut c, mut a)) = Cluster::new() else {
+    let Some((c, mut a, b)) = two_nodes_with_a_memory_environment() else {
         return;
     };
-    let b_dir = c.add_dir();
-    let b = c.start(b_dir);
-    setup(
-        &a,
-        &c.admin,
-        &[json!({"name": "edge", "target": {"type": "memory"}})],
-    );
     let admin = c.admin.clone();
 
     // Writers on A; A is killed with -9 while they run.

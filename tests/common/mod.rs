@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub struct Server {
     pub child: Child,
@@ -136,4 +136,42 @@ fn with_auth<B>(req: ureq::RequestBuilder<B>, auth: &Option<String>) -> ureq::Re
         Some(a) => req.header("Authorization", a),
         None => req,
     }
+}
+
+/// The product's success body when every listed environment was deployed.
+pub fn deployed(envs: &[&str]) -> Value {
+    json!({
+        "success": true,
+        "deploymentResult": {
+            "success": true,
+            "message": "Deployment completed successfully",
+            "environmentResults": envs.iter().map(|e| json!({
+                "environmentName": e, "success": true, "message": "Deployed successfully"
+            })).collect::<Vec<_>>()
+        }
+    })
+}
+
+/// Creates the environments (each a `{"name","target"}` body) and the project, as admin.
+pub fn setup(s: &Server, admin: &str, envs: &[Value], project: &str) {
+    for env in envs {
+        assert_eq!(
+            s.call(
+                "POST",
+                "/apiops/environments/",
+                Some(admin),
+                Some(&env.to_string())
+            ),
+            (200, json!({"success": true}))
+        );
+    }
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/",
+            Some(admin),
+            Some(&json!({ "name": project }).to_string())
+        ),
+        (200, json!({"success": true}))
+    );
 }

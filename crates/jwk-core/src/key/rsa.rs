@@ -163,7 +163,10 @@ impl RsaKey {
         // rsa 0.10's prime recovery sizes its arithmetic by d's precision and truncates n to
         // it (then underflows: found by jwk_struct with an empty d); d as wide as n avoids it.
         let n_uint = uint(n);
-        let d_uint = |d: &[u8]| uint(d).widen(n_uint.bits_precision());
+        let d_uint = |d: &[u8]| {
+            BoxedUint::from_be_slice(strip_leading_zeros(d), n_uint.bits_precision())
+                .unwrap_or_else(|_| uint(d))
+        };
         let primes = match &crt {
             Some(c) => vec![uint(c.p), uint(c.q)],
             None => Vec::new(),
