@@ -96,22 +96,6 @@ impl MasterKey {
 
 /// Writes a file readable by its owner only (mode 0600 on Unix), atomically.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options
-        .open(&tmp)
-        .map_err(|e| internal(format!("cannot write {}: {e}", tmp.display())))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| internal(format!("cannot write {}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| internal(format!("cannot write {}: {e}", path.display())))?;
-    Ok(())
+    crate::atomic::write_atomic(path, bytes, 0o600)
+        .map_err(|e| internal(format!("cannot write {}: {e}", path.display())))
 }

@@ -306,29 +306,9 @@ pub struct FileTarget {
 
 impl FileTarget {
     fn write(&self, body: &str) -> Result<(), DeployError> {
-        use std::io::Write;
-        let fail =
-            |e: std::io::Error| DeployError(format!("cannot write {}: {e}", self.path.display()));
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let tmp = dir.join(format!(
-            ".{}.tmp",
-            self.path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("jwks")
-        ));
-        let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-        f.write_all(body.as_bytes()).map_err(fail)?;
-        f.sync_all().map_err(fail)?;
-        std::fs::rename(&tmp, &self.path).map_err(fail)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        // World-readable: the JWKS holds public keys only, for gateways to read.
+        crate::atomic::write_atomic(&self.path, body.as_bytes(), 0o644)
+            .map_err(|e| DeployError(format!("cannot write {}: {e}", self.path.display())))
     }
 }
 

@@ -10,18 +10,4 @@ fn open(dir: &Path) -> Arc<dyn Store> {
     Arc::new(SledStore::open(dir).expect("open sled"))
 }
 
-#[test]
-#[ignore = "the child writer of kill_9_loses_no_acknowledged_write"]
-fn crash_child_writer() {
-    jwk_testkit::crash::child(open);
-}
-
-#[test]
-fn kill_9_loses_no_acknowledged_write() {
-    let cycles = std::env::var("JWK_CRASH_CYCLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
-    let dir = jwk_testkit::temp_dir();
-    jwk_testkit::crash::run(&dir.path().join("db"), "crash_child_writer", cycles, open);
-}
+jwk_testkit::crash_tests!(open, "db");

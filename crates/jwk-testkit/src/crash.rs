@@ -114,3 +114,36 @@ pub fn run(dir: &Path, test_name: &str, cycles: usize, open: impl Fn(&Path) -> A
     }
     assert!(acked_total > 0, "the writer never acknowledged anything");
 }
+
+/// Kill cycles of a run: `JWK_CRASH_CYCLES`, default 5.
+pub fn cycles() -> usize {
+    std::env::var("JWK_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+}
+
+/// Declares the kill -9 test of a store and its child writer (run ignored, by the parent):
+/// `crash_tests!(open, "db")` where `open(&Path) -> Arc<dyn Store>` opens the store at a
+/// path (`"db"`) inside a temporary directory.
+#[macro_export]
+macro_rules! crash_tests {
+    ($open:path, $file:expr) => {
+        #[test]
+        #[ignore = "the child writer of kill_9_loses_no_acknowledged_write"]
+        fn crash_child_writer() {
+            $crate::crash::child($open);
+        }
+
+        #[test]
+        fn kill_9_loses_no_acknowledged_write() {
+            let dir = $crate::temp_dir();
+            $crate::crash::run(
+                &dir.path().join($file),
+                "crash_child_writer",
+                $crate::crash::cycles(),
+                $open,
+            );
+        }
+    };
+}
