@@ -142,7 +142,7 @@ impl Jwk {
     /// The RFC 7638 thumbprint input: the required members in lexicographic order, no
     /// white space. Written member by member, never through a map's iteration order.
     pub fn thumbprint_input(&self) -> String {
-        let mut w = JsonWriter::new();
+        let mut w = JsonWriter::with_capacity(256);
         match &self.key {
             Key::Rsa(k) => {
                 w.b64("e", k.e());
@@ -192,7 +192,7 @@ impl Jwk {
     /// padding; EC coordinates and OKP keys at full length; RSA integers without leading
     /// zeros; no white space. Importing this text gives back a byte-identical text.
     pub fn to_json(&self) -> String {
-        let mut w = JsonWriter::new();
+        let mut w = JsonWriter::with_capacity(self.json_len_estimate());
         w.str("kty", self.key.key_type().as_str());
         match &self.key {
             Key::Rsa(k) => {
@@ -255,7 +255,10 @@ impl Jwk {
                 if i > 0 {
                     w.out.push(',');
                 }
-                push_json_string(&mut w.out, &b64::encode_std(cert));
+                // Standard base64 needs no JSON escaping.
+                w.out.push('"');
+                b64::push_std(&mut w.out, cert);
+                w.out.push('"');
             }
             w.out.push(']');
         }
@@ -272,6 +275,47 @@ impl Jwk {
         w.finish()
     }
 
+    /// An upper estimate of the length of [`Jwk::to_json`], so the output is allocated once
+    /// (growing by doubling would hold the old and the new buffer at once).
+    fn json_len_estimate(&self) -> usize {
+        let b64 = |n: usize| n.div_ceil(3) * 4 + 8;
+        let key = match &self.key {
+            Key::Rsa(k) => {
+                b64(k.n().len())
+                    + b64(k.e().len())
+                    + k.private().map_or(0, |p| {
+                        [&p.d, &p.p, &p.q, &p.dp, &p.dq, &p.qi]
+                            .iter()
+                            .map(|v| b64(v.expose().len()))
+                            .sum()
+                    })
+            }
+            Key::Ec(k) => {
+                b64(k.x().len()) + b64(k.y().len()) + k.d().map_or(0, |d| b64(d.expose().len()))
+            }
+            Key::Okp(k) => b64(k.x().len()) + k.d().map_or(0, |d| b64(d.expose().len())),
+            Key::Oct(k) => b64(k.k().expose().len()),
+        };
+        let p = &self.params;
+        let text = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() * 6 + 12);
+        key + 64
+            + text(&p.kid)
+            + text(&p.alg)
+            + text(&p.x5u)
+            + p.key_ops.as_ref().map_or(0, |ops| {
+                ops.iter().map(|o| o.len() * 6 + 3).sum::<usize>() + 12
+            })
+            + p.x5c
+                .as_ref()
+                .map_or(0, |c| c.iter().map(|d| b64(d.len())).sum::<usize>() + 8)
+            + p.x5t.as_ref().map_or(0, |t| b64(t.len()) + 8)
+            + p.x5t_s256.as_ref().map_or(0, |t| b64(t.len()) + 12)
+            + p.other
+                .iter()
+                .map(|(n, v)| n.len() * 6 + v.len() + 4)
+                .sum::<usize>()
+    }
+
     /// The canonical JSON of the public part (see [`Jwk::to_public`]).
     pub fn to_public_json(&self) -> String {
         self.to_public().to_json()
@@ -285,11 +329,10 @@ struct JsonWriter {
 }
 
 impl JsonWriter {
-    fn new() -> Self {
-        JsonWriter {
-            out: String::from("{"),
-            first: true,
-        }
+    fn with_capacity(capacity: usize) -> Self {
+        let mut out = String::with_capacity(capacity);
+        out.push('{');
+        JsonWriter { out, first: true }
     }
 
     fn raw_key(&mut self, name: &str) {
@@ -309,7 +352,7 @@ impl JsonWriter {
     fn b64(&mut self, name: &str, bytes: &[u8]) {
         self.raw_key(name);
         self.out.push('"');
-        self.out.push_str(&b64::encode_url(bytes));
+        b64::push_url(&mut self.out, bytes);
         self.out.push('"');
     }
 

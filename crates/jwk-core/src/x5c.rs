@@ -10,8 +10,13 @@ use crate::jwk::{Jwk, Parameters};
 /// Parses a DER certificate and returns its SubjectPublicKeyInfo DER and the certificate's
 /// own length (a `TRUSTED CERTIFICATE` carries trailing auxiliary data).
 fn parse_cert(der: &[u8]) -> Result<(&[u8], usize)> {
-    let (rest, cert) =
-        x509_parser::parse_x509_certificate(der).map_err(|e| Error::der("X.509 certificate", e))?;
+    use x509_parser::nom::Parser;
+    // Extensions are checked for structure but not decoded one by one: the key is all we
+    // take from a certificate, and the deep parse doubled the memory of an import.
+    let (rest, cert) = x509_parser::certificate::X509CertificateParser::new()
+        .with_deep_parse_extensions(false)
+        .parse(der)
+        .map_err(|e| Error::der("X.509 certificate", e))?;
     Ok((cert.tbs_certificate.subject_pki.raw, der.len() - rest.len()))
 }
 

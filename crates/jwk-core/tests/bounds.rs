@@ -210,9 +210,15 @@ fn benchmark_cases_allocate_a_small_multiple_of_their_input() {
             peak as f64 / input.len() as f64
         ));
         // The output JSON alone is ~1x (certificates: x5c is 1.33x plus the DER kept in the
-        // JWK). Measured: keys 3.0x-4.3x, certificates 5.0x-6.2x (x509-parser's full parse);
-        // the 4x goal of issue 7 is not met for certificates and 100-byte Ed25519 inputs.
-        assert!(peak <= 7 * input.len(), "{}", report.join("\n"));
+        // JWK). Measured: RSA and P-256 keys and certificates 2.4x-4.0x; the ~110-byte
+        // Ed25519 inputs 4.2x-4.3x and the Ed25519 certificate 4.5x, where fixed costs (a
+        // few hundred bytes of structures) outweigh the input. Issue 7's goal is 4x.
+        let limit = if input.len() >= 512 { 4.0 } else { 4.6 };
+        assert!(
+            peak as f64 <= limit * input.len() as f64,
+            "{}",
+            report.join("\n")
+        );
     }
     eprintln!("{}", report.join("\n"));
 }
