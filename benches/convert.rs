@@ -38,10 +38,8 @@ fn engine_json(input: &[u8]) -> String {
         .to_json()
 }
 
-fn floor_rsa_spki(pem: &str) -> String {
-    use rsa::pkcs8::DecodePublicKey;
+fn rsa_json(key: &rsa::PublicKey) -> String {
     use rsa::traits::PublicKeyParts;
-    let key = rsa::PublicKey::from_public_key_pem(pem).unwrap();
     format!(
         r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#,
         Base64UrlUnpadded::encode_string(&key.n_bytes()),
@@ -49,10 +47,13 @@ fn floor_rsa_spki(pem: &str) -> String {
     )
 }
 
-fn floor_p256_spki(pem: &str) -> String {
+fn floor_rsa_spki(pem: &str) -> String {
+    use rsa::pkcs8::DecodePublicKey;
+    rsa_json(&rsa::PublicKey::from_public_key_pem(pem).unwrap())
+}
+
+fn p256_json(key: &p256::PublicKey) -> String {
     use p256::elliptic_curve::sec1::ToSec1Point;
-    use p256::pkcs8::DecodePublicKey;
-    let key = p256::PublicKey::from_public_key_pem(pem).unwrap();
     let point = key.to_sec1_point(false);
     let b = point.as_bytes();
     format!(
@@ -60,6 +61,11 @@ fn floor_p256_spki(pem: &str) -> String {
         Base64UrlUnpadded::encode_string(&b[1..33]),
         Base64UrlUnpadded::encode_string(&b[33..])
     )
+}
+
+fn floor_p256_spki(pem: &str) -> String {
+    use p256::pkcs8::DecodePublicKey;
+    p256_json(&p256::PublicKey::from_public_key_pem(pem).unwrap())
 }
 
 fn floor_ed25519_spki(pem: &str) -> String {
@@ -113,6 +119,33 @@ fn floor_p256_private(pem: &str) -> String {
         Base64UrlUnpadded::encode_string(&b[1..33]),
         Base64UrlUnpadded::encode_string(&b[33..]),
         Base64UrlUnpadded::encode_string(&key.to_bytes())
+    )
+}
+
+/// A certificate the RustCrypto way: PEM to DER, `x509_cert::Certificate` (a full decode),
+/// the SubjectPublicKeyInfo to the key as the SPKI floors do, x5c and x5t#S256.
+fn floor_certificate(pem: &str) -> String {
+    use sha2::Digest;
+    use x509_cert::der::{Decode, Encode};
+    let (_, der) = x509_cert::der::pem::decode_vec(pem.as_bytes()).unwrap();
+    let cert = x509_cert::Certificate::from_der(&der).unwrap();
+    let spki = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap();
+    let key = if spki.len() > 200 {
+        use rsa::pkcs8::DecodePublicKey;
+        rsa_json(&rsa::PublicKey::from_public_key_der(&spki).unwrap())
+    } else {
+        use p256::pkcs8::DecodePublicKey;
+        p256_json(&p256::PublicKey::from_public_key_der(&spki).unwrap())
+    };
+    format!(
+        r#"{},"x5c":["{}"],"x5t#S256":"{}"}}"#,
+        &key[..key.len() - 1],
+        base64ct::Base64::encode_string(&der),
+        Base64UrlUnpadded::encode_string(&sha2::Sha256::digest(&der))
     )
 }
 
@@ -229,6 +262,14 @@ fn benches(c: &mut Criterion) {
         let cert = read(d, &format!("{name}.crt"));
         g.bench_function(format!("engine/certificate/{name}"), |b| {
             b.iter(|| engine_json(black_box(&cert)))
+        });
+        let cert_pem = String::from_utf8(cert.clone()).unwrap();
+        assert_eq!(
+            as_value(&floor_certificate(&cert_pem)),
+            as_value(&engine_json(&cert))
+        );
+        g.bench_function(format!("floor/certificate/{name}"), |b| {
+            b.iter(|| floor_certificate(black_box(&cert_pem)))
         });
     }
 

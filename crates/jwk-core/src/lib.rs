@@ -175,16 +175,22 @@ fn import_pem(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
     if opts.alias.is_some() {
         return Err(alias_misplaced());
     }
-    let mut labels = Vec::new();
     let mut first_error = None;
-    for block in pem::blocks(input) {
-        labels.push(block.label.to_owned());
-        let result = match block.body {
+    for mut block in pem::blocks(input) {
+        let certificate = matches!(block.label, "CERTIFICATE" | "X509 CERTIFICATE");
+        let result = match &mut block.body {
             Err(detail) => Err(Error::PemMalformed {
                 label: block.label.to_owned(),
-                detail,
+                detail: std::mem::take(detail),
             }),
-            Ok(ref body) => import_pem_block(&block, body, opts),
+            // The decoded certificate becomes the x5c entry as it is (public data).
+            Ok(body) if certificate => {
+                x5c::jwk_from_certificate_der(std::mem::take(&mut **body)).map(Some)
+            }
+            Ok(body) => {
+                let body = std::mem::take(body);
+                import_pem_block(&block, &body, opts)
+            }
         };
         match result {
             Ok(Some(jwk)) => return Ok(jwk),
@@ -195,7 +201,13 @@ fn import_pem(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
             Err(e) => return Err(e),
         }
     }
-    Err(first_error.unwrap_or(Error::PemNoKey { labels }))
+    // The labels are gathered again only for this error (no allocation on success).
+    Err(first_error.unwrap_or_else(|| Error::PemNoKey {
+        labels: pem::blocks(input)
+            .into_iter()
+            .map(|b| b.label.to_owned())
+            .collect(),
+    }))
 }
 
 /// One block: `Ok(None)` when its label holds no key or certificate.
@@ -205,9 +217,6 @@ fn import_pem_block(
     opts: &ImportOptions<'_>,
 ) -> Result<Option<Jwk>> {
     let key = match block.label {
-        "CERTIFICATE" | "X509 CERTIFICATE" => {
-            return x5c::jwk_from_certificate(body, false).map(Some);
-        }
         "TRUSTED CERTIFICATE" => return x5c::jwk_from_certificate(body, true).map(Some),
         "PUBLIC KEY" => der::spki_to_key(body)?,
         "RSA PUBLIC KEY" => Key::Rsa(der::pkcs1_public(body)?),

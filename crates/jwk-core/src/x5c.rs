@@ -26,11 +26,10 @@ pub(crate) fn certificate_key(der: &[u8]) -> Result<crate::key::Key> {
     spki_to_key(spki)
 }
 
-/// The public JWK of a DER certificate, with `x5c` (the certificate) and `x5t#S256`.
-///
-/// With `allow_trailing`, bytes after the certificate (OpenSSL's trusted-certificate
-/// auxiliary data) are ignored; otherwise they are an error.
-pub(crate) fn jwk_from_certificate(der: &[u8], allow_trailing: bool) -> Result<Jwk> {
+/// The key of a DER certificate and the certificate's length. With `allow_trailing`, bytes
+/// after the certificate (OpenSSL's trusted-certificate auxiliary data) are ignored;
+/// otherwise they are an error.
+fn certificate_parts(der: &[u8], allow_trailing: bool) -> Result<(crate::key::Key, usize)> {
     let (spki, len) = parse_cert(der)?;
     if len != der.len() && !allow_trailing {
         return Err(Error::der(
@@ -38,14 +37,32 @@ pub(crate) fn jwk_from_certificate(der: &[u8], allow_trailing: bool) -> Result<J
             format!("{} bytes follow the certificate", der.len() - len),
         ));
     }
-    let cert = &der[..len];
-    let key = spki_to_key(spki)?;
+    Ok((spki_to_key(spki)?, len))
+}
+
+/// The public JWK of a certificate with `x5c` (the certificate) and `x5t#S256`.
+fn with_x5c(key: crate::key::Key, cert: Vec<u8>) -> Jwk {
     let params = Parameters {
-        x5c: Some(vec![cert.to_vec()]),
-        x5t_s256: Some(Sha256::digest(cert).to_vec()),
+        x5t_s256: Some(Sha256::digest(&cert).to_vec()),
+        x5c: Some(vec![cert]),
         ..Parameters::default()
     };
-    Ok(Jwk::new(key, params))
+    Jwk::new(key, params)
+}
+
+/// The public JWK of a DER certificate, with `x5c` (the certificate) and `x5t#S256`.
+///
+/// With `allow_trailing`, bytes after the certificate (OpenSSL's trusted-certificate
+/// auxiliary data) are ignored; otherwise they are an error.
+pub(crate) fn jwk_from_certificate(der: &[u8], allow_trailing: bool) -> Result<Jwk> {
+    let (key, len) = certificate_parts(der, allow_trailing)?;
+    Ok(with_x5c(key, der[..len].to_vec()))
+}
+
+/// [`jwk_from_certificate`] that keeps the DER it is given as the `x5c` entry (no copy).
+pub(crate) fn jwk_from_certificate_der(der: Vec<u8>) -> Result<Jwk> {
+    let (key, _) = certificate_parts(&der, false)?;
+    Ok(with_x5c(key, der))
 }
 
 /// Checks a JWK's `x5c`: every entry a certificate, the leaf's key equal to the JWK's key,
