@@ -102,7 +102,7 @@ fn main() {
     );
     println!(
         "median of the first {tenth} changes {:.2} ms, of the last {tenth} {:.2} ms (each \
-         refresh re-reads the registry, so the cost grows with its size)",
+         refresh lists every record's revision, so the cost grows with the registry)",
         ms(early),
         ms(late)
     );

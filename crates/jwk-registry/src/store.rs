@@ -109,6 +109,16 @@ pub trait Store: Send + Sync + 'static {
     /// Every key with this prefix, in byte order.
     fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError>;
 
+    /// Every key with this prefix and its revision, in byte order, without the values: enough
+    /// to tell what changed since a cached read (deployments re-read only those records).
+    fn scan_revisions(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Revision)>, StoreError> {
+        Ok(self
+            .scan(prefix)?
+            .into_iter()
+            .map(|(k, v)| (k, v.revision))
+            .collect())
+    }
+
     /// Checks the compares and, when all hold, applies the writes atomically.
     fn commit(&self, txn: Txn) -> Result<Commit, StoreError>;
 

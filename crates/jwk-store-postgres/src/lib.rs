@@ -473,6 +473,29 @@ async fn commit_txn(pool: Pool, txn: Txn) -> Result<Commit, StoreError> {
     Ok(Commit::Applied(to_rev(revision)?))
 }
 
+/// The rows (`columns`) of every key starting with `start`, in key order.
+async fn prefix_rows(
+    pool: Pool,
+    columns: &'static str,
+    start: Vec<u8>,
+) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    let client = pool.get().await.map_err(|e| pg_error("connect", e))?;
+    let end = prefix_end(&start);
+    let sql = match end {
+        Some(_) => format!("SELECT {columns} FROM jwk_kv WHERE k >= $1 AND k < $2 ORDER BY k"),
+        None => format!("SELECT {columns} FROM jwk_kv WHERE k >= $1 ORDER BY k"),
+    };
+    let stmt = client
+        .prepare_cached(&sql)
+        .await
+        .map_err(|e| pg_error("prepare", e))?;
+    match &end {
+        Some(end) => client.query(&stmt, &[&start, end]).await,
+        None => client.query(&stmt, &[&start]).await,
+    }
+    .map_err(|e| pg_error("scan", e))
+}
+
 impl Store for PgStore {
     fn get(&self, key: &[u8]) -> Result<Option<Versioned>, StoreError> {
         let pool = self.pool.clone();
@@ -501,27 +524,9 @@ impl Store for PgStore {
         let pool = self.pool.clone();
         let start = prefix.to_vec();
         self.run(async move {
-            let client = pool.get().await.map_err(|e| pg_error("connect", e))?;
-            let rows = match prefix_end(&start) {
-                Some(end) => {
-                    let stmt = client
-                        .prepare_cached(
-                            "SELECT k, v, rev FROM jwk_kv WHERE k >= $1 AND k < $2 ORDER BY k",
-                        )
-                        .await
-                        .map_err(|e| pg_error("prepare", e))?;
-                    client.query(&stmt, &[&start, &end]).await
-                }
-                None => {
-                    let stmt = client
-                        .prepare_cached("SELECT k, v, rev FROM jwk_kv WHERE k >= $1 ORDER BY k")
-                        .await
-                        .map_err(|e| pg_error("prepare", e))?;
-                    client.query(&stmt, &[&start]).await
-                }
-            }
-            .map_err(|e| pg_error("scan", e))?;
-            rows.into_iter()
+            prefix_rows(pool, "k, v, rev", start)
+                .await?
+                .into_iter()
                 .map(|row| {
                     Ok((
                         row.get(0),
@@ -531,6 +536,18 @@ impl Store for PgStore {
                         },
                     ))
                 })
+                .collect()
+        })
+    }
+
+    fn scan_revisions(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Revision)>, StoreError> {
+        let pool = self.pool.clone();
+        let start = prefix.to_vec();
+        self.run(async move {
+            prefix_rows(pool, "k, rev", start)
+                .await?
+                .into_iter()
+                .map(|row| Ok((row.get(0), to_rev(row.get(1))?)))
                 .collect()
         })
     }

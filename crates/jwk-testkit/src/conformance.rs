@@ -122,6 +122,15 @@ fn scans(s: &dyn Store) {
         .map(|(k, _)| String::from_utf8(k).unwrap())
         .collect();
     assert_eq!(keys, ["p/a", "p/b", "p/c/d"]);
+    for prefix in [&b"p/"[..], b"", b"p", b"nothing/"] {
+        let full: Vec<(Vec<u8>, u64)> = s
+            .scan(prefix)
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, v.revision))
+            .collect();
+        assert_eq!(s.scan_revisions(prefix).unwrap(), full, "{prefix:?}");
+    }
     assert_eq!(s.scan(b"").unwrap().len(), 7);
     assert!(s.scan(b"nothing/").unwrap().is_empty());
 }

@@ -4,12 +4,11 @@
 use super::{Change, Registry};
 use crate::deploy::{
     DeployedCredential, DeployedJwk, DeploymentResult, EnvironmentResult, EnvironmentSnapshot,
-    ProjectSnapshot, thumbprint,
+    ProjectSnapshot,
 };
 use crate::error::{ErrorKind, RegistryError, Result};
 use crate::model::{
-    CredentialRec, DeployRec, EnvironmentRec, FORMAT, JwkRec, ProjectRec, encode, keys, load,
-    load_all,
+    CredentialRec, DeployRec, EnvironmentRec, FORMAT, ProjectRec, encode, keys, load, load_all,
 };
 use crate::store::{Commit, LockGuard, Txn};
 use std::collections::HashMap;
@@ -35,16 +34,15 @@ impl Registry {
                 name: p.name.clone(),
                 ..ProjectSnapshot::default()
             };
-            for (key, rec, rev) in load_all::<JwkRec>(store, &keys::jwks(&p.name))? {
-                let jwk = self.opened_jwk(&key, rev, &rec)?;
-                seen.insert(key);
-                let deployed = DeployedJwk {
-                    name: rec.name.clone(),
-                    thumbprint: thumbprint(&jwk),
-                    jwk,
+            // Revisions only: records unchanged since the last deployment come from the cache.
+            for (key, rev) in store.scan_revisions(keys::jwks(&p.name).as_bytes())? {
+                let key = String::from_utf8_lossy(&key).into_owned();
+                let Some(opened) = self.opened_jwk(&key, rev)? else {
+                    continue; // deleted since the scan
                 };
-                by_ref.insert((p.name.clone(), rec.id.clone()), deployed.clone());
-                snap.jwks.push(deployed);
+                seen.insert(key);
+                by_ref.insert((p.name.clone(), opened.id), opened.deployed.clone());
+                snap.jwks.push(opened.deployed);
             }
             projects.push(snap);
         }

@@ -47,6 +47,14 @@ pub struct RegistryConfig {
     pub allow_private_networks: bool,
 }
 
+/// A JWK record as a deployment uses it: read at `revision`, with its stable id.
+#[derive(Clone)]
+pub(crate) struct OpenedJwk {
+    pub(crate) revision: u64,
+    pub(crate) id: String,
+    pub(crate) deployed: crate::deploy::DeployedJwk,
+}
+
 /// A committed change, to be deployed with [`Registry::deploy`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -64,9 +72,10 @@ pub struct Registry {
     config: RegistryConfig,
     targets: Mutex<HashMap<String, Arc<dyn DeployTarget>>>,
     resolvers: Mutex<HashMap<String, Arc<Resolver>>>,
-    /// Opened JWKs by store key, with the record revision they were opened at: a deployment
-    /// opens (decrypts, parses, validates) only the records that changed since the last one.
-    opened: Mutex<HashMap<String, (u64, Arc<jwk_core::Jwk>)>>,
+    /// Deployed JWKs by store key, with the record revision they were read at and the JWK's
+    /// id: a deployment reads, opens (decrypts, parses, validates) and hashes only the records
+    /// whose revision changed since the last one.
+    opened: Mutex<HashMap<String, OpenedJwk>>,
     /// One deployment at a time; the last one's revision and result, so changes that a
     /// deployment already covered (concurrent requests) share it instead of redeploying.
     deploying: tokio::sync::Mutex<Option<(u64, crate::deploy::DeploymentResult)>>,
@@ -562,28 +571,30 @@ impl Registry {
         self.lock_targets().insert(environment.to_owned(), target);
     }
 
-    /// The JWK of a record at a revision, opened once.
-    pub(crate) fn opened_jwk(
-        &self,
-        key: &str,
-        revision: u64,
-        rec: &crate::model::JwkRec,
-    ) -> Result<Arc<jwk_core::Jwk>> {
-        if let Some((rev, jwk)) = self
-            .opened
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            && *rev == revision
+    /// The JWK at `key` as a deployment uses it, from the cache when its record is still at
+    /// `revision`; None when the record is gone.
+    pub(crate) fn opened_jwk(&self, key: &str, revision: u64) -> Result<Option<OpenedJwk>> {
+        let lock = || self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(o) = lock().get(key)
+            && o.revision == revision
         {
-            return Ok(jwk.clone());
+            return Ok(Some(o.clone()));
         }
-        let jwk = Arc::new(self.open_jwk(rec)?);
-        self.opened
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_owned(), (revision, jwk.clone()));
-        Ok(jwk)
+        let Some((rec, revision)) = load::<crate::model::JwkRec>(&*self.store, key)? else {
+            return Ok(None);
+        };
+        let jwk = Arc::new(self.open_jwk(&rec)?);
+        let opened = OpenedJwk {
+            revision,
+            id: rec.id,
+            deployed: crate::deploy::DeployedJwk {
+                name: rec.name,
+                thumbprint: crate::deploy::thumbprint(&jwk),
+                jwk,
+            },
+        };
+        lock().insert(key.to_owned(), opened.clone());
+        Ok(Some(opened))
     }
 
     /// The in-process resolver of a `memory` environment (created on first use).
