@@ -14,7 +14,16 @@ pub fn encode_url(bytes: &[u8]) -> String {
 /// through a stack buffer (no padding can occur inside), so a large `x5c` costs only its
 /// own output.
 pub(crate) fn push_encoded<E: Encoding>(out: &mut String, bytes: &[u8]) {
+    const SMALL: usize = 96; // a multiple of 3: key members, digests
     const CHUNK: usize = 768; // a multiple of 3
+    if bytes.len() <= SMALL {
+        let mut buf = [0u8; SMALL / 3 * 4];
+        match E::encode(bytes, &mut buf) {
+            Ok(text) => out.push_str(text),
+            Err(_) => out.push_str(&E::encode_string(bytes)),
+        }
+        return;
+    }
     let mut buf = [0u8; CHUNK / 3 * 4];
     for chunk in bytes.chunks(CHUNK) {
         match E::encode(chunk, &mut buf) {
@@ -82,7 +91,9 @@ mod tests {
 
     #[test]
     fn streaming_encoders_match_the_one_shot_ones() {
-        for len in [0, 1, 2, 3, 4, 767, 768, 769, 1535, 1536, 1537, 5000] {
+        for len in [
+            0, 1, 2, 3, 4, 95, 96, 97, 767, 768, 769, 1535, 1536, 1537, 5000,
+        ] {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
             let (mut url, mut std) = (String::new(), String::new());
             push_url(&mut url, &bytes);

@@ -365,6 +365,12 @@ impl JsonWriter {
 /// Appends `s` as a JSON string literal (RFC 8259 escaping).
 pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
+    // Member names, curve names and most values need no escaping: copy them whole.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
