@@ -68,6 +68,38 @@ fn floor_p256_spki(pem: &str) -> String {
     p256_json(&p256::PublicKey::from_public_key_pem(pem).unwrap())
 }
 
+/// P-384 and P-521 SPKI floors, like `floor_p256_spki`.
+macro_rules! floor_ec_spki {
+    ($name:ident, $krate:ident, $crv:literal) => {
+        fn $name(pem: &str) -> String {
+            use $krate::elliptic_curve::sec1::ToSec1Point;
+            use $krate::pkcs8::DecodePublicKey;
+            let key = $krate::PublicKey::from_public_key_pem(pem).unwrap();
+            let point = key.to_sec1_point(false);
+            let b = &point.as_bytes()[1..];
+            let half = b.len() / 2;
+            format!(
+                r#"{{"kty":"EC","crv":"{}","x":"{}","y":"{}"}}"#,
+                $crv,
+                Base64UrlUnpadded::encode_string(&b[..half]),
+                Base64UrlUnpadded::encode_string(&b[half..])
+            )
+        }
+    };
+}
+floor_ec_spki!(floor_p384_spki, p384, "P-384");
+floor_ec_spki!(floor_p521_spki, p521, "P-521");
+
+fn floor_ed25519_private(pem: &str) -> String {
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem).unwrap();
+    format!(
+        r#"{{"kty":"OKP","crv":"Ed25519","x":"{}","d":"{}"}}"#,
+        Base64UrlUnpadded::encode_string(key.verifying_key().as_bytes()),
+        Base64UrlUnpadded::encode_string(&key.to_bytes())
+    )
+}
+
 fn floor_ed25519_spki(pem: &str) -> String {
     use ed25519_dalek::pkcs8::DecodePublicKey;
     let key = ed25519_dalek::VerifyingKey::from_public_key_pem(pem).unwrap();
@@ -250,6 +282,18 @@ fn benches(c: &mut Criterion) {
     let rsa_pem = String::from_utf8(read(d, "rsa2048.pub")).unwrap();
     let p256_pem = String::from_utf8(read(d, "p256.pub")).unwrap();
     let ed_pem = String::from_utf8(read(d, "ed25519.pub")).unwrap();
+    let more_floors: [(&str, fn(&str) -> String); 3] = [
+        ("rsa4096", floor_rsa_spki),
+        ("p384", floor_p384_spki),
+        ("p521", floor_p521_spki),
+    ];
+    for (name, floor) in more_floors {
+        let pem = String::from_utf8(read(d, &format!("{name}.pub"))).unwrap();
+        assert_eq!(floor(&pem), engine_json(pem.as_bytes()), "{name}");
+        g.bench_function(format!("floor/spki_pem/{name}"), |b| {
+            b.iter(|| floor(black_box(&pem)))
+        });
+    }
     assert_eq!(floor_rsa_spki(&rsa_pem), engine_json(rsa_pem.as_bytes()));
     assert_eq!(floor_p256_spki(&p256_pem), engine_json(p256_pem.as_bytes()));
     assert_eq!(floor_ed25519_spki(&ed_pem), engine_json(ed_pem.as_bytes()));
@@ -287,6 +331,18 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("floor/pkcs8_private/p256", |b| {
         b.iter(|| floor_p256_private(black_box(&p256_private_pem)))
+    });
+    let ed_private = read(d, "ed25519.key");
+    let ed_private_pem = String::from_utf8(ed_private.clone()).unwrap();
+    assert_eq!(
+        as_value(&floor_ed25519_private(&ed_private_pem)),
+        as_value(&engine_json(&ed_private))
+    );
+    g.bench_function("engine/pkcs8_private/ed25519", |b| {
+        b.iter(|| engine_json(black_box(&ed_private)))
+    });
+    g.bench_function("floor/pkcs8_private/ed25519", |b| {
+        b.iter(|| floor_ed25519_private(black_box(&ed_private_pem)))
     });
     for name in ["rsa2048", "p256"] {
         let cert = read(d, &format!("{name}.crt"));
