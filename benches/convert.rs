@@ -282,7 +282,8 @@ fn benches(c: &mut Criterion) {
     let rsa_pem = String::from_utf8(read(d, "rsa2048.pub")).unwrap();
     let p256_pem = String::from_utf8(read(d, "p256.pub")).unwrap();
     let ed_pem = String::from_utf8(read(d, "ed25519.pub")).unwrap();
-    let more_floors: [(&str, fn(&str) -> String); 3] = [
+    type Floor = fn(&str) -> String;
+    let more_floors: [(&str, Floor); 3] = [
         ("rsa4096", floor_rsa_spki),
         ("p384", floor_p384_spki),
         ("p521", floor_p521_spki),
