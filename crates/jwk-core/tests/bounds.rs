@@ -200,10 +200,13 @@ fn benchmark_cases_allocate_a_small_multiple_of_their_input() {
     let mut report = Vec::new();
     for case in &cases {
         let input = jwk_testkit::read(d, case);
-        let peak = peak_during(|| {
+        let run = || {
             let jwk = import(&input, &ImportOptions::default()).unwrap();
             let _ = jwk.to_json();
-        });
+        };
+        // Once first, so one-time initialisation in the dependencies is not counted.
+        run();
+        let peak = peak_during(run);
         report.push(format!(
             "{case}: {peak} bytes for {} input bytes ({:.1}x)",
             input.len(),
@@ -288,17 +291,19 @@ fn the_other_benchmark_cases_allocate_at_most_4x_their_input() {
     };
     let mut report = Vec::new();
     // Measured: SPKI 2.3x-3.1x, the set 0.6x (only the chosen key is built), encrypted PKCS#8
-    // 2.6x. PKCS#12 is the exception: 37x, about 38 KB for a 1 KB file, held by p12-keystore's
-    // parse of the whole archive (issue 7's 4x goal is not met there; the bound keeps it from
-    // growing).
+    // 2.6x. PKCS#12 is the exception: 5.8x (about 6 KB for a 1 KB file), p12-keystore's parse
+    // and decryption of every bag (issue 7's 4x goal is not met there; the bound keeps it
+    // from growing).
     let mut check = |case: &str, input: &[u8], op: &dyn Fn()| {
+        // Once first: p12-keystore's first archive costs ~38 KB of one-time initialisation.
+        op();
         let peak = peak_during(op);
         report.push(format!(
             "{case}: {peak} bytes for {} input bytes ({:.1}x)",
             input.len(),
             peak as f64 / input.len() as f64
         ));
-        let limit = if case.ends_with(".p12") { 40 } else { 4 };
+        let limit = if case.ends_with(".p12") { 6 } else { 4 };
         assert!(peak <= limit * input.len(), "{}", report.join("\n"));
     };
     for case in ["rsa4096.pub", "p384.pub", "p521.pub"] {
