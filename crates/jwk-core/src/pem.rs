@@ -93,5 +93,7 @@ pub(crate) fn blocks(input: &[u8]) -> Vec<PemBlock<'_>> {
             body,
         });
     }
+    // Most inputs hold one block: do not keep room for four while the key is built.
+    out.shrink_to_fit();
     out
 }
