@@ -84,5 +84,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   pg_start
   echo "$JWK_TEST_POSTGRES"
   trap 'pg_stop; exit 0' INT TERM
-  while :; do sleep 3600; done
+  # `wait` returns as soon as a signal arrives (a foreground sleep would hold the trap).
+  while :; do
+    sleep 3600 &
+    wait $!
+  done
 fi
