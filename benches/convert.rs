@@ -5,28 +5,11 @@
 //! the engine itself. Inputs are made with the `openssl` CLI when the bench starts.
 
 use std::hint::black_box;
-use std::path::Path;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwk_engine::core::{ImportOptions, ThumbprintHash, import, select_from_json};
-use jwk_testkit::{openssl, read, temp_dir};
-
-fn make(d: &Path, name: &str, genpkey: &[&str]) {
-    let key = format!("{name}.key");
-    openssl(d, &[&["genpkey"][..], genpkey, &["-out", &key]].concat());
-    openssl(
-        d,
-        &[
-            "pkey",
-            "-in",
-            &key,
-            "-pubout",
-            "-out",
-            &format!("{name}.pub"),
-        ],
-    );
-}
+use jwk_testkit::{openssl, openssl_key_pair, openssl_self_signed, read, temp_dir};
 
 fn opts() -> ImportOptions<'static> {
     ImportOptions::default()
@@ -214,49 +197,34 @@ fn floor_thumbprint_p256(x: &[u8], y: &[u8]) -> String {
 fn benches(c: &mut Criterion) {
     let dir = temp_dir();
     let d = dir.path();
-    make(
+    openssl_key_pair(
         d,
         "rsa2048",
         &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
     );
-    make(
+    openssl_key_pair(
         d,
         "rsa4096",
         &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4096"],
     );
-    make(
+    openssl_key_pair(
         d,
         "p256",
         &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
     );
-    make(
+    openssl_key_pair(
         d,
         "p384",
         &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
     );
-    make(
+    openssl_key_pair(
         d,
         "p521",
         &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
     );
-    make(d, "ed25519", &["-algorithm", "ED25519"]);
+    openssl_key_pair(d, "ed25519", &["-algorithm", "ED25519"]);
     for name in ["rsa2048", "p256"] {
-        openssl(
-            d,
-            &[
-                "req",
-                "-x509",
-                "-new",
-                "-key",
-                &format!("{name}.key"),
-                "-subj",
-                "/CN=bench",
-                "-days",
-                "2",
-                "-out",
-                &format!("{name}.crt"),
-            ],
-        );
+        openssl_self_signed(d, name, "/CN=bench");
     }
     openssl(
         d,

@@ -58,6 +58,48 @@ pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// Makes `NAME.key` with `openssl genpkey GENPKEY_ARGS` and its SubjectPublicKeyInfo
+/// `NAME.pub` in `dir`.
+pub fn openssl_key_pair(dir: &Path, name: &str, genpkey_args: &[&str]) {
+    let key = format!("{name}.key");
+    openssl(
+        dir,
+        &[&["genpkey"][..], genpkey_args, &["-out", &key]].concat(),
+    );
+    openssl(
+        dir,
+        &[
+            "pkey",
+            "-in",
+            &key,
+            "-pubout",
+            "-out",
+            &format!("{name}.pub"),
+        ],
+    );
+}
+
+/// Makes `NAME.crt`, a self-signed certificate for `NAME.key` with subject `subject`, valid
+/// two days.
+pub fn openssl_self_signed(dir: &Path, name: &str, subject: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            &format!("{name}.key"),
+            "-subj",
+            subject,
+            "-days",
+            "2",
+            "-out",
+            &format!("{name}.crt"),
+        ],
+    );
+}
+
 /// Runs `openssl` and says whether it succeeded (for features a build may lack).
 pub fn openssl_ok(dir: &Path, args: &[&str]) -> bool {
     Command::new("openssl")

@@ -258,8 +258,7 @@ impl Registry {
             }
         }
         if all_ok {
-            self.refreshed
-                .fetch_max(snapshot.revision, Ordering::AcqRel);
+            self.note_refreshed(snapshot.revision);
         }
         Ok(())
     }
