@@ -47,6 +47,12 @@ with tempfile.TemporaryDirectory() as t:
         for i, scheme in enumerate([["-v2", "aes-128-cbc"], ["-v2", "des3"], ["-v1", "PBE-SHA1-3DES"], ["-scrypt", "-scrypt_N", "16", "-scrypt_r", "1", "-scrypt_p", "1"]]):
             subprocess.run(["openssl", "pkcs8", "-topk8", "-in", f"{t}/k.pem", "-passout", "pass:password", "-iter", "8", "-outform", "DER", "-out", f"{t}/e{i}.der", *scheme], check=True, capture_output=True)
             put("encrypted_pkcs8", open(f"{t}/e{i}.der", "rb").read())
+        # Keystores under the fuzz target's password, KDFs at one iteration, so the fuzzer
+        # gets past the MAC into the bags.
+        subprocess.run(["openssl", "req", "-x509", "-new", "-key", f"{t}/k.pem", "-subj", "/CN=fuzz", "-days", "2", "-out", f"{t}/c.pem"], check=True, capture_output=True)
+        for i, extra in enumerate([[], ["-legacy"], ["-keypbe", "NONE", "-certpbe", "NONE"], ["-keypbe", "NONE", "-certpbe", "NONE", "-nomac"], ["-nomac"]]):
+            subprocess.run(["openssl", "pkcs12", "-export", "-inkey", f"{t}/k.pem", "-in", f"{t}/c.pem", "-name", "alias", "-passout", "pass:password", "-noiter", "-nomaciter", "-out", f"{t}/s{i}.p12", *extra], check=True, capture_output=True)
+            put("pkcs12", open(f"{t}/s{i}.p12", "rb").read())
     except (OSError, subprocess.CalledProcessError) as e:
         print("no openssl seeds:", e)
 print("seeded", out)

@@ -74,10 +74,59 @@ fn bad_password<E>(_: E) -> Error {
     Error::BadPassword
 }
 
+/// A password as the schemes take it: UTF-8 bytes for PBES1 / PBES2, and for the PKCS#12 KDF
+/// a big-endian UTF-16 string with a two-byte terminator (characters outside the BMP as
+/// surrogate pairs, as OpenSSL writes them).
+#[derive(Clone, Copy)]
+pub(crate) struct Password<'a> {
+    text: &'a str,
+    /// The absent password some PKCS#12 writers MAC and encrypt with: no bytes at all
+    /// (OpenSSL's NULL password), which differs from the empty string's terminator.
+    absent: bool,
+}
+
+impl<'a> Password<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Password {
+            text,
+            absent: false,
+        }
+    }
+
+    /// OpenSSL's NULL password (see [`Password::absent`]'s field).
+    pub(crate) fn absent() -> Password<'static> {
+        Password {
+            text: "",
+            absent: true,
+        }
+    }
+
+    /// The PKCS#12 KDF's encoding of the password.
+    pub(crate) fn bmp(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(self.text.len() * 2 + 2));
+        if !self.absent {
+            for unit in self.text.encode_utf16() {
+                out.extend_from_slice(&unit.to_be_bytes());
+            }
+            out.extend_from_slice(&[0, 0]);
+        }
+        out
+    }
+}
+
 /// Decrypts a PKCS#8 EncryptedPrivateKeyInfo and returns the PrivateKeyInfo DER.
 pub(crate) fn decrypt_pkcs8(
     der: &[u8],
     password: &str,
+    limits: &KdfLimits,
+) -> Result<Zeroizing<Vec<u8>>> {
+    decrypt_pkcs8_with(der, Password::new(password), limits)
+}
+
+/// [`decrypt_pkcs8`] with a password that may be PKCS#12's absent one.
+pub(crate) fn decrypt_pkcs8_with(
+    der: &[u8],
+    password: Password<'_>,
     limits: &KdfLimits,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let what = "PKCS#8 encrypted private key";
@@ -90,7 +139,24 @@ pub(crate) fn decrypt_pkcs8(
         })
         .map_err(|e| Error::der(what, e))?;
     reader.finish().map_err(|e| Error::der(what, e))?;
-    let mut buf = Zeroizing::new(data.as_bytes().to_vec());
+    decrypt_content(
+        what,
+        alg,
+        Zeroizing::new(data.as_bytes().to_vec()),
+        password,
+        limits,
+    )
+}
+
+/// Decrypts `buf` in place with a password-based scheme (PBES2, PBES1 or PKCS#12 PBE) and
+/// returns the plaintext; `what` names the encrypted object in errors.
+pub(crate) fn decrypt_content(
+    what: &'static str,
+    alg: AlgorithmIdentifierRef<'_>,
+    mut buf: Zeroizing<Vec<u8>>,
+    password: Password<'_>,
+    limits: &KdfLimits,
+) -> Result<Zeroizing<Vec<u8>>> {
     let params = alg
         .parameters
         .ok_or_else(|| Error::der(what, "no parameters"))?;
@@ -103,7 +169,7 @@ pub(crate) fn decrypt_pkcs8(
                         scheme: format!("PBES2 with parameters this engine cannot read ({e})"),
                     })?;
             check_pbes2(&p, limits)?;
-            p.decrypt_in_place(password.as_bytes(), &mut buf)
+            p.decrypt_in_place(password.text.as_bytes(), &mut buf)
                 .map_err(|e| match e {
                     pkcs5::Error::DecryptFailed => Error::BadPassword,
                     other => Error::UnsupportedEncryption {
@@ -115,7 +181,7 @@ pub(crate) fn decrypt_pkcs8(
         PBE_MD5_DES | PBE_MD5_RC2 | PBE_SHA1_DES | PBE_SHA1_RC2 => {
             let (salt, count) = pbe_params(&params)?;
             check_iterations(count, limits)?;
-            pbes1_decrypt(alg.oid, password, salt, count, &mut buf)?
+            pbes1_decrypt(alg.oid, password.text, salt, count, &mut buf)?
         }
         P12_RC4_128 | P12_RC4_40 | P12_3DES | P12_2DES | P12_RC2_128 | P12_RC2_40 => {
             let (salt, count) = pbe_params(&params)?;
@@ -218,41 +284,41 @@ fn pbes1_decrypt(
 /// The PKCS#12 PBE schemes (RFC 7292 Appendix C) with the PKCS#12 KDF over SHA-1.
 fn pkcs12_decrypt(
     oid: ObjectIdentifier,
-    password: &str,
+    password: Password<'_>,
     salt: &[u8],
     count: u64,
     buf: &mut [u8],
 ) -> Result<usize> {
-    use pkcs12::kdf::{Pkcs12KeyType, derive_key_utf8};
-    let rounds = i32::try_from(count).map_err(|_| Error::KdfLimit {
-        detail: format!("the key asks for {count} iterations"),
-    })?;
+    use pkcs12::kdf::{Pkcs12KeyType, derive_key};
+    let rounds = pkcs12_rounds(count)?;
     let key_len = match oid {
         P12_RC4_128 | P12_RC2_128 | P12_2DES => 16,
         P12_RC4_40 | P12_RC2_40 => 5,
         _ => 24,
     };
-    let derive = |kind, len| {
-        derive_key_utf8::<Sha1>(password, salt, kind, rounds, len)
-            .map(Zeroizing::new)
-            .map_err(|_| Error::InvalidOption {
-                detail: "the password cannot be encoded as a PKCS#12 BMPString".to_owned(),
-            })
-    };
-    let key = derive(Pkcs12KeyType::EncryptionKey, key_len)?;
+    let bmp = password.bmp();
+    let derive = |kind, len| Zeroizing::new(derive_key::<Sha1>(&bmp, salt, kind, rounds, len));
+    let key = derive(Pkcs12KeyType::EncryptionKey, key_len);
     if matches!(oid, P12_RC4_128 | P12_RC4_40) {
         // RC4 has no padding and no IV: a wrong password shows only when the DER fails.
         let mut cipher = rc4::Rc4::new_from_slice(&key).map_err(bad_password)?;
         cipher.apply_keystream(buf);
         return Ok(buf.len());
     }
-    let iv = derive(Pkcs12KeyType::Iv, 8)?;
+    let iv = derive(Pkcs12KeyType::Iv, 8);
     match oid {
         P12_3DES => cbc_decrypt::<des::TdesEde3>(&key, &iv, buf),
         P12_2DES => cbc_decrypt::<des::TdesEde2>(&key, &iv, buf),
         P12_RC2_128 => rc2_cbc_decrypt(&key, 128, &iv, buf),
         _ => rc2_cbc_decrypt(&key, 40, &iv, buf),
     }
+}
+
+/// The PKCS#12 KDF counts rounds in an `i32`.
+pub(crate) fn pkcs12_rounds(count: u64) -> Result<i32> {
+    i32::try_from(count).map_err(|_| Error::KdfLimit {
+        detail: format!("the key asks for {count} iterations, more than the PKCS#12 KDF counts"),
+    })
 }
 
 fn cbc_decrypt<C>(key: &[u8], iv: &[u8], buf: &mut [u8]) -> Result<usize>

@@ -20,6 +20,46 @@ fn parse_cert(der: &[u8]) -> Result<(&[u8], usize)> {
     Ok((cert.tbs_certificate.subject_pki.raw, der.len() - rest.len()))
 }
 
+/// The issuer and subject Names (contents octets) of a DER certificate, for chain building:
+/// a walk of the TBSCertificate's first fields, nothing decoded or allocated. Certificates
+/// that end up in an `x5c` are fully parsed by [`check_jwk_chain`].
+pub(crate) fn issuer_and_subject(der: &[u8]) -> der::Result<(&[u8], &[u8])> {
+    use der::asn1::AnyRef;
+    use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
+    fn skip_rest<'a>(r: &mut SliceReader<'a>) -> der::Result<()> {
+        while !r.is_finished() {
+            AnyRef::decode(r)?;
+        }
+        Ok(())
+    }
+    let mut reader = SliceReader::new(der)?;
+    let names = reader.sequence(|cert| {
+        let names = cert.sequence(|tbs| {
+            let mut serial = AnyRef::decode(tbs)?;
+            let version = Tag::ContextSpecific {
+                constructed: true,
+                number: TagNumber(0),
+            };
+            if serial.tag() == version {
+                serial = AnyRef::decode(tbs)?;
+            }
+            serial.tag().assert_eq(Tag::Integer)?;
+            AnyRef::decode(tbs)?.tag().assert_eq(Tag::Sequence)?;
+            let issuer = AnyRef::decode(tbs)?;
+            issuer.tag().assert_eq(Tag::Sequence)?;
+            AnyRef::decode(tbs)?.tag().assert_eq(Tag::Sequence)?;
+            let subject = AnyRef::decode(tbs)?;
+            subject.tag().assert_eq(Tag::Sequence)?;
+            skip_rest(tbs)?;
+            Ok::<_, der::Error>((issuer.value(), subject.value()))
+        })?;
+        skip_rest(cert)?;
+        Ok::<_, der::Error>(names)
+    })?;
+    reader.finish()?;
+    Ok(names)
+}
+
 /// The public key of a DER certificate.
 pub(crate) fn certificate_key(der: &[u8]) -> Result<crate::key::Key> {
     let (spki, _) = parse_cert(der)?;

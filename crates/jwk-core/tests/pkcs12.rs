@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use jwk_core::{Error, ImportOptions, Jwk, KdfLimits, KeystoreEntry, import, keystore_entries};
-use jwk_testkit::{b64std, openssl, read, temp_dir, workspace_root};
+use jwk_testkit::{b64std, openssl, pkcs12_build, read, temp_dir, workspace_root};
 
 fn open(der: &[u8], password: Option<&str>, alias: Option<&str>) -> Result<Jwk, Error> {
     import(
@@ -301,4 +301,289 @@ fn corrupt_keystores_are_malformed_not_a_panic() {
         "{} {e}",
         e.code()
     );
+}
+
+/// An EC P-256 key (`k.key`, PEM) and its self-signed certificate (`k.crt`) in `d`.
+fn one_key(d: &Path) {
+    jwk_testkit::openssl_key_pair(
+        d,
+        "k",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    jwk_testkit::openssl_self_signed(d, "k", "/CN=k");
+}
+
+/// Exports `k.key` and `k.crt` as `out` with the extra `pkcs12 -export` arguments.
+fn export(d: &Path, out: &str, extra: &[&str]) -> Vec<u8> {
+    let args = [
+        &[
+            "pkcs12", "-export", "-inkey", "k.key", "-in", "k.crt", "-out", out,
+        ][..],
+        extra,
+    ]
+    .concat();
+    openssl(d, &args);
+    read(d, out)
+}
+
+#[test]
+fn keystore_with_an_empty_password() {
+    let dir = temp_dir();
+    let d = dir.path();
+    one_key(d);
+    let expected = material(&import(&read(d, "k.key"), &ImportOptions::default()).unwrap());
+    for extra in [
+        &["-passout", "pass:"][..],
+        &["-passout", "pass:", "-legacy"],
+    ] {
+        let p12 = export(d, "empty.p12", extra);
+        for password in [None, Some("")] {
+            let jwk = open(&p12, password, None).unwrap();
+            assert_eq!(material(&jwk), expected, "{extra:?} {password:?}");
+        }
+        assert_eq!(
+            open(&p12, Some("x"), None).unwrap_err(),
+            Error::KeystoreBadPassword
+        );
+    }
+}
+
+#[test]
+fn passwords_outside_the_bmp_and_non_ascii_aliases() {
+    let dir = temp_dir();
+    let d = dir.path();
+    one_key(d);
+    let expected = material(&import(&read(d, "k.key"), &ImportOptions::default()).unwrap());
+    let password = "🔑пароль";
+    let pass = format!("pass:{password}");
+    for extra in [&["-legacy"][..], &[]] {
+        let args = [&["-passout", pass.as_str(), "-name", "ключ"][..], extra].concat();
+        let p12 = export(d, "k.p12", &args);
+        let jwk = open(&p12, Some(password), Some("ключ")).unwrap();
+        assert_eq!(material(&jwk), expected, "{extra:?}");
+        assert_eq!(
+            open(&p12, Some("🔑"), None).unwrap_err(),
+            Error::KeystoreBadPassword
+        );
+        let entries = keystore_entries(&p12, password, &KdfLimits::default()).unwrap();
+        assert_eq!(entries[0].alias.as_deref(), Some("ключ"));
+    }
+}
+
+#[test]
+fn unencrypted_keystores_and_other_mac_digests() {
+    let dir = temp_dir();
+    let d = dir.path();
+    one_key(d);
+    let expected = material(&import(&read(d, "k.key"), &ImportOptions::default()).unwrap());
+    let plain = ["-keypbe", "NONE", "-certpbe", "NONE", "-passout", "pass:pw"];
+    for (extra, password) in [
+        (&plain[..], Some("pw")),
+        (&[&plain[..], &["-nomac"]].concat(), None),
+        (&["-passout", "pass:pw", "-macalg", "sha512"], Some("pw")),
+        (&["-passout", "pass:pw", "-macalg", "sha384"], Some("pw")),
+        (&["-passout", "pass:pw", "-macalg", "sha1"], Some("pw")),
+    ] {
+        let p12 = export(d, "k.p12", extra);
+        let jwk = open(&p12, password, None).unwrap_or_else(|e| panic!("{extra:?}: {e}"));
+        assert_eq!(material(&jwk), expected, "{extra:?}");
+        assert_eq!(
+            jwk.params().x5c.as_deref(),
+            Some(&[pem_body(&read(d, "k.crt"))][..]),
+            "{extra:?}"
+        );
+        if password.is_some() {
+            assert_eq!(
+                open(&p12, Some("wrong"), None).unwrap_err(),
+                Error::KeystoreBadPassword,
+                "{extra:?}"
+            );
+        }
+    }
+}
+
+/// The DER inside a one-block PEM file.
+fn pem_body(pem: &[u8]) -> Vec<u8> {
+    use base64ct::{Base64, Encoding};
+    let text = std::str::from_utf8(pem).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    Base64::decode_vec(&body).unwrap()
+}
+
+/// `k.key` as PKCS#8 DER and `k.crt` as DER.
+fn key_and_cert_der(d: &Path) -> (Vec<u8>, Vec<u8>) {
+    openssl(
+        d,
+        &[
+            "pkcs8", "-topk8", "-nocrypt", "-in", "k.key", "-outform", "DER", "-out", "k.der",
+        ],
+    );
+    (read(d, "k.der"), pem_body(&read(d, "k.crt")))
+}
+
+#[test]
+fn nested_safe_contents_and_the_absent_password() {
+    let dir = temp_dir();
+    let d = dir.path();
+    one_key(d);
+    let (pkcs8, cert) = key_and_cert_der(d);
+    let expected = material(&import(&pkcs8, &ImportOptions::default()).unwrap());
+    let key = pkcs12_build::key_bag(&pkcs8, "nested", &[1]);
+    let cert_bag = pkcs12_build::cert_bag(&cert, &[1]);
+    let inner = pkcs12_build::nested(&[&key, &cert_bag]);
+    let outer = pkcs12_build::nested(&[&inner]);
+    // OpenSSL's absent password MACs with no bytes at all; the empty one with a terminator.
+    for mac_password in [&[][..], &[0, 0]] {
+        let p12 = pkcs12_build::pfx(&[&outer], Some(mac_password));
+        for password in [None, Some("")] {
+            let jwk = open(&p12, password, Some("nested")).unwrap();
+            assert_eq!(material(&jwk), expected);
+            assert_eq!(jwk.params().x5c.as_deref(), Some(&[cert.clone()][..]));
+        }
+        assert_eq!(
+            open(&p12, Some("pw"), None).unwrap_err(),
+            Error::KeystoreBadPassword
+        );
+    }
+    let mut deep = pkcs12_build::nested(&[&key]);
+    for _ in 0..8 {
+        deep = pkcs12_build::nested(&[&deep]);
+    }
+    let e = open(&pkcs12_build::pfx(&[&deep], None), None, None).unwrap_err();
+    assert_eq!(e.code(), "pkcs12.malformed");
+    assert_eq!(
+        e.to_string(),
+        "the PKCS#12 keystore is malformed: SafeContents: nested more than 8 deep"
+    );
+}
+
+#[test]
+fn encrypted_safe_contents_in_either_form() {
+    let dir = temp_dir();
+    let d = dir.path();
+    one_key(d);
+    let (pkcs8, cert) = key_and_cert_der(d);
+    let expected = material(&import(&pkcs8, &ImportOptions::default()).unwrap());
+    let key = pkcs12_build::key_bag(&pkcs8, "k", &[9]);
+    let cert_bag = pkcs12_build::cert_bag(&cert, &[9]);
+    for segmented in [false, true] {
+        let p12 = pkcs12_build::pfx_encrypted(&[&key], &[&cert_bag], "pw", segmented);
+        let jwk = open(&p12, Some("pw"), None).unwrap();
+        assert_eq!(material(&jwk), expected);
+        assert_eq!(jwk.params().x5c.as_deref(), Some(&[cert.clone()][..]));
+        assert_eq!(
+            open(&p12, Some("wrong"), None).unwrap_err(),
+            Error::KeystoreBadPassword
+        );
+    }
+}
+
+#[test]
+fn other_integrity_and_privacy_modes_are_refused_by_name() {
+    let signed =
+        pkcs12_build::with_auth_safe(pkcs12_build::SIGNED_DATA, &pkcs12_build::seq(&[]), None);
+    let e = open(&signed, Some("pw"), None).unwrap_err();
+    assert_eq!(e.code(), "pkcs8.unsupported_encryption");
+    assert_eq!(
+        e.to_string(),
+        "unsupported key encryption: PKCS#12 public-key integrity mode (a signedData authSafe)"
+    );
+
+    let enveloped = pkcs12_build::seq(&[&pkcs12_build::seq(&[
+        &pkcs12_build::oid(pkcs12_build::ENVELOPED_DATA),
+        &pkcs12_build::tlv(0xA0, &pkcs12_build::seq(&[])),
+    ])]);
+    let p12 = pkcs12_build::with_auth_safe(
+        pkcs12_build::DATA,
+        &pkcs12_build::tlv(0x04, &enveloped),
+        None,
+    );
+    assert_eq!(
+        open(&p12, Some("pw"), None).unwrap_err().to_string(),
+        "unsupported key encryption: PKCS#12 public-key privacy mode (envelopedData)"
+    );
+
+    let auth_safe = pkcs12_build::seq(&[]);
+    let pbmac1 =
+        pkcs12_build::mac_data(&pkcs12_build::oid(pkcs12_build::PBMAC1), &[0; 32], &[1; 8]);
+    let p12 = pkcs12_build::with_auth_safe(
+        pkcs12_build::DATA,
+        &pkcs12_build::tlv(0x04, &auth_safe),
+        Some(pbmac1),
+    );
+    assert_eq!(
+        open(&p12, Some("pw"), None).unwrap_err().to_string(),
+        "unsupported key encryption: PKCS#12 MAC PBMAC1 (RFC 9579; re-export with an HMAC-SHA-256 MAC)"
+    );
+}
+
+#[test]
+fn long_chains_are_cut_at_16_certificates() {
+    let dir = temp_dir();
+    let d = dir.path();
+    one_key(d);
+    // c0 is self-signed; c1 … c19 each signed by the one before (all with the one key).
+    openssl(
+        d,
+        &[
+            "req", "-x509", "-new", "-key", "k.key", "-subj", "/CN=c0", "-days", "2", "-out",
+            "c0.pem",
+        ],
+    );
+    let mut all = read(d, "c0.pem");
+    for i in 1..20 {
+        let (csr, pem, prev) = (
+            format!("c{i}.csr"),
+            format!("c{i}.pem"),
+            format!("c{}.pem", i - 1),
+        );
+        let subject = format!("/CN=c{i}");
+        openssl(
+            d,
+            &[
+                "req", "-new", "-key", "k.key", "-subj", &subject, "-out", &csr,
+            ],
+        );
+        let serial = i.to_string();
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &prev,
+                "-CAkey",
+                "k.key",
+                "-set_serial",
+                &serial,
+                "-days",
+                "2",
+                "-out",
+                &pem,
+            ],
+        );
+        all.extend(read(d, &pem));
+    }
+    std::fs::write(d.join("all.pem"), &all).unwrap();
+    let p12 = export(
+        d,
+        "chain.p12",
+        &[
+            "-in",
+            "c19.pem",
+            "-certfile",
+            "all.pem",
+            "-passout",
+            "pass:pw",
+        ],
+    );
+    let jwk = open(&p12, Some("pw"), None).unwrap();
+    let x5c = jwk.params().x5c.as_ref().unwrap();
+    let expected: Vec<Vec<u8>> = (4..20)
+        .rev()
+        .map(|i| pem_body(&read(d, &format!("c{i}.pem"))))
+        .collect();
+    assert_eq!(x5c, &expected, "c19 (the leaf) down to c4");
 }

@@ -10,6 +10,7 @@ use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 
 pub mod conformance;
 pub mod crash;
+pub mod pkcs12_build;
 pub mod postgres;
 
 pub use tempfile::TempDir;
