@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throw-away PostgreSQL for the tests, on a loopback port in a temporary directory.
 #   source scripts/pg.sh && pg_start     exports JWK_TEST_POSTGRES (a superuser URL) and
+#                                        JWK_TEST_POSTGRES_CA (the CA of its TLS certificate),
 #                                        stops and deletes the server when the shell exits
 #   scripts/pg.sh                        starts one, prints its URL, waits until Ctrl-C
 # Uses initdb/pg_ctl from /usr/lib/postgresql/*/bin (Debian's postgresql package, installed
@@ -53,11 +54,13 @@ pg_start() {
     cat "$PG_DIR/initdb.log" >&2
     return 1
   }
+  pg_tls "${run[@]}" || return 1
   local port tries=0
   while :; do
     port="$(pg_free_port)"
     if "${run[@]}" "$PG_CTL" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-      -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200" \
+      -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 \
+          -c ssl=on -c ssl_cert_file=$PG_DIR/server.pem -c ssl_key_file=$PG_DIR/server.key" \
       start >/dev/null; then
       break
     fi
@@ -69,7 +72,27 @@ pg_start() {
   done
   trap pg_stop EXIT
   export JWK_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
+  export JWK_TEST_POSTGRES_CA="$PG_DIR/ca.pem"
   echo "scripts/pg.sh: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
+}
+
+# TLS for the TLS tests: a throw-away CA and a server certificate for IP 127.0.0.1 only (so
+# "localhost" fails the name check), and the role jwk_scram, which must log in with SCRAM
+# over TLS (channel binding is then possible). Runs as the server's user ("$@" prefix).
+pg_tls() {
+  local d="$PG_DIR"
+  "$@" openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$d/ca.key" -subj /CN=jwk-test-ca -days 2 -out "$d/ca.pem" 2>/dev/null &&
+    "$@" openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -keyout "$d/server.key" -subj /CN=127.0.0.1 -out "$d/server.csr" 2>/dev/null &&
+    "$@" sh -c "printf 'subjectAltName=IP:127.0.0.1\n' >'$d/server.ext'" &&
+    "$@" openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+      -set_serial 1 -days 2 -extfile "$d/server.ext" -out "$d/server.pem" 2>/dev/null || {
+    echo "scripts/pg.sh: cannot make the TLS certificates (openssl)" >&2
+    return 1
+  }
+  local hba="$d/data/pg_hba.conf"
+  "$@" sh -c "{ printf 'hostssl all jwk_scram 127.0.0.1/32 scram-sha-256\nhost all jwk_scram 127.0.0.1/32 reject\n'; cat '$hba'; } >'$hba.new' && mv '$hba.new' '$hba'"
 }
 
 pg_stop() {

@@ -63,15 +63,17 @@ pub fn open_registry(
 }
 
 /// Opens a registry shared with other nodes in PostgreSQL (`url`: a `postgres://` URL or a
-/// key=value connection string), with the master key from `<data dir>/master.key`. Every
-/// node must use the same master key: copy the first node's `master.key` to the others (a
-/// node with another key is refused).
+/// key=value connection string; `sslmode=require` for verified TLS, with the CA in
+/// `options.tls_roots` for a private one), with the master key from `<data dir>/master.key`.
+/// Every node must use the same master key: copy the first node's `master.key` to the others
+/// (a node with another key is refused).
 pub fn open_postgres_registry(
     url: &str,
+    options: jwk_store_postgres::PgOptions,
     data_dir: &Path,
     config: jwk_registry::RegistryConfig,
 ) -> Result<jwk_registry::Registry, jwk_registry::RegistryError> {
-    let store: Arc<dyn Store> = Arc::new(jwk_store_postgres::PgStore::connect(url)?);
+    let store: Arc<dyn Store> = Arc::new(jwk_store_postgres::PgStore::connect_with(url, options)?);
     registry_on(store, data_dir, config)
 }
 

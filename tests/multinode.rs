@@ -486,3 +486,68 @@ fn store_and_postgres_options_exclude_each_other() {
         "error: --store and --postgres exclude each other: choose one store"
     );
 }
+
+/// A node may reach PostgreSQL over verified TLS (`sslmode=require` and `--postgres-ca`)
+/// while another uses a plain connection: one registry, changes propagate both ways.
+#[test]
+fn a_node_over_tls_shares_the_registry() {
+    let Some(ca) = jwk_testkit::postgres::tls_ca_file() else {
+        return;
+    };
+    let Some((mut c, a)) = Cluster::new() else {
+        return;
+    };
+    let b_dir = c.add_dir();
+    let tls_url = format!("{}?sslmode=require", c.url);
+    let b = Server::start_with(
+        c.dirs[b_dir].path(),
+        &[
+            "--postgres",
+            &tls_url,
+            "--postgres-ca",
+            ca.to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    setup(
+        &a,
+        &c.admin,
+        &[json!({"name": "edge", "target": {"type": "memory"}})],
+    );
+    let (status, body) = a.call("POST", GENERATE, Some(&c.admin), Some(&generate("on-a")));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = b.call("POST", GENERATE, Some(&c.admin), Some(&generate("on-b")));
+    assert_eq!(status, 200, "{body}");
+    let kids = [kid(&a, &c.admin, "on-a"), kid(&a, &c.admin, "on-b")];
+    wait_served(&a, &c.admin, "edge", &kids);
+    wait_served(&b, &c.admin, "edge", &kids);
+}
+
+#[test]
+fn postgres_ca_options_are_checked() {
+    let dir = jwk_testkit::temp_dir();
+    let run = |args: &[&str]| {
+        let out = common::jwkd(dir.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).trim().to_owned()
+    };
+    assert_eq!(
+        run(&["--postgres-ca", "ca.pem", "bootstrap"]),
+        "error: --postgres-ca applies only with --postgres"
+    );
+    let missing = dir.path().join("missing.pem");
+    let message = run(&[
+        "--postgres",
+        "postgres://127.0.0.1:1/x?sslmode=require",
+        "--postgres-ca",
+        missing.to_str().unwrap(),
+        "bootstrap",
+    ]);
+    assert!(
+        message.starts_with(&format!(
+            "error: cannot read the PostgreSQL CA file {}: ",
+            missing.display()
+        )),
+        "{message}"
+    );
+}

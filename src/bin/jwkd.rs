@@ -33,6 +33,10 @@ struct Cli {
         hide_env_values = true
     )]
     postgres: Option<String>,
+    /// PEM file of the CA that PostgreSQL's TLS certificate must chain to (with
+    /// sslmode=require in the URL; without this file, the Mozilla roots).
+    #[arg(long, global = true, value_name = "FILE", env = "JWKD_POSTGRES_CA")]
+    postgres_ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,8 +67,15 @@ fn open(cli: &Cli, allow_private_networks: bool) -> Result<Registry, String> {
         if cli.store.is_some() {
             return Err("--store and --postgres exclude each other: choose one store".to_owned());
         }
-        return jwk_engine::open_postgres_registry(url, &cli.data_dir, config)
+        let mut options = jwk_engine::postgres::PgOptions::default();
+        if let Some(path) = &cli.postgres_ca {
+            options.tls_roots = jwk_engine::postgres::read_ca_file(path).map_err(|e| e.0)?;
+        }
+        return jwk_engine::open_postgres_registry(url, options, &cli.data_dir, config)
             .map_err(|e| e.to_string());
+    }
+    if cli.postgres_ca.is_some() {
+        return Err("--postgres-ca applies only with --postgres".to_owned());
     }
     let name = cli.store.as_deref().unwrap_or("sled");
     let kind = StoreKind::parse(name)

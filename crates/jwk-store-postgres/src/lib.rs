@@ -28,8 +28,14 @@
 //! owns a small tokio runtime for tokio-postgres and deadpool-postgres and waits on a plain
 //! channel, so it may be called from any thread, inside another runtime or not.
 //!
-//! TLS is not built in: connect over loopback, a Unix socket, or a TLS-terminating proxy.
-//! A URL with `sslmode=require` is refused with that advice instead of failing obscurely.
+//! # TLS
+//! A connection string with `sslmode=require` connects over TLS (rustls) and always verifies
+//! the server: its chain against [`PgOptions::tls_roots`] (the CA of a private database, e.g.
+//! from [`read_ca_file`]) or, without them, the Mozilla roots, and its host name (libpq's
+//! `verify-full`). SCRAM then binds to the channel (`tls-server-end-point`) when the server
+//! offers it. Without `sslmode=require` (libpq's default is `prefer`) no TLS is attempted:
+//! loopback, a Unix socket or a private network; CA certificates given without
+//! `sslmode=require` are refused rather than silently unused.
 
 use std::future::Future;
 use std::str::FromStr;
@@ -42,8 +48,13 @@ use jwk_registry::store::{
     first_failed_compare,
 };
 use tokio::sync::watch;
-use tokio_postgres::NoTls;
 use tokio_postgres::config::SslMode;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{NoTls, Socket};
+
+mod tls;
+use tls::MakeRustls;
+pub use tls::read_ca_file;
 
 /// The schema version this release writes and reads.
 pub const SCHEMA_VERSION: i32 = 1;
@@ -77,6 +88,9 @@ pub struct PgOptions {
     pub connect_timeout: Duration,
     /// Longest time one store operation may take before it fails.
     pub operation_timeout: Duration,
+    /// CA certificates (DER) the server's chain must lead to, instead of the Mozilla roots,
+    /// when the connection string says `sslmode=require`.
+    pub tls_roots: Vec<Vec<u8>>,
 }
 
 impl Default for PgOptions {
@@ -85,6 +99,7 @@ impl Default for PgOptions {
             pool_size: 8,
             connect_timeout: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(30),
+            tls_roots: Vec::new(),
         }
     }
 }
@@ -104,8 +119,20 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-fn pg_error(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("PostgreSQL {what}: {e}"))
+/// A store error with the error's causes (tokio-postgres' "error performing TLS handshake"
+/// alone would hide the certificate problem behind it); a cause already quoted is not repeated.
+fn pg_error(what: &str, e: impl std::error::Error) -> StoreError {
+    let mut message = format!("PostgreSQL {what}: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = c.source();
+    }
+    StoreError(message)
 }
 
 fn to_rev(v: i64) -> Result<Revision, StoreError> {
@@ -124,28 +151,40 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// Parses a URL or key=value connection string and applies our settings.
-fn pg_config(url: &str, options: &PgOptions) -> Result<tokio_postgres::Config, StoreError> {
+/// Parses a URL or key=value connection string and applies our settings; with
+/// `sslmode=require`, also returns the TLS connector.
+fn pg_config(
+    url: &str,
+    options: &PgOptions,
+) -> Result<(tokio_postgres::Config, Option<MakeRustls>), StoreError> {
     let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
         // The error text never echoes the string (it may hold a password).
         StoreError(format!(
             "the PostgreSQL connection string is not valid: {e}"
         ))
     })?;
-    if config.get_ssl_mode() == SslMode::Require {
-        return Err(StoreError(
-            "the PostgreSQL connection string asks for sslmode=require, but this build has no TLS: \
-             connect over loopback, a Unix socket, or a TLS-terminating proxy"
-                .to_owned(),
-        ));
-    }
+    let tls = match config.get_ssl_mode() {
+        SslMode::Require => Some(MakeRustls(tls::client_config(&options.tls_roots)?)),
+        _ if !options.tls_roots.is_empty() => {
+            return Err(StoreError(
+                "PostgreSQL CA certificates were given but the connection string does not ask \
+                 for TLS: add sslmode=require"
+                    .to_owned(),
+            ));
+        }
+        _ => {
+            // `prefer` (the default): TLS here is verified TLS or none, so none.
+            config.ssl_mode(SslMode::Disable);
+            None
+        }
+    };
     config
         .connect_timeout(options.connect_timeout)
         .keepalives_idle(Duration::from_secs(30));
     if config.get_application_name().is_none() {
         config.application_name("jwk-engine");
     }
-    Ok(config)
+    Ok((config, tls))
 }
 
 async fn migrate(pool: &Pool) -> Result<(), StoreError> {
@@ -202,10 +241,16 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
 
 /// Keeps a LISTEN connection open and publishes the newest committed revision; reconnects
 /// with backoff and reads the current revision after each connect (catch-up).
-async fn listen(config: tokio_postgres::Config, tx: watch::Sender<Revision>) {
+async fn listen<T>(config: tokio_postgres::Config, tls: T, tx: watch::Sender<Revision>)
+where
+    T: MakeTlsConnect<Socket> + Clone + Send + 'static,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
     let mut backoff = Duration::from_millis(100);
     loop {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (ntx, mut nrx) = tokio::sync::mpsc::unbounded_channel::<String>();
                 let driver = tokio::spawn(async move {
@@ -279,20 +324,20 @@ impl PgStore {
 
     /// [`PgStore::connect`] with explicit options.
     pub fn connect_with(url: &str, options: PgOptions) -> Result<PgStore, StoreError> {
-        let config = pg_config(url, &options)?;
+        let (config, tls) = pg_config(url, &options)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("jwk-postgres")
             .enable_all()
             .build()
             .map_err(|e| StoreError(format!("cannot start the PostgreSQL runtime: {e}")))?;
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &tls {
+            Some(tls) => Manager::from_config(config.clone(), tls.clone(), manager_config),
+            None => Manager::from_config(config.clone(), NoTls, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -312,7 +357,10 @@ impl PgStore {
         store.run(async move { migrate(&pool).await })?;
         let rev = store.revision()?;
         publish(&tx, rev);
-        store.handle().spawn(listen(config, tx));
+        match tls {
+            Some(tls) => store.handle().spawn(listen(config, tls, tx)),
+            None => store.handle().spawn(listen(config, NoTls, tx)),
+        };
         Ok(store)
     }
 
@@ -675,15 +723,29 @@ mod tests {
             "{e}"
         );
         assert!(!e.0.contains("hunter2"));
-        let e = pg_config(
-            "postgres://u:hunter2@127.0.0.1/db?sslmode=require",
-            &PgOptions::default(),
-        )
-        .unwrap_err();
+        let with_ca = PgOptions {
+            tls_roots: vec![b"not read before the mode is checked".to_vec()],
+            ..PgOptions::default()
+        };
+        let e = pg_config("postgres://u:hunter2@127.0.0.1/db", &with_ca).unwrap_err();
         assert_eq!(
             e.0,
-            "the PostgreSQL connection string asks for sslmode=require, but this build has no TLS: \
-             connect over loopback, a Unix socket, or a TLS-terminating proxy"
+            "PostgreSQL CA certificates were given but the connection string does not ask \
+             for TLS: add sslmode=require"
+        );
+        let (config, tls) = pg_config("postgres://127.0.0.1/db", &PgOptions::default()).unwrap();
+        assert_eq!(config.get_ssl_mode(), SslMode::Disable);
+        assert!(tls.is_none());
+        let (_, tls) = pg_config(
+            "postgres://127.0.0.1/db?sslmode=require",
+            &PgOptions::default(),
+        )
+        .unwrap();
+        assert!(tls.is_some());
+        let e = pg_config("postgres://127.0.0.1/db?sslmode=require", &with_ca).unwrap_err();
+        assert!(
+            e.0.starts_with("PostgreSQL CA certificate #0 cannot be a trust anchor: "),
+            "{e}"
         );
     }
 }

@@ -73,3 +73,44 @@ pub fn fresh_database() -> Option<String> {
         .expect("JWK_TEST_POSTGRES is a URL ending in /<database>");
     Some(format!("{base}/{name}"))
 }
+
+/// The PEM file of the CA of the test server's TLS certificate (for IP 127.0.0.1 only;
+/// `scripts/pg.sh`), or None (after saying why) when the TLS tests should skip.
+pub fn tls_ca_file() -> Option<std::path::PathBuf> {
+    server_url()?;
+    match std::env::var("JWK_TEST_POSTGRES_CA") {
+        Ok(path) if !path.is_empty() => Some(path.into()),
+        _ => {
+            assert!(
+                std::env::var("JWK_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "JWK_REQUIRE_POSTGRES=1 but JWK_TEST_POSTGRES_CA is not set: run ./scripts/test.sh"
+            );
+            eprintln!("skipped: the test PostgreSQL has no TLS CA (JWK_TEST_POSTGRES_CA)");
+            None
+        }
+    }
+}
+
+/// Runs one query on the server's maintenance database and returns the first column of
+/// the first row as text.
+pub fn admin_query(sql: &str) -> String {
+    let url = server_url().expect("JWK_TEST_POSTGRES is set");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {e}"));
+        let driver = tokio::spawn(connection);
+        let row = client
+            .query_one(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let value: String = row.get(0);
+        drop(client);
+        let _ = driver.await;
+        value
+    })
+}
