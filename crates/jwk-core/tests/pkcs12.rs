@@ -237,18 +237,12 @@ fn keytool_legacy_keystore() {
 fn keystore_kdf_costs_are_capped() {
     let dir = temp_dir();
     let d = dir.path();
-    make_chain(
+    one_key(d);
+    let p12 = export(
         d,
-        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "k.p12",
+        &["-passout", "pass:pw", "-iter", "3000", "-maciter"],
     );
-    openssl(
-        d,
-        &[
-            "pkcs12", "-export", "-inkey", "leaf.key", "-in", "leaf.pem", "-passout", "pass:pw",
-            "-iter", "3000", "-maciter", "-out", "k.p12",
-        ],
-    );
-    let p12 = read(d, "k.p12");
     let capped = |max: u64| {
         import(
             &p12,
@@ -272,18 +266,8 @@ fn keystore_kdf_costs_are_capped() {
 fn corrupt_keystores_are_malformed_not_a_panic() {
     let dir = temp_dir();
     let d = dir.path();
-    make_chain(
-        d,
-        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-    );
-    openssl(
-        d,
-        &[
-            "pkcs12", "-export", "-inkey", "leaf.key", "-in", "leaf.pem", "-passout", "pass:pw",
-            "-out", "k.p12",
-        ],
-    );
-    let p12 = read(d, "k.p12");
+    one_key(d);
+    let p12 = export(d, "k.p12", &["-passout", "pass:pw"]);
     for cut in (10..p12.len()).step_by(97) {
         let e = open(&p12[..cut], Some("pw"), None).unwrap_err();
         assert!(
