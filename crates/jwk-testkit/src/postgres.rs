@@ -38,22 +38,34 @@ pub fn admin_on(database: &str, sql: &str) {
         "{}/{database}",
         url.rsplit_once('/').expect("a URL ending in /<database>").0
     );
+    on_client(&url, |client| async move {
+        client
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    });
+}
+
+/// Connects to `url` (no TLS) and runs `f` with the client on a runtime of its own.
+fn on_client<T, F>(url: &str, f: impl FnOnce(std::sync::Arc<tokio_postgres::Client>) -> F) -> T
+where
+    F: std::future::Future<Output = T>,
+{
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     rt.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
             .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {e}"));
         let driver = tokio::spawn(connection);
-        client
-            .batch_execute(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let client = std::sync::Arc::new(client);
+        let out = f(client.clone()).await;
         drop(client);
         let _ = driver.await;
-    });
+        out
+    })
 }
 
 /// A new empty database on the test server; its URL. None when the tests skip.
@@ -95,22 +107,11 @@ pub fn tls_ca_file() -> Option<std::path::PathBuf> {
 /// the first row as text.
 pub fn admin_query(sql: &str) -> String {
     let url = server_url().expect("JWK_TEST_POSTGRES is set");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    rt.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {e}"));
-        let driver = tokio::spawn(connection);
+    on_client(&url, |client| async move {
         let row = client
             .query_one(sql, &[])
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let value: String = row.get(0);
-        drop(client);
-        let _ = driver.await;
-        value
+        row.get::<_, String>(0)
     })
 }
