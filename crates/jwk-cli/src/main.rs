@@ -61,7 +61,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum KeystoreCommand {
-    /// Print one line per entry: alias, key type, "private-key" or "certificate", chain length.
+    /// Print one line per entry: alias, key type, "private-key", "secret-key" or "certificate",
+    /// chain length.
     List {
         /// The keystore file, or - for standard input.
         #[arg(value_name = "FILE|-")]
@@ -360,10 +361,10 @@ fn run_keystore_list(file: &str, password_args: &PasswordArgs) -> Result<String,
                 "{}\t{}\t{}\t{} certificate{}",
                 e.alias.as_deref().unwrap_or("(no alias)"),
                 e.key_type,
-                if e.private {
-                    "private-key"
-                } else {
-                    "certificate"
+                match (e.secret, e.private) {
+                    (true, _) => "secret-key",
+                    (false, true) => "private-key",
+                    (false, false) => "certificate",
                 },
                 e.certificates,
                 if e.certificates == 1 { "" } else { "s" }

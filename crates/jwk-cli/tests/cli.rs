@@ -274,6 +274,31 @@ fn keystore_list_prints_one_alias_per_line() {
         r.stderr,
         "error: pkcs12.alias_not_found: no entry with alias \"nope\" in the keystore (aliases: \"rsa-signing\", \"ec-p256\", \"trusted-ca\")\n"
     );
+    let secrets = jwk_testkit::workspace_root().join("testdata/keystores/keytool-secret.p12");
+    let secrets = secrets.to_str().unwrap();
+    let r = jwk(&["keystore", "list", secrets, "--password", "changeit"], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "hmac-sha256\toct 256\tsecret-key\t0 certificates\naes-128\toct 128\tsecret-key\t0 certificates\nec-p256\tEC P-256\tprivate-key\t1 certificate\nstored-password\toct 104\tsecret-key\t0 certificates\n"
+    );
+    let r = jwk(
+        &[
+            "import",
+            secrets,
+            "--password",
+            "changeit",
+            "--alias",
+            "aes-128",
+        ],
+        "",
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "{\"kty\":\"oct\",\"k\":\"bFF0ZDrjUcY_OVPqZEflow\"}\n"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

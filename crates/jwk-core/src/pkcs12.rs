@@ -48,6 +48,7 @@ const KEY_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1
 const SHROUDED_KEY_BAG: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.2");
 const CERT_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.3");
+const SECRET_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.5");
 const SAFE_CONTENTS_BAG: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.6");
 const X509_CERTIFICATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.22.1");
@@ -64,7 +65,7 @@ const SHA512_256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.10
 
 /// Deepest nesting of SafeContents bags read (OpenSSL and Java write none).
 const MAX_NESTING: usize = 8;
-/// Most key and certificate bags read from one keystore (a JDK's cacerts holds ~150): the
+/// Most key, secret and certificate bags read from one keystore (a JDK's cacerts holds ~150): the
 /// bag list costs memory per bag, whatever the bag's size.
 const MAX_BAGS: usize = 10_000;
 /// Longest chain put in `x5c`: building it looks each issuer up among all certificates.
@@ -75,10 +76,12 @@ const MAX_CHAIN: usize = 16;
 pub struct KeystoreEntry {
     /// The alias (friendlyName), when the bag has one.
     pub alias: Option<String>,
-    /// "RSA", "EC P-256", "OKP Ed25519", …
+    /// "RSA 2048", "EC P-256", "OKP Ed25519", "oct 256" (bits), …
     pub key_type: String,
-    /// True for a private key, false for a certificate without a key.
+    /// True for a private or secret key, false for a certificate without a key.
     pub private: bool,
+    /// True for a symmetric secret key (Java's SecretKeyEntry), imported as an `oct` JWK.
+    pub secret: bool,
     /// Number of certificates in the key's chain (1 for a certificate entry).
     pub certificates: usize,
 }
@@ -384,10 +387,12 @@ fn keystore_password(e: Error) -> Error {
     }
 }
 
-/// A key bag: a PrivateKeyInfo, or an EncryptedPrivateKeyInfo (a "shrouded" one).
+/// A key bag: a PrivateKeyInfo, or an EncryptedPrivateKeyInfo (a "shrouded" one); for a
+/// secret bag (Java's SecretKeyEntry), one whose privateKey is a symmetric key's bytes.
 struct KeyBag<'a> {
     der: &'a [u8],
     shrouded: bool,
+    secret: bool,
     alias: Option<String>,
     local_key_id: Option<&'a [u8]>,
 }
@@ -459,8 +464,9 @@ fn friendly_name(name: AnyRef<'_>) -> Result<String> {
 
 /// `SafeContents ::= SEQUENCE OF SafeBag`,
 /// `SafeBag ::= SEQUENCE { bagId OID, bagValue [0] EXPLICIT ANY, bagAttributes SET OPTIONAL }`.
-/// Key, shrouded key and X.509 certificate bags are kept, nested SafeContents are read, CRL,
-/// secret and other certificate types are passed over.
+/// Key, shrouded key, secret (a symmetric key in a PrivateKeyInfo, as Java writes it) and
+/// X.509 certificate bags are kept, nested SafeContents are read, CRL bags and other
+/// certificate and secret types are passed over.
 fn collect_bags<'a>(der: &'a [u8], depth: usize, bags: &mut Bags<'a>) -> Result<()> {
     let what = "SafeContents";
     if depth > MAX_NESTING {
@@ -485,7 +491,7 @@ fn collect_bags<'a>(der: &'a [u8], depth: usize, bags: &mut Bags<'a>) -> Result<
             })?;
         let value = explicit0(value, "SafeBag value")?;
         if bags.keys.len() + bags.certs.len() >= MAX_BAGS
-            && matches!(id, KEY_BAG | SHROUDED_KEY_BAG | CERT_BAG)
+            && matches!(id, KEY_BAG | SHROUDED_KEY_BAG | CERT_BAG | SECRET_BAG)
         {
             return Err(malformed(
                 what,
@@ -500,9 +506,29 @@ fn collect_bags<'a>(der: &'a [u8], depth: usize, bags: &mut Bags<'a>) -> Result<
             KEY_BAG | SHROUDED_KEY_BAG => bags.keys.push(KeyBag {
                 der: value,
                 shrouded: id == SHROUDED_KEY_BAG,
+                secret: false,
                 alias,
                 local_key_id,
             }),
+            SECRET_BAG => {
+                // SecretBag ::= SEQUENCE { secretTypeId OID, secretValue [0] EXPLICIT ANY }
+                let what = "secret bag";
+                let (kind, inner) =
+                    read_all(contents_of(value, Tag::Sequence, what)?, what, |r| {
+                        let kind = <ObjectIdentifier>::decode(r)?;
+                        let inner = AnyRef::decode(r)?;
+                        Ok((kind, inner))
+                    })?;
+                if matches!(kind, KEY_BAG | SHROUDED_KEY_BAG) {
+                    bags.keys.push(KeyBag {
+                        der: contents_of(explicit0(inner, what)?, Tag::OctetString, what)?,
+                        shrouded: kind == SHROUDED_KEY_BAG,
+                        secret: true,
+                        alias,
+                        local_key_id,
+                    });
+                }
+            }
             CERT_BAG => {
                 let what = "certificate bag";
                 let (kind, cert) = read_all(contents_of(value, Tag::Sequence, what)?, what, |r| {
@@ -628,18 +654,34 @@ impl<'f> Keystore<'f> {
         Ok(bags)
     }
 
-    /// The private key of a key bag, decrypting a shrouded one.
+    /// The key of a key bag, decrypting a shrouded one.
     fn key(&self, bag: &KeyBag<'_>) -> Result<Key> {
+        let to_key = |der: &[u8]| {
+            if bag.secret {
+                secret_key(der)
+            } else {
+                pkcs8_to_key(der)
+            }
+        };
         if !bag.shrouded {
-            return pkcs8_to_key(bag.der);
+            return to_key(bag.der);
         }
         let plain =
             decrypt_pkcs8_with(bag.der, self.password, &self.limits).map_err(keystore_password)?;
-        pkcs8_to_key(&plain).map_err(|e| match e {
+        to_key(&plain).map_err(|e| match e {
             Error::DerMalformed { .. } if !self.has_mac => Error::KeystoreBadPassword,
             other => other,
         })
     }
+}
+
+/// The symmetric key of a secret bag: the privateKey octets of its PrivateKeyInfo, whatever
+/// the algorithm (Java writes AES, HmacSHA256, PBE… there).
+fn secret_key(der: &[u8]) -> Result<Key> {
+    let info = pkcs8::PrivateKeyInfoRef::from_der(der)
+        .map_err(|e| Error::der("secret key (PKCS#8 PrivateKeyInfo)", e))?;
+    let k = crate::secret::Secret::from_slice(info.private_key.as_bytes());
+    Ok(Key::Oct(crate::key::OctKey::new(k)?))
 }
 
 /// The certificates of `key`'s chain, leaf first: the certificate with the key's local key
@@ -675,6 +717,9 @@ fn chain_for<'a>(key: &Jwk, bag: &KeyBag<'_>, certs: &'a [CertBag<'a>]) -> Vec<&
 fn key_jwk(keystore: &Keystore<'_>, bag: &KeyBag<'_>, certs: &[CertBag<'_>]) -> Result<Jwk> {
     let key = keystore.key(bag)?;
     let mut jwk = Jwk::new(key, Parameters::default());
+    if bag.secret {
+        return Ok(jwk);
+    }
     let chain = chain_for(&jwk, bag, certs);
     if let Some(leaf) = chain.first() {
         let params = jwk.params_mut();
@@ -746,7 +791,7 @@ fn describe(key: &Key) -> String {
         Key::Rsa(k) => format!("RSA {}", k.bits()),
         Key::Ec(k) => format!("EC {}", k.curve().name()),
         Key::Okp(k) => format!("OKP {}", k.curve().name()),
-        Key::Oct(_) => "oct".to_owned(),
+        Key::Oct(k) => format!("oct {}", k.k().expose().len() * 8),
     }
 }
 
@@ -765,6 +810,7 @@ pub fn keystore_entries(
             alias: bag.alias.clone(),
             key_type: describe(jwk.key()),
             private: true,
+            secret: bag.secret,
             certificates: jwk.params().x5c.as_ref().map_or(0, Vec::len),
         });
     }
@@ -774,6 +820,7 @@ pub fn keystore_entries(
             alias: cert.alias.clone(),
             key_type: describe(&key),
             private: false,
+            secret: false,
             certificates: 1,
         });
     }

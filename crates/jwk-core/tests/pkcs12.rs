@@ -571,3 +571,68 @@ fn long_chains_are_cut_at_16_certificates() {
         .collect();
     assert_eq!(x5c, &expected, "c19 (the leaf) down to c4");
 }
+
+/// Java SecretKeyEntries (`keytool -genseckey`, `-importpass`) come out as `oct` JWKs whose
+/// `k` is the key Java itself reads back (testdata/keystores/keytool-secret.keys.txt).
+#[test]
+fn keytool_secret_keys_are_oct_jwks() {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let dir = workspace_root().join("testdata/keystores");
+    let p12 = std::fs::read(dir.join("keytool-secret.p12")).unwrap();
+    let expected = std::fs::read_to_string(dir.join("keytool-secret.keys.txt")).unwrap();
+    let mut seen = 0;
+    for line in expected.lines() {
+        let [alias, _, hex] = line.split(' ').collect::<Vec<_>>()[..] else {
+            panic!("{line}")
+        };
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let jwk = open(&p12, Some("changeit"), Some(alias)).unwrap();
+        assert_eq!(
+            jwk.to_json(),
+            format!(
+                r#"{{"kty":"oct","k":"{}"}}"#,
+                Base64UrlUnpadded::encode_string(&bytes)
+            ),
+            "{alias}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 3);
+    let jwk = open(&p12, Some("changeit"), Some("ec-p256")).unwrap();
+    let cert = std::fs::read(dir.join("secret-store-ec-p256.crt.der")).unwrap();
+    assert_eq!(jwk.params().x5c.as_deref(), Some(&[cert][..]));
+    let e = open(&p12, Some("changeit"), None).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"the keystore holds several entries: give an alias to choose one (aliases: "hmac-sha256", "aes-128", "ec-p256", "stored-password")"#
+    );
+    assert_eq!(
+        open(&p12, Some("wrong"), Some("aes-128")).unwrap_err(),
+        Error::KeystoreBadPassword
+    );
+    let entries = keystore_entries(&p12, "changeit", &KdfLimits::default()).unwrap();
+    let listed: Vec<(&str, &str, bool, bool, usize)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.alias.as_deref().unwrap(),
+                e.key_type.as_str(),
+                e.private,
+                e.secret,
+                e.certificates,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("hmac-sha256", "oct 256", true, true, 0),
+            ("aes-128", "oct 128", true, true, 0),
+            ("ec-p256", "EC P-256", true, false, 1),
+            ("stored-password", "oct 104", true, true, 0),
+        ]
+    );
+}

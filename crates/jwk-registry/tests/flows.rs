@@ -473,6 +473,56 @@ fn every_secrets_store_source() {
     assert_eq!(private.source_type.as_deref(), Some("PRIVATE_KEY"));
 }
 
+/// A Java SecretKeyEntry in a keystore is a KEYSTORE source for an `oct` JWK (HS256 here).
+#[test]
+fn a_keystore_secret_key_entry_is_an_oct_jwk() {
+    let f = fixture();
+    let p12 =
+        std::fs::read(jwk_testkit::workspace_root().join("testdata/keystores/keytool-secret.p12"))
+            .unwrap();
+    f.reg
+        .add_keystore(
+            &f.admin,
+            P,
+            &AddKeystoreRequest {
+                name: Some("java".into()),
+                environment_name: Some("production".into()),
+                content_base64: Some(<base64ct::Base64 as base64ct::Encoding>::encode_string(
+                    &p12,
+                )),
+                password: Some("changeit".into()),
+            },
+        )
+        .unwrap();
+    let request = |alias: &str, algorithm: &str| CreateJwkRequest {
+        name: Some(alias.to_owned()),
+        source_type: Some("KEYSTORE".into()),
+        environment_name: Some("production".into()),
+        key_store_name: Some("java".into()),
+        alias_name: Some(alias.to_owned()),
+        use_type: Some("SIGNATURE".into()),
+        algorithm: Some(algorithm.to_owned()),
+        ..CreateJwkRequest::default()
+    };
+    f.reg
+        .create_jwk(&f.admin, P, &request("hmac-sha256", "HS256"))
+        .unwrap();
+    let jwk = f.reg.get_jwk(&f.admin, P, "hmac-sha256", true).unwrap();
+    assert_eq!(jwk.jwk["kty"], "oct");
+    assert_eq!(jwk.jwk["k"], "oZlL72C5Bi7Sfa3YRxlJMYR7ONgNHI85EcwOPGZdhwo");
+    assert_eq!(jwk.jwk["alg"], "HS256");
+    assert_eq!(jwk.source_type.as_deref(), Some("KEYSTORE"));
+    assert_eq!(
+        err(f.reg.create_jwk(&f.admin, P, &request("aes-128", "RS256"))),
+        (
+            400,
+            // HMAC keys must be as long as the hash (RFC 7518 §3.2): 128 bits fit no HS*.
+            "algorithm RS256 cannot be used with a 128-bit oct key for SIGNATURE: valid are none"
+                .to_owned()
+        )
+    );
+}
+
 #[test]
 fn generate_every_key_type() {
     let f = fixture();
