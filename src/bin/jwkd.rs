@@ -56,6 +56,13 @@ enum Command {
         /// Seconds between redeployments of pending environments.
         #[arg(long, default_value_t = 30)]
         reconcile_interval_secs: u64,
+        /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+        /// Renewed files are picked up without a restart.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
@@ -106,12 +113,24 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// How `jwkd serve` listens.
+struct Listen {
+    addr: SocketAddr,
+    /// Certificate chain and key files for HTTPS.
+    tls: Option<(PathBuf, PathBuf)>,
+}
+
 async fn serve(
     registry: Registry,
-    listen: SocketAddr,
+    listen: Listen,
     interval: u64,
     data_dir: PathBuf,
 ) -> Result<(), String> {
+    // A certificate that does not load stops the start, before anything else happens.
+    let tls = match &listen.tls {
+        Some((cert, key)) => Some(jwk_engine::server::tls::server_config(cert, key)?),
+        None => None,
+    };
     if let Ok(token) = registry.bootstrap() {
         let path = data_dir.join("admin-token");
         jwk_engine::registry::crypto::write_private(&path, format!("{token}\n").as_bytes())
@@ -119,12 +138,13 @@ async fn serve(
         tracing::info!(path = %path.display(), "bootstrapped: the admin token is in this file");
     }
     let registry = Arc::new(registry);
-    let listener = tokio::net::TcpListener::bind(listen)
+    let listener = tokio::net::TcpListener::bind(listen.addr)
         .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        .map_err(|e| format!("cannot listen on {}: {e}", listen.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("listening on http://{addr}");
-    tracing::info!(%addr, "listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{addr}");
+    tracing::info!(%addr, scheme, "listening");
     // Loads the in-process resolvers now, and keeps them current with other nodes' changes.
     tokio::spawn(registry.clone().follow());
     let reconciler = registry.clone();
@@ -138,11 +158,24 @@ async fn serve(
             }
         }
     });
-    let app = jwk_engine::server::service(jwk_engine::server::AppState { registry });
-    axum::serve(listener, tower::make::Shared::new(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    let app = tower::make::Shared::new(jwk_engine::server::service(jwk_engine::server::AppState {
+        registry,
+    }));
+    match tls {
+        Some(config) => {
+            let listener = jwk_engine::server::tls::TlsListener::new(listener, config)
+                .map_err(|e| e.to_string())?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+    }
+    .map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -165,6 +198,8 @@ fn main() -> ExitCode {
             listen,
             allow_private_networks,
             reconcile_interval_secs,
+            tls_cert,
+            tls_key,
         } => open(&cli, *allow_private_networks).and_then(|reg| {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -172,7 +207,10 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())?
                 .block_on(serve(
                     reg,
-                    *listen,
+                    Listen {
+                        addr: *listen,
+                        tls: tls_cert.clone().zip(tls_key.clone()),
+                    },
                     *reconcile_interval_secs,
                     cli.data_dir.clone(),
                 ))

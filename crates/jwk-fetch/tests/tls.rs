@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use jwk_fetch::{FetchOptions, fetch_jwk};
-use jwk_testkit::{openssl, read, temp_dir};
+use jwk_testkit::{read, temp_dir};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
 const JWK: &str = r#"{"kty":"oct","kid":"tls","k":"GawgguFyGrWKav7AX4VKUg"}"#;
@@ -60,76 +60,7 @@ fn tls_server(cert_pem: &[u8], key_pem: &[u8], connections: usize) -> u16 {
 fn https_with_an_extra_root_and_refused_without_it() {
     let dir = temp_dir();
     let d = dir.path();
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-subj",
-            "/CN=jwk test CA",
-            "-days",
-            "2",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-            "-out",
-            "ca.pem",
-        ],
-    );
-    openssl(
-        d,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "srv.key",
-            "-subj",
-            "/CN=localhost",
-            "-out",
-            "srv.csr",
-        ],
-    );
-    std::fs::write(
-        d.join("ext"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "srv.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "ext",
-            "-out",
-            "srv.pem",
-        ],
-    );
-    openssl(
-        d,
-        &["x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der"],
-    );
+    jwk_testkit::openssl_ca_and_server(d, "DNS:localhost");
     let port = tls_server(&read(d, "srv.pem"), &read(d, "srv.key"), 2);
     let url = format!("https://localhost:{port}/jwks");
 

@@ -5,6 +5,7 @@
 //! `{"success":true,"deploymentResult":{…}}` after deploying to every environment.
 
 mod body;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;

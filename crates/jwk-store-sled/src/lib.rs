@@ -15,6 +15,9 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 const DATA: &[u8] = b"d/";
 const REVISION: &[u8] = b"m/revision";
 
+/// Longest wait for sled's file lock when opening (see [`SledStore::open`]).
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A sled database used as a [`Store`].
 pub struct SledStore {
     db: sled::Db,
@@ -38,13 +41,32 @@ fn revision_of(bytes: Option<sled::IVec>) -> Result<Revision, StoreError> {
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
+    ///
+    /// sled releases its file lock in a background thread after the last handle drops, so
+    /// reopening right after a close in the same process can find the lock still held: a
+    /// held lock is waited for (up to [`LOCK_WAIT`]); then the error says the store is in use.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(StoreError::from_display)?;
-        Ok(SledStore { db })
+            .mode(sled::Mode::HighThroughput);
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match config.open() {
+                Ok(db) => return Ok(SledStore { db }),
+                // sled 0.34.7 reports a held lock as ErrorKind::Other with this text.
+                Err(sled::Error::Io(e)) if e.to_string().starts_with("could not acquire lock") => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(StoreError(format!(
+                            "the sled store in {} is in use (its lock is held, by another \
+                             process or a handle not yet closed)",
+                            dir.display()
+                        )));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(StoreError::from_display(e)),
+            }
+        }
     }
 }
 

@@ -101,6 +101,94 @@ pub fn openssl_self_signed(dir: &Path, name: &str, subject: &str) {
     );
 }
 
+/// Makes a throw-away CA (`ca.key`, `ca.pem`, `ca.der`) and a server certificate it signs
+/// (`srv.key`, `srv.pem`) for the subjectAltName `san` (e.g. `DNS:localhost`,
+/// `IP:127.0.0.1`), valid two days.
+pub fn openssl_ca_and_server(dir: &Path, san: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-subj",
+            "/CN=jwk test CA",
+            "-days",
+            "2",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &["x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der"],
+    );
+    openssl_server_cert(dir, "srv", san);
+}
+
+/// Makes `NAME.key` and `NAME.pem`, a server certificate for the subjectAltName `san` signed
+/// by the CA of [`openssl_ca_and_server`] in `dir`, valid two days.
+pub fn openssl_server_cert(dir: &Path, name: &str, san: &str) {
+    let (key, csr, ext, pem) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.ext"),
+        format!("{name}.pem"),
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-subj",
+            &format!("/CN={name}"),
+            "-out",
+            &csr,
+        ],
+    );
+    std::fs::write(
+        dir.join(&ext),
+        format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+    )
+    .expect("write the extensions file");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &pem,
+        ],
+    );
+}
+
 /// Runs `openssl` and says whether it succeeded (for features a build may lack).
 pub fn openssl_ok(dir: &Path, args: &[&str]) -> bool {
     Command::new("openssl")
