@@ -89,27 +89,13 @@ fn the_product_flows_over_http() {
 
     // Certificate in the secrets store, then the from-certificate route.
     let d = jwk_testkit::temp_dir();
-    jwk_testkit::openssl(
+    jwk_testkit::openssl_key_pair(
         d.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "k.pem",
-            "-subj",
-            "/CN=api",
-            "-days",
-            "2",
-            "-out",
-            "c.pem",
-        ],
+        "k",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
     );
-    let pem = String::from_utf8(jwk_testkit::read(d.path(), "c.pem")).unwrap();
+    jwk_testkit::openssl_self_signed(d.path(), "k", "/CN=api");
+    let pem = String::from_utf8(jwk_testkit::read(d.path(), "k.crt")).unwrap();
     let cert =
         json!({"name": "my-certificate", "environmentName": "production", "pem": pem}).to_string();
     assert_eq!(
@@ -145,12 +131,8 @@ fn the_product_flows_over_http() {
     // Keys and a keystore in the secrets store, then a JWK from each.
     jwk_testkit::openssl(
         d.path(),
-        &["pkey", "-in", "k.pem", "-pubout", "-out", "p.pem"],
-    );
-    jwk_testkit::openssl(
-        d.path(),
         &[
-            "pkcs8", "-topk8", "-in", "k.pem", "-passout", "pass:kpw", "-out", "ek.pem",
+            "pkcs8", "-topk8", "-in", "k.key", "-passout", "pass:kpw", "-out", "ek.pem",
         ],
     );
     jwk_testkit::openssl(
@@ -159,9 +141,9 @@ fn the_product_flows_over_http() {
             "pkcs12",
             "-export",
             "-inkey",
-            "k.pem",
+            "k.key",
             "-in",
-            "c.pem",
+            "k.crt",
             "-name",
             "my-alias",
             "-passout",
@@ -172,7 +154,7 @@ fn the_product_flows_over_http() {
     );
     let text = |n: &str| String::from_utf8(jwk_testkit::read(d.path(), n)).unwrap();
     let keys = "/apiops/projects/MyProject/keys/";
-    let public = json!({"name": "my-key", "environmentName": "production", "keyType": "PUBLIC", "pem": text("p.pem")}).to_string();
+    let public = json!({"name": "my-key", "environmentName": "production", "keyType": "PUBLIC", "pem": text("k.pub")}).to_string();
     let private = json!({"name": "my-private-key", "environmentName": "production", "keyType": "PRIVATE", "pem": text("ek.pem"), "password": "kpw"}).to_string();
     assert_eq!(
         s.call("POST", keys, Some(&admin), Some(&public)),
