@@ -45,6 +45,27 @@ pub(crate) enum DerKind {
 /// Classifies a DER blob without decoding it fully. `None` when it is not a DER SEQUENCE of
 /// a known shape. Bytes after the outer SEQUENCE are ignored here.
 pub(crate) fn classify(der: &[u8]) -> Option<DerKind> {
+    classify_der(der).or_else(|| is_ber_pfx(der).then_some(DerKind::Pkcs12))
+}
+
+/// A PFX in BER (BouncyCastle writes them so): a SEQUENCE of any length form opening with
+/// INTEGER 3 and then a SEQUENCE. Only PKCS#12 is read in BER.
+fn is_ber_pfx(input: &[u8]) -> bool {
+    let after_length = match input {
+        [0x30, 0x80, rest @ ..] => rest,
+        [0x30, n, rest @ ..] if *n > 0x80 && *n <= 0x84 => {
+            match rest.get(usize::from(*n & 0x7f)..) {
+                Some(rest) => rest,
+                None => return false,
+            }
+        }
+        [0x30, n, rest @ ..] if *n < 0x80 => rest,
+        _ => return false,
+    };
+    after_length.starts_with(&[0x02, 0x01, 0x03, 0x30])
+}
+
+fn classify_der(der: &[u8]) -> Option<DerKind> {
     let mut reader = SliceReader::new(der).ok()?;
     let outer = AnyRef::decode(&mut reader).ok()?;
     if outer.tag() != Tag::Sequence {

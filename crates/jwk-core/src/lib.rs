@@ -19,6 +19,7 @@
 //! ```
 
 mod b64;
+mod ber;
 mod der;
 mod encrypted;
 mod error;
@@ -279,6 +280,9 @@ pub mod __fuzz {
         let _ = der::pkcs1_private(data);
         let _ = der::sec1_to_key(data, None);
         let _ = x5c::jwk_from_certificate(data, true);
+        if !crate::ber::is_der(data) {
+            let _ = crate::ber::to_der(data);
+        }
     }
 
     /// Encrypted PKCS#8 and OpenSSL's DEK-Info PEM encryption, with a fixed password.

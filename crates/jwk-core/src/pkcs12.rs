@@ -10,8 +10,8 @@
 //!
 //! Read: OpenSSL 3 default files (PBES2/AES, HMAC-SHA-256 MAC), `-legacy` ones (RC2/3DES, SHA-1
 //! MAC), Java keytool files, files without a MAC or without encryption, nested SafeContents,
-//! passwords outside the BMP (UTF-16 surrogates, as OpenSSL writes them) and OpenSSL's absent
-//! password. Refused with their own errors: the public-key integrity and privacy modes
+//! passwords outside the BMP (UTF-16 surrogates, as OpenSSL writes them), OpenSSL's absent
+//! password, and BER encodings (BouncyCastle's keystores; re-encoded by [`crate::ber`]). Refused with their own errors: the public-key integrity and privacy modes
 //! (signedData, envelopedData) and RFC 9579's PBMAC1. Alias selection, certificate chains, our
 //! KDF caps and our errors are done here too.
 
@@ -278,27 +278,64 @@ fn verify_mac<'p>(pfx: &Pfx<'_>, password: &'p str) -> Result<Password<'p>> {
     Err(Error::KeystoreBadPassword)
 }
 
-/// A SafeContents encoding: borrowed from the file, or decrypted from it.
+/// A SafeContents encoding: borrowed from the file, decrypted from it, or re-encoded from
+/// BER.
 enum SafeContents<'a> {
     Plain(&'a [u8]),
     Decrypted(Zeroizing<Vec<u8>>),
+    Normalized(Zeroizing<Vec<u8>>),
 }
 
 impl SafeContents<'_> {
     fn bytes(&self) -> &[u8] {
         match self {
             SafeContents::Plain(b) => b,
-            SafeContents::Decrypted(b) => b,
+            SafeContents::Decrypted(b) | SafeContents::Normalized(b) => b,
+        }
+    }
+
+    /// The same contents owning their bytes.
+    fn detach(self) -> SafeContents<'static> {
+        match self {
+            SafeContents::Plain(b) => SafeContents::Normalized(Zeroizing::new(b.to_vec())),
+            SafeContents::Decrypted(b) => SafeContents::Decrypted(b),
+            SafeContents::Normalized(b) => SafeContents::Normalized(b),
         }
     }
 }
 
+/// `bytes` re-encoded as DER if they are BER (see [`crate::ber`]).
+fn normalized(bytes: &[u8], what: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    if crate::ber::is_der(bytes) {
+        return Ok(None);
+    }
+    crate::ber::to_der(bytes)
+        .map(|der| Some(Zeroizing::new(der)))
+        .map_err(|e| malformed(what, e))
+}
+
 /// `AuthenticatedSafe ::= SEQUENCE OF ContentInfo`, each `data` (a SafeContents in an OCTET
-/// STRING) or `encryptedData` (decrypted here).
+/// STRING) or `encryptedData` (decrypted here). BER at any of these levels is re-encoded.
 fn safe_contents<'a>(
     auth_safe: &'a [u8],
     password: Password<'_>,
     limits: &KdfLimits,
+    has_mac: bool,
+) -> Result<Vec<SafeContents<'a>>> {
+    match normalized(auth_safe, "AuthenticatedSafe")? {
+        None => read_auth_safe(auth_safe, password, limits, has_mac),
+        Some(der) => Ok(read_auth_safe(&der, password, limits, has_mac)?
+            .into_iter()
+            .map(SafeContents::detach)
+            .collect()),
+    }
+}
+
+fn read_auth_safe<'a>(
+    auth_safe: &'a [u8],
+    password: Password<'_>,
+    limits: &KdfLimits,
+    has_mac: bool,
 ) -> Result<Vec<SafeContents<'a>>> {
     let mut out = Vec::new();
     let what = "AuthenticatedSafe";
@@ -308,15 +345,22 @@ fn safe_contents<'a>(
             "SafeContents ContentInfo",
         )? {
             (_, None) => {}
-            (DATA, Some(content)) => out.push(SafeContents::Plain(contents_of(
-                content,
-                Tag::OctetString,
-                "SafeContents data",
-            )?)),
+            (DATA, Some(content)) => {
+                let data = contents_of(content, Tag::OctetString, "SafeContents data")?;
+                out.push(match normalized(data, "SafeContents")? {
+                    None => SafeContents::Plain(data),
+                    Some(der) => SafeContents::Normalized(der),
+                });
+            }
             (ENCRYPTED_DATA, Some(content)) => {
-                out.push(SafeContents::Decrypted(decrypt_safe(
-                    content, password, limits,
-                )?));
+                let plain = decrypt_safe(content, password, limits)?;
+                // Without a MAC, undecodable plaintext is what a wrong password gives.
+                out.push(match normalized(&plain, "SafeContents") {
+                    Ok(None) => SafeContents::Decrypted(plain),
+                    Ok(Some(der)) => SafeContents::Decrypted(der),
+                    Err(_) if !has_mac => return Err(Error::KeystoreBadPassword),
+                    Err(e) => return Err(e),
+                });
             }
             (ENVELOPED_DATA, _) => {
                 return Err(Error::UnsupportedEncryption {
@@ -627,7 +671,7 @@ impl<'f> Keystore<'f> {
         let pfx = parse_pfx(der)?;
         check_kdf_costs(der, &pfx, limits)?;
         let password = verify_mac(&pfx, password)?;
-        let contents = safe_contents(pfx.auth_safe, password, limits)?;
+        let contents = safe_contents(pfx.auth_safe, password, limits, pfx.mac.is_some())?;
         Ok(Keystore {
             contents,
             password,
@@ -748,7 +792,8 @@ pub(crate) fn import_keystore(
     alias: Option<&str>,
     limits: &KdfLimits,
 ) -> Result<Jwk> {
-    let keystore = Keystore::open(der, password, limits)?;
+    let file = normalized(der, "PFX")?;
+    let keystore = Keystore::open(file.as_deref().map_or(der, |v| v), password, limits)?;
     let bags = keystore.bags()?;
     let Some(alias) = alias else {
         return match bags.keys.as_slice() {
@@ -801,7 +846,8 @@ pub fn keystore_entries(
     password: &str,
     limits: &KdfLimits,
 ) -> Result<Vec<KeystoreEntry>> {
-    let keystore = Keystore::open(der, password, limits)?;
+    let file = normalized(der, "PFX")?;
+    let keystore = Keystore::open(file.as_deref().map_or(der, |v| v), password, limits)?;
     let bags = keystore.bags()?;
     let mut out = Vec::new();
     for bag in &bags.keys {

@@ -111,6 +111,19 @@ fn a_keystore_of_many_tiny_bags_is_capped() {
 }
 
 #[test]
+fn a_ber_keystore_of_many_empty_values_costs_its_own_size() {
+    let _serial = serial();
+    let mut ber = vec![0x30, 0x80, 0x02, 0x01, 0x03];
+    while ber.len() < MIB {
+        ber.extend_from_slice(&[0x30, 0x80, 0x00, 0x00]);
+    }
+    ber.extend_from_slice(&[0x00, 0x00]);
+    assert_bounded("BER keystore", &ber, 4);
+    let e = import(&ber, &ImportOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "pkcs12.malformed");
+}
+
+#[test]
 fn a_keystore_of_many_aliases_lists_them_within_bounds() {
     use jwk_testkit::pkcs12_build::{key_bag, pfx};
     let _serial = serial();

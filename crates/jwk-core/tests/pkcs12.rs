@@ -636,3 +636,31 @@ fn keytool_secret_keys_are_oct_jwks() {
         ]
     );
 }
+
+/// BouncyCastle's "PKCS12" keystores are BER (indefinite lengths throughout), with
+/// PBE-SHA1-3DES keys, RC2-40 certificates and a SHA-1 MAC.
+#[test]
+fn bouncycastle_ber_keystore() {
+    let dir = workspace_root().join("testdata/keystores");
+    let p12 = std::fs::read(dir.join("bc-ber.p12")).unwrap();
+    assert_eq!(&p12[..2], &[0x30, 0x80], "the fixture is BER");
+    let jwk = open(&p12, Some("changeit"), Some("bc-ec")).unwrap();
+    let key = import(
+        &std::fs::read(dir.join("bc-ber-ec.key.der")).unwrap(),
+        &ImportOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(material(&jwk), material(&key));
+    let cert = std::fs::read(dir.join("bc-ber-ec.crt.der")).unwrap();
+    assert_eq!(jwk.params().x5c.as_deref(), Some(&[cert][..]));
+    assert_eq!(
+        open(&p12, Some("wrong"), None).unwrap_err(),
+        Error::KeystoreBadPassword
+    );
+    let entries = keystore_entries(&p12, "changeit", &KdfLimits::default()).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].alias.as_deref(), Some("bc-ec"));
+    // Cut short, it is an error that says so, not a panic.
+    let e = open(&p12[..p12.len() - 40], Some("changeit"), None).unwrap_err();
+    assert_eq!(e.code(), "pkcs12.malformed");
+}
