@@ -31,7 +31,7 @@ for v in wyche:
     put("jwk_str", json.dumps(v["jwk"]))
     put("pem", v["pem"])
     put("der", base64.b64decode(v["der_b64"]))
-for p in glob.glob(os.path.join(root, "testdata", "keystores", "*.p12")):
+for p in glob.glob(os.path.join(root, "testdata", "keystores", "*.p12")) + glob.glob(os.path.join(root, "testdata", "keystores", "*.jks")):
     put("pkcs12", open(p, "rb").read())
 for p in glob.glob(os.path.join(root, "testdata", "keystores", "*.der")):
     put("der", open(p, "rb").read())

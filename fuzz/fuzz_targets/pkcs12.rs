@@ -1,5 +1,5 @@
 #![no_main]
-//! PKCS#12 keystores with a fixed password.
+//! Keystores (PKCS#12 in DER or BER, Java JKS) with a fixed password.
 
 use libfuzzer_sys::fuzz_target;
 

@@ -40,11 +40,16 @@ pub(crate) enum DerKind {
     Sec1,
     /// PKCS#12 PFX.
     Pkcs12,
+    /// A Java KeyStore (JKS, or JCEKS to refuse): not DER, recognised by its magic number.
+    Jks,
 }
 
 /// Classifies a DER blob without decoding it fully. `None` when it is not a DER SEQUENCE of
 /// a known shape. Bytes after the outer SEQUENCE are ignored here.
 pub(crate) fn classify(der: &[u8]) -> Option<DerKind> {
+    if der.starts_with(&crate::jks::MAGIC) || der.starts_with(&crate::jks::JCEKS_MAGIC) {
+        return Some(DerKind::Jks);
+    }
     classify_der(der).or_else(|| is_ber_pfx(der).then_some(DerKind::Pkcs12))
 }
 

@@ -264,8 +264,8 @@ pub enum Error {
     )]
     KeystoreBadPassword,
 
-    /// The PKCS#12 structure does not decode.
-    #[error("the PKCS#12 keystore is malformed: {detail}")]
+    /// The keystore (PKCS#12 or JKS) does not decode.
+    #[error("the keystore is malformed: {detail}")]
     KeystoreMalformed {
         /// What is wrong.
         detail: String,

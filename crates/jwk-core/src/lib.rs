@@ -24,6 +24,7 @@ mod der;
 mod encrypted;
 mod error;
 mod generate;
+mod jks;
 mod json;
 mod jwk;
 mod key;
@@ -41,7 +42,7 @@ pub use jwk::{Jwk, KeyUse, Parameters, ThumbprintHash};
 pub use key::{
     EcCurve, EcKey, Key, KeyType, OctKey, OkpCurve, OkpKey, PssHash, RsaKey, RsaPrivate,
 };
-pub use pkcs12::{KeystoreEntry, keystore_entries};
+pub use pkcs12::KeystoreEntry;
 pub use policy::{Usage, check_algorithm, valid_algorithms};
 pub use secret::Secret;
 
@@ -99,6 +100,20 @@ pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
     Ok(jwk)
 }
 
+/// Lists the entries of a keystore (PKCS#12, in DER or BER, or Java JKS): private and secret
+/// keys first, then certificates without a key.
+pub fn keystore_entries(
+    keystore: &[u8],
+    password: &str,
+    limits: &KdfLimits,
+) -> Result<Vec<KeystoreEntry>> {
+    if der::classify(keystore) == Some(DerKind::Jks) {
+        jks::keystore_entries(keystore, password)
+    } else {
+        pkcs12::keystore_entries(keystore, password, limits)
+    }
+}
+
 /// Selects one key from JSON text (a JWK, a JWK Set or an array of JWKs) by kid, parsing only
 /// the chosen entry fully; the same rules as [`import`] for JSON input.
 pub fn select_from_json(text: &str, kid: Option<&str>) -> Result<Jwk> {
@@ -122,7 +137,7 @@ fn bare_base64(text: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 }
 
 fn import_der(kind: DerKind, input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
-    if opts.alias.is_some() && kind != DerKind::Pkcs12 {
+    if opts.alias.is_some() && !matches!(kind, DerKind::Pkcs12 | DerKind::Jks) {
         return Err(alias_misplaced());
     }
     let key = match kind {
@@ -137,16 +152,19 @@ fn import_der(kind: DerKind, input: &[u8], opts: &ImportOptions<'_>) -> Result<J
             let plain = encrypted::decrypt_pkcs8(input, password, &opts.kdf_limits)?;
             decrypted(der::pkcs8_to_key(&plain))?
         }
-        DerKind::Pkcs12 => {
+        DerKind::Pkcs12 | DerKind::Jks => {
             // A keystore without a password is tried with the empty one, as keytool and
             // OpenSSL write them.
             let password = opts.password.unwrap_or("");
-            return pkcs12::import_keystore(input, password, opts.alias, &opts.kdf_limits).map_err(
-                |e| match (e, opts.password) {
-                    (Error::KeystoreBadPassword, None) => Error::PasswordRequired,
-                    (e, _) => e,
-                },
-            );
+            let result = if kind == DerKind::Jks {
+                jks::import_keystore(input, password, opts.alias)
+            } else {
+                pkcs12::import_keystore(input, password, opts.alias, &opts.kdf_limits)
+            };
+            return result.map_err(|e| match (e, opts.password) {
+                (Error::KeystoreBadPassword, None) => Error::PasswordRequired,
+                (e, _) => e,
+            });
         }
     };
     Ok(Jwk::new(key, Parameters::default()))
@@ -302,7 +320,8 @@ pub mod __fuzz {
 
     /// PKCS#12 with a fixed password.
     pub fn pkcs12(data: &[u8]) {
-        let _ = crate::pkcs12::keystore_entries(data, "password", &LIMITS);
+        let _ = crate::keystore_entries(data, "password", &LIMITS);
+        let _ = crate::jks::import_keystore(data, "password", Some("alias"));
         let _ = crate::pkcs12::import_keystore(data, "password", Some("alias"), &LIMITS);
     }
 }

@@ -88,7 +88,7 @@ pub struct KeystoreEntry {
 
 fn malformed(what: &str, detail: impl std::fmt::Display) -> Error {
     Error::KeystoreMalformed {
-        detail: format!("{what}: {detail}"),
+        detail: format!("PKCS#12 {what}: {detail}"),
     }
 }
 
@@ -760,18 +760,12 @@ fn chain_for<'a>(key: &Jwk, bag: &KeyBag<'_>, certs: &'a [CertBag<'a>]) -> Vec<&
 
 fn key_jwk(keystore: &Keystore<'_>, bag: &KeyBag<'_>, certs: &[CertBag<'_>]) -> Result<Jwk> {
     let key = keystore.key(bag)?;
-    let mut jwk = Jwk::new(key, Parameters::default());
+    let jwk = Jwk::new(key, Parameters::default());
     if bag.secret {
         return Ok(jwk);
     }
     let chain = chain_for(&jwk, bag, certs);
-    if let Some(leaf) = chain.first() {
-        let params = jwk.params_mut();
-        params.x5t_s256 = Some(Sha256::digest(leaf).to_vec());
-        params.x5c = Some(chain.iter().map(|c| c.to_vec()).collect());
-    }
-    crate::x5c::check_jwk_chain(&jwk)?;
-    Ok(jwk)
+    crate::x5c::with_chain(jwk, &chain)
 }
 
 fn aliases(bags: &Bags<'_>) -> Vec<String> {
@@ -814,7 +808,10 @@ pub(crate) fn import_keystore(
         [] => {}
         _ => {
             return Err(Error::KeystoreMalformed {
-                detail: format!("{} private keys share the alias \"{alias}\"", keys.len()),
+                detail: format!(
+                    "PKCS#12: {} private keys share the alias \"{alias}\"",
+                    keys.len()
+                ),
             });
         }
     }
@@ -831,7 +828,7 @@ pub(crate) fn import_keystore(
     }
 }
 
-fn describe(key: &Key) -> String {
+pub(crate) fn describe(key: &Key) -> String {
     match key {
         Key::Rsa(k) => format!("RSA {}", k.bits()),
         Key::Ec(k) => format!("EC {}", k.curve().name()),
@@ -841,7 +838,7 @@ fn describe(key: &Key) -> String {
 }
 
 /// Lists the entries of a keystore: private keys first, then certificates without a key.
-pub fn keystore_entries(
+pub(crate) fn keystore_entries(
     der: &[u8],
     password: &str,
     limits: &KdfLimits,

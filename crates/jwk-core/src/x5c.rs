@@ -105,6 +105,18 @@ pub(crate) fn jwk_from_certificate_der(der: Vec<u8>) -> Result<Jwk> {
     Ok(with_x5c(key, der))
 }
 
+/// `jwk` with `chain` (leaf first) as `x5c` and the leaf's `x5t#S256`, checked by
+/// [`check_jwk_chain`]. An empty chain leaves the JWK as it is.
+pub(crate) fn with_chain(mut jwk: Jwk, chain: &[&[u8]]) -> Result<Jwk> {
+    if let Some(leaf) = chain.first() {
+        let params = jwk.params_mut();
+        params.x5t_s256 = Some(Sha256::digest(leaf).to_vec());
+        params.x5c = Some(chain.iter().map(|c| c.to_vec()).collect());
+    }
+    check_jwk_chain(&jwk)?;
+    Ok(jwk)
+}
+
 /// Checks a JWK's `x5c`: every entry a certificate, the leaf's key equal to the JWK's key,
 /// and `x5t` / `x5t#S256` (when present) the digests of the leaf.
 pub(crate) fn check_jwk_chain(jwk: &Jwk) -> Result<()> {

@@ -106,7 +106,7 @@ fn a_keystore_of_many_tiny_bags_is_capped() {
     let e = import(&p12, &ImportOptions::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the PKCS#12 keystore is malformed: SafeContents: more than 10000 key and certificate bags"
+        "the keystore is malformed: PKCS#12 SafeContents: more than 10000 key and certificate bags"
     );
 }
 

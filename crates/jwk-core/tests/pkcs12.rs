@@ -437,7 +437,7 @@ fn nested_safe_contents_and_the_absent_password() {
     assert_eq!(e.code(), "pkcs12.malformed");
     assert_eq!(
         e.to_string(),
-        "the PKCS#12 keystore is malformed: SafeContents: nested more than 8 deep"
+        "the keystore is malformed: PKCS#12 SafeContents: nested more than 8 deep"
     );
 }
 

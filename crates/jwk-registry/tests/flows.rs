@@ -523,6 +523,44 @@ fn a_keystore_secret_key_entry_is_an_oct_jwk() {
     );
 }
 
+/// A Java KeyStore (JKS) is a keystore like a PKCS#12 file: uploaded, then a KEYSTORE source.
+#[test]
+fn a_jks_keystore_is_a_keystore_source() {
+    let f = fixture();
+    let jks = std::fs::read(jwk_testkit::workspace_root().join("testdata/keystores/keytool.jks"))
+        .unwrap();
+    let upload = |password: &str| AddKeystoreRequest {
+        name: Some("jks".into()),
+        environment_name: Some("production".into()),
+        content_base64: Some(<base64ct::Base64 as base64ct::Encoding>::encode_string(
+            &jks,
+        )),
+        password: Some(password.to_owned()),
+    };
+    assert_eq!(
+        err(f.reg.add_keystore(&f.admin, P, &upload("wrong"))).0,
+        400
+    );
+    f.reg
+        .add_keystore(&f.admin, P, &upload("changeit"))
+        .unwrap();
+    let request = CreateJwkRequest {
+        name: Some("from-jks".into()),
+        source_type: Some("KEYSTORE".into()),
+        environment_name: Some("production".into()),
+        key_store_name: Some("jks".into()),
+        alias_name: Some("ec-p384".into()),
+        use_type: Some("SIGNATURE".into()),
+        algorithm: Some("ES384".into()),
+        ..CreateJwkRequest::default()
+    };
+    f.reg.create_jwk(&f.admin, P, &request).unwrap();
+    let jwk = f.reg.get_jwk(&f.admin, P, "from-jks", false).unwrap();
+    assert_eq!(jwk.jwk["crv"], "P-384");
+    assert!(jwk.jwk.get("d").is_none());
+    assert_eq!(jwk.jwk["x5c"].as_array().map(Vec::len), Some(1));
+}
+
 #[test]
 fn generate_every_key_type() {
     let f = fixture();
