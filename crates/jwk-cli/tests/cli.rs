@@ -299,6 +299,26 @@ fn keystore_list_prints_one_alias_per_line() {
         "{}",
         r.stderr
     );
+    let jks = jwk_testkit::workspace_root().join("testdata/keystores/keytool.jks");
+    let r = jwk(
+        &[
+            "keystore",
+            "list",
+            jks.to_str().unwrap(),
+            "--password",
+            "changeit",
+        ],
+        "",
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (
+            0,
+            "ec-p384\tEC P-384\tprivate-key\t1 certificate\nrsa-signing\tRSA 2048\tprivate-key\t1 certificate\ntrusted\tOKP Ed25519\tcertificate\t1 certificate\n"
+        ),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
