@@ -354,23 +354,7 @@ fn run_keystore_list(file: &str, password_args: &PasswordArgs) -> Result<String,
         password.as_deref().map_or("", String::as_str),
         &KdfLimits::default(),
     )?;
-    let lines: Vec<String> = entries
-        .iter()
-        .map(|e| {
-            format!(
-                "{}\t{}\t{}\t{} certificate{}",
-                e.alias.as_deref().unwrap_or("(no alias)"),
-                e.key_type,
-                match (e.secret, e.private) {
-                    (true, _) => "secret-key",
-                    (false, true) => "private-key",
-                    (false, false) => "certificate",
-                },
-                e.certificates,
-                if e.certificates == 1 { "" } else { "s" }
-            )
-        })
-        .collect();
+    let lines: Vec<String> = entries.iter().map(ToString::to_string).collect();
     Ok(lines.join("\n"))
 }
 

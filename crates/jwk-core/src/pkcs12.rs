@@ -86,6 +86,26 @@ pub struct KeystoreEntry {
     pub certificates: usize,
 }
 
+/// One tab-separated line, as `jwk keystore list` prints it:
+/// `alias<TAB>key type<TAB>private-key|secret-key|certificate<TAB>N certificates`.
+impl std::fmt::Display for KeystoreEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match (self.secret, self.private) {
+            (true, _) => "secret-key",
+            (false, true) => "private-key",
+            (false, false) => "certificate",
+        };
+        let plural = if self.certificates == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{}\t{}\t{kind}\t{} certificate{plural}",
+            self.alias.as_deref().unwrap_or("(no alias)"),
+            self.key_type,
+            self.certificates
+        )
+    }
+}
+
 fn malformed(what: &str, detail: impl std::fmt::Display) -> Error {
     Error::KeystoreMalformed {
         detail: format!("PKCS#12 {what}: {detail}"),
