@@ -54,7 +54,7 @@ enum Command {
     Generate(GenerateArgs),
     /// Fetch a JWK or JWK Set from a URL (bounded, SSRF-guarded) and print the selected key.
     Fetch(FetchArgs),
-    /// Inspect PKCS#12 keystores.
+    /// Inspect keystores (PKCS#12, Java JKS).
     #[command(subcommand)]
     Keystore(KeystoreCommand),
 }
@@ -141,7 +141,7 @@ struct InputArgs {
     file: String,
     #[command(flatten)]
     password: PasswordArgs,
-    /// Alias of the key in a PKCS#12 keystore.
+    /// Alias of the key in a keystore (PKCS#12 or JKS).
     #[arg(long)]
     alias: Option<String>,
     /// kid to select from a JWK Set, or to set on any other input.

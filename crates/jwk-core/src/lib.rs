@@ -186,7 +186,7 @@ fn is_structural(e: &Error) -> bool {
 
 fn alias_misplaced() -> Error {
     Error::InvalidOption {
-        detail: "an alias applies only to PKCS#12 keystores".to_owned(),
+        detail: "an alias applies only to keystores (PKCS#12, JKS)".to_owned(),
     }
 }
 

@@ -106,3 +106,13 @@ fn damaged_jks_files_are_errors() {
         "unsupported key encryption: JCEKS keystores (convert with keytool -importkeystore -deststoretype PKCS12)"
     );
 }
+
+#[test]
+fn an_alias_is_for_keystores_only() {
+    let e = open(&fixture("jks-ec-p384.key.der"), None, Some("ec-p384")).unwrap_err();
+    assert_eq!(e.code(), "input.invalid_option");
+    assert_eq!(
+        e.to_string(),
+        "an alias applies only to keystores (PKCS#12, JKS)"
+    );
+}
