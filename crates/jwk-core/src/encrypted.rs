@@ -103,15 +103,23 @@ impl<'a> Password<'a> {
 
     /// The PKCS#12 KDF's encoding of the password.
     pub(crate) fn bmp(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(self.text.len() * 2 + 2));
-        if !self.absent {
-            for unit in self.text.encode_utf16() {
-                out.extend_from_slice(&unit.to_be_bytes());
-            }
-            out.extend_from_slice(&[0, 0]);
+        if self.absent {
+            return Zeroizing::new(Vec::new());
         }
+        let mut out = utf16_be(self.text);
+        out.extend_from_slice(&[0, 0]);
         out
     }
+}
+
+/// A password as UTF-16 units, big-endian, no terminator (the JDK's JKS hashes take it so;
+/// the PKCS#12 KDF adds a terminator).
+pub(crate) fn utf16_be(text: &str) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(text.len() * 2 + 2));
+    for unit in text.encode_utf16() {
+        out.extend_from_slice(&unit.to_be_bytes());
+    }
+    out
 }
 
 /// Decrypts a PKCS#8 EncryptedPrivateKeyInfo and returns the PrivateKeyInfo DER.

@@ -17,6 +17,7 @@ use spki::AlgorithmIdentifierRef;
 use zeroize::Zeroizing;
 
 use crate::der::pkcs8_to_key;
+use crate::encrypted::utf16_be;
 use crate::error::{Error, Result};
 use crate::jwk::{Jwk, Parameters};
 use crate::pkcs12::KeystoreEntry;
@@ -104,11 +105,6 @@ fn modified_utf8(bytes: &[u8]) -> Option<String> {
         i += len;
     }
     String::from_utf16(&units).ok()
-}
-
-/// The password as the JDK hashes it: each UTF-16 unit big-endian, no terminator.
-fn password_bytes(password: &str) -> Zeroizing<Vec<u8>> {
-    Zeroizing::new(password.encode_utf16().flat_map(u16::to_be_bytes).collect())
 }
 
 /// One entry of the file.
@@ -202,7 +198,7 @@ fn open<'a>(file: &'a [u8], password: &str) -> Result<Vec<Entry<'a>>> {
         )));
     }
     let digest = Sha1::new()
-        .chain_update(&*password_bytes(password))
+        .chain_update(&*utf16_be(password))
         .chain_update(b"Mighty Aphrodite")
         .chain_update(&file[..body_len])
         .finalize();
@@ -234,7 +230,7 @@ fn recover_key(protected: &[u8], password: &str) -> Result<Zeroizing<Vec<u8>>> {
     }
     let (salt, rest) = data.split_at(DIGEST_LEN);
     let (encrypted, check) = rest.split_at(rest.len() - DIGEST_LEN);
-    let pw = password_bytes(password);
+    let pw = utf16_be(password);
     let mut key = Zeroizing::new(encrypted.to_vec());
     let mut digest = Zeroizing::new(salt.to_vec());
     for chunk in key.chunks_mut(DIGEST_LEN) {
@@ -258,10 +254,16 @@ fn recover_key(protected: &[u8], password: &str) -> Result<Zeroizing<Vec<u8>>> {
     Ok(key)
 }
 
-fn aliases(entries: &[Entry<'_>]) -> Vec<String> {
+/// The entries in listing order: private keys first, then trusted certificates.
+fn keys_then_certificates<'e, 'a>(entries: &'e [Entry<'a>]) -> impl Iterator<Item = &'e Entry<'a>> {
     let keys = entries.iter().filter(|e| e.key.is_some());
-    let certs = entries.iter().filter(|e| e.key.is_none());
-    keys.chain(certs).map(|e| e.alias.clone()).collect()
+    keys.chain(entries.iter().filter(|e| e.key.is_none()))
+}
+
+fn aliases(entries: &[Entry<'_>]) -> Vec<String> {
+    keys_then_certificates(entries)
+        .map(|e| e.alias.clone())
+        .collect()
 }
 
 fn entry_jwk(entry: &Entry<'_>, password: &str) -> Result<Jwk> {
@@ -306,9 +308,7 @@ pub(crate) fn import_keystore(file: &[u8], password: &str, alias: Option<&str>) 
 /// Lists the entries: private keys first, then trusted certificates.
 pub(crate) fn keystore_entries(file: &[u8], password: &str) -> Result<Vec<KeystoreEntry>> {
     let entries = open(file, password)?;
-    let keys = entries.iter().filter(|e| e.key.is_some());
-    let certs = entries.iter().filter(|e| e.key.is_none());
-    keys.chain(certs)
+    keys_then_certificates(&entries)
         .map(|e| {
             let jwk = entry_jwk(e, password)?;
             Ok(KeystoreEntry {
