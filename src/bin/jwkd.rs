@@ -116,8 +116,8 @@ async fn shutdown_signal() {
 /// How `jwkd serve` listens.
 struct Listen {
     addr: SocketAddr,
-    /// Certificate chain and key files for HTTPS.
-    tls: Option<(PathBuf, PathBuf)>,
+    /// HTTPS, loaded from the certificate and key files.
+    tls: Option<Arc<jwk_engine::server::tls::ServerConfig>>,
 }
 
 async fn serve(
@@ -126,11 +126,7 @@ async fn serve(
     interval: u64,
     data_dir: PathBuf,
 ) -> Result<(), String> {
-    // A certificate that does not load stops the start, before anything else happens.
-    let tls = match &listen.tls {
-        Some((cert, key)) => Some(jwk_engine::server::tls::server_config(cert, key)?),
-        None => None,
-    };
+    let tls = listen.tls;
     if let Ok(token) = registry.bootstrap() {
         let path = data_dir.join("admin-token");
         jwk_engine::registry::crypto::write_private(&path, format!("{token}\n").as_bytes())
@@ -200,21 +196,27 @@ fn main() -> ExitCode {
             reconcile_interval_secs,
             tls_cert,
             tls_key,
-        } => open(&cli, *allow_private_networks).and_then(|reg| {
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?
-                .block_on(serve(
-                    reg,
-                    Listen {
-                        addr: *listen,
-                        tls: tls_cert.clone().zip(tls_key.clone()),
-                    },
-                    *reconcile_interval_secs,
-                    cli.data_dir.clone(),
-                ))
-        }),
+        } => {
+            // A certificate that does not load stops the start before the store is opened.
+            let tls = tls_cert
+                .as_deref()
+                .zip(tls_key.as_deref())
+                .map(|(cert, key)| jwk_engine::server::tls::server_config(cert, key))
+                .transpose();
+            tls.and_then(|tls| {
+                let reg = open(&cli, *allow_private_networks)?;
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?
+                    .block_on(serve(
+                        reg,
+                        Listen { addr: *listen, tls },
+                        *reconcile_interval_secs,
+                        cli.data_dir.clone(),
+                    ))
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
