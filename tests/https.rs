@@ -4,23 +4,8 @@
 mod common;
 
 use std::process::Stdio;
-use std::sync::Arc;
 
-use common::Server;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
-
-fn agent(ca: Option<&[u8]>) -> ureq::Agent {
-    let roots = match ca {
-        Some(der) => RootCerts::Specific(Arc::new(vec![Certificate::from_der(der).to_owned()])),
-        None => RootCerts::WebPki,
-    };
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .tls_config(TlsConfig::builder().root_certs(roots).build())
-        .build()
-        .new_agent()
-}
+use common::{Server, agent};
 
 #[test]
 fn jwkd_serves_the_api_over_https() {

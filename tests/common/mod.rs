@@ -13,6 +13,24 @@ pub struct Server {
     pub base: String,
 }
 
+/// An HTTP(S) client for the tests: statuses are answers, not errors; no proxy; trusting
+/// the CA `ca` (DER) alone when given, else the Mozilla roots.
+pub fn agent(ca: Option<&[u8]>) -> ureq::Agent {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let roots = match ca {
+        Some(der) => RootCerts::Specific(std::sync::Arc::new(vec![
+            Certificate::from_der(der).to_owned(),
+        ])),
+        None => RootCerts::WebPki,
+    };
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .tls_config(TlsConfig::builder().root_certs(roots).build())
+        .build()
+        .new_agent()
+}
+
 pub fn jwkd(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jwkd"));
     c.arg("--data-dir").arg(data).env("RUST_LOG", "warn");
@@ -86,11 +104,7 @@ impl Server {
         token: Option<&str>,
         body: Option<&str>,
     ) -> (u16, ureq::http::HeaderMap, Value) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .proxy(None)
-            .build()
-            .new_agent();
+        let agent = agent(None);
         let url = format!("{}{path}", self.base);
         let auth = token.map(|t| format!("Bearer {t}"));
         let response = match (method, body) {
