@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Seeds the fuzz corpora from ../shared/testdata and testdata/ (idempotent)."""
+"""Seeds the fuzz corpora from testdata/ (idempotent)."""
 import base64, hashlib, json, os, sys, glob
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "fuzz", "corpus")
-shared = os.path.join(root, "..", "shared", "testdata")
+vectors = os.path.join(root, "testdata", "vectors")
 
 def put(target, data):
     d = os.path.join(out, target)
@@ -14,8 +14,8 @@ def put(target, data):
     with open(os.path.join(d, hashlib.sha1(data).hexdigest()), "wb") as f:
         f.write(data)
 
-rfc = json.load(open(os.path.join(shared, "rfc-vectors.json")))
-wyche = json.load(open(os.path.join(shared, "wycheproof-keys.json")))
+rfc = json.load(open(os.path.join(vectors, "rfc-vectors.json")))
+wyche = json.load(open(os.path.join(vectors, "wycheproof-keys.json")))
 keys = [v["jwk"] for v in rfc]
 for v in rfc:
     put("jwk_str", json.dumps(v["jwk"]))

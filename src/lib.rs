@@ -11,6 +11,8 @@ pub use jwk_registry as registry;
 pub use jwk_server as server;
 pub use jwk_store_postgres as postgres;
 
+pub mod datadir;
+
 use jwk_registry::store::{MemoryStore, Store, StoreError};
 
 /// Which `Store` backend holds the registry: the one setting that chooses it.
@@ -36,6 +38,15 @@ impl StoreKind {
             _ => None,
         }
     }
+
+    /// `sled`, `redb` or `memory`: the name [`StoreKind::parse`] reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Sled => "sled",
+            StoreKind::Redb => "redb",
+            StoreKind::Memory => "memory",
+        }
+    }
 }
 
 /// Opens the chosen store in `data_dir` (created if missing).
@@ -53,13 +64,21 @@ pub fn open_store(kind: StoreKind, data_dir: &Path) -> Result<Arc<dyn Store>, St
 }
 
 /// Opens a registry in `data_dir`: the chosen store, and the master key from
-/// `<data dir>/master.key` (created with owner-only permissions on first use).
+/// `<data dir>/master.key` (created with owner-only permissions on first use). The data dir
+/// records which store holds its registry ([`datadir`]): opening it with another store is
+/// refused before anything is created.
 pub fn open_registry(
     kind: StoreKind,
     data_dir: &Path,
     config: jwk_registry::RegistryConfig,
 ) -> Result<jwk_registry::Registry, jwk_registry::RegistryError> {
-    registry_on(open_store(kind, data_dir)?, data_dir, config)
+    if kind == StoreKind::Memory {
+        return registry_on(open_store(kind, data_dir)?, data_dir, config);
+    }
+    datadir::check_store(data_dir, kind.name())?;
+    let registry = registry_on(open_store(kind, data_dir)?, data_dir, config)?;
+    datadir::record(data_dir, kind.name(), &registry.id()?)?;
+    Ok(registry)
 }
 
 /// Opens a registry shared with other nodes in PostgreSQL (`url`: a `postgres://` URL or a
@@ -73,8 +92,11 @@ pub fn open_postgres_registry(
     data_dir: &Path,
     config: jwk_registry::RegistryConfig,
 ) -> Result<jwk_registry::Registry, jwk_registry::RegistryError> {
+    datadir::check_store(data_dir, "postgres")?;
     let store: Arc<dyn Store> = Arc::new(jwk_store_postgres::PgStore::connect_with(url, options)?);
-    registry_on(store, data_dir, config)
+    let registry = registry_on(store, data_dir, config)?;
+    datadir::record(data_dir, "postgres", &registry.id()?)?;
+    Ok(registry)
 }
 
 /// A registry over `store` with the master key of `data_dir`, checked against the store.

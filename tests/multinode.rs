@@ -124,13 +124,18 @@ fn wait_served(s: &Server, admin: &str, env: &str, kids: &[String]) {
     want.sort();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (got, _) = served(s, admin, env);
+        let (got, revision) = served(s, admin, env);
         if got == want {
             return;
         }
+        let missing: Vec<_> = want.iter().filter(|k| !got.contains(k)).collect();
+        let extra: Vec<_> = got.iter().filter(|k| !want.contains(k)).collect();
         assert!(
             Instant::now() < deadline,
-            "{env}: serves {got:?}, want {want:?}"
+            "{env}: serves {} kids at revision {revision}, want {}: missing {missing:?}, extra \
+             {extra:?}",
+            got.len(),
+            want.len()
         );
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -465,6 +470,59 @@ fn a_node_with_another_master_key_is_refused() {
         )
     );
     drop(a);
+}
+
+/// A node's data dir records the registry it belongs to: pointed at another database (a new,
+/// empty registry), it is refused instead of bootstrapping there beside its admin token.
+#[test]
+fn a_data_dir_refuses_another_database() {
+    let Some((c, a)) = Cluster::new() else {
+        return;
+    };
+    drop(a);
+    let Some(other) = jwk_testkit::postgres::fresh_database() else {
+        return;
+    };
+    let dir = c.dirs[0].path();
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("registry.json")).unwrap()).unwrap();
+    assert_eq!(record["store"], "postgres");
+    let out = common::jwkd(dir)
+        .args(["--postgres", &other, "serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "error: the data dir {} belongs to registry {}, but this postgres store holds registry ",
+        dir.display(),
+        record["registry"].as_str().unwrap()
+    );
+    assert!(stderr.trim().starts_with(&expected), "{stderr}");
+    assert!(
+        stderr.trim().ends_with(
+            ": open the store the data dir was made with, or choose another data dir for this registry"
+        ),
+        "{stderr}"
+    );
+    // The embedded stores are refused on it too.
+    let out = common::jwkd(dir).arg("bootstrap").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!(
+            "error: the data dir {} holds a postgres registry, not a sled one: open it with the \
+             postgres store (jwkd: --postgres URL), or choose another data dir for a new registry",
+            dir.display()
+        )
+    );
+    // And the node still starts on its own database.
+    let a = c.start(0);
+    assert_eq!(
+        a.call("GET", "/apiops/projects/admin/jwks/", Some(&c.admin), None)
+            .0,
+        200
+    );
 }
 
 #[test]

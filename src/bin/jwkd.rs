@@ -2,7 +2,9 @@
 //!
 //! `jwkd --data-dir DIR bootstrap` creates the admin user and the admin project and prints the
 //! admin token alone on stdout. `jwkd --data-dir DIR serve --listen ADDR` serves; on an empty
-//! data dir it bootstraps itself first and writes the token to `DIR/admin-token` (0600).
+//! data dir it bootstraps itself first and writes the token to `DIR/admin-token` (0600; a new
+//! file `admin-token.N` when that one exists). `jwkd --data-dir DIR admin-token --reset`
+//! replaces a lost admin token (it needs the data dir's files, not the API).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,8 +19,8 @@ use jwk_engine::{StoreKind, open_registry};
 #[derive(Parser)]
 #[command(name = "jwkd", version, about = "The JWK Engine API Ops server")]
 struct Cli {
-    /// Where the registry lives (store files, master.key, admin-token).
-    #[arg(long, value_name = "DIR", default_value = "jwk-data")]
+    /// Where the registry lives (store files, master.key, admin-token, registry.json).
+    #[arg(long, global = true, value_name = "DIR", default_value = "jwk-data")]
     data_dir: PathBuf,
     /// The embedded store: sled (default) or redb.
     #[arg(long, global = true)]
@@ -35,7 +37,13 @@ struct Cli {
     postgres: Option<String>,
     /// PEM file of the CA that PostgreSQL's TLS certificate must chain to (with
     /// sslmode=require in the URL; without this file, the Mozilla roots).
-    #[arg(long, global = true, value_name = "FILE", env = "JWKD_POSTGRES_CA")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "JWKD_POSTGRES_CA",
+        hide_env_values = true
+    )]
     postgres_ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -45,6 +53,16 @@ struct Cli {
 enum Command {
     /// Create the admin user and the admin project; print the admin token.
     Bootstrap,
+    /// Replace a lost admin token: the old one stops working.
+    ///
+    /// For the owner of the data dir (it opens the store and master.key; stop a jwkd that uses
+    /// an embedded store first). Prints the new token on stdout and writes it to the first
+    /// of admin-token, admin-token.1, … that does not exist.
+    AdminToken {
+        /// Required: says that the old token is to be revoked.
+        #[arg(long, required = true)]
+        reset: bool,
+    },
     /// Serve the HTTP API.
     Serve {
         /// Address to listen on (port 0 picks a free port; the address is printed).
@@ -91,33 +109,51 @@ fn open(cli: &Cli, allow_private_networks: bool) -> Result<Registry, String> {
     open_registry(kind, &cli.data_dir, config).map_err(|e| e.to_string())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called (before
+/// "listening" is printed), so a signal sent as soon as that line is read stops jwkd gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }
 
 /// How `jwkd serve` listens.
 struct Listen {
-    addr: SocketAddr,
+    /// Bound before the store is opened: a taken address stops the start before anything in
+    /// the data dir is created or bootstrapped.
+    listener: std::net::TcpListener,
     /// HTTPS, loaded from the certificate and key files.
     tls: Option<Arc<jwk_engine::server::tls::ServerConfig>>,
+}
+
+impl Listen {
+    fn bind(
+        addr: SocketAddr,
+        tls: Option<Arc<jwk_engine::server::tls::ServerConfig>>,
+    ) -> Result<Listen, String> {
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        Ok(Listen { listener, tls })
+    }
 }
 
 async fn serve(
@@ -127,17 +163,22 @@ async fn serve(
     data_dir: PathBuf,
 ) -> Result<(), String> {
     let tls = listen.tls;
-    if let Ok(token) = registry.bootstrap() {
-        let path = data_dir.join("admin-token");
-        jwk_engine::registry::crypto::write_private(&path, format!("{token}\n").as_bytes())
-            .map_err(|e| e.to_string())?;
-        tracing::info!(path = %path.display(), "bootstrapped: the admin token is in this file");
+    if !registry.is_bootstrapped().map_err(|e| e.to_string())? {
+        match registry.bootstrap() {
+            Ok(token) => {
+                let path = jwk_engine::datadir::write_admin_token(&data_dir, &token)
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(path = %path.display(), "bootstrapped: the admin token is in this file");
+            }
+            // Another node bootstrapped the shared registry at the same moment: its token file.
+            Err(e) => tracing::info!(error = %e, "not bootstrapped here"),
+        }
     }
     let registry = Arc::new(registry);
-    let listener = tokio::net::TcpListener::bind(listen.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", listen.addr))?;
+    let listener = tokio::net::TcpListener::from_std(listen.listener)
+        .map_err(|e| format!("cannot listen: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let shutdown = shutdown_signal();
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{addr}");
     tracing::info!(%addr, scheme, "listening");
@@ -162,12 +203,12 @@ async fn serve(
             let listener = jwk_engine::server::tls::TlsListener::new(listener, config)
                 .map_err(|e| e.to_string())?;
             axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(shutdown)
                 .await
         }
         None => {
             axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(shutdown)
                 .await
         }
     }
@@ -190,6 +231,17 @@ fn main() -> ExitCode {
             println!("{token}");
             Ok(())
         }),
+        Command::AdminToken { reset: _ } => open(&cli, false).and_then(|reg| {
+            let token = reg.reset_admin_token().map_err(|e| e.to_string())?;
+            let path = jwk_engine::datadir::write_admin_token(&cli.data_dir, &token)
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "the admin token is replaced (the old one no longer works); the new one is also in {}",
+                path.display()
+            );
+            println!("{token}");
+            Ok(())
+        }),
         Command::Serve {
             listen,
             allow_private_networks,
@@ -203,7 +255,7 @@ fn main() -> ExitCode {
                 .zip(tls_key.as_deref())
                 .map(|(cert, key)| jwk_engine::server::tls::server_config(cert, key))
                 .transpose();
-            tls.and_then(|tls| {
+            tls.and_then(|tls| Listen::bind(*listen, tls)).and_then(|listen| {
                 let reg = open(&cli, *allow_private_networks)?;
                 tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
@@ -211,7 +263,7 @@ fn main() -> ExitCode {
                     .map_err(|e| e.to_string())?
                     .block_on(serve(
                         reg,
-                        Listen { addr: *listen, tls },
+                        listen,
                         *reconcile_interval_secs,
                         cli.data_dir.clone(),
                     ))

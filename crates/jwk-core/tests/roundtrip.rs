@@ -56,23 +56,24 @@ fn params() -> impl Strategy<Value = Parameters> {
         })
 }
 
-fn reimport(text: &str) -> Jwk {
+fn reimport(text: &str) -> Result<Jwk, TestCaseError> {
     import(text.as_bytes(), &ImportOptions::default())
-        .unwrap_or_else(|e| panic!("{}: {e}\n{text}", e.code()))
+        .map_err(|e| TestCaseError::fail(format!("{}: {e}\n{text}", e.code())))
 }
 
-/// The two properties, for any key.
-fn check(jwk: &Jwk) {
+/// The two properties, for any key. A failure is returned, not panicked, so that a failing
+/// property prints one message (the shrunk case), not a panic line per shrinking step.
+fn check(jwk: &Jwk) -> Result<(), TestCaseError> {
     let json = jwk.to_json();
-    let back = reimport(&json);
-    assert_eq!(&back, jwk);
-    assert_eq!(back.to_json(), json, "canonical JSON is a fixed point");
+    let back = reimport(&json)?;
+    prop_assert_eq!(&back, jwk);
+    prop_assert_eq!(back.to_json(), json, "canonical JSON is a fixed point");
     let public_json = jwk.to_public_json();
-    let public = reimport(&public_json);
-    assert_eq!(public.to_json(), public_json);
+    let public = reimport(&public_json)?;
+    prop_assert_eq!(public.to_json(), public_json.as_str());
     if !matches!(jwk.key(), Key::Oct(_)) {
-        assert!(!public.is_private());
-        assert!(!public_json.contains(r#""d":"#));
+        prop_assert!(!public.is_private());
+        prop_assert!(!public_json.contains(r#""d":"#));
     }
     for hash in [
         ThumbprintHash::Sha1,
@@ -80,51 +81,70 @@ fn check(jwk: &Jwk) {
         ThumbprintHash::Sha384,
         ThumbprintHash::Sha512,
     ] {
-        assert_eq!(public.thumbprint(hash), jwk.thumbprint(hash));
+        prop_assert_eq!(public.thumbprint(hash), jwk.thumbprint(hash));
+    }
+    Ok(())
+}
+
+/// 96 cases each; no `*.proptest-regressions` file is written into the tree: a failure prints
+/// its minimal case, which becomes an explicit regression test.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 96,
+        failure_persistence: None,
+        ..ProptestConfig::default()
     }
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(config())]
 
     #[test]
     fn ec_keys_round_trip(curve in 0..4usize, seed in proptest::collection::vec(any::<u8>(), 66), params in params()) {
         let curve = EC_CURVES[curve];
         let key = EcKey::from_private(curve, &seed[..curve.field_len()], None);
         prop_assume!(key.is_ok());
-        check(&Jwk::new(Key::Ec(key.unwrap()), params));
+        check(&Jwk::new(Key::Ec(key.unwrap()), params))?;
     }
 
     #[test]
     fn okp_keys_round_trip(curve in 0..4usize, seed in proptest::collection::vec(any::<u8>(), 57), params in params()) {
         let curve = OKP_CURVES[curve];
-        let key = OkpKey::from_private(curve, &seed[..curve.private_len()], None).unwrap();
-        check(&Jwk::new(Key::Okp(key), params));
+        let key = OkpKey::from_private(curve, &seed[..curve.private_len()], None)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        check(&Jwk::new(Key::Okp(key), params))?;
     }
 
     #[test]
     fn oct_keys_round_trip(k in proptest::collection::vec(any::<u8>(), 1..80), params in params()) {
-        check(&Jwk::new(Key::Oct(OctKey::new(Secret::new(k)).unwrap()), params));
+        let key = OctKey::new(Secret::new(k)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        check(&Jwk::new(Key::Oct(key), params))?;
     }
 
     #[test]
     fn rsa_keys_round_trip(index in 0..131usize, params in params()) {
-        let vectors = rsa_private_keys();
-        let mut jwk = reimport(&vectors[index]);
+        let vectors = rsa_private_keys()?;
+        prop_assert_eq!(vectors.len(), 131, "the RSA private keys of wycheproof-keys.json");
+        let mut jwk = reimport(&vectors[index])?;
         *jwk.params_mut() = params;
-        check(&jwk);
+        check(&jwk)?;
     }
 }
 
-fn rsa_private_keys() -> &'static [String] {
-    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| {
-        jwk_testkit::shared_vectors("wycheproof-keys.json")
+/// The 131 RSA private keys of wycheproof-keys.json, read once (an unreadable file is one
+/// error, reported by every case without a panic).
+fn rsa_private_keys() -> Result<&'static [String], TestCaseError> {
+    static KEYS: std::sync::OnceLock<Result<Vec<String>, String>> = std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let vectors = jwk_testkit::try_vectors("wycheproof-keys.json")?;
+        let all = vectors
             .as_array()
-            .expect("array")
+            .ok_or("wycheproof-keys.json is not an array")?;
+        Ok(all
             .iter()
             .filter(|v| v["kty"] == "RSA" && v["private"] == true)
             .map(|v| v["jwk"].to_string())
-            .collect()
-    })
+            .collect())
+    });
+    keys.as_deref().map_err(|e| TestCaseError::fail(e.as_str()))
 }

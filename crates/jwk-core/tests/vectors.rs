@@ -1,8 +1,8 @@
-//! The public test vectors in ../shared/testdata: RFC examples and Wycheproof keys.
+//! The public test vectors in testdata/vectors: RFC examples and Wycheproof keys.
 
 use base64ct::{Base64, Encoding};
 use jwk_core::{ImportOptions, Jwk, ThumbprintHash, import};
-use jwk_testkit::shared_vectors;
+use jwk_testkit::vectors;
 use serde_json::Value;
 
 /// The key-material members of a JWK (everything but kid/alg/use/...), as canonical JSON.
@@ -19,7 +19,7 @@ fn import_str(text: &str) -> Jwk {
 
 #[test]
 fn rfc_examples_have_their_exact_thumbprints() {
-    let vectors = shared_vectors("rfc-vectors.json");
+    let vectors = vectors("rfc-vectors.json");
     let vectors = vectors.as_array().expect("array");
     assert_eq!(vectors.len(), 16);
     for v in vectors {
@@ -38,7 +38,7 @@ fn rfc_examples_have_their_exact_thumbprints() {
 
 #[test]
 fn rfc_examples_round_trip_through_canonical_json() {
-    let vectors = shared_vectors("rfc-vectors.json");
+    let vectors = vectors("rfc-vectors.json");
     for v in vectors.as_array().expect("array") {
         let jwk = import_str(&v["jwk"].to_string());
         let canonical = jwk.to_json();
@@ -76,7 +76,7 @@ fn rfc_8037_published_thumbprint() {
 
 #[test]
 fn every_wycheproof_key_imports_from_pem_and_der_to_its_jwk() {
-    let vectors = shared_vectors("wycheproof-keys.json");
+    let vectors = vectors("wycheproof-keys.json");
     let vectors = vectors.as_array().expect("array");
     assert_eq!(vectors.len(), 1321);
     let mut counts = std::collections::BTreeMap::<String, usize>::new();

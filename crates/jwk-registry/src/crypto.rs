@@ -42,24 +42,34 @@ impl MasterKey {
     /// Reads the key file (base64 of 32 bytes), or creates it with owner-only permissions.
     pub fn load_or_create(path: &Path) -> Result<MasterKey> {
         if path.exists() {
-            let text = Zeroizing::new(
-                std::fs::read_to_string(path)
-                    .map_err(|e| internal(format!("cannot read {}: {e}", path.display())))?,
-            );
-            let bytes =
-                Zeroizing::new(Base64::decode_vec(text.trim()).map_err(|_| {
-                    internal(format!("{} is not a base64 master key", path.display()))
-                })?);
-            let key: [u8; 32] = bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| internal(format!("{} must hold 32 bytes", path.display())))?;
-            return Ok(MasterKey::from_bytes(key));
+            return MasterKey::load(path);
         }
         let key = MasterKey::generate()?;
         let text = Zeroizing::new(Base64::encode_string(&*key.0));
-        write_private(path, text.as_bytes())?;
-        Ok(key)
+        // Never replaces a key: a process that started at the same moment and created one
+        // first wins, and this one reads that key.
+        match crate::atomic::write_new(path, text.as_bytes(), 0o600) {
+            Ok(()) => Ok(key),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => MasterKey::load(path),
+            Err(e) => Err(internal(format!("cannot write {}: {e}", path.display()))),
+        }
+    }
+
+    /// Reads the key file at `path`.
+    fn load(path: &Path) -> Result<MasterKey> {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| internal(format!("cannot read {}: {e}", path.display())))?,
+        );
+        let bytes = Zeroizing::new(
+            Base64::decode_vec(text.trim())
+                .map_err(|_| internal(format!("{} is not a base64 master key", path.display())))?,
+        );
+        let key: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| internal(format!("{} must hold 32 bytes", path.display())))?;
+        Ok(MasterKey::from_bytes(key))
     }
 
     /// Encrypts `plain`: base64 of nonce (12 bytes) ‖ ciphertext ‖ tag.

@@ -6,7 +6,7 @@
 //! slot. Every change is one compare-and-put transaction with an audit entry, and deploys to
 //! every environment through a [`deploy::DeployTarget`].
 
-mod atomic;
+pub mod atomic;
 pub mod crypto;
 pub mod deploy;
 pub mod error;

@@ -72,6 +72,8 @@ pub mod keys {
     pub const CONTENT: &str = "meta/content";
     /// A value sealed with the master key: a node with another key refuses to start.
     pub const MASTER_KEY_CHECK: &str = "meta/master-key-check";
+    /// The registry's identity (`Registry::id`), which a data dir records.
+    pub const REGISTRY_ID: &str = "meta/registry-id";
     /// `audit/<unix nanos>-<random>`.
     pub fn audit(nanos: u128, salt: u32) -> String {
         format!("audit/{nanos:032}-{salt:08x}")

@@ -1071,6 +1071,72 @@ fn a_second_bootstrap_fails_and_changes_nothing() {
 }
 
 #[test]
+fn reset_admin_token_revokes_the_old_token_and_is_audited() {
+    let store = Arc::new(MemoryStore::new());
+    let reg = Registry::new(
+        store.clone(),
+        MasterKey::generate().unwrap(),
+        RegistryConfig::default(),
+    );
+    assert!(!reg.is_bootstrapped().unwrap());
+    assert_eq!(
+        err(reg.reset_admin_token()),
+        (
+            400,
+            "The registry is not bootstrapped: there is no admin token to reset!".to_owned()
+        )
+    );
+    let old = reg.bootstrap().unwrap();
+    assert!(reg.is_bootstrapped().unwrap());
+    let new = reg.reset_admin_token().unwrap();
+    assert_ne!(new, old);
+    assert_eq!(
+        err(reg.authenticate(&old)),
+        (401, "Invalid token".to_owned())
+    );
+    let admin = reg.authenticate(&new).unwrap();
+    assert!(admin.admin);
+    assert_eq!(
+        store.scan(b"token/").unwrap().len(),
+        1,
+        "the old hash is gone"
+    );
+    let last = store.scan(b"audit/").unwrap().pop().unwrap();
+    let last: serde_json::Value = serde_json::from_slice(&last.1.value).unwrap();
+    assert_eq!(
+        (&last["action"], &last["actor"], &last["target"]),
+        (
+            &serde_json::json!("admin.token.reset"),
+            &serde_json::json!("admin"),
+            &serde_json::json!("admin")
+        )
+    );
+}
+
+#[test]
+fn the_registry_id_is_recorded_once() {
+    let store = Arc::new(MemoryStore::new());
+    let reg = Registry::new(
+        store.clone(),
+        MasterKey::generate().unwrap(),
+        RegistryConfig::default(),
+    );
+    let id = reg.id().unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    let other = Registry::new(
+        store,
+        MasterKey::generate().unwrap(),
+        RegistryConfig::default(),
+    );
+    assert_eq!(
+        other.id().unwrap(),
+        id,
+        "a second handle reads the recorded id"
+    );
+}
+
+#[test]
 fn url_sources_fetch_and_resync_with_a_kid_report() {
     let f = fixture_with(RegistryConfig {
         allow_private_networks: true,

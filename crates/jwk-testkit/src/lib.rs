@@ -1,4 +1,4 @@
-//! Shared test helpers: the `openssl` CLI, temporary directories and the shared test vectors.
+//! Shared test helpers: the `openssl` CLI, temporary directories and the public test vectors.
 //!
 //! Test-only code: functions panic with a clear message when the environment is broken
 //! (no `openssl`, unreadable vectors), because a test cannot go on without them.
@@ -24,17 +24,23 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared/testdata` next to the workspace (the public test vectors).
-pub fn shared_testdata() -> PathBuf {
-    workspace_root().join("../shared/testdata")
+/// The repository's `testdata` directory (fixtures and public test vectors, with provenance).
+pub fn testdata() -> PathBuf {
+    workspace_root().join("testdata")
 }
 
-/// Loads a JSON file of `../shared/testdata`.
-pub fn shared_vectors(name: &str) -> serde_json::Value {
-    let path = shared_testdata().join(name);
+/// Loads a JSON file of `testdata/vectors` (RFC examples and Wycheproof keys).
+pub fn vectors(name: &str) -> serde_json::Value {
+    try_vectors(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`vectors`] as a result, for callers that must not panic (property tests, which would
+/// print a panic per shrinking step).
+pub fn try_vectors(name: &str) -> Result<serde_json::Value, String> {
+    let path = testdata().join("vectors").join(name);
     let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
 }
 
 /// A fresh temporary directory, removed on drop.

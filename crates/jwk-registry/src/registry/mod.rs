@@ -4,11 +4,10 @@ mod credentials;
 mod deployment;
 mod jwks;
 mod secrets;
+mod users;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-use sha2::{Digest, Sha256};
 
 pub use credentials::CredentialView;
 pub use jwks::{CreateJwkRequest, GenerateJwkRequest, JwkView, ResyncReport, UpdateJwkRequest};
@@ -97,32 +96,18 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn new_token() -> Result<String> {
-    let mut raw = [0u8; 32];
+/// `N` bytes from the operating system's random source (its failure is an error).
+pub(crate) fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut raw = [0u8; N];
     getrandom::fill(&mut raw).map_err(|e| RegistryError {
         kind: crate::error::ErrorKind::Internal,
         message: format!("random: {e}"),
     })?;
-    Ok(format!(
-        "jwk_{}",
-        <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&raw)
-    ))
+    Ok(raw)
 }
 
 pub(crate) fn new_id() -> Result<String> {
-    let mut raw = [0u8; 12];
-    getrandom::fill(&mut raw).map_err(|e| RegistryError {
-        kind: crate::error::ErrorKind::Internal,
-        message: format!("random: {e}"),
-    })?;
-    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(random::<12>()?.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A required text field: present and not blank.
@@ -167,29 +152,54 @@ impl Registry {
                       of a shared registry must use the same master.key"
                 .to_owned(),
         };
-        loop {
-            match self.store.get(keys::MASTER_KEY_CHECK.as_bytes())? {
-                Some(v) => {
-                    let sealed = std::str::from_utf8(&v.value).map_err(|_| refused())?;
-                    let plain = self.key.open(sealed).map_err(|_| refused())?;
-                    return if plain.as_slice() == PLAIN {
-                        Ok(())
-                    } else {
-                        Err(refused())
-                    };
-                }
-                None => {
-                    let sealed = self.key.seal(PLAIN)?;
-                    let txn = Txn::new()
-                        .absent(keys::MASTER_KEY_CHECK)
-                        .put(keys::MASTER_KEY_CHECK, sealed);
-                    // A conflict: another node recorded its key first; check against it.
-                    if let Commit::Applied(_) = self.store.commit(txn)? {
-                        return Ok(());
-                    }
-                }
+        let sealed = self.recorded(keys::MASTER_KEY_CHECK, || {
+            Ok(self.key.seal(PLAIN)?.into_bytes())
+        })?;
+        let sealed = std::str::from_utf8(&sealed).map_err(|_| refused())?;
+        let plain = self.key.open(sealed).map_err(|_| refused())?;
+        if plain.as_slice() == PLAIN {
+            Ok(())
+        } else {
+            Err(refused())
+        }
+    }
+
+    /// The registry's identity: 16 random bytes in hex, recorded in the store by the first
+    /// caller. A data dir records it (with the store's kind) so that it is never opened on
+    /// another registry by mistake.
+    pub fn id(&self) -> Result<String> {
+        let id = self.recorded(keys::REGISTRY_ID, || {
+            Ok(random::<16>()?
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into_bytes())
+        })?;
+        String::from_utf8(id).map_err(|_| RegistryError {
+            kind: crate::error::ErrorKind::Internal,
+            message: format!("the store's {} is not text", keys::REGISTRY_ID),
+        })
+    }
+
+    /// The value at `key`; when absent, `make()`'s value recorded there first. Of racing
+    /// first callers (nodes starting at once) one records its value and the others read it.
+    fn recorded(&self, key: &str, make: impl Fn() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+        // A failed "absent" compare means another caller recorded the value: the next read
+        // finds it. Bounded all the same, against a store that keeps deleting the key.
+        for _ in 0..3 {
+            if let Some(v) = self.store.get(key.as_bytes())? {
+                return Ok(v.value);
+            }
+            let value = make()?;
+            let txn = Txn::new().absent(key).put(key, value.clone());
+            if let Commit::Applied(_) = self.store.commit(txn)? {
+                return Ok(value);
             }
         }
+        Err(RegistryError {
+            kind: crate::error::ErrorKind::Internal,
+            message: format!("{key} keeps changing in the store"),
+        })
     }
 
     /// Keeps this process's node-local targets (memory environments' resolvers, host targets
@@ -313,11 +323,7 @@ impl Registry {
         let nanos = time::OffsetDateTime::now_utc()
             .unix_timestamp_nanos()
             .max(0) as u128;
-        let mut salt = [0u8; 4];
-        getrandom::fill(&mut salt).map_err(|e| RegistryError {
-            kind: crate::error::ErrorKind::Internal,
-            message: format!("random: {e}"),
-        })?;
+        let salt = random::<4>()?;
         let rec = AuditRec {
             v: FORMAT,
             at: now_rfc3339(),
@@ -329,93 +335,6 @@ impl Registry {
         Ok(txn
             .put(keys::audit(nanos, u32::from_be_bytes(salt)), encode(&rec))
             .put(keys::CONTENT, ""))
-    }
-
-    /// Creates the admin user and the admin project; returns the admin token (shown once).
-    /// A second call fails and changes nothing.
-    pub fn bootstrap(&self) -> Result<String> {
-        let token = new_token()?;
-        let hash = sha256_hex(&token);
-        let user = UserRec {
-            v: FORMAT,
-            username: ADMIN_USER.to_owned(),
-            token_sha256: hash.clone(),
-            admin: true,
-        };
-        let project = ProjectRec {
-            v: FORMAT,
-            name: ADMIN_PROJECT.to_owned(),
-        };
-        let actor = Actor {
-            username: ADMIN_USER.to_owned(),
-            admin: true,
-        };
-        let txn = Txn::new()
-            .absent(keys::user(ADMIN_USER))
-            .absent(keys::project(ADMIN_PROJECT))
-            .put(keys::user(ADMIN_USER), encode(&user))
-            .put(keys::token(&hash), ADMIN_USER)
-            .put(keys::project(ADMIN_PROJECT), encode(&project));
-        let txn = self.audit(txn, &actor, "bootstrap", None, ADMIN_USER)?;
-        self.commit(txn, || {
-            RegistryError::bad_request(
-                "The registry is already bootstrapped: the admin user exists!",
-            )
-        })?;
-        Ok(token)
-    }
-
-    /// The user a token belongs to, or the product's 401.
-    pub fn authenticate(&self, token: &str) -> Result<Actor> {
-        let hash = sha256_hex(token);
-        let Some(v) = self.store.get(keys::token(&hash).as_bytes())? else {
-            return Err(RegistryError::invalid_token());
-        };
-        let username = String::from_utf8_lossy(&v.value).into_owned();
-        match load::<UserRec>(&*self.store, &keys::user(&username))? {
-            Some((u, _)) if u.token_sha256 == hash => Ok(Actor {
-                username: u.username,
-                admin: u.admin,
-            }),
-            _ => Err(RegistryError::invalid_token()),
-        }
-    }
-
-    fn require_admin(actor: &Actor, what: &str) -> Result<()> {
-        if actor.admin {
-            Ok(())
-        } else {
-            Err(RegistryError::forbidden(format!(
-                "Only the admin user can {what}!"
-            )))
-        }
-    }
-
-    /// Creates a user and returns its token (shown once; only its hash is stored). Admin only.
-    pub fn create_user(&self, actor: &Actor, username: &str) -> Result<String> {
-        Self::require_admin(actor, "create users")?;
-        let username = username.trim();
-        if username.is_empty() {
-            return Err(RegistryError::bad_request("Username can not be empty!"));
-        }
-        check_name("User", username)?;
-        let token = new_token()?;
-        let hash = sha256_hex(&token);
-        let rec = UserRec {
-            v: FORMAT,
-            username: username.to_owned(),
-            token_sha256: hash.clone(),
-            admin: false,
-        };
-        let txn = Txn::new()
-            .absent(keys::user(username))
-            .put(keys::user(username), encode(&rec))
-            .put(keys::token(&hash), username);
-        let txn = self.audit(txn, actor, "user.create", None, username)?;
-        self.commit(txn, || {
-            RegistryError::bad_request(format!("User (username: {username}) is already exist!"))
-        })?;
-        Ok(token)
     }
 
     /// Creates a project. Admin only.

@@ -1,0 +1,145 @@
+//! Users and their tokens: bootstrap, authentication, the admin token's reset, new users.
+
+use sha2::{Digest, Sha256};
+
+use super::{ADMIN_PROJECT, ADMIN_USER, Actor, Registry, check_name};
+use crate::error::{RegistryError, Result};
+use crate::model::{FORMAT, ProjectRec, UserRec, encode, keys, load};
+use crate::store::Txn;
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_token() -> Result<String> {
+    let raw = super::random::<32>()?;
+    Ok(format!(
+        "jwk_{}",
+        <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&raw)
+    ))
+}
+
+impl Registry {
+    /// Creates the admin user and the admin project; returns the admin token (shown once).
+    /// A second call fails and changes nothing.
+    pub fn bootstrap(&self) -> Result<String> {
+        let token = new_token()?;
+        let hash = sha256_hex(&token);
+        let user = UserRec {
+            v: FORMAT,
+            username: ADMIN_USER.to_owned(),
+            token_sha256: hash.clone(),
+            admin: true,
+        };
+        let project = ProjectRec {
+            v: FORMAT,
+            name: ADMIN_PROJECT.to_owned(),
+        };
+        let actor = Actor {
+            username: ADMIN_USER.to_owned(),
+            admin: true,
+        };
+        let txn = Txn::new()
+            .absent(keys::user(ADMIN_USER))
+            .absent(keys::project(ADMIN_PROJECT))
+            .put(keys::user(ADMIN_USER), encode(&user))
+            .put(keys::token(&hash), ADMIN_USER)
+            .put(keys::project(ADMIN_PROJECT), encode(&project));
+        let txn = self.audit(txn, &actor, "bootstrap", None, ADMIN_USER)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(
+                "The registry is already bootstrapped: the admin user exists!",
+            )
+        })?;
+        Ok(token)
+    }
+
+    /// Whether [`Registry::bootstrap`] has run: the admin user exists.
+    pub fn is_bootstrapped(&self) -> Result<bool> {
+        Ok(self.store.get(keys::user(ADMIN_USER).as_bytes())?.is_some())
+    }
+
+    /// Gives the admin user a new token and revokes the old one; returns the new token
+    /// (shown once). For the owner of the registry's files (`jwkd admin-token --reset`), who
+    /// has lost the token: nothing in the HTTP API calls it.
+    pub fn reset_admin_token(&self) -> Result<String> {
+        let key = keys::user(ADMIN_USER);
+        let Some((mut user, revision)) = load::<UserRec>(&*self.store, &key)? else {
+            return Err(RegistryError::bad_request(
+                "The registry is not bootstrapped: there is no admin token to reset!",
+            ));
+        };
+        let token = new_token()?;
+        let old = std::mem::replace(&mut user.token_sha256, sha256_hex(&token));
+        let actor = Actor {
+            username: ADMIN_USER.to_owned(),
+            admin: true,
+        };
+        let txn = Txn::new()
+            .at(key.as_str(), revision)
+            .delete(keys::token(&old))
+            .put(keys::token(&user.token_sha256), ADMIN_USER)
+            .put(key.as_str(), encode(&user));
+        let txn = self.audit(txn, &actor, "admin.token.reset", None, ADMIN_USER)?;
+        self.commit(txn, || {
+            RegistryError::bad_request("The admin user changed meanwhile: reset the token again!")
+        })?;
+        Ok(token)
+    }
+
+    /// The user a token belongs to, or the product's 401.
+    pub fn authenticate(&self, token: &str) -> Result<Actor> {
+        let hash = sha256_hex(token);
+        let Some(v) = self.store.get(keys::token(&hash).as_bytes())? else {
+            return Err(RegistryError::invalid_token());
+        };
+        let username = String::from_utf8_lossy(&v.value).into_owned();
+        match load::<UserRec>(&*self.store, &keys::user(&username))? {
+            Some((u, _)) if u.token_sha256 == hash => Ok(Actor {
+                username: u.username,
+                admin: u.admin,
+            }),
+            _ => Err(RegistryError::invalid_token()),
+        }
+    }
+
+    pub(super) fn require_admin(actor: &Actor, what: &str) -> Result<()> {
+        if actor.admin {
+            Ok(())
+        } else {
+            Err(RegistryError::forbidden(format!(
+                "Only the admin user can {what}!"
+            )))
+        }
+    }
+
+    /// Creates a user and returns its token (shown once; only its hash is stored). Admin only.
+    pub fn create_user(&self, actor: &Actor, username: &str) -> Result<String> {
+        Self::require_admin(actor, "create users")?;
+        let username = username.trim();
+        if username.is_empty() {
+            return Err(RegistryError::bad_request("Username can not be empty!"));
+        }
+        check_name("User", username)?;
+        let token = new_token()?;
+        let hash = sha256_hex(&token);
+        let rec = UserRec {
+            v: FORMAT,
+            username: username.to_owned(),
+            token_sha256: hash.clone(),
+            admin: false,
+        };
+        let txn = Txn::new()
+            .absent(keys::user(username))
+            .put(keys::user(username), encode(&rec))
+            .put(keys::token(&hash), username);
+        let txn = self.audit(txn, actor, "user.create", None, username)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(format!("User (username: {username}) is already exist!"))
+        })?;
+        Ok(token)
+    }
+}
