@@ -349,7 +349,10 @@ fn fetch_selects_from_a_loopback_jwks() {
     );
     let r = jwk(&["fetch", &url], "");
     assert_eq!(r.code, 2);
-    assert!(r.stderr.starts_with("error: fetch.blocked_address: refused to connect to 127.0.0.1 (127.0.0.1, a loopback address)"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "error: fetch.blocked_address: refused to connect to 127.0.0.1 (127.0.0.1, a loopback address): URL sources may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)\n"
+    );
     let r = jwk(
         &[
             "fetch",

@@ -72,37 +72,53 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
 /// "blocked address" with its reason.
 pub(crate) type Blocked = Arc<Mutex<Option<(String, IpAddr, &'static str)>>>;
 
-/// Resolves with the system resolver, then keeps only allowed addresses. ureq consults it
-/// for every hop (IP-literal hosts and redirect targets included) and connects only to the
-/// addresses it returns, so a name cannot be re-pointed between check and connect.
+/// Resolves with the system resolver (or `R`, in tests), then, with the guard on, keeps only
+/// allowed addresses. ureq consults it for every hop (IP-literal hosts and redirect targets
+/// included) and connects only to the addresses it returns, so a name cannot be re-pointed
+/// between check and connect. A failed lookup is `HostNotFound` (the system resolver reports
+/// it as an I/O error, which would otherwise read as a connection failure).
 #[derive(Debug)]
-pub(crate) struct GuardedResolver {
-    inner: DefaultResolver,
-    allowed: Vec<IpAddr>,
+pub(crate) struct GuardedResolver<R = DefaultResolver> {
+    inner: R,
+    /// `None`: the guard is off (private networks allowed).
+    allowed: Option<Vec<IpAddr>>,
     pub(crate) blocked: Blocked,
 }
 
 impl GuardedResolver {
-    pub(crate) fn new(allowed: Vec<IpAddr>) -> Self {
+    /// The system resolver, guarded unless `allowed` is `None`.
+    pub(crate) fn new(allowed: Option<Vec<IpAddr>>) -> Self {
+        GuardedResolver::with_inner(DefaultResolver::default(), allowed)
+    }
+}
+
+impl<R: Resolver> GuardedResolver<R> {
+    pub(crate) fn with_inner(inner: R, allowed: Option<Vec<IpAddr>>) -> Self {
         GuardedResolver {
-            inner: DefaultResolver::default(),
+            inner,
             allowed,
             blocked: Arc::new(Mutex::new(None)),
         }
     }
 }
 
-impl Resolver for GuardedResolver {
+impl<R: Resolver> Resolver for GuardedResolver<R> {
     fn resolve(
         &self,
         uri: &Uri,
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let all = self.inner.resolve(uri, config, timeout)?;
+        let all = match self.inner.resolve(uri, config, timeout) {
+            Err(ureq::Error::Io(_)) => return Err(ureq::Error::HostNotFound),
+            other => other?,
+        };
+        let Some(allowed) = &self.allowed else {
+            return Ok(all);
+        };
         let mut kept = self.inner.empty();
         for addr in all.iter() {
-            let exempt = self.allowed.contains(&addr.ip());
+            let exempt = allowed.contains(&addr.ip());
             match forbidden_reason(addr.ip()).filter(|_| !exempt) {
                 None => kept.push(*addr),
                 Some(reason) => {
@@ -123,7 +139,39 @@ impl Resolver for GuardedResolver {
 
 #[cfg(test)]
 mod tests {
-    use super::forbidden_reason;
+    use super::*;
+
+    /// A resolver that fails as the system one does when a name does not resolve (no DNS
+    /// server, NXDOMAIN): an I/O error from getaddrinfo. No lookup leaves the machine.
+    #[derive(Debug)]
+    struct Failing;
+
+    impl Resolver for Failing {
+        fn resolve(
+            &self,
+            _: &Uri,
+            _: &Config,
+            _: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            Err(ureq::Error::Io(std::io::Error::other(
+                "failed to lookup address information: Temporary failure in name resolution",
+            )))
+        }
+    }
+
+    #[test]
+    fn a_failed_lookup_is_host_not_found_with_the_guard_on_or_off() {
+        let uri: Uri = "https://idp.example/jwks".parse().unwrap();
+        let config = Config::default();
+        for allowed in [Some(Vec::new()), None] {
+            let resolver = GuardedResolver::with_inner(Failing, allowed);
+            let e = resolver
+                .resolve(&uri, &config, NextTimeout::default())
+                .unwrap_err();
+            assert!(matches!(e, ureq::Error::HostNotFound), "{e:?}");
+            assert!(resolver.blocked.lock().unwrap().is_none());
+        }
+    }
 
     fn reason(s: &str) -> Option<&'static str> {
         forbidden_reason(s.parse().unwrap())

@@ -91,7 +91,7 @@ pub enum FetchError {
     },
     /// The host resolves only to addresses the SSRF guard refuses.
     #[error(
-        "refused to connect to {host} ({addr}, a {reason} address): URL sources may only reach public addresses unless private networks are allowed"
+        "refused to connect to {host} ({addr}, a {reason} address): URL sources may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)"
     )]
     BlockedAddress {
         /// The host of the URL (or redirect).
@@ -101,7 +101,7 @@ pub enum FetchError {
         /// Its class.
         reason: &'static str,
     },
-    /// The host name does not resolve.
+    /// The host name does not resolve (no such name, or no name server reachable).
     #[error("the host name does not resolve")]
     HostNotFound,
     /// Resolving or connecting took longer than the connect timeout.
@@ -206,17 +206,14 @@ fn agent(opts: &FetchOptions) -> (ureq::Agent, Option<guard::Blocked>) {
         .timeout_global(Some(opts.connect_timeout + opts.read_timeout))
         .max_idle_connections(0)
         .build();
-    if opts.allow_private_networks {
-        (config.new_agent(), None)
-    } else {
-        let resolver = guard::GuardedResolver::new(opts.allowed_addresses.clone());
-        let blocked = resolver.blocked.clone();
-        let connector = ureq::unversioned::transport::DefaultConnector::default();
-        (
-            ureq::Agent::with_parts(config, connector, resolver),
-            Some(blocked),
-        )
-    }
+    let allowed = (!opts.allow_private_networks).then(|| opts.allowed_addresses.clone());
+    let resolver = guard::GuardedResolver::new(allowed);
+    let blocked = resolver.blocked.clone();
+    let connector = ureq::unversioned::transport::DefaultConnector::default();
+    (
+        ureq::Agent::with_parts(config, connector, resolver),
+        Some(blocked),
+    )
 }
 
 fn map_error(e: ureq::Error, opts: &FetchOptions, blocked: Option<&guard::Blocked>) -> FetchError {
@@ -390,4 +387,21 @@ pub fn fetch_jwk(
     let fetched = fetch(url, opts)?;
     let jwk = select(&fetched, kid)?;
     Ok((jwk, fetched))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_that_does_not_resolve_has_its_own_code() {
+        let blocked: guard::Blocked = Arc::new(std::sync::Mutex::new(None));
+        let e = map_error(
+            ureq::Error::HostNotFound,
+            &FetchOptions::default(),
+            Some(&blocked),
+        );
+        assert_eq!(e.code(), "fetch.host_not_found");
+        assert_eq!(e.to_string(), "the host name does not resolve");
+    }
 }
