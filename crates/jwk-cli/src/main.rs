@@ -351,7 +351,7 @@ fn run_keystore_list(file: &str, password_args: &PasswordArgs) -> Result<String,
     let password = password(password_args)?;
     let entries = keystore_entries(
         &bytes,
-        password.as_deref().map_or("", String::as_str),
+        password.as_deref().map(String::as_str),
         &KdfLimits::default(),
     )?;
     let lines: Vec<String> = entries.iter().map(ToString::to_string).collect();

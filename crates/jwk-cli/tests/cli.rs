@@ -241,6 +241,46 @@ fn generate_prints_a_private_jwk_with_use_alg_and_kid() {
 }
 
 #[test]
+fn keystore_list_says_when_a_password_is_needed_or_the_file_is_no_keystore() {
+    let root = jwk_testkit::workspace_root();
+    let p12 = root.join("testdata/keystores/keytool-multi.p12");
+    let r = jwk(&["keystore", "list", p12.to_str().unwrap()], "");
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "error: pkcs12.password_required: the keystore is protected by a password: give it\n"
+    );
+    let r = jwk(&["import", p12.to_str().unwrap()], "");
+    assert_eq!(
+        r.stderr,
+        "error: pkcs12.password_required: the keystore is protected by a password: give it\n"
+    );
+    let pem = root.join("testdata/samples/p256-cert.pem");
+    let r = jwk(&["keystore", "list", pem.to_str().unwrap()], "");
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "error: pkcs12.not_a_keystore: the input is not a keystore (PKCS#12 or JKS) but a PEM file with the blocks CERTIFICATE: import it as a key, certificate or JWK instead\n"
+    );
+    let cert_der = root.join("testdata/keystores/trusted-ca.crt.der");
+    let r = jwk(&["keystore", "list", cert_der.to_str().unwrap()], "");
+    assert_eq!(
+        r.stderr,
+        "error: pkcs12.not_a_keystore: the input is not a keystore (PKCS#12 or JKS) but a DER X.509 certificate: import it as a key, certificate or JWK instead\n"
+    );
+    let r = jwk(&["keystore", "list", "-"], r#"{"kty":"oct","k":"AAEC"}"#);
+    assert_eq!(
+        r.stderr,
+        "error: pkcs12.not_a_keystore: the input is not a keystore (PKCS#12 or JKS) but JSON: import it as a key, certificate or JWK instead\n"
+    );
+    let r = jwk(&["keystore", "list", "-"], "hello, world");
+    assert_eq!(
+        r.stderr,
+        "error: pkcs12.not_a_keystore: the input is not a keystore (PKCS#12 or JKS) but data that is neither DER, base64 nor PEM\n"
+    );
+}
+
+#[test]
 fn keystore_list_prints_one_alias_per_line() {
     let p12 = jwk_testkit::workspace_root().join("testdata/keystores/keytool-multi.p12");
     let r = jwk(

@@ -264,6 +264,17 @@ pub enum Error {
     )]
     KeystoreBadPassword,
 
+    /// The keystore is protected by a password and none was given (the empty one failed).
+    #[error("the keystore is protected by a password: give it")]
+    KeystorePasswordRequired,
+
+    /// A keystore was expected and the input is something else.
+    #[error("the input is not a keystore (PKCS#12 or JKS) but {found}{}", not_a_keystore_advice(.found))]
+    NotAKeystore {
+        /// What the input looks like ("a PEM file with the blocks PRIVATE KEY", "JSON", …).
+        found: String,
+    },
+
     /// The keystore (PKCS#12 or JKS) does not decode.
     #[error("the keystore is malformed: {detail}")]
     KeystoreMalformed {
@@ -344,6 +355,14 @@ fn list(kids: &[String]) -> String {
         .join(", ")
 }
 
+fn not_a_keystore_advice(found: &str) -> &'static str {
+    if found.starts_with("data that is") {
+        ""
+    } else {
+        ": import it as a key, certificate or JWK instead"
+    }
+}
+
 fn blocks_seen(labels: &[String]) -> String {
     if labels.is_empty() {
         " (no PEM blocks at all)".to_owned()
@@ -397,6 +416,8 @@ impl Error {
             Error::InSet { source, .. } => source.code(),
             Error::KeystoreBadPassword => "pkcs12.bad_password",
             Error::KeystoreMalformed { .. } => "pkcs12.malformed",
+            Error::NotAKeystore { .. } => "pkcs12.not_a_keystore",
+            Error::KeystorePasswordRequired => "pkcs12.password_required",
             Error::KeystoreNoKey => "pkcs12.no_key",
             Error::AliasRequired { .. } => "pkcs12.alias_required",
             Error::AliasNotFound { .. } => "pkcs12.alias_not_found",

@@ -100,18 +100,89 @@ pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
     Ok(jwk)
 }
 
-/// Lists the entries of a keystore (PKCS#12, in DER or BER, or Java JKS): private and secret
-/// keys first, then certificates without a key.
+/// Lists the entries of a keystore (PKCS#12, in DER or BER, or Java JKS; DER or its bare
+/// base64): private and secret keys first, then certificates without a key. Without a
+/// password the keystore is tried with the empty one (as keytool and OpenSSL write them);
+/// when that fails the error is [`Error::KeystorePasswordRequired`]. Input that is not a keystore is
+/// [`Error::NotAKeystore`], saying what it looks like.
 pub fn keystore_entries(
     keystore: &[u8],
-    password: &str,
+    password: Option<&str>,
     limits: &KdfLimits,
 ) -> Result<Vec<KeystoreEntry>> {
-    if der::classify(keystore) == Some(DerKind::Jks) {
-        jks::keystore_entries(keystore, password)
+    let decoded;
+    let (kind, der) = match der::classify(keystore) {
+        Some(kind @ (DerKind::Pkcs12 | DerKind::Jks)) => (kind, keystore),
+        Some(other) => return Err(not_a_keystore(der_kind_name(other))),
+        None => {
+            let trimmed = keystore.trim_ascii();
+            decoded = bare_base64(trimmed).ok_or_else(|| not_a_keystore(describe(trimmed)))?;
+            match der::classify(&decoded) {
+                Some(kind @ (DerKind::Pkcs12 | DerKind::Jks)) => (kind, &decoded[..]),
+                Some(other) => {
+                    return Err(not_a_keystore(format!(
+                        "base64 of {}",
+                        der_kind_name(other)
+                    )));
+                }
+                None => return Err(not_a_keystore(describe(trimmed))),
+            }
+        }
+    };
+    let tried = password.unwrap_or("");
+    let result = if kind == DerKind::Jks {
+        jks::keystore_entries(der, tried)
     } else {
-        pkcs12::keystore_entries(keystore, password, limits)
+        pkcs12::keystore_entries(der, tried, limits)
+    };
+    result.map_err(|e| password_needed(e, password))
+}
+
+/// A keystore tried with the empty password because none was given: its failure means a
+/// password is needed, not that a wrong one was given.
+fn password_needed(e: Error, given: Option<&str>) -> Error {
+    match (e, given) {
+        (Error::KeystoreBadPassword, None) => Error::KeystorePasswordRequired,
+        (e, _) => e,
     }
+}
+
+fn not_a_keystore(found: impl Into<String>) -> Error {
+    Error::NotAKeystore {
+        found: found.into(),
+    }
+}
+
+fn der_kind_name(kind: DerKind) -> &'static str {
+    match kind {
+        DerKind::Certificate => "a DER X.509 certificate",
+        DerKind::Spki => "a DER public key (SubjectPublicKeyInfo)",
+        DerKind::Pkcs8 => "a DER private key (PKCS#8)",
+        DerKind::EncryptedPkcs8 => "a DER encrypted private key (PKCS#8)",
+        DerKind::Pkcs1Private => "a DER RSA private key (PKCS#1)",
+        DerKind::Pkcs1Public => "a DER RSA public key (PKCS#1)",
+        DerKind::Sec1 => "a DER EC private key (SEC1)",
+        DerKind::Pkcs12 | DerKind::Jks => "a keystore",
+    }
+}
+
+/// What non-DER input looks like, for [`Error::NotAKeystore`].
+fn describe(trimmed: &[u8]) -> String {
+    if pem::looks_like_pem(trimmed) {
+        let labels: Vec<&str> = pem::blocks(trimmed).iter().map(|b| b.label).collect();
+        return if labels.is_empty() {
+            "a PEM file with no complete block".to_owned()
+        } else {
+            format!("a PEM file with the blocks {}", labels.join(", "))
+        };
+    }
+    if matches!(trimmed.first(), Some(b'{' | b'[')) {
+        return "JSON".to_owned();
+    }
+    if trimmed.is_empty() {
+        return "data that is empty".to_owned();
+    }
+    "data that is neither DER, base64 nor PEM".to_owned()
 }
 
 /// Selects one key from JSON text (a JWK, a JWK Set or an array of JWKs) by kid, parsing only
@@ -161,10 +232,7 @@ fn import_der(kind: DerKind, input: &[u8], opts: &ImportOptions<'_>) -> Result<J
             } else {
                 pkcs12::import_keystore(input, password, opts.alias, &opts.kdf_limits)
             };
-            return result.map_err(|e| match (e, opts.password) {
-                (Error::KeystoreBadPassword, None) => Error::PasswordRequired,
-                (e, _) => e,
-            });
+            return result.map_err(|e| password_needed(e, opts.password));
         }
     };
     Ok(Jwk::new(key, Parameters::default()))
@@ -320,7 +388,7 @@ pub mod __fuzz {
 
     /// PKCS#12 with a fixed password.
     pub fn pkcs12(data: &[u8]) {
-        let _ = crate::keystore_entries(data, "password", &LIMITS);
+        let _ = crate::keystore_entries(data, Some("password"), &LIMITS);
         let _ = crate::jks::import_keystore(data, "password", Some("alias"));
         let _ = crate::pkcs12::import_keystore(data, "password", Some("alias"), &LIMITS);
     }

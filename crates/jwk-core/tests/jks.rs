@@ -62,10 +62,10 @@ fn keytool_jks_entries() {
     );
     assert_eq!(
         open(&jks, None, Some("ec-p384")).unwrap_err(),
-        Error::PasswordRequired
+        Error::KeystorePasswordRequired
     );
 
-    let entries = keystore_entries(&jks, "changeit", &KdfLimits::default()).unwrap();
+    let entries = keystore_entries(&jks, Some("changeit"), &KdfLimits::default()).unwrap();
     let listed: Vec<String> = entries.iter().map(ToString::to_string).collect();
     assert_eq!(
         listed,

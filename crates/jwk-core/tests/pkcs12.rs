@@ -196,7 +196,7 @@ fn keytool_keystore_with_several_entries() {
         assert_eq!(jwk.params().x5c.as_ref().unwrap()[0], cert, "{alias}");
         assert_eq!(jwk.is_private(), alias != "trusted-ca", "{alias}");
     }
-    let entries = keystore_entries(&p12, "changeit", &KdfLimits::default()).unwrap();
+    let entries = keystore_entries(&p12, Some("changeit"), &KdfLimits::default()).unwrap();
     let listed: Vec<String> = entries.iter().map(ToString::to_string).collect();
     assert_eq!(
         listed,
@@ -209,6 +209,61 @@ fn keytool_keystore_with_several_entries() {
 }
 
 #[test]
+fn keystore_listing_reads_base64_and_names_what_is_missing_or_wrong() {
+    let dir = workspace_root().join("testdata/keystores");
+    let p12 = std::fs::read(dir.join("keytool-multi.p12")).unwrap();
+    let limits = KdfLimits::default();
+    let from_base64 = keystore_entries(b64std(&p12).as_bytes(), Some("changeit"), &limits);
+    assert_eq!(from_base64.unwrap().len(), 3);
+    let e = keystore_entries(&p12, None, &limits).unwrap_err();
+    assert_eq!(
+        (e.code(), e.to_string().as_str()),
+        (
+            "pkcs12.password_required",
+            "the keystore is protected by a password: give it"
+        )
+    );
+    let e = keystore_entries(&p12, Some("guess"), &limits).unwrap_err();
+    assert_eq!(e.code(), "pkcs12.bad_password");
+    let e = open(&p12, None, None).unwrap_err();
+    assert_eq!(e.code(), "pkcs12.password_required");
+    let jks = std::fs::read(dir.join("keytool.jks")).unwrap();
+    let e = keystore_entries(&jks, None, &limits).unwrap_err();
+    assert_eq!(e.code(), "pkcs12.password_required");
+
+    let pem = b"[ req ]\n-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+    let cases: [(&[u8], &str); 5] = [
+        (
+            pem,
+            "the input is not a keystore (PKCS#12 or JKS) but a PEM file with the blocks PUBLIC KEY: import it as a key, certificate or JWK instead",
+        ),
+        (
+            &std::fs::read(dir.join("trusted-ca.crt.der")).unwrap(),
+            "the input is not a keystore (PKCS#12 or JKS) but a DER X.509 certificate: import it as a key, certificate or JWK instead",
+        ),
+        (
+            b"MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=",
+            "the input is not a keystore (PKCS#12 or JKS) but base64 of a DER public key (SubjectPublicKeyInfo): import it as a key, certificate or JWK instead",
+        ),
+        (
+            b" [1, 2] ",
+            "the input is not a keystore (PKCS#12 or JKS) but JSON: import it as a key, certificate or JWK instead",
+        ),
+        (
+            b"  \n",
+            "the input is not a keystore (PKCS#12 or JKS) but data that is empty",
+        ),
+    ];
+    for (input, message) in cases {
+        let e = keystore_entries(input, Some("changeit"), &limits).unwrap_err();
+        assert_eq!(
+            (e.code(), e.to_string().as_str()),
+            ("pkcs12.not_a_keystore", message)
+        );
+    }
+}
+
+#[test]
 fn keytool_legacy_keystore() {
     let dir = workspace_root().join("testdata/keystores");
     let p12 = std::fs::read(dir.join("keytool-legacy.p12")).unwrap();
@@ -216,7 +271,7 @@ fn keytool_legacy_keystore() {
     let cert = std::fs::read(dir.join("legacy-rsa.crt.der")).unwrap();
     let from_cert = import(&cert, &ImportOptions::default()).unwrap();
     assert_eq!(material(&jwk.to_public()), material(&from_cert));
-    assert_eq!(open(&p12, None, None).unwrap_err(), Error::PasswordRequired);
+    assert_eq!(open(&p12, None, None).unwrap_err(), Error::KeystorePasswordRequired);
     assert_eq!(
         open(&p12, Some("nope"), None).unwrap_err().code(),
         "pkcs12.bad_password"
@@ -339,7 +394,7 @@ fn passwords_outside_the_bmp_and_non_ascii_aliases() {
             open(&p12, Some("🔑"), None).unwrap_err(),
             Error::KeystoreBadPassword
         );
-        let entries = keystore_entries(&p12, password, &KdfLimits::default()).unwrap();
+        let entries = keystore_entries(&p12, Some(password), &KdfLimits::default()).unwrap();
         assert_eq!(entries[0].alias.as_deref(), Some("ключ"));
     }
 }
@@ -603,7 +658,7 @@ fn keytool_secret_keys_are_oct_jwks() {
         open(&p12, Some("wrong"), Some("aes-128")).unwrap_err(),
         Error::KeystoreBadPassword
     );
-    let entries = keystore_entries(&p12, "changeit", &KdfLimits::default()).unwrap();
+    let entries = keystore_entries(&p12, Some("changeit"), &KdfLimits::default()).unwrap();
     let listed: Vec<String> = entries.iter().map(ToString::to_string).collect();
     assert_eq!(
         listed,
@@ -637,7 +692,7 @@ fn bouncycastle_ber_keystore() {
         open(&p12, Some("wrong"), None).unwrap_err(),
         Error::KeystoreBadPassword
     );
-    let entries = keystore_entries(&p12, "changeit", &KdfLimits::default()).unwrap();
+    let entries = keystore_entries(&p12, Some("changeit"), &KdfLimits::default()).unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].alias.as_deref(), Some("bc-ec"));
     // Cut short, it is an error that says so, not a panic.

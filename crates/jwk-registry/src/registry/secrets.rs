@@ -223,8 +223,7 @@ impl Registry {
             zeroize::Zeroizing::new(Base64::decode_vec(content).map_err(|_| {
                 RegistryError::bad_request("Keystore content is not valid base64!")
             })?);
-        let password = req.password.as_deref().unwrap_or("");
-        jwk_core::keystore_entries(&der, password, &KdfLimits::default())?;
+        jwk_core::keystore_entries(&der, req.password.as_deref(), &KdfLimits::default())?;
         self.add_secret(
             actor,
             project,
@@ -234,7 +233,7 @@ impl Registry {
                 name: &req.name,
                 env: &req.environment_name,
                 content: &der,
-                password: Some(password),
+                password: Some(req.password.as_deref().unwrap_or("")),
             },
         )
     }
