@@ -616,3 +616,71 @@ fn logs_never_contain_tokens_or_key_material() {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
     }
 }
+
+/// The README's walkthrough, to the letter: the example key (a public EC key) is served in the
+/// environment's JWKS, and every answer that carries a JWK writes it in canonical order.
+#[test]
+fn the_readme_walkthrough_serves_its_key_and_answers_canonically() {
+    let dir = jwk_testkit::temp_dir();
+    let s = Server::start(dir.path());
+    let admin = std::fs::read_to_string(dir.path().join("admin-token"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    common::setup(
+        &s,
+        &admin,
+        &[json!({"name": "production", "target": {"type": "memory"}})],
+        "MyProject",
+    );
+    let body = r#"{"name":"my-jwk","sourceType":"COPY_PASTE","jwkStr":"{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\",\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\",\"use\":\"enc\",\"kid\":\"1\"}"}"#;
+    let raw = |method: &str, path: &str, body: Option<&str>| -> String {
+        let agent = common::agent(None);
+        let url = format!("{}{path}", s.base);
+        let auth = format!("Bearer {admin}");
+        let response = match body {
+            None if method == "GET" => agent.get(&url).header("Authorization", &auth).call(),
+            Some(b) => agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .header("Content-Type", "application/json")
+                .send(b),
+            None => unreachable!(),
+        };
+        response.unwrap().body_mut().read_to_string().unwrap()
+    };
+    assert_eq!(
+        raw("POST", "/apiops/projects/MyProject/jwks/", Some(body)),
+        r#"{"deploymentResult":{"environmentResults":[{"environmentName":"production","message":"Deployed successfully","success":true}],"message":"Deployment completed successfully","success":true},"success":true}"#
+    );
+    let canonical = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"1","use":"enc"}"#;
+    assert_eq!(
+        raw("GET", "/apiops/environments/production/jwks/", None),
+        format!(r#"{{"keys":[{canonical}]}}"#)
+    );
+    let item = format!(
+        r#"{{"name":"my-jwk","description":"","jwk":{canonical},"thumbprint":"cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s","sourceType":"COPY_PASTE"}}"#
+    );
+    assert_eq!(
+        raw("GET", "/apiops/projects/MyProject/jwks/my-jwk/", None),
+        format!(r#"{{"success":true,"resultItem":{item}}}"#)
+    );
+    assert_eq!(
+        raw("GET", "/apiops/projects/MyProject/jwks/", None),
+        format!(r#"{{"success":true,"resultList":[{item}]}}"#)
+    );
+    // A secret key: its answer is canonical too, with `k` only when asked for.
+    let oct = json!({"name": "hmac", "sourceType": "COPY_PASTE", "jwkStr": OCT}).to_string();
+    raw("POST", "/apiops/projects/MyProject/jwks/", Some(&oct));
+    let got = raw(
+        "GET",
+        "/apiops/projects/MyProject/jwks/hmac/?private=true",
+        None,
+    );
+    assert!(
+        got.contains(r#""jwk":{"kty":"oct","k":"GawgguFyGrWKav7AX4VKUg","kid":"k1"}"#),
+        "{got}"
+    );
+    let got = raw("GET", "/apiops/projects/MyProject/jwks/hmac/", None);
+    assert!(got.contains(r#""jwk":{"kty":"oct","kid":"k1"}"#), "{got}");
+}

@@ -29,7 +29,10 @@ fn survives_restart(kind: StoreKind) {
     let reg = open_registry(kind, dir.path(), RegistryConfig::default()).unwrap();
     let admin = reg.authenticate(&token).unwrap();
     let jwk = reg.get_jwk(&admin, "P", "my-jwk", true).unwrap();
-    assert_eq!(jwk.jwk["d"], "870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE");
+    assert_eq!(
+        jwk.jwk_value()["d"],
+        "870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"
+    );
     let cred = reg.get_credential(&admin, "P", "api-user").unwrap();
     assert_eq!(cred.validation_jwk.as_deref(), Some("P/my-jwk"));
     #[cfg(unix)]

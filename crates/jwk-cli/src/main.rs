@@ -339,10 +339,19 @@ fn run_generate(args: &GenerateArgs) -> Result<String, Failure> {
         alg: args.alg.clone(),
         kid,
     })?;
-    Ok(if args.public {
-        jwk.to_public_json()
-    } else {
-        jwk.to_json()
+    output(&jwk, args.public)
+}
+
+/// The JWK to print: its public key with `--public` (an error for an oct key, which has
+/// none: printing it would disclose the secret), else the whole key.
+fn output(jwk: &Jwk, public: bool) -> Result<String, Failure> {
+    if !public {
+        return Ok(jwk.to_json());
+    }
+    jwk.to_public_json().ok_or_else(|| {
+        invalid(
+            "--public: a symmetric (oct) key has no public form; all of it is secret".to_owned(),
+        )
     })
 }
 
@@ -403,11 +412,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
         } => {
             let mut jwk = load(&input)?;
             apply_use_alg(&mut jwk, key_use.as_deref(), alg.as_deref())?;
-            Ok(if public {
-                jwk.to_public_json()
-            } else {
-                jwk.to_json()
-            })
+            output(&jwk, public)
         }
         Command::Thumbprint { input, hash } => {
             let hash = ThumbprintHash::from_name(&hash).ok_or_else(|| {

@@ -241,6 +241,27 @@ fn generate_prints_a_private_jwk_with_use_alg_and_kid() {
 }
 
 #[test]
+fn public_output_of_a_secret_key_is_refused() {
+    let r = jwk(
+        &["import", "-", "--public"],
+        r#"{"kty":"oct","k":"GawgguFyGrWKav7AX4VKUg"}"#,
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert_eq!(
+        r.stderr,
+        "error: input.invalid_option: --public: a symmetric (oct) key has no public form; all of it is secret\n"
+    );
+    let r = jwk(
+        &[
+            "generate", "--kty", "oct", "--size", "256", "--use", "sig", "--alg", "HS256",
+            "--public",
+        ],
+        "",
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+}
+
+#[test]
 fn keystore_list_says_when_a_password_is_needed_or_the_file_is_no_keystore() {
     let root = jwk_testkit::workspace_root();
     let p12 = root.join("testdata/keystores/keytool-multi.p12");

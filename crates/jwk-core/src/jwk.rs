@@ -122,21 +122,19 @@ impl Jwk {
         self.key.is_private()
     }
 
-    /// The public part: private members dropped, parameters kept.
-    ///
-    /// An `oct` key has no public part; it is returned unchanged (check [`Jwk::is_private`]
-    /// before publishing one).
-    pub fn to_public(&self) -> Jwk {
+    /// The public key: private members dropped, parameters kept. `None` for an `oct` key,
+    /// which has no public form (all of it is secret).
+    pub fn to_public(&self) -> Option<Jwk> {
         let key = match &self.key {
             Key::Rsa(k) => Key::Rsa(k.to_public()),
             Key::Ec(k) => Key::Ec(k.to_public()),
             Key::Okp(k) => Key::Okp(k.to_public()),
-            Key::Oct(k) => Key::Oct(k.clone()),
+            Key::Oct(_) => return None,
         };
-        Jwk {
+        Some(Jwk {
             key,
             params: self.params.clone(),
-        }
+        })
     }
 
     /// The RFC 7638 thumbprint input: the required members in lexicographic order, no
@@ -192,6 +190,20 @@ impl Jwk {
     /// padding; EC coordinates and OKP keys at full length; RSA integers without leading
     /// zeros; no white space. Importing this text gives back a byte-identical text.
     pub fn to_json(&self) -> String {
+        self.write_json(true)
+    }
+
+    /// What may be shown of the key without disclosing a secret, as canonical JSON: the
+    /// public JWK of an asymmetric key; for an `oct` key, `kty` and the parameters only.
+    pub fn to_disclosable_json(&self) -> String {
+        match self.to_public() {
+            Some(public) => public.to_json(),
+            None => self.write_json(false),
+        }
+    }
+
+    /// The canonical JSON; an `oct` key's `k` only when `with_secret_key`.
+    fn write_json(&self, with_secret_key: bool) -> String {
         let mut w = JsonWriter::with_capacity(self.json_len_estimate());
         w.str("kty", self.key.key_type().as_str());
         match &self.key {
@@ -222,7 +234,11 @@ impl Jwk {
                     w.b64("d", d.expose());
                 }
             }
-            Key::Oct(k) => w.b64("k", k.k().expose()),
+            Key::Oct(k) => {
+                if with_secret_key {
+                    w.b64("k", k.k().expose());
+                }
+            }
         }
         let p = &self.params;
         if let Some(kid) = &p.kid {
@@ -316,9 +332,9 @@ impl Jwk {
                 .sum::<usize>()
     }
 
-    /// The canonical JSON of the public part (see [`Jwk::to_public`]).
-    pub fn to_public_json(&self) -> String {
-        self.to_public().to_json()
+    /// The canonical JSON of the public key (see [`Jwk::to_public`]); `None` for `oct`.
+    pub fn to_public_json(&self) -> Option<String> {
+        self.to_public().map(|p| p.to_json())
     }
 }
 

@@ -751,7 +751,8 @@ fn secret_key(der: &[u8]) -> Result<Key> {
 /// The certificates of `key`'s chain, leaf first: the certificate with the key's local key
 /// id (or, without one, the certificate holding the key's public key), then its issuers.
 fn chain_for<'a>(key: &Jwk, bag: &KeyBag<'_>, certs: &'a [CertBag<'a>]) -> Vec<&'a [u8]> {
-    let public = key.to_public().thumbprint_input();
+    // The thumbprint input holds the public members only, of a private key too.
+    let public = key.thumbprint_input();
     let leaf = certs
         .iter()
         .find(|c| bag.local_key_id.is_some() && c.local_key_id == bag.local_key_id)

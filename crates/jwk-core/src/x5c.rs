@@ -140,7 +140,7 @@ pub(crate) fn check_jwk_chain(jwk: &Jwk) -> Result<()> {
         detail: format!("the key of certificate #0 is unusable: {e}"),
     })?;
     let leaf_jwk = Jwk::new(leaf_key, Parameters::default());
-    if leaf_jwk.thumbprint_input() != jwk.to_public().thumbprint_input() {
+    if leaf_jwk.thumbprint_input() != jwk.thumbprint_input() {
         return Err(Error::BadX5c {
             detail: "the key of certificate #0 is not the key of this JWK".to_owned(),
         });

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use jwk_core::{Jwk, Key, ThumbprintHash};
+use jwk_core::{Jwk, ThumbprintHash};
 use serde::Serialize;
 
 /// A boxed future, so `DeployTarget` can be used as `dyn`.
@@ -65,10 +65,12 @@ impl EnvironmentSnapshot {
         let mut keys = Vec::new();
         for p in &self.projects {
             for j in &p.jwks {
-                if matches!(j.jwk.key(), Key::Oct(_)) || !seen.insert(j.thumbprint.clone()) {
-                    continue;
+                let Some(public) = j.jwk.to_public_json() else {
+                    continue; // oct
+                };
+                if seen.insert(j.thumbprint.clone()) {
+                    keys.push(public);
                 }
-                keys.push(j.jwk.to_public_json());
             }
         }
         (
@@ -229,13 +231,13 @@ impl Resolver {
         let jwks = tables
             .public
             .get_or_init(|| {
-                let mut all: Vec<(&String, &Arc<Jwk>)> = tables
+                let mut all: Vec<(&String, String)> = tables
                     .by_thumbprint
                     .iter()
-                    .filter(|(_, j)| !matches!(j.key(), Key::Oct(_)))
+                    .filter_map(|(t, j)| Some((t, j.to_public_json()?)))
                     .collect();
                 all.sort_by(|a, b| a.0.cmp(b.0));
-                let keys: Vec<String> = all.iter().map(|(_, j)| j.to_public_json()).collect();
+                let keys: Vec<String> = all.into_iter().map(|(_, json)| json).collect();
                 Arc::from(format!("{{\"keys\":[{}]}}", keys.join(",")))
             })
             .clone();

@@ -462,14 +462,12 @@ fn every_secrets_store_source() {
     // One key behind all five, public parts only, the certificate ones with x5c.
     let t = &views[0].thumbprint;
     assert!(views.iter().all(|v| &v.thumbprint == t));
-    assert!(
-        views
-            .iter()
-            .all(|v| v.jwk.get("d").is_none() && v.jwk["alg"] == "RS256" && v.jwk["use"] == "sig")
-    );
-    assert!(views[0].jwk.get("x5c").is_some());
+    assert!(views.iter().all(|v| v.jwk_value().get("d").is_none()
+        && v.jwk_value()["alg"] == "RS256"
+        && v.jwk_value()["use"] == "sig"));
+    assert!(views[0].jwk_value().get("x5c").is_some());
     let private = f.reg.get_jwk(&f.admin, P, "from-priv", true).unwrap();
-    assert!(private.jwk.get("d").is_some());
+    assert!(private.jwk_value().get("d").is_some());
     assert_eq!(private.source_type.as_deref(), Some("PRIVATE_KEY"));
 }
 
@@ -508,9 +506,12 @@ fn a_keystore_secret_key_entry_is_an_oct_jwk() {
         .create_jwk(&f.admin, P, &request("hmac-sha256", "HS256"))
         .unwrap();
     let jwk = f.reg.get_jwk(&f.admin, P, "hmac-sha256", true).unwrap();
-    assert_eq!(jwk.jwk["kty"], "oct");
-    assert_eq!(jwk.jwk["k"], "oZlL72C5Bi7Sfa3YRxlJMYR7ONgNHI85EcwOPGZdhwo");
-    assert_eq!(jwk.jwk["alg"], "HS256");
+    assert_eq!(jwk.jwk_value()["kty"], "oct");
+    assert_eq!(
+        jwk.jwk_value()["k"],
+        "oZlL72C5Bi7Sfa3YRxlJMYR7ONgNHI85EcwOPGZdhwo"
+    );
+    assert_eq!(jwk.jwk_value()["alg"], "HS256");
     assert_eq!(jwk.source_type.as_deref(), Some("KEYSTORE"));
     assert_eq!(
         err(f.reg.create_jwk(&f.admin, P, &request("aes-128", "RS256"))),
@@ -556,9 +557,9 @@ fn a_jks_keystore_is_a_keystore_source() {
     };
     f.reg.create_jwk(&f.admin, P, &request).unwrap();
     let jwk = f.reg.get_jwk(&f.admin, P, "from-jks", false).unwrap();
-    assert_eq!(jwk.jwk["crv"], "P-384");
-    assert!(jwk.jwk.get("d").is_none());
-    assert_eq!(jwk.jwk["x5c"].as_array().map(Vec::len), Some(1));
+    assert_eq!(jwk.jwk_value()["crv"], "P-384");
+    assert!(jwk.jwk_value().get("d").is_none());
+    assert_eq!(jwk.jwk_value()["x5c"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
@@ -605,12 +606,12 @@ fn generate_every_key_type() {
         .unwrap();
     let oct = f.reg.get_jwk(&f.admin, P, "oct", false).unwrap();
     assert!(
-        oct.jwk.get("k").is_none(),
+        oct.jwk_value().get("k").is_none(),
         "a symmetric key is never shown without asking: {}",
         oct.jwk
     );
     assert_eq!(
-        oct.jwk["kid"],
+        oct.jwk_value()["kid"],
         serde_json::Value::String(oct.thumbprint.clone())
     );
     assert_eq!(
@@ -1160,7 +1161,7 @@ fn url_sources_fetch_and_resync_with_a_kid_report() {
     };
     f.reg.create_jwk(&f.admin, P, &req).unwrap();
     let before = f.reg.get_jwk(&f.admin, P, "remote", true).unwrap();
-    assert_eq!(before.jwk["k"], "AAAA");
+    assert_eq!(before.jwk_value()["k"], "AAAA");
     version.store(1, Ordering::SeqCst);
     let (report, _) = f.reg.resync_jwk(&f.admin, P, "remote").unwrap();
     assert_eq!(
@@ -1168,7 +1169,10 @@ fn url_sources_fetch_and_resync_with_a_kid_report() {
         r#"{"added":["c"],"removed":["b"],"changed":["a"],"notModified":false}"#
     );
     assert_eq!(
-        f.reg.get_jwk(&f.admin, P, "remote", true).unwrap().jwk["k"],
+        f.reg
+            .get_jwk(&f.admin, P, "remote", true)
+            .unwrap()
+            .jwk_value()["k"],
         "BBBB"
     );
     // The guard stays on unless the registry allows private networks.

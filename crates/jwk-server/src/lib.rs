@@ -98,8 +98,32 @@ async fn change_and_deploy(
     Ok(json_response(StatusCode::OK, result.response_json()))
 }
 
-fn ok_json(value: serde_json::Value) -> ApiResult {
-    Ok(json_response(StatusCode::OK, value.to_string()))
+/// A 200 with `value` written straight to JSON text: never through `serde_json::Value`,
+/// whose map would reorder a JWK's members (answers carry JWKs in canonical order).
+fn ok_json(value: &impl serde::Serialize) -> ApiResult {
+    let body = serde_json::to_string(value).map_err(|e| {
+        ApiError(RegistryError {
+            kind: jwk_registry::ErrorKind::Internal,
+            message: format!("the answer does not write as JSON: {e}"),
+        })
+    })?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// `{"success":true,"resultItem":…}`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultItem<T> {
+    success: bool,
+    result_item: T,
+}
+
+/// `{"success":true,"resultList":[…]}`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultList<T> {
+    success: bool,
+    result_list: Vec<T>,
 }
 
 async fn create_jwk(
@@ -149,7 +173,10 @@ async fn list_jwks(
     let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     let jwks = blocking(move || reg.list_jwks(&a, &project, q.private.unwrap_or(false))).await?;
-    ok_json(serde_json::json!({ "success": true, "resultList": jwks }))
+    ok_json(&ResultList {
+        success: true,
+        result_list: jwks,
+    })
 }
 
 async fn get_jwk(
@@ -162,7 +189,10 @@ async fn get_jwk(
     let reg = s.registry.clone();
     let jwk =
         blocking(move || reg.get_jwk(&a, &project, &name, q.private.unwrap_or(false))).await?;
-    ok_json(serde_json::json!({ "success": true, "resultItem": jwk }))
+    ok_json(&ResultItem {
+        success: true,
+        result_item: jwk,
+    })
 }
 
 async fn update_jwk(
@@ -194,7 +224,7 @@ async fn resync_jwk(
     let (report, change) = blocking(move || reg.resync_jwk(&a, &project, &name)).await?;
     let result = s.registry.deploy(&change).await?;
     ok_json(
-        serde_json::json!({ "success": true, "resyncResult": report, "deploymentResult": result }),
+        &serde_json::json!({ "success": true, "resyncResult": report, "deploymentResult": result }),
     )
 }
 
@@ -224,7 +254,10 @@ async fn get_credential(
     let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     let view = blocking(move || reg.get_credential(&a, &project, &username)).await?;
-    ok_json(serde_json::json!({ "success": true, "resultItem": view }))
+    ok_json(&ResultItem {
+        success: true,
+        result_item: view,
+    })
 }
 
 fn slot(name: &str) -> Result<Slot, ApiError> {
@@ -265,7 +298,7 @@ async fn remove_slot(
 }
 
 fn created() -> ApiResult {
-    ok_json(serde_json::json!({ "success": true }))
+    ok_json(&serde_json::json!({ "success": true }))
 }
 
 /// A secrets-store addition: authenticate, run `op` off the async workers, answer success.
@@ -358,7 +391,7 @@ async fn create_user(
     let username = req.username.unwrap_or_default();
     let name = username.clone();
     let token = blocking(move || reg.create_user(&a, &name)).await?;
-    ok_json(serde_json::json!({ "username": username.trim(), "token": token }))
+    ok_json(&serde_json::json!({ "username": username.trim(), "token": token }))
 }
 
 #[derive(Deserialize)]

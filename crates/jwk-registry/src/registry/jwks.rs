@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use jwk_core::{ImportOptions, Jwk, Key, Usage};
+use jwk_core::{ImportOptions, Jwk, Usage};
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, Change, Registry, check_name, given, new_id};
@@ -88,21 +88,50 @@ pub struct UpdateJwkRequest {
 }
 
 /// A JWK as Get and List show it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JwkView {
     /// Name.
     pub name: String,
     /// Description.
     pub description: String,
-    /// The key: public members only, unless private material was asked for and allowed.
-    pub jwk: serde_json::Value,
+    /// The key as canonical JSON (members in the canonical order, as the JWKS writes them):
+    /// public members only, unless private material was asked for and allowed.
+    pub jwk: Box<serde_json::value::RawValue>,
     /// SHA-256 thumbprint.
     pub thumbprint: String,
     /// The source type, while attached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
 }
+
+impl JwkView {
+    /// [`JwkView::jwk`] parsed, to read its members.
+    pub fn jwk_value(&self) -> serde_json::Value {
+        // The text was checked as JSON when the view was made.
+        serde_json::from_str(self.jwk.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl PartialEq for JwkView {
+    fn eq(&self, other: &JwkView) -> bool {
+        (
+            &self.name,
+            &self.description,
+            self.jwk.get(),
+            &self.thumbprint,
+            &self.source_type,
+        ) == (
+            &other.name,
+            &other.description,
+            other.jwk.get(),
+            &other.thumbprint,
+            &other.source_type,
+        )
+    }
+}
+
+impl Eq for JwkView {}
 
 /// What a re-sync of a URL source found, by kid.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
@@ -118,17 +147,9 @@ pub struct ResyncReport {
     pub not_modified: bool,
 }
 
-/// The public JSON view of a JWK: `to_public_json`, and for oct keys no `k` at all.
+/// The public JSON view of a JWK: the public key, and for oct keys no `k` at all.
 pub(crate) fn public_view(jwk: &Jwk) -> String {
-    if let Key::Oct(_) = jwk.key() {
-        let mut v: serde_json::Value =
-            serde_json::from_str(&jwk.to_json()).expect("canonical JSON parses");
-        if let Some(o) = v.as_object_mut() {
-            o.remove("k");
-        }
-        return v.to_string();
-    }
-    jwk.to_public_json()
+    jwk.to_disclosable_json()
 }
 
 fn parse_usage(use_type: &str) -> Result<Usage> {
@@ -644,15 +665,23 @@ impl Registry {
 
     fn view(&self, rec: &JwkRec, private: bool) -> Result<JwkView> {
         let jwk = self.open_jwk(rec)?;
+        // Written from the key itself, so every answer is canonical (records from before
+        // the canonical public view included).
         let text = if private {
             jwk.to_json()
         } else {
-            rec.public_jwk.clone()
+            jwk.to_disclosable_json()
         };
         Ok(JwkView {
             name: rec.name.clone(),
             description: rec.description.clone(),
-            jwk: serde_json::from_str(&text).expect("stored JSON parses"),
+            jwk: serde_json::value::RawValue::from_string(text).map_err(|e| RegistryError {
+                kind: crate::error::ErrorKind::Internal,
+                message: format!(
+                    "JWK (name: {}) has a stored public JWK that is not JSON: {e}",
+                    rec.name
+                ),
+            })?,
             thumbprint: crate::deploy::thumbprint(&jwk),
             source_type: rec.source.as_ref().map(|s| s.source_type.clone()),
         })
