@@ -77,12 +77,26 @@ pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
         .ok_or(Error::EmptyInput)?;
     let trimmed = &input[start..];
     if matches!(trimmed[0], b'{' | b'[') {
-        let text = std::str::from_utf8(trimmed).map_err(|e| Error::InvalidJson {
-            detail: format!("the text is not UTF-8 ({e})"),
-        })?;
-        return json::select_from_text(text, opts.kid);
+        let selected = std::str::from_utf8(trimmed)
+            .map_err(|e| Error::InvalidJson {
+                detail: format!("the text is not UTF-8 ({e})"),
+            })
+            .and_then(|text| json::select_from_text(text, opts.kid));
+        return match selected {
+            // Not JSON after all, but text around a PEM block (`[ req ]`, `{comment}` …):
+            // read the PEM. When it holds no key either, the JSON error (with its position)
+            // is the one that helps.
+            Err(json_error @ Error::InvalidJson { .. }) if pem::looks_like_pem(trimmed) => {
+                match import_pem(trimmed, opts) {
+                    Err(Error::PemNoKey { .. }) => Err(json_error),
+                    Ok(jwk) => Ok(with_kid(jwk, opts.kid)),
+                    Err(pem_error) => Err(pem_error),
+                }
+            }
+            other => other,
+        };
     }
-    let mut jwk = if pem::looks_like_pem(trimmed) {
+    let jwk = if pem::looks_like_pem(trimmed) {
         import_pem(trimmed, opts)?
     } else if let Some(kind) = der::classify(input) {
         import_der(kind, input, opts)?
@@ -94,10 +108,15 @@ pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
     } else {
         return Err(Error::UnrecognizedInput);
     };
-    if let Some(kid) = opts.kid {
+    Ok(with_kid(jwk, opts.kid))
+}
+
+/// A key read from PEM or DER, with the kid the caller gave.
+fn with_kid(mut jwk: Jwk, kid: Option<&str>) -> Jwk {
+    if let Some(kid) = kid {
         jwk.params_mut().kid = Some(kid.to_owned());
     }
-    Ok(jwk)
+    jwk
 }
 
 /// Lists the entries of a keystore (PKCS#12, in DER or BER, or Java JKS; DER or its bare

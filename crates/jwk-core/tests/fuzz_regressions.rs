@@ -81,3 +81,30 @@ fn the_jwk_struct_crash_input_is_an_error() {
         "invalid RSA key: the exponents are inconsistent (e must be odd; d must satisfy d·e ≡ 1 mod λ(n) and d < n)"
     );
 }
+
+#[test]
+fn an_empty_or_zero_rsa_modulus_has_zero_bits_not_a_wrapped_count() {
+    // Found by a 5-second jwk_struct run: the bit count subtracted 8 from 0 bytes (a panic
+    // with overflow checks, 18446744073709551608 bits in release).
+    for n in ["", "AA", "AAAA"] {
+        let jwk = format!(r#"{{"kty":"RSA","n":"{n}","e":"AQAB"}}"#);
+        let e = import(jwk.as_bytes(), &ImportOptions::default()).unwrap_err();
+        assert_eq!(
+            (e.code(), e.to_string().as_str()),
+            (
+                "key.invalid_rsa",
+                "invalid RSA key: the modulus has 0 bits; at least 512 are required"
+            ),
+            "n = {n:?}"
+        );
+    }
+    let e = import(
+        br#"{"kty":"RSA","n":"AQ","e":"AQAB"}"#,
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid RSA key: the modulus has 1 bits; at least 512 are required"
+    );
+}

@@ -292,3 +292,46 @@ fn errors_never_contain_private_material() {
     assert!(!debug.contains(EC_D), "{debug}");
     assert!(debug.contains("[redacted]"));
 }
+
+/// Text that begins like JSON but holds a PEM block is read as PEM; input that is neither
+/// keeps the JSON error with its position.
+#[test]
+fn a_pem_block_after_json_looking_text_is_read() {
+    const SPKI: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+    let expected =
+        r#"{"kty":"OKP","crv":"Ed25519","x":"Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE"}"#;
+    for before in [
+        "[ req ]\ndistinguished_name = dn\n",
+        "{comment}\n",
+        "  [1] the key:\n",
+    ] {
+        let input = format!("{before}{SPKI}");
+        let jwk = import(input.as_bytes(), &ImportOptions::default()).unwrap();
+        assert_eq!(jwk.to_json(), expected, "{before:?}");
+    }
+    let with_kid = import(
+        format!("[ req ]\n{SPKI}").as_bytes(),
+        &ImportOptions {
+            kid: Some("ed"),
+            ..ImportOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(with_kid.params().kid.as_deref(), Some("ed"));
+    // A PEM block without a key: the JSON error, which says where the JSON broke.
+    let no_key =
+        "[ req ]\n-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n";
+    assert_eq!(
+        err(no_key.as_bytes()),
+        (
+            "json.invalid".to_owned(),
+            "invalid JSON: expected value at line 1 column 3".to_owned()
+        )
+    );
+    // A PEM key that fails keeps its own error.
+    let broken = "{x}\n-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n";
+    assert_eq!(err(broken.as_bytes()).0, "der.malformed");
+    // Valid JSON is never re-read as PEM.
+    let e = err(br#"{"kty":"oct","k":"","x":"-----BEGIN PUBLIC KEY-----"}"#);
+    assert_eq!(e.0, "jwk.empty_oct_key");
+}

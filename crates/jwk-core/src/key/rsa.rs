@@ -112,9 +112,18 @@ fn check_public(n: &[u8], e: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn check_size(n: &[u8]) -> Result<()> {
+/// The bit length of a big-endian unsigned integer (0 for no bytes or all zeros). Written so
+/// that no input length makes it subtract past zero.
+fn bit_len(n: &[u8]) -> usize {
     let n = strip_leading_zeros(n);
-    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+    match n.first() {
+        None => 0,
+        Some(first) => (n.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
+    }
+}
+
+fn check_size(n: &[u8]) -> Result<()> {
+    let bits = bit_len(n);
     if bits < MIN_RSA_BITS {
         return Err(Error::rsa(format!(
             "the modulus has {bits} bits; at least {MIN_RSA_BITS} are required"
@@ -270,7 +279,7 @@ impl RsaKey {
 
     /// Size of the modulus in bits.
     pub fn bits(&self) -> usize {
-        self.n.len() * 8 - self.n.first().map_or(8, |b| b.leading_zeros() as usize)
+        bit_len(&self.n)
     }
 
     /// The same key without its private members.
