@@ -22,18 +22,29 @@ fn new_token() -> Result<String> {
     ))
 }
 
+/// A new token for `username`, and the transaction that creates the user with it (only the
+/// token's hash is stored) if the user does not exist yet.
+fn new_user(username: &str, admin: bool) -> Result<(String, Txn)> {
+    let token = new_token()?;
+    let hash = sha256_hex(&token);
+    let rec = UserRec {
+        v: FORMAT,
+        username: username.to_owned(),
+        token_sha256: hash.clone(),
+        admin,
+    };
+    let txn = Txn::new()
+        .absent(keys::user(username))
+        .put(keys::user(username), encode(&rec))
+        .put(keys::token(&hash), username);
+    Ok((token, txn))
+}
+
 impl Registry {
     /// Creates the admin user and the admin project; returns the admin token (shown once).
     /// A second call fails and changes nothing.
     pub fn bootstrap(&self) -> Result<String> {
-        let token = new_token()?;
-        let hash = sha256_hex(&token);
-        let user = UserRec {
-            v: FORMAT,
-            username: ADMIN_USER.to_owned(),
-            token_sha256: hash.clone(),
-            admin: true,
-        };
+        let (token, txn) = new_user(ADMIN_USER, true)?;
         let project = ProjectRec {
             v: FORMAT,
             name: ADMIN_PROJECT.to_owned(),
@@ -42,11 +53,8 @@ impl Registry {
             username: ADMIN_USER.to_owned(),
             admin: true,
         };
-        let txn = Txn::new()
-            .absent(keys::user(ADMIN_USER))
+        let txn = txn
             .absent(keys::project(ADMIN_PROJECT))
-            .put(keys::user(ADMIN_USER), encode(&user))
-            .put(keys::token(&hash), ADMIN_USER)
             .put(keys::project(ADMIN_PROJECT), encode(&project));
         let txn = self.audit(txn, &actor, "bootstrap", None, ADMIN_USER)?;
         self.commit(txn, || {
@@ -124,18 +132,7 @@ impl Registry {
             return Err(RegistryError::bad_request("Username can not be empty!"));
         }
         check_name("User", username)?;
-        let token = new_token()?;
-        let hash = sha256_hex(&token);
-        let rec = UserRec {
-            v: FORMAT,
-            username: username.to_owned(),
-            token_sha256: hash.clone(),
-            admin: false,
-        };
-        let txn = Txn::new()
-            .absent(keys::user(username))
-            .put(keys::user(username), encode(&rec))
-            .put(keys::token(&hash), username);
+        let (token, txn) = new_user(username, false)?;
         let txn = self.audit(txn, actor, "user.create", None, username)?;
         self.commit(txn, || {
             RegistryError::bad_request(format!("User (username: {username}) is already exist!"))
