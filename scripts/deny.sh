@@ -8,4 +8,7 @@ if ! command -v cargo-deny >/dev/null 2>&1; then
   echo "scripts/deny.sh: installing cargo-deny" >&2
   cargo install --locked cargo-deny@0.20.2 >/dev/null
 fi
+# cargo-deny reads the metadata of every platform's crates (windows-sys …), which a Linux
+# build never downloads: fetch them all first, or --offline fails on a fresh machine.
+cargo fetch --locked --quiet
 cargo deny --offline check bans licenses sources
