@@ -129,25 +129,23 @@ pub fn keystore_entries(
     password: Option<&str>,
     limits: &KdfLimits,
 ) -> Result<Vec<KeystoreEntry>> {
+    let trimmed = keystore.trim_ascii();
     let decoded;
-    let (kind, der) = match der::classify(keystore) {
-        Some(kind @ (DerKind::Pkcs12 | DerKind::Jks)) => (kind, keystore),
-        Some(other) => return Err(not_a_keystore(der_kind_name(other))),
+    let (kind, der, encoding) = match der::classify(keystore) {
+        Some(kind) => (kind, keystore, ""),
         None => {
-            let trimmed = keystore.trim_ascii();
-            decoded = bare_base64(trimmed).ok_or_else(|| not_a_keystore(describe(trimmed)))?;
-            match der::classify(&decoded) {
-                Some(kind @ (DerKind::Pkcs12 | DerKind::Jks)) => (kind, &decoded[..]),
-                Some(other) => {
-                    return Err(not_a_keystore(format!(
-                        "base64 of {}",
-                        der_kind_name(other)
-                    )));
-                }
-                None => return Err(not_a_keystore(describe(trimmed))),
-            }
+            let unknown = || not_a_keystore(describe(trimmed));
+            decoded = bare_base64(trimmed).ok_or_else(unknown)?;
+            (
+                der::classify(&decoded).ok_or_else(unknown)?,
+                &decoded[..],
+                "base64 of ",
+            )
         }
     };
+    if !matches!(kind, DerKind::Pkcs12 | DerKind::Jks) {
+        return Err(not_a_keystore(format!("{encoding}{}", der_kind_name(kind))));
+    }
     let tried = password.unwrap_or("");
     let result = if kind == DerKind::Jks {
         jks::keystore_entries(der, tried)
