@@ -47,6 +47,12 @@ with tempfile.TemporaryDirectory() as t:
         for i, scheme in enumerate([["-v2", "aes-128-cbc"], ["-v2", "des3"], ["-v1", "PBE-SHA1-3DES"], ["-scrypt", "-scrypt_N", "16", "-scrypt_r", "1", "-scrypt_p", "1"]]):
             subprocess.run(["openssl", "pkcs8", "-topk8", "-in", f"{t}/k.pem", "-passout", "pass:password", "-iter", "8", "-outform", "DER", "-out", f"{t}/e{i}.der", *scheme], check=True, capture_output=True)
             put("encrypted_pkcs8", open(f"{t}/e{i}.der", "rb").read())
+        # EC keys with explicit curve parameters (specifiedCurve), in every form.
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-pkeyopt", "ec_param_enc:explicit", "-out", f"{t}/x.pem"], check=True, capture_output=True)
+        put("pem", open(f"{t}/x.pem", "rb").read())
+        for i, form in enumerate([["pkey"], ["ec", "-param_enc", "explicit"], ["ec", "-param_enc", "explicit", "-pubout"], ["ec", "-param_enc", "explicit", "-pubout", "-conv_form", "compressed"]]):
+            subprocess.run(["openssl", *form, "-in", f"{t}/x.pem", "-outform", "DER", "-out", f"{t}/x{i}.der"], check=True, capture_output=True)
+            put("der", open(f"{t}/x{i}.der", "rb").read())
         # Keystores under the fuzz target's password, KDFs at one iteration, so the fuzzer
         # gets past the MAC into the bags.
         subprocess.run(["openssl", "req", "-x509", "-new", "-key", f"{t}/k.pem", "-subj", "/CN=fuzz", "-days", "2", "-out", f"{t}/c.pem"], check=True, capture_output=True)

@@ -129,20 +129,28 @@ fn curve_from_oid(oid: &ObjectIdentifier) -> Result<EcCurve> {
     })
 }
 
-/// The named curve of an id-ecPublicKey AlgorithmIdentifier's parameters.
+/// The curve of an id-ecPublicKey AlgorithmIdentifier's parameters (SEC1 `ECParameters`): a
+/// named curve, or explicit parameters equal to a supported curve's.
 fn ec_params_curve(params: Option<&AnyRef<'_>>) -> Result<EcCurve> {
     let params = params.ok_or_else(|| Error::UnsupportedCurve {
         curve: "(the key names no curve)".to_owned(),
     })?;
-    if params.tag() != Tag::ObjectIdentifier {
-        return Err(Error::UnsupportedCurve {
-            curve: "given by explicit parameters (only named curves are supported)".to_owned(),
-        });
+    match params.tag() {
+        Tag::ObjectIdentifier => {
+            let oid: ObjectIdentifier = params
+                .decode_as()
+                .map_err(|e| Error::der("EC curve OID", e))?;
+            curve_from_oid(&oid)
+        }
+        Tag::Sequence => crate::ecparams::explicit_curve(params),
+        Tag::Null => Err(Error::UnsupportedCurve {
+            curve: "inherited from the issuer's certificate (implicitCurve)".to_owned(),
+        }),
+        other => Err(Error::der(
+            "EC parameters",
+            format!("expected a curve OID or explicit parameters, found {other}"),
+        )),
     }
-    let oid: ObjectIdentifier = params
-        .decode_as()
-        .map_err(|e| Error::der("EC curve OID", e))?;
-    curve_from_oid(&oid)
 }
 
 fn okp_curve(oid: &ObjectIdentifier) -> Option<OkpCurve> {
@@ -251,11 +259,68 @@ pub(crate) fn spki_to_key(der: &[u8]) -> Result<Key> {
     }
 }
 
+/// The fields of a SEC1 ECPrivateKey.
+struct Sec1<'a> {
+    private_key: &'a [u8],
+    parameters: Option<AnyRef<'a>>,
+    public_key: Option<&'a [u8]>,
+}
+
+/// Reads `ECPrivateKey ::= SEQUENCE { version INTEGER (1), privateKey OCTET STRING,
+/// parameters [0] EXPLICIT ECParameters OPTIONAL, publicKey [1] EXPLICIT BIT STRING OPTIONAL }`.
+/// By hand rather than with `sec1::EcPrivateKey`, which reads named-curve parameters only.
+fn parse_sec1(der: &[u8]) -> der::Result<Sec1<'_>> {
+    let mut reader = SliceReader::new(der)?;
+    let sec1 = reader.sequence(|r| -> der::Result<Sec1<'_>> {
+        let version = der::asn1::UintRef::decode(r)?;
+        if version.as_bytes() != [1] {
+            return Err(der::Error::from(Tag::Integer.value_error()));
+        }
+        let private_key = <&OctetStringRef>::decode(r)?.as_bytes();
+        let parameters = explicit_field(r, 0)?;
+        let public_key = match explicit_field(r, 1)? {
+            Some(any) => Some(
+                der::asn1::BitStringRef::try_from(any)?
+                    .as_bytes()
+                    .ok_or_else(|| Tag::BitString.value_error())?,
+            ),
+            None => None,
+        };
+        Ok(Sec1 {
+            private_key,
+            parameters,
+            public_key,
+        })
+    })?;
+    reader.finish()?;
+    Ok(sec1)
+}
+
+/// An optional `[number] EXPLICIT` field: the one value it wraps.
+fn explicit_field<'a>(
+    reader: &mut SliceReader<'a>,
+    number: u32,
+) -> der::Result<Option<AnyRef<'a>>> {
+    match Tag::peek(reader) {
+        Ok(Tag::ContextSpecific {
+            constructed: true,
+            number: n,
+        }) if n == der::TagNumber(number) => {
+            let field = AnyRef::decode(reader)?;
+            let mut inner = SliceReader::new(field.value())?;
+            let value = AnyRef::decode(&mut inner)?;
+            inner.finish()?;
+            Ok(Some(value))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// A SEC1 ECPrivateKey; `outer` is the curve named by an enclosing PKCS#8 structure.
 pub(crate) fn sec1_to_key(der: &[u8], outer: Option<EcCurve>) -> Result<Key> {
-    let key = sec1::EcPrivateKey::from_der(der).map_err(|e| Error::der("EC private key", e))?;
+    let key = parse_sec1(der).map_err(|e| Error::der("EC private key", e))?;
     let inner = match &key.parameters {
-        Some(sec1::EcParameters::NamedCurve(oid)) => Some(curve_from_oid(oid)?),
+        Some(params) => Some(ec_params_curve(Some(params))?),
         None => None,
     };
     let curve = match (outer, inner) {

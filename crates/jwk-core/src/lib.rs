@@ -21,6 +21,7 @@
 mod b64;
 mod ber;
 mod der;
+mod ecparams;
 mod encrypted;
 mod error;
 mod generate;
