@@ -8,7 +8,10 @@ use std::hint::black_box;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use criterion::{Criterion, criterion_group, criterion_main};
-use jwk_engine::core::{ImportOptions, ThumbprintHash, import, select_from_json};
+use jwk_engine::core::{
+    EcCurve, GenerateOptions, ImportOptions, KeySpec, KidType, OkpCurve, ThumbprintHash, Usage,
+    generate, import, select_from_json,
+};
 use jwk_testkit::{openssl, openssl_key_pair, openssl_self_signed, read, temp_dir};
 
 fn opts() -> ImportOptions<'static> {
@@ -183,6 +186,47 @@ fn floor_set_select_p256(set: &str, kid: &str) -> String {
     format!(r#"{},"kid":"{kid}"}}"#, &json[..json.len() - 1])
 }
 
+/// The typed floor of a selection from a JWK Set: serde into borrowed structs (duplicate
+/// members refused, as serde does), find the kid, then decode and validate only that key (here
+/// a P-256 key: its point checked on the curve) and write it.
+fn floor_typed_set_select_p256(set: &str, kid: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Set<'a> {
+        #[serde(borrow)]
+        keys: Vec<Entry<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Entry<'a> {
+        kty: &'a str,
+        kid: Option<&'a str>,
+        crv: Option<&'a str>,
+        x: Option<&'a str>,
+        y: Option<&'a str>,
+        n: Option<&'a str>,
+        e: Option<&'a str>,
+        #[serde(rename = "use")]
+        key_use: Option<&'a str>,
+        alg: Option<&'a str>,
+    }
+    let parsed: Set<'_> = serde_json::from_str(set).unwrap();
+    let mut chosen = parsed.keys.iter().filter(|k| k.kid == Some(kid));
+    let jwk = chosen.next().unwrap();
+    assert!(chosen.next().is_none() && jwk.kty == "EC" && jwk.crv == Some("P-256"));
+    let coord = |m: Option<&str>| Base64UrlUnpadded::decode_vec(m.unwrap()).unwrap();
+    let mut sec1 = vec![4u8];
+    sec1.extend_from_slice(&coord(jwk.x));
+    sec1.extend_from_slice(&coord(jwk.y));
+    let key = p256::PublicKey::from_sec1_bytes(&sec1).unwrap();
+    let json = p256_json(&key);
+    format!(
+        r#"{},"kid":"{kid}","use":"{}","alg":"{}"}}"#,
+        &json[..json.len() - 1],
+        jwk.key_use.unwrap(),
+        jwk.alg.unwrap()
+    )
+}
+
 /// An RFC 7638 thumbprint from the coordinates, written with `format!` and hashed.
 fn floor_thumbprint_p256(x: &[u8], y: &[u8]) -> String {
     use sha2::Digest;
@@ -345,6 +389,43 @@ fn benches(c: &mut Criterion) {
     );
     g.bench_function("floor/jwks16_select_by_kid", |b| {
         b.iter(|| floor_set_select_p256(black_box(&set), "key-11"))
+    });
+
+    // A mixed public set (4 RSA-2048, 4 P-256, 2 P-384, 2 P-521, 4 Ed25519), choosing P-256.
+    let specs = [
+        (KeySpec::Rsa { bits: 2048 }, "RS256"),
+        (KeySpec::Ec(EcCurve::P256), "ES256"),
+        (KeySpec::Ec(EcCurve::P384), "ES384"),
+        (KeySpec::Ec(EcCurve::P521), "ES512"),
+        (KeySpec::Okp(OkpCurve::Ed25519), "EdDSA"),
+    ];
+    let mixed: Vec<String> = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4]
+        .iter()
+        .enumerate()
+        .map(|(i, &spec)| {
+            let mut jwk = generate(&GenerateOptions {
+                spec: specs[spec].0.clone(),
+                usage: Usage::Signature,
+                alg: specs[spec].1.to_owned(),
+                kid: KidType::None,
+            })
+            .unwrap()
+            .to_public()
+            .unwrap();
+            jwk.params_mut().kid = Some(format!("key-{i}"));
+            jwk.to_json()
+        })
+        .collect();
+    let mixed = format!("{{\"keys\":[{}]}}", mixed.join(","));
+    assert_eq!(
+        as_value(&floor_typed_set_select_p256(&mixed, "key-6")),
+        as_value(&select_from_json(&mixed, Some("key-6")).unwrap().to_json())
+    );
+    g.bench_function("engine/jwks16_mixed_select_by_kid", |b| {
+        b.iter(|| select_from_json(black_box(&mixed), Some("key-6")).unwrap())
+    });
+    g.bench_function("floor/jwks16_mixed_select_by_kid", |b| {
+        b.iter(|| floor_typed_set_select_p256(black_box(&mixed), "key-6"))
     });
 
     let rsa_jwk = import(rsa_pem.as_bytes(), &opts()).unwrap();

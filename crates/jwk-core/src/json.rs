@@ -3,9 +3,12 @@
 //! Members are read as borrowed raw JSON (`RawValue`), so a large input costs about its own
 //! size in memory; unknown members are kept as compact JSON text.
 
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 use zeroize::Zeroizing;
 
 use crate::b64;
@@ -14,62 +17,269 @@ use crate::jwk::{Jwk, KeyUse, Parameters};
 use crate::key::{CrtInput, EcCurve, EcKey, Key, OctKey, OkpCurve, OkpKey, RsaKey};
 use crate::secret::Secret;
 
-/// The members of one JSON object, in document order, duplicates refused.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
+/// A member name, borrowed from the input unless it holds escapes. (serde's own `Cow<str>`
+/// always copies.)
+struct Name<'a>(Cow<'a, str>);
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
+impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        struct V<'a>(PhantomData<&'a ()>);
         impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Members<'a>;
+            type Value = Name<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Name<'a>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Name<'a>, E> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V(PhantomData))
+    }
+}
+
+/// The value of one member, read as the member's name says: the members a JWK defines as
+/// strings are read as strings on the way (no raw capture, which costs more than the string),
+/// every other member as raw JSON.
+enum Member<'a> {
+    /// A string without escapes: its text in the input.
+    Str(&'a str),
+    /// A string with escapes, unescaped (zeroized on drop: it may be a private member).
+    Escaped(Zeroizing<String>),
+    /// A member defined as a string whose value is another JSON type.
+    NotString,
+    /// Any other member, as raw JSON.
+    Raw(&'a RawValue),
+}
+
+/// Whether RFC 7517 / 7518 / 8037 define the member as a string.
+fn is_string_member(name: &str) -> bool {
+    matches!(
+        name,
+        "kty"
+            | "kid"
+            | "use"
+            | "alg"
+            | "x5u"
+            | "x5t"
+            | "x5t#S256"
+            | "crv"
+            | "x"
+            | "y"
+            | "d"
+            | "n"
+            | "e"
+            | "p"
+            | "q"
+            | "dp"
+            | "dq"
+            | "qi"
+            | "k"
+    )
+}
+
+/// A string member's value, or [`Member::NotString`] for any other JSON value.
+struct StrValue<'a>(Member<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for StrValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = StrValue<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+                Ok(StrValue(Member::NotString))
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+                Ok(StrValue(Member::NotString))
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+                Ok(StrValue(Member::NotString))
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+                Ok(StrValue(Member::NotString))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+                Ok(StrValue(Member::NotString))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(StrValue(Member::Str(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(StrValue(Member::Escaped(Zeroizing::new(v.to_owned()))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                skip_seq(seq).map(|()| StrValue(Member::NotString))
             }
             fn visit_map<A: MapAccess<'de>>(
                 self,
-                mut map: A,
+                map: A,
             ) -> std::result::Result<Self::Value, A::Error> {
-                let mut out: Vec<(String, &'a RawValue)> = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
-                    if out.iter().any(|(name, _)| *name == k) {
-                        return Err(serde::de::Error::custom(DuplicateMarker(k)));
-                    }
-                    out.push((k, v));
-                }
-                Ok(Members(out))
+                skip_map(map).map(|()| StrValue(Member::NotString))
             }
         }
-        d.deserialize_map(V(std::marker::PhantomData))
+        d.deserialize_any(V(PhantomData))
     }
 }
 
-/// Carries a duplicate member name out of serde's error type.
-struct DuplicateMarker(String);
-
-impl fmt::Display for DuplicateMarker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\u{0}duplicate\u{0}{}", self.0)
+/// Reads the value of the member `name` (see [`Member`]).
+fn member_value<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    name: &str,
+) -> std::result::Result<Member<'de>, A::Error> {
+    if is_string_member(name) {
+        map.next_value::<StrValue<'de>>().map(|v| v.0)
+    } else {
+        map.next_value::<&'de RawValue>().map(Member::Raw)
     }
 }
+
+/// The members of one JSON object in document order. Duplicates are kept here and refused
+/// when the object is read as a JWK ([`parse_members`]), so that a set entry that is not
+/// chosen is never checked.
+type MemberList<'a> = Vec<(Cow<'a, str>, Member<'a>)>;
+
+/// One JSON value where a JWK is expected, read in the single pass over the input.
+enum RawEntry<'a> {
+    /// An object: its members.
+    Object(MemberList<'a>),
+    /// Any other JSON value.
+    NotObject,
+}
+
+/// Consumes the rest of a sequence whose content does not matter.
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> std::result::Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// Consumes the rest of a map whose content does not matter.
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> std::result::Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// The visitor methods of a value that is not what is wanted: every scalar, and arrays
+/// (consumed), give `$not`.
+macro_rules! other_values {
+    ($not:expr) => {
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok($not)
+        }
+    };
+}
+
+fn collect_members<'de, A: MapAccess<'de>>(
+    mut map: A,
+) -> std::result::Result<MemberList<'de>, A::Error> {
+    let mut out = MemberList::new();
+    while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+        if out.is_empty() {
+            // Room for a typical JWK's members at once (kty, kid, use, alg and 2 to 4 more).
+            out.reserve(8);
+        }
+        let value = member_value(&mut map, &name)?;
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawEntry<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = RawEntry<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            other_values!(RawEntry::NotObject);
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                skip_seq(seq).map(|()| RawEntry::NotObject)
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                collect_members(map).map(RawEntry::Object)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// Marks the error of a set past [`MAX_SET_KEYS`] inside serde's error type.
+const TOO_MANY: &str = "\u{0}too many keys\u{0}";
 
 fn json_error(e: serde_json::Error) -> Error {
     let text = e.to_string();
-    if let Some(rest) = text.strip_prefix("\u{0}duplicate\u{0}") {
-        let name = rest.rsplit_once(" at line ").map_or(rest, |(n, _)| n);
-        return Error::DuplicateMember {
-            member: name.to_owned(),
+    if text.starts_with(TOO_MANY) {
+        return Error::NotAJwk {
+            detail: format!("the JWK Set holds more than {MAX_SET_KEYS} keys"),
         };
     }
     Error::InvalidJson { detail: text }
 }
 
-fn parse_members(raw: &RawValue) -> Result<Members<'_>> {
-    serde_json::from_str::<Members<'_>>(raw.get()).map_err(|e| match json_error(e) {
-        Error::InvalidJson { .. } if !raw.get().trim_start().starts_with('{') => Error::NotAJwk {
+/// Refuses a member that appears twice (the first repeat in document order is named).
+fn check_duplicates<'n>(names: impl ExactSizeIterator<Item = &'n str> + Clone) -> Result<()> {
+    let duplicate = |name: &str| Error::DuplicateMember {
+        member: name.to_owned(),
+    };
+    // Quadratic for the handful of members a JWK has; a hash set past that, so an object of
+    // many thousands of members costs linear time.
+    if names.len() <= 32 {
+        for (i, name) in names.clone().enumerate() {
+            if names.clone().take(i).any(|n| n == name) {
+                return Err(duplicate(name));
+            }
+        }
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    for name in names {
+        if !seen.insert(name) {
+            return Err(duplicate(name));
+        }
+    }
+    Ok(())
+}
+
+/// The members of a value read as one JWK: an object without duplicate members.
+fn parse_members(entry: RawEntry<'_>) -> Result<MemberList<'_>> {
+    match entry {
+        RawEntry::Object(members) => {
+            check_duplicates(members.iter().map(|(n, _)| n.as_ref()))?;
+            Ok(members)
+        }
+        RawEntry::NotObject => Err(Error::NotAJwk {
             detail: "a JWK must be a JSON object".to_owned(),
-        },
-        other => other,
-    })
+        }),
+    }
 }
 
 /// Minifies valid JSON text (removes white space outside strings).
@@ -99,9 +309,37 @@ fn minify(raw: &str) -> String {
     out
 }
 
-fn string_member(name: &str, raw: &RawValue) -> Result<String> {
-    serde_json::from_str::<String>(raw.get())
-        .map_err(|_| Error::member(name, "it must be a JSON string"))
+/// A member's string value (borrowed), or why it is not one.
+fn member_str<'m>(name: &str, value: &'m Member<'_>) -> Result<Cow<'m, str>> {
+    match value {
+        Member::Str(text) => Some(Cow::Borrowed(*text)),
+        Member::Escaped(text) => Some(Cow::Borrowed(text.as_str())),
+        // Not reached for the members a JWK defines as strings, which are read as strings.
+        Member::Raw(raw) => serde_json::from_str::<String>(raw.get())
+            .ok()
+            .map(Cow::Owned),
+        Member::NotString => None,
+    }
+    .ok_or_else(|| Error::member(name, "it must be a JSON string"))
+}
+
+/// A member that is not a string, as the type it must have.
+fn member_json<T: serde::de::DeserializeOwned>(value: &Member<'_>) -> Option<T> {
+    match value {
+        Member::Raw(raw) => serde_json::from_str(raw.get()).ok(),
+        _ => None,
+    }
+}
+
+/// A member kept as it is (not defined by the JWK RFCs), as compact JSON text.
+fn member_text(value: &Member<'_>) -> String {
+    match value {
+        Member::Raw(raw) => minify(raw.get()),
+        // Not reached: the members read as strings are all defined ones.
+        Member::Str(text) => serde_json::to_string(text).unwrap_or_default(),
+        Member::Escaped(text) => serde_json::to_string(text.as_str()).unwrap_or_default(),
+        Member::NotString => String::new(),
+    }
 }
 
 /// The members registered for each key type (RFC 7518 §6, RFC 8037 §2).
@@ -113,56 +351,56 @@ const OCT_MEMBERS: &[&str] = &["k"];
 /// Looks members up by name; remembers which ones were consumed.
 struct Fields<'a> {
     kty: String,
-    members: Vec<(String, &'a RawValue)>,
+    members: MemberList<'a>,
 }
 
 impl<'a> Fields<'a> {
-    fn raw(&self, name: &str) -> Option<&'a RawValue> {
-        self.members
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| *v)
+    fn get(&self, name: &str) -> Option<&Member<'a>> {
+        self.members.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
     fn opt_str(&self, name: &str) -> Result<Option<String>> {
-        self.raw(name).map(|r| string_member(name, r)).transpose()
+        self.get(name)
+            .map(|v| member_str(name, v).map(Cow::into_owned))
+            .transpose()
     }
 
     fn req_str(&self, name: &str) -> Result<String> {
-        self.opt_str(name)?.ok_or_else(|| Error::MissingMember {
+        self.opt_str(name)?.ok_or_else(|| self.missing(name))
+    }
+
+    fn missing(&self, name: &str) -> Error {
+        Error::MissingMember {
             kty: self.kty.clone(),
             member: name.to_owned(),
-        })
+        }
     }
 
     fn opt_bytes(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        match self.opt_str(name)? {
-            Some(s) => b64::decode_url(name, &s).map(Some),
+        match self.get(name) {
+            Some(value) => b64::decode_url(name, &member_str(name, value)?).map(Some),
             None => Ok(None),
         }
     }
 
     fn req_bytes(&self, name: &str) -> Result<Vec<u8>> {
-        let s = self.req_str(name)?;
-        b64::decode_url(name, &s)
+        let value = self.get(name).ok_or_else(|| self.missing(name))?;
+        b64::decode_url(name, &member_str(name, value)?)
     }
 
     fn opt_secret(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
-        match self.raw(name) {
-            Some(raw) => {
-                let s = Zeroizing::new(string_member(name, raw)?);
-                b64::decode_url_secret(name, &s).map(Some)
-            }
+        match self.get(name) {
+            Some(value) => b64::decode_url_secret(name, &member_str(name, value)?).map(Some),
             None => Ok(None),
         }
     }
 }
 
 /// Parses one JWK object.
-pub(crate) fn parse_jwk(raw: &RawValue) -> Result<Jwk> {
-    let Members(members) = parse_members(raw)?;
+fn parse_jwk(entry: RawEntry<'_>) -> Result<Jwk> {
+    let members = parse_members(entry)?;
     let kty = match members.iter().find(|(n, _)| n == "kty") {
-        Some((_, r)) => string_member("kty", r)?,
+        Some((_, value)) => member_str("kty", value)?.into_owned(),
         None => {
             return Err(Error::NotAJwk {
                 detail: "the JSON object has no \"kty\" member, so it is not a JWK".to_owned(),
@@ -203,7 +441,7 @@ pub(crate) fn parse_jwk(raw: &RawValue) -> Result<Jwk> {
 fn parse_rsa(f: &Fields<'_>) -> Result<Key> {
     let n = f.req_bytes("n")?;
     let e = f.req_bytes("e")?;
-    if f.raw("oth").is_some() {
+    if f.get("oth").is_some() {
         return Err(Error::member(
             "oth",
             "multi-prime RSA keys (more than two primes) are not supported",
@@ -218,7 +456,7 @@ fn parse_rsa(f: &Fields<'_>) -> Result<Key> {
     );
     let Some(d) = d else {
         for name in ["p", "q", "dp", "dq", "qi"] {
-            if f.raw(name).is_some() {
+            if f.get(name).is_some() {
                 return Err(Error::member(
                     name,
                     "a private RSA member is present but \"d\" is missing",
@@ -296,9 +534,9 @@ fn parse_params(f: &Fields<'_>, own: &[&str]) -> Result<Parameters> {
         x5u: f.opt_str("x5u")?,
         ..Parameters::default()
     };
-    if let Some(raw) = f.raw("key_ops") {
-        let ops: Vec<String> = serde_json::from_str(raw.get())
-            .map_err(|_| Error::member("key_ops", "it must be an array of strings"))?;
+    if let Some(value) = f.get("key_ops") {
+        let ops: Vec<String> = member_json(value)
+            .ok_or_else(|| Error::member("key_ops", "it must be an array of strings"))?;
         for (i, op) in ops.iter().enumerate() {
             if ops[..i].contains(op) {
                 return Err(Error::member(
@@ -309,9 +547,9 @@ fn parse_params(f: &Fields<'_>, own: &[&str]) -> Result<Parameters> {
         }
         p.key_ops = Some(ops);
     }
-    if let Some(raw) = f.raw("x5c") {
-        let certs: Vec<String> = serde_json::from_str(raw.get())
-            .map_err(|_| Error::member("x5c", "it must be an array of strings"))?;
+    if let Some(value) = f.get("x5c") {
+        let certs: Vec<String> = member_json(value)
+            .ok_or_else(|| Error::member("x5c", "it must be an array of strings"))?;
         if certs.is_empty() {
             return Err(Error::BadX5c {
                 detail: "the array is empty".to_owned(),
@@ -343,17 +581,17 @@ fn parse_params(f: &Fields<'_>, own: &[&str]) -> Result<Parameters> {
         }
     }
     let mut other = Vec::new();
-    for (name, raw) in &f.members {
-        if COMMON.contains(&name.as_str()) || own.contains(&name.as_str()) {
+    for (name, value) in &f.members {
+        if COMMON.contains(&name.as_ref()) || own.contains(&name.as_ref()) {
             continue;
         }
-        if ALL_KEY_MEMBERS.contains(&name.as_str()) {
+        if ALL_KEY_MEMBERS.contains(&name.as_ref()) {
             return Err(Error::member(
                 name,
                 format!("it does not belong to a key of kty \"{}\"", f.kty),
             ));
         }
-        other.push((name.clone(), minify(raw.get())));
+        other.push((name.to_string(), member_text(value)));
     }
     other.sort_by(|a, b| a.0.cmp(&b.0));
     p.other = other;
@@ -377,94 +615,275 @@ pub struct JwkSet {
     single: bool,
 }
 
-fn entry_kid(raw: &RawValue) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct KidOnly {
-        kid: Option<String>,
+/// An entry's kid: its one `kid` member when that is a string.
+fn entry_kid<'e>(entry: &'e RawEntry<'_>) -> Option<&'e str> {
+    let RawEntry::Object(members) = entry else {
+        return None;
+    };
+    let mut kids = members.iter().filter(|(name, _)| name == "kid");
+    let (_, value) = kids.next()?;
+    if kids.next().is_some() {
+        return None;
     }
-    serde_json::from_str::<KidOnly>(raw.get()).ok()?.kid
+    match value {
+        Member::Str(kid) => Some(kid),
+        Member::Escaped(kid) => Some(kid.as_str()),
+        Member::NotString | Member::Raw(_) => None,
+    }
+}
+
+/// The kid of a JWK Set entry: its one `kid` member when that is a string (`None` when the
+/// entry is not an object, has no kid, has two, or one that is not a string).
+///
+/// Reading every member of every entry through serde costs more than the rest of a selection,
+/// and only the kid of the entries not chosen is needed, so the common shape is recognised by
+/// hand: the text is a value serde_json has already read whole (valid JSON), and when it holds
+/// no backslash and no nested object, no string in it holds a quote, so every `"kid"` in it is
+/// a whole string token, and one followed by `:` is a member name of the entry itself.
+/// Anything else is read by serde ([`kid_by_serde`]).
+fn raw_kid(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    let bytes = text.as_bytes();
+    let rest = bytes.strip_prefix(b"{")?;
+    if memchr::memchr2(b'\\', b'{', rest).is_some() {
+        return kid_by_serde(text);
+    }
+    static KID: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"kid\""));
+    let mut kid = None;
+    for hit in KID.find_iter(bytes) {
+        let colon = skip_space(bytes, hit + 5);
+        if bytes.get(colon) != Some(&b':') {
+            continue;
+        }
+        if kid.is_some() {
+            return None;
+        }
+        let value = skip_space(bytes, colon + 1);
+        kid = Some(match bytes.get(value) {
+            Some(b'"') => {
+                let start = value + 1;
+                let end = start + memchr::memchr(b'"', bytes.get(start..)?)?;
+                text.get(start..end).map(Cow::Borrowed)
+            }
+            _ => None,
+        });
+    }
+    kid.flatten()
+}
+
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The first position at or after `i` that is not JSON white space.
+fn skip_space(bytes: &[u8], i: usize) -> usize {
+    let rest = bytes.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|b| !is_space(*b))
+        .unwrap_or(rest.len())
+}
+
+/// [`raw_kid`] for any entry: its members read by serde, only `kid` decoded.
+fn kid_by_serde(text: &str) -> Option<Cow<'_, str>> {
+    struct Kid<'a>(Option<Cow<'a, str>>);
+    impl<'de: 'a, 'a> Deserialize<'de> for Kid<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            struct V<'a>(PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                type Value = Kid<'a>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> std::result::Result<Self::Value, A::Error> {
+                    let mut kid: Option<Option<Cow<'a, str>>> = None;
+                    let mut twice = false;
+                    while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+                        if name != "kid" {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                        twice |= kid.is_some();
+                        kid = Some(match map.next_value::<StrValue<'de>>()?.0 {
+                            Member::Str(text) => Some(Cow::Borrowed(text)),
+                            Member::Escaped(text) => Some(Cow::Owned(text.to_string())),
+                            Member::NotString | Member::Raw(_) => None,
+                        });
+                    }
+                    Ok(Kid(if twice { None } else { kid.flatten() }))
+                }
+            }
+            d.deserialize_map(V(PhantomData))
+        }
+    }
+    serde_json::from_str::<Kid<'_>>(text).ok()?.0
 }
 
 /// Most keys accepted in one JWK Set (real sets hold a handful; this bounds memory).
 pub const MAX_SET_KEYS: usize = 10_000;
 
-/// A JSON array of raw values, refused past [`MAX_SET_KEYS`] elements while reading.
-struct BoundedItems<'a>(Vec<&'a RawValue>);
+/// The elements of a JSON array as raw values, refused past [`MAX_SET_KEYS`] while reading.
+fn collect_entries<'de, A: SeqAccess<'de>>(
+    mut seq: A,
+) -> std::result::Result<Vec<&'de RawValue>, A::Error> {
+    let mut out = Vec::new();
+    while let Some(entry) = seq.next_element::<&'de RawValue>()? {
+        if out.len() == MAX_SET_KEYS {
+            return Err(serde::de::Error::custom(TOO_MANY));
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for BoundedItems<'a> {
+/// The `keys` member of an object: its entries when it is an array.
+enum KeysMember<'a> {
+    Entries(Vec<&'a RawValue>),
+    NotArray,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for KeysMember<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        struct V<'a>(PhantomData<&'a ()>);
         impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = BoundedItems<'a>;
+            type Value = KeysMember<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON array")
+                f.write_str("a JSON value")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            other_values!(KeysMember::NotArray);
+            fn visit_seq<A: SeqAccess<'de>>(
                 self,
-                mut seq: A,
+                seq: A,
             ) -> std::result::Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(item) = seq.next_element::<&'de RawValue>()? {
-                    if out.len() == MAX_SET_KEYS {
-                        return Err(serde::de::Error::custom(format!(
-                            "the JWK Set holds more than {MAX_SET_KEYS} keys"
-                        )));
+                collect_entries(seq).map(KeysMember::Entries)
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                skip_map(map).map(|()| KeysMember::NotArray)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// JWK, JWK Set or array text, read in one pass: a set's entries are kept as raw values.
+enum Document<'a> {
+    /// A JSON array of entries.
+    Array(Vec<&'a RawValue>),
+    /// A JSON object. Its first `keys` member is read as entries (`None` in `members` marks
+    /// its place); the others as members of a JWK.
+    Object {
+        members: Vec<(Cow<'a, str>, Option<Member<'a>>)>,
+        keys: Option<KeysMember<'a>>,
+    },
+    /// Any other JSON value.
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Document<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Document<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            other_values!(Document::Other);
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                collect_entries(seq).map(Document::Array)
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                let mut keys = None;
+                while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+                    if name == "keys" && keys.is_none() {
+                        keys = Some(map.next_value::<KeysMember<'de>>()?);
+                        members.push((name, None));
+                    } else {
+                        let value = member_value(&mut map, &name)?;
+                        members.push((name, Some(value)));
                     }
-                    out.push(item);
                 }
-                Ok(BoundedItems(out))
+                Ok(Document::Object { members, keys })
             }
         }
-        d.deserialize_seq(V(std::marker::PhantomData))
+        d.deserialize_any(V(PhantomData))
     }
 }
 
-/// The raw entries of a JWK, a JWK Set or an array of JWKs; `true` for a lone JWK.
-fn raw_entries(text: &str) -> Result<(Vec<&RawValue>, bool)> {
-    let raw: &RawValue =
-        serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(json_error)?;
-    let body = raw.get().trim_start();
-    fn items(raw: &RawValue) -> Result<Vec<&RawValue>> {
-        serde_json::from_str::<BoundedItems<'_>>(raw.get())
-            .map(|b| b.0)
-            .map_err(|e| match json_error(e) {
-                Error::InvalidJson { detail } if detail.contains("more than") => Error::NotAJwk {
-                    detail: format!("the JWK Set holds more than {MAX_SET_KEYS} keys"),
-                },
-                other => other,
-            })
-    }
-    if body.starts_with('[') {
-        return Ok((items(raw)?, false));
-    }
-    if !body.starts_with('{') {
-        return Err(Error::NotAJwk {
-            detail: "expected a JWK object, a JWK Set ({\"keys\":[…]}) or an array of JWKs"
-                .to_owned(),
-        });
-    }
-    let Members(members) = parse_members(raw)?;
+/// What JSON text holds: the entries of a JWK Set or array, or one JWK read member by member.
+enum Entries<'a> {
+    Set(Vec<&'a RawValue>),
+    Lone(RawEntry<'a>),
+}
+
+/// Reads a JWK, a JWK Set or an array of JWKs.
+fn raw_entries(text: &str) -> Result<Entries<'_>> {
+    let text = text.trim_start_matches('\u{feff}');
+    let document: Document<'_> = serde_json::from_str(text).map_err(json_error)?;
+    let (members, keys) = match document {
+        Document::Array(entries) => return Ok(Entries::Set(entries)),
+        Document::Other => {
+            return Err(Error::NotAJwk {
+                detail: "expected a JWK object, a JWK Set ({\"keys\":[…]}) or an array of JWKs"
+                    .to_owned(),
+            });
+        }
+        Document::Object { members, keys } => (members, keys),
+    };
     let has_kty = members.iter().any(|(n, _)| n == "kty");
-    match members.iter().find(|(n, _)| n == "keys") {
-        Some((_, keys)) if !has_kty => {
-            if !keys.get().trim_start().starts_with('[') {
-                return Err(Error::NotAJwk {
+    match keys {
+        Some(keys) if !has_kty => {
+            check_duplicates(members.iter().map(|(n, _)| n.as_ref()))?;
+            match keys {
+                KeysMember::Entries(entries) => Ok(Entries::Set(entries)),
+                KeysMember::NotArray => Err(Error::NotAJwk {
                     detail: "the \"keys\" member of a JWK Set must be an array".to_owned(),
-                });
+                }),
             }
-            Ok((items(keys)?, false))
         }
-        _ => Ok((vec![raw], true)),
+        // A lone JWK that has a `keys` member among its own: read again with every member
+        // (rare, so the common paths keep their one pass).
+        Some(_) => Ok(Entries::Lone(
+            serde_json::from_str(text).map_err(json_error)?,
+        )),
+        None => {
+            let members = members
+                .into_iter()
+                .filter_map(|(n, value)| value.map(|value| (n, value)))
+                .collect();
+            Ok(Entries::Lone(RawEntry::Object(members)))
+        }
     }
 }
 
-fn list_kids(kids: &[Option<String>]) -> Vec<String> {
-    kids.iter().flatten().cloned().collect()
+/// Parses one raw entry of a set as a JWK.
+fn parse_raw_jwk(raw: &RawValue) -> Result<Jwk> {
+    parse_jwk(serde_json::from_str(raw.get()).map_err(json_error)?)
+}
+
+fn list_kids<S: AsRef<str>>(kids: &[Option<S>]) -> Vec<String> {
+    kids.iter()
+        .flatten()
+        .map(|kid| kid.as_ref().to_owned())
+        .collect()
 }
 
 /// Chooses the position of one entry: with a kid, the one entry that has it; without, the
 /// only entry.
-fn choose(kids: &[Option<String>], kid: Option<&str>) -> Result<usize> {
+fn choose<S: AsRef<str>>(kids: &[Option<S>], kid: Option<&str>) -> Result<usize> {
     if kids.is_empty() {
         return Err(Error::JwksEmpty);
     }
@@ -477,18 +896,20 @@ fn choose(kids: &[Option<String>], kid: Option<&str>) -> Result<usize> {
             kids: list_kids(kids),
         });
     };
-    let matches: Vec<usize> = (0..kids.len())
-        .filter(|&i| kids[i].as_deref() == Some(kid))
-        .collect();
-    match matches.as_slice() {
-        [] => Err(Error::KidNotFound {
+    let mut matches = kids
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| k.as_ref().map(AsRef::as_ref) == Some(kid))
+        .map(|(i, _)| i);
+    match (matches.next(), matches.count()) {
+        (None, _) => Err(Error::KidNotFound {
             kid: kid.to_owned(),
             kids: list_kids(kids),
         }),
-        [index] => Ok(*index),
-        many => Err(Error::KidAmbiguous {
+        (Some(index), 0) => Ok(index),
+        (Some(_), more) => Err(Error::KidAmbiguous {
             kid: kid.to_owned(),
-            count: many.len(),
+            count: more + 1,
             kids: list_kids(kids),
         }),
     }
@@ -506,33 +927,56 @@ fn in_set(index: usize, kid: Option<String>, single: bool, source: Error) -> Err
     }
 }
 
-/// Selects one key from JWK / JWK Set text, parsing only the chosen entry fully (the others
-/// are read for their kid alone).
+/// Selects one key from JWK / JWK Set text in one pass over the text: the entries are kept
+/// raw, their kids found by [`raw_kid`], and only the chosen entry is decoded and validated.
 pub(crate) fn select_from_text(text: &str, kid: Option<&str>) -> Result<Jwk> {
-    let (items, single) = raw_entries(text)?;
-    let kids: Vec<Option<String>> = items.iter().map(|item| entry_kid(item)).collect();
-    if single && kids[0].is_none() {
-        // A lone JWK without a kid: the kid given is the one to set, not a selector.
-        let mut jwk = parse_jwk(items[0])?;
-        jwk.params_mut().kid = kid.map(str::to_owned);
-        return Ok(jwk);
-    }
+    let entries = match raw_entries(text)? {
+        Entries::Lone(entry) => {
+            let own = entry_kid(&entry).map(str::to_owned);
+            return match own {
+                // A lone JWK without a kid: the kid given is the one to set, not a selector.
+                None => {
+                    let mut jwk = parse_jwk(entry)?;
+                    jwk.params_mut().kid = kid.map(str::to_owned);
+                    Ok(jwk)
+                }
+                Some(own) => {
+                    choose(&[Some(own.as_str())], kid)?;
+                    parse_jwk(entry)
+                }
+            };
+        }
+        Entries::Set(entries) => entries,
+    };
+    let kids: Vec<Option<Cow<'_, str>>> = entries.iter().map(|raw| raw_kid(raw)).collect();
     let index = choose(&kids, kid)?;
-    parse_jwk(items[index]).map_err(|e| in_set(index, kids[index].clone(), single, e))
+    parse_raw_jwk(entries[index])
+        .map_err(|e| in_set(index, kids[index].as_deref().map(str::to_owned), false, e))
 }
 
 impl JwkSet {
     /// Parses a JWK (`{"kty":…}`), a JWK Set (`{"keys":[…]}`) or a JSON array of JWKs,
     /// at most [`MAX_SET_KEYS`] entries.
     pub fn parse(text: &str) -> Result<JwkSet> {
-        let (items, single) = raw_entries(text)?;
-        let entries = items
-            .into_iter()
-            .map(|item| SetEntry {
-                kid: entry_kid(item),
-                key: parse_jwk(item),
-            })
-            .collect();
+        let (entries, single) = match raw_entries(text)? {
+            Entries::Lone(entry) => (
+                vec![SetEntry {
+                    kid: entry_kid(&entry).map(str::to_owned),
+                    key: parse_jwk(entry),
+                }],
+                true,
+            ),
+            Entries::Set(entries) => (
+                entries
+                    .into_iter()
+                    .map(|raw| SetEntry {
+                        kid: raw_kid(raw).map(Cow::into_owned),
+                        key: parse_raw_jwk(raw),
+                    })
+                    .collect(),
+                false,
+            ),
+        };
         Ok(JwkSet { entries, single })
     }
 
@@ -547,10 +991,10 @@ impl JwkSet {
     }
 
     /// Chooses one key: with a kid, the one key that has it; without, the only key.
-    pub fn select(self, kid: Option<&str>) -> Result<Jwk> {
-        let kids: Vec<Option<String>> = self.entries.iter().map(|e| e.kid.clone()).collect();
+    pub fn select(mut self, kid: Option<&str>) -> Result<Jwk> {
+        let kids: Vec<Option<&str>> = self.entries.iter().map(|e| e.kid.as_deref()).collect();
         let index = choose(&kids, kid)?;
-        let entry = self.entries.into_iter().nth(index).expect("index in range");
+        let entry = self.entries.swap_remove(index);
         entry
             .key
             .map_err(|e| in_set(index, entry.kid, self.single, e))
@@ -560,15 +1004,119 @@ impl JwkSet {
 impl Jwk {
     /// Parses one JWK from JSON text (a JWK Set is refused; use [`JwkSet`]).
     pub fn from_json(text: &str) -> Result<Jwk> {
-        let raw: &RawValue =
+        let entry: RawEntry<'_> =
             serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(json_error)?;
-        parse_jwk(raw)
+        parse_jwk(entry)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::minify;
+    use super::{kid_by_serde, minify, raw_kid};
+    use proptest::prelude::*;
+    use serde_json::value::RawValue;
+
+    /// The kid as a plain serde struct reads it from an object (a repeated or non-string kid
+    /// is no kid).
+    fn reference_kid(text: &str) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct KidOnly {
+            kid: Option<String>,
+        }
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
+        serde_json::from_str::<KidOnly>(text).ok()?.kid
+    }
+
+    fn kid_of(text: &str) -> Option<String> {
+        let raw: &RawValue = serde_json::from_str(text).expect("valid JSON");
+        raw_kid(raw).map(|k| k.into_owned())
+    }
+
+    #[test]
+    fn the_kid_of_an_entry_is_its_own_one_string_kid() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (r#"{"kty":"EC","kid":"a"}"#, Some("a")),
+            (r#"{ "kid" : "a b" , "x":"kid"}"#, Some("a b")),
+            (r#"{"x":"kid","kid":"kid"}"#, Some("kid")),
+            (r#"{"kid":"a","kid":"b"}"#, None),
+            (r#"{"kid":1}"#, None),
+            (r#"{"kid":null,"kid":"b"}"#, None),
+            (r#"{"kid":["a"]}"#, None),
+            (r#"{"key_ops":["sign","kid"]}"#, None),
+            (r#"{"x":"a,\"kid\":\"b"}"#, None),
+            (r#"{"ext":{"kid":"inner"}}"#, None),
+            (r#"{"ext":{"kid":"inner"},"kid":"outer"}"#, Some("outer")),
+            (r#"{"k\u0069d":"escaped name"}"#, Some("escaped name")),
+            (r#"{"kid":"a\/b"}"#, Some("a/b")),
+            (r#"{"kid":"a","k\u0069d":"b"}"#, None),
+            (r#"{"kid":"\u0061"}"#, Some("a")),
+            (r#"["kid"]"#, None),
+            (r#""kid""#, None),
+            ("{\n\t\"kid\"\r\n:\n\"spaced\"}", Some("spaced")),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(kid_of(text).as_deref(), *expected, "{text}");
+            assert_eq!(
+                reference_kid(text).as_deref(),
+                *expected,
+                "reference: {text}"
+            );
+        }
+    }
+
+    fn member_name() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            r#""kid""#,
+            r#""k\u0069d""#,
+            r#""kty""#,
+            r#""kidd""#,
+            r#""\"kid\"""#,
+            r#""x""#,
+        ])
+    }
+
+    fn value() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            r#""v1""#,
+            r#""kid""#,
+            r#""a\"kid\":\"b""#,
+            r#""{\"kid\":\"s\"}""#,
+            r#""\u006b""#,
+            r#""a/b""#,
+            "1",
+            "null",
+            "true",
+            r#"["kid",{"kid":"inner"}]"#,
+            r#"{"kid":"nested","a":[1,{"b":"}"}]}"#,
+            r#"[",\"kid\":"]"#,
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The scan agrees with serde on objects built from tricky names, values and spaces.
+        #[test]
+        fn the_kid_scan_agrees_with_serde(
+            members in prop::collection::vec((member_name(), value(), 0usize..3), 0..6)
+        ) {
+            let space = ["", " ", "\n\t"];
+            let body: Vec<String> = members
+                .iter()
+                .map(|(n, v, s)| format!("{}{n}{}:{}{v}", space[*s], space[*s], space[*s]))
+                .collect();
+            let text = format!("{{{}}}", body.join(","));
+            prop_assert_eq!(kid_of(&text), reference_kid(&text), "{}", text);
+            prop_assert_eq!(
+                kid_by_serde(&text).map(|k| k.into_owned()),
+                reference_kid(&text),
+                "{}",
+                text
+            );
+        }
+    }
 
     #[test]
     fn minify_keeps_string_content_and_drops_outside_space() {

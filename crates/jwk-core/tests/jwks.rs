@@ -173,3 +173,65 @@ fn rsa_leading_zeros_are_dropped_and_missing_crt_values_recovered() {
 }
 
 use base64ct::Encoding;
+
+#[test]
+fn only_the_chosen_entry_is_checked_whatever_the_others_hold() {
+    // Entries not chosen: duplicate members, a nested object naming a kid, an escaped kid,
+    // a kid that is not a string, a repeated kid member, an array.
+    let set = format!(
+        r#"{{"keys":[{{"kty":"EC","kty":"EC","kid":"dup-member"}},{{"kty":"oct","ext":{{"kid":"good"}},"kid":"nested"}},{{"kty":"oct","k\u0069d":"escaped","k":"AAAA"}},{{"kty":"oct","kid":7}},{{"kid":"twice","kid":"twice"}},["kid","good"],{}]}}"#,
+        ec_key("good")
+    );
+    assert_eq!(
+        select(&set, Some("good")).unwrap(),
+        r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"good","use":"enc"}"#
+    );
+    assert_eq!(
+        select(&set, Some("dup-member")).unwrap_err(),
+        (
+            "jwk.duplicate_member".to_owned(),
+            r#"key #0 of the JWK Set (kid "dup-member"): JWK member "kty" appears more than once"#
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        select(&set, Some("escaped")).unwrap(),
+        r#"{"kty":"oct","k":"AAAA","kid":"escaped"}"#
+    );
+    assert_eq!(
+        select(&set, Some("twice")).unwrap_err().1,
+        r#"no key with kid "twice" in the JWK Set (kids: "dup-member", "nested", "escaped", "good")"#
+    );
+    let parsed = JwkSet::parse(&set).unwrap();
+    let kids: Vec<_> = parsed.entries().iter().map(|e| e.kid.clone()).collect();
+    assert_eq!(
+        kids,
+        [
+            Some("dup-member".into()),
+            Some("nested".into()),
+            Some("escaped".into()),
+            None,
+            None,
+            None,
+            Some("good".into())
+        ]
+    );
+}
+
+#[test]
+fn an_object_of_very_many_members_is_read_in_linear_time() {
+    // 200,000 distinct members, then one repeated: a quadratic duplicate check would take
+    // minutes; the error names the repeated member.
+    let mut text = String::from(r#"{"kty":"oct""#);
+    for i in 0..200_000 {
+        text.push_str(&format!(r#","m{i}":0"#));
+    }
+    text.push_str(r#","m7":1}"#);
+    assert_eq!(
+        select(&text, None).unwrap_err(),
+        (
+            "jwk.duplicate_member".to_owned(),
+            r#"JWK member "m7" appears more than once"#.to_owned()
+        )
+    );
+}
