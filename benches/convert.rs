@@ -186,10 +186,14 @@ fn floor_set_select_p256(set: &str, kid: &str) -> String {
     format!(r#"{},"kid":"{kid}"}}"#, &json[..json.len() - 1])
 }
 
-/// The typed floor of a selection from a JWK Set: serde into borrowed structs (duplicate
-/// members refused, as serde does), find the kid, then decode and validate only that key (here
-/// a P-256 key: its point checked on the curve) and write it.
-fn floor_typed_set_select_p256(set: &str, kid: &str) -> String {
+/// The typed floor of a selection from a JWK Set, as the engine's case does it (no JSON
+/// written): serde into borrowed structs (duplicate members refused, as serde does), find the
+/// kid, then decode and validate only that key (here a P-256 key: its point checked on the
+/// curve). Returns the key and the chosen entry's kid, use and alg.
+fn floor_typed_set_select_p256<'a>(
+    set: &'a str,
+    kid: &str,
+) -> (p256::PublicKey, &'a str, &'a str, &'a str) {
     #[derive(serde::Deserialize)]
     struct Set<'a> {
         #[serde(borrow)]
@@ -209,8 +213,8 @@ fn floor_typed_set_select_p256(set: &str, kid: &str) -> String {
         key_use: Option<&'a str>,
         alg: Option<&'a str>,
     }
-    let parsed: Set<'_> = serde_json::from_str(set).unwrap();
-    let mut chosen = parsed.keys.iter().filter(|k| k.kid == Some(kid));
+    let parsed: Set<'a> = serde_json::from_str(set).unwrap();
+    let mut chosen = parsed.keys.into_iter().filter(|k| k.kid == Some(kid));
     let jwk = chosen.next().unwrap();
     assert!(chosen.next().is_none() && jwk.kty == "EC" && jwk.crv == Some("P-256"));
     let coord = |m: Option<&str>| Base64UrlUnpadded::decode_vec(m.unwrap()).unwrap();
@@ -218,12 +222,11 @@ fn floor_typed_set_select_p256(set: &str, kid: &str) -> String {
     sec1.extend_from_slice(&coord(jwk.x));
     sec1.extend_from_slice(&coord(jwk.y));
     let key = p256::PublicKey::from_sec1_bytes(&sec1).unwrap();
-    let json = p256_json(&key);
-    format!(
-        r#"{},"kid":"{kid}","use":"{}","alg":"{}"}}"#,
-        &json[..json.len() - 1],
+    (
+        key,
+        jwk.kid.unwrap(),
         jwk.key_use.unwrap(),
-        jwk.alg.unwrap()
+        jwk.alg.unwrap(),
     )
 }
 
@@ -417,8 +420,13 @@ fn benches(c: &mut Criterion) {
         })
         .collect();
     let mixed = format!("{{\"keys\":[{}]}}", mixed.join(","));
+    let (key, kid, key_use, alg) = floor_typed_set_select_p256(&mixed, "key-6");
+    let json = p256_json(&key);
     assert_eq!(
-        as_value(&floor_typed_set_select_p256(&mixed, "key-6")),
+        as_value(&format!(
+            r#"{},"kid":"{kid}","use":"{key_use}","alg":"{alg}"}}"#,
+            &json[..json.len() - 1]
+        )),
         as_value(&select_from_json(&mixed, Some("key-6")).unwrap().to_json())
     );
     g.bench_function("engine/jwks16_mixed_select_by_kid", |b| {
