@@ -407,7 +407,7 @@ fn benches(c: &mut Criterion) {
         .enumerate()
         .map(|(i, &spec)| {
             let mut jwk = generate(&GenerateOptions {
-                spec: specs[spec].0.clone(),
+                spec: specs[spec].0,
                 usage: Usage::Signature,
                 alg: specs[spec].1.to_owned(),
                 kid: KidType::None,
