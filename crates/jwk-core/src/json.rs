@@ -331,15 +331,74 @@ fn member_json<T: serde::de::DeserializeOwned>(value: &Member<'_>) -> Option<T> 
     }
 }
 
-/// A member kept as it is (not defined by the JWK RFCs), as compact JSON text.
-fn member_text(value: &Member<'_>) -> String {
+/// A member kept as it is (not defined by the JWK RFCs), as compact JSON text. Its numbers
+/// must be finite 64-bit floating point values: RFC 8259 §6 warns that parsers disagree past
+/// that range (`1e999999` is infinity to some and an error to others, serde_json included).
+fn member_text(name: &str, value: &Member<'_>) -> Result<String> {
     match value {
-        Member::Raw(raw) => minify(raw.get()),
+        Member::Raw(raw) => {
+            if let Some(number) = infinite_number(raw.get()) {
+                let shown: String = number.chars().take(40).collect();
+                let more = if shown.len() < number.len() {
+                    "…"
+                } else {
+                    ""
+                };
+                return Err(Error::member(
+                    name,
+                    format!(
+                        "it holds the number {shown}{more}, which is not a finite 64-bit \
+                         floating point value (JSON parsers do not agree on it)"
+                    ),
+                ));
+            }
+            Ok(minify(raw.get()))
+        }
         // Not reached: the members read as strings are all defined ones.
-        Member::Str(text) => serde_json::to_string(text).unwrap_or_default(),
-        Member::Escaped(text) => serde_json::to_string(text.as_str()).unwrap_or_default(),
-        Member::NotString => String::new(),
+        Member::Str(text) => Ok(serde_json::to_string(text).unwrap_or_default()),
+        Member::Escaped(text) => Ok(serde_json::to_string(text.as_str()).unwrap_or_default()),
+        Member::NotString => Ok(String::new()),
     }
+}
+
+/// The first number token of valid JSON text that is not a finite `f64`.
+///
+/// A scan rather than serde: serde_json looks at numbers only when it builds values, which
+/// recurses (and stops at 128 levels), while a kept member may nest deeper. The text has been
+/// read by serde_json already, so every token is well formed: outside strings, a number is a
+/// run of `-+.0-9eE`.
+fn infinite_number(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'"' => {
+                // To the closing quote, stepping over escapes.
+                i += 1;
+                loop {
+                    i += memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+                    if bytes.get(i) == Some(&b'"') {
+                        break;
+                    }
+                    i += 2;
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let len = bytes[i..]
+                    .iter()
+                    .position(|b| !matches!(b, b'-' | b'+' | b'.' | b'0'..=b'9' | b'e' | b'E'))
+                    .unwrap_or(bytes.len() - i);
+                let token = text.get(i..i + len)?;
+                if !token.parse::<f64>().is_ok_and(f64::is_finite) {
+                    return Some(token);
+                }
+                i += len;
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// The members registered for each key type (RFC 7518 §6, RFC 8037 §2).
@@ -591,7 +650,7 @@ fn parse_params(f: &Fields<'_>, own: &[&str]) -> Result<Parameters> {
                 format!("it does not belong to a key of kty \"{}\"", f.kty),
             ));
         }
-        other.push((name.to_string(), member_text(value)));
+        other.push((name.to_string(), member_text(name, value)?));
     }
     other.sort_by(|a, b| a.0.cmp(&b.0));
     p.other = other;
@@ -1115,6 +1174,21 @@ mod tests {
                 "{}",
                 text
             );
+        }
+    }
+
+    #[test]
+    fn only_numbers_outside_strings_are_checked() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (r#"{"a":"x\"1e999\"","b":[1e2,-0.5,0]}"#, None),
+            (r#"["\\",1e999]"#, Some("1e999")),
+            (r#"{"a":"\\\"","b":-1E+400}"#, Some("-1E+400")),
+            ("1.7976931348623157e308", None),
+            ("1.7976931348623159e308", Some("1.7976931348623159e308")),
+            ("123456789012345678901234567890", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(super::infinite_number(text), *expected, "{text}");
         }
     }
 

@@ -235,3 +235,51 @@ fn an_object_of_very_many_members_is_read_in_linear_time() {
         )
     );
 }
+
+#[test]
+fn numbers_parsers_disagree_on_are_refused_in_kept_members() {
+    let with =
+        |member: &str| ec_key("n").replace(r#""use":"enc""#, &format!(r#""use":"enc",{member}"#));
+    for (member, number) in [
+        (r#""exp":1e999999"#, "1e999999"),
+        (r#""ext":{"a":[1,"-1e400",-1e400]}"#, "-1e400"),
+    ] {
+        assert_eq!(
+            select(&with(member), None).unwrap_err(),
+            (
+                "jwk.invalid_member".to_owned(),
+                format!(
+                    "JWK member \"{}\" is invalid: it holds the number {number}, which is not a \
+                     finite 64-bit floating point value (JSON parsers do not agree on it)",
+                    &member[1..4]
+                )
+            ),
+            "{member}"
+        );
+    }
+    let long = format!(r#""exp":{}"#, "9".repeat(400));
+    assert_eq!(
+        select(&with(&long), None).unwrap_err().1,
+        format!(
+            "JWK member \"exp\" is invalid: it holds the number {}…, which is not a finite 64-bit \
+             floating point value (JSON parsers do not agree on it)",
+            "9".repeat(40)
+        )
+    );
+    let fine = select(
+        &with(r#""exp":1e308,"big":123456789012345678901234567890"#),
+        None,
+    )
+    .unwrap();
+    assert!(
+        fine.ends_with(r#","big":123456789012345678901234567890,"exp":1e308}"#),
+        "{fine}"
+    );
+    // In a key that is not chosen, it does not stop the choice.
+    let set = format!(
+        r#"{{"keys":[{},{}]}}"#,
+        with(r#""exp":1e999999"#).replace(r#""kid":"n""#, r#""kid":"bad""#),
+        ec_key("good")
+    );
+    assert!(select(&set, Some("good")).is_ok());
+}
