@@ -585,7 +585,7 @@ fn logs_never_contain_tokens_or_key_material() {
     assert_eq!(
         s.call(
             "GET",
-            "/apiops/projects/MyProject/jwks/my-jwk/?private=true",
+            "/apiops/projects/MyProject/jwks/my-jwk/?private=true&access_token=query-token-value",
             Some(&admin),
             None
         )
@@ -605,11 +605,16 @@ fn logs_never_contain_tokens_or_key_material() {
     assert!(s.sigterm().success());
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(
-        logs.contains("uri=/apiops/projects/MyProject/jwks/"),
-        "requests are logged: {logs}"
+        logs.contains("path=/apiops/projects/MyProject/jwks/my-jwk"),
+        "requests are logged by path: {logs}"
+    );
+    assert!(
+        !logs.contains("private=true"),
+        "queries are not logged: {logs}"
     );
     for secret in [
         admin.as_str(),
+        "query-token-value",
         "wrong-token-value",
         "GawgguFyGrWKav7AX4VKUg",
     ] {
@@ -683,4 +688,46 @@ fn the_readme_walkthrough_serves_its_key_and_answers_canonically() {
     );
     let got = raw("GET", "/apiops/projects/MyProject/jwks/hmac/", None);
     assert!(got.contains(r#""jwk":{"kty":"oct","kid":"k1"}"#), "{got}");
+}
+
+/// Every answer says it is not for caches; a 401 names the scheme; the scheme's name is
+/// compared without regard to case.
+#[test]
+fn answers_are_not_cached_and_a_401_names_the_bearer_scheme() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start(dir.path());
+    setup(&s, &admin);
+    let jwks = "/apiops/projects/MyProject/jwks/";
+    let (status, headers, _) = s.call_with_headers("POST", jwks, Some(&admin), Some(&paste("a")));
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(headers.get("www-authenticate").is_none());
+    for (status, path) in [(401, jwks), (404, "/apiops/nowhere")] {
+        let (got, headers, _) = s.call_with_headers("GET", path, None, None);
+        assert_eq!(got, status, "{path}");
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+        assert_eq!(
+            headers.get("www-authenticate").map(|v| v.to_str().unwrap()),
+            (status == 401).then_some("Bearer"),
+            "{path}"
+        );
+    }
+    let agent = common::agent(None);
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let mut response = agent
+            .get(format!("{}{jwks}a", s.base))
+            .header("Authorization", format!("{scheme} {admin}"))
+            .call()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{scheme}");
+        let body = response.body_mut().read_to_string().unwrap();
+        assert!(body.contains(r#""success":true"#), "{body}");
+    }
+    let response = agent
+        .get(format!("{}{jwks}a", s.base))
+        .header("Authorization", format!("Basic {admin}"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
 }

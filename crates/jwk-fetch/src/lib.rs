@@ -89,9 +89,10 @@ pub enum FetchError {
         /// What is wrong.
         detail: String,
     },
-    /// The host resolves only to addresses the SSRF guard refuses.
+    /// The host resolves only to addresses the SSRF guard refuses. The message names the
+    /// class of address, never the address (a caller learns nothing of internal names).
     #[error(
-        "refused to connect to {host} ({addr}, a {reason} address): URL sources may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)"
+        "refused to connect to {host} (it resolves to a {reason} address): URL sources may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)"
     )]
     BlockedAddress {
         /// The host of the URL (or redirect).

@@ -78,13 +78,49 @@ async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError>
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(bearer_token)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| ApiError(RegistryError::invalid_token()))?;
     let reg = state.registry.clone();
     blocking(move || reg.authenticate(&token)).await
+}
+
+/// The token of an `Authorization` value with the Bearer scheme, whose name is compared
+/// without regard to case (RFC 7235 §2.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("Bearer")
+        .then_some(token.trim())
+}
+
+/// Headers every answer carries: `Cache-Control: no-store` (answers may hold private members
+/// and tokens, and none is meant for a cache), and on a 401 the scheme to authenticate with
+/// (`WWW-Authenticate: Bearer`, RFC 6750 §3).
+async fn answer_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}
+
+/// The span of one request: method and path, never the query (a caller may put a token
+/// there) nor headers (the token) nor the body (key material).
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path()
+    )
 }
 
 /// Commits with `op`, deploys, and answers the product's success body.
@@ -535,23 +571,20 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        // One span and one INFO line per request: method, path, status, latency. Headers
-        // (the token) and bodies (key material) are never logged.
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http()
-                .make_span_with(
-                    tower_http::trace::DefaultMakeSpan::new()
-                        .level(tracing::Level::INFO)
-                        .include_headers(false),
-                )
-                .on_response(
-                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
-                ),
-        )
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
+        .layer(axum::middleware::map_response(answer_headers))
+        // One span and one INFO line per request: method, path, status, latency (outside the
+        // timeout, so a request that times out is logged with its 408).
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
+        )
         .with_state(state)
 }
 
