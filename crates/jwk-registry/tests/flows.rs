@@ -610,9 +610,37 @@ fn generate_every_key_type() {
         "a symmetric key is never shown without asking: {}",
         oct.jwk
     );
+    // An oct key's thumbprint is a hash of its secret: not shown, and not its default kid.
+    assert_eq!(oct.thumbprint, None);
+    assert!(
+        !serde_json::to_string(&oct).unwrap().contains("thumbprint"),
+        "{}",
+        oct.jwk
+    );
+    let kid = oct.jwk_value()["kid"].as_str().unwrap().to_owned();
     assert_eq!(
-        oct.jwk_value()["kid"],
-        serde_json::Value::String(oct.thumbprint.clone())
+        (kid.len(), kid.matches('-').count(), &kid[14..15]),
+        (36, 4, "4"),
+        "a UUID v4 kid: {kid}"
+    );
+    let listed = f.reg.list_jwks(&f.admin, P, false).unwrap();
+    let listed_oct = listed.iter().find(|v| v.name == "oct").unwrap();
+    assert_eq!(listed_oct.thumbprint, None);
+    assert_eq!(
+        err(f.reg.generate_jwk(
+            &f.admin,
+            P,
+            &GenerateJwkRequest {
+                kid_type: Some("thumbprint".to_owned()),
+                ..g("oct2", "OCT", Some(128), None, "ENCRYPTION", "A128KW")
+            }
+        )),
+        (
+            400,
+            "Kid type (THUMBPRINT) is not valid for an OCT key: its thumbprint is a hash of the \
+             secret. Use UUID, TIMESTAMP or NONE, or give a kid."
+                .to_owned()
+        )
     );
     assert_eq!(
         err(f.reg.generate_jwk(

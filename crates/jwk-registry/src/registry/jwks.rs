@@ -98,8 +98,10 @@ pub struct JwkView {
     /// The key as canonical JSON (members in the canonical order, as the JWKS writes them):
     /// public members only, unless private material was asked for and allowed.
     pub jwk: Box<serde_json::value::RawValue>,
-    /// SHA-256 thumbprint.
-    pub thumbprint: String,
+    /// SHA-256 thumbprint; none for an `oct` key, whose thumbprint is a hash of its secret
+    /// (a weak secret could be found from it offline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbprint: Option<String>,
     /// The source type, while attached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
@@ -574,8 +576,16 @@ impl Registry {
             given(&req.kid_type).map(str::to_ascii_uppercase),
         ) {
             (Some(k), _) => KidType::Explicit(k.to_owned()),
+            // An oct key's thumbprint is a hash of its secret: never published as its kid.
+            (None, None) if matches!(spec, KeySpec::Oct { .. }) => KidType::Uuid,
             (None, None) => KidType::Thumbprint,
             (None, Some(t)) => match t.as_str() {
+                "THUMBPRINT" if matches!(spec, KeySpec::Oct { .. }) => {
+                    return Err(RegistryError::bad_request(
+                        "Kid type (THUMBPRINT) is not valid for an OCT key: its thumbprint is a \
+                         hash of the secret. Use UUID, TIMESTAMP or NONE, or give a kid.",
+                    ));
+                }
                 "THUMBPRINT" => KidType::Thumbprint,
                 "UUID" => KidType::Uuid,
                 "TIMESTAMP" => KidType::Timestamp,
@@ -682,7 +692,8 @@ impl Registry {
                     rec.name
                 ),
             })?,
-            thumbprint: crate::deploy::thumbprint(&jwk),
+            thumbprint: (!matches!(jwk.key(), jwk_core::Key::Oct(_)))
+                .then(|| crate::deploy::thumbprint(&jwk)),
             source_type: rec.source.as_ref().map(|s| s.source_type.clone()),
         })
     }
