@@ -412,7 +412,7 @@ fn fetch_selects_from_a_loopback_jwks() {
     assert_eq!(r.code, 2);
     assert_eq!(
         r.stderr,
-        "error: fetch.blocked_address: refused to connect to 127.0.0.1 (it resolves to a loopback address): URL sources may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)\n"
+        "error: fetch.blocked_address: refused to connect to 127.0.0.1 (it resolves to a loopback address): URL sources and webhooks may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)\n"
     );
     let r = jwk(
         &[

@@ -92,7 +92,7 @@ pub enum FetchError {
     /// The host resolves only to addresses the SSRF guard refuses. The message names the
     /// class of address, never the address (a caller learns nothing of internal names).
     #[error(
-        "refused to connect to {host} (it resolves to a {reason} address): URL sources may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)"
+        "refused to connect to {host} (it resolves to a {reason} address): URL sources and webhooks may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)"
     )]
     BlockedAddress {
         /// The host of the URL (or redirect).
@@ -249,7 +249,22 @@ fn map_error(e: ureq::Error, opts: &FetchOptions, blocked: Option<&guard::Blocke
     }
 }
 
-fn check_url(url: &str) -> Result<(), FetchError> {
+/// Checks that `url` is an absolute http or https URL with a host (what [`fetch`] and
+/// [`post_json`] accept), so a bad one is refused when it is configured, not when used.
+pub fn check_url(url: &str) -> Result<(), FetchError> {
+    // The scheme first: a URL such as file:///… does not parse as an HTTP URI at all.
+    if let Some((scheme, _)) = url.split_once("://")
+        && !scheme.eq_ignore_ascii_case("http")
+        && !scheme.eq_ignore_ascii_case("https")
+        && !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return Err(FetchError::BadUrl {
+            detail: format!("the scheme must be http or https, not {scheme}"),
+        });
+    }
     let uri: ureq::http::Uri =
         url.parse()
             .map_err(|e: ureq::http::uri::InvalidUri| FetchError::BadUrl {
@@ -351,6 +366,20 @@ pub fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchError> {
         last_modified,
         not_modified: false,
     })
+}
+
+/// POSTs a JSON body to `url` through the same guarded resolver as [`fetch`] (the SSRF guard
+/// unless `opts.allow_private_networks`), within its timeouts and redirect limit; answers the
+/// HTTP status. The answer's body is not read.
+pub fn post_json(url: &str, body: &[u8], opts: &FetchOptions) -> Result<u16, FetchError> {
+    check_url(url)?;
+    let (agent, blocked) = agent(opts);
+    agent
+        .post(url)
+        .header("Content-Type", "application/json")
+        .send(body)
+        .map(|response| response.status().as_u16())
+        .map_err(|e| map_error(e, opts, blocked.as_ref()))
 }
 
 fn body_text(fetched: &Fetched) -> Result<&str, FetchError> {

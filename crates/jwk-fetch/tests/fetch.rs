@@ -289,7 +289,7 @@ fn the_guard_checks_every_redirect_hop() {
     assert_eq!(e.code(), "fetch.blocked_address");
     assert_eq!(
         e.to_string(),
-        "refused to connect to 127.0.0.2 (it resolves to a loopback address): URL sources may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)"
+        "refused to connect to 127.0.0.2 (it resolves to a loopback address): URL sources and webhooks may only reach public addresses unless private networks are allowed (--allow-private-networks in jwk and jwkd, FetchOptions::allow_private_networks in the library)"
     );
     assert_eq!(first.requests().len(), 1);
     assert!(

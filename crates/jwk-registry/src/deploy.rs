@@ -331,11 +331,26 @@ impl DeployTarget for FileTarget {
 }
 
 /// POSTs `{"environment":…,"revision":…,"keys":[public JWKs]}` to a URL (5 s connect,
-/// 10 s read); any 2xx is success. Private keys are never sent.
+/// 10 s read, no redirects) through the SSRF guard of URL sources (unless `options` allow
+/// private networks); any 2xx is success. Private keys are never sent.
 #[derive(Debug, Clone)]
 pub struct WebhookTarget {
     /// The URL.
     pub url: String,
+    /// Timeouts and the guard ([`WebhookTarget::options`] gives the defaults).
+    pub options: jwk_fetch::FetchOptions,
+}
+
+impl WebhookTarget {
+    /// The webhook options: 5 s to connect, 10 s for the rest, no redirects, and the SSRF
+    /// guard unless `allow_private_networks`.
+    pub fn options(allow_private_networks: bool) -> jwk_fetch::FetchOptions {
+        jwk_fetch::FetchOptions {
+            max_redirects: 0,
+            allow_private_networks,
+            ..jwk_fetch::FetchOptions::default()
+        }
+    }
 }
 
 impl DeployTarget for WebhookTarget {
@@ -352,20 +367,9 @@ impl DeployTarget for WebhookTarget {
                 &keys["{\"keys\":".len()..keys.len() - 1]
             );
             let url = self.url.clone();
+            let options = self.options.clone();
             let status = tokio::task::spawn_blocking(move || {
-                let config = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .proxy(None)
-                    .max_redirects(0)
-                    .timeout_connect(Some(std::time::Duration::from_secs(5)))
-                    .timeout_global(Some(std::time::Duration::from_secs(15)))
-                    .build();
-                config
-                    .new_agent()
-                    .post(&url)
-                    .header("Content-Type", "application/json")
-                    .send(body.as_bytes())
-                    .map(|r| r.status().as_u16())
+                jwk_fetch::post_json(&url, body.as_bytes(), &options)
                     .map_err(|e| DeployError(format!("webhook call failed: {e}")))
             })
             .await

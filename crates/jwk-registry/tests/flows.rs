@@ -1216,7 +1216,9 @@ fn url_sources_fetch_and_resync_with_a_kid_report() {
 
 #[test]
 fn the_webhook_target_posts_public_keys_and_fails_on_non_2xx() {
-    let f = fixture();
+    let f = fixture_with(RegistryConfig {
+        allow_private_networks: true,
+    });
     let ok = jwk_testkit::HttpStub::start(|req, s| {
         let status = if req.path == "/hook" {
             "204 No Content"
@@ -1277,4 +1279,90 @@ fn the_webhook_target_posts_public_keys_and_fails_on_non_2xx() {
         "{head}"
     );
     assert!(!head.contains("870MB6"), "no private material");
+}
+
+#[test]
+fn webhooks_go_through_the_ssrf_guard_and_take_http_urls_only() {
+    let f = fixture();
+    let stub =
+        jwk_testkit::HttpStub::start(|_, s| jwk_testkit::respond(s, "204 No Content", &[], b""));
+    let port = stub.port();
+    for (name, url, why) in [
+        (
+            "ftp",
+            "ftp://example.com/hook",
+            "the scheme must be http or https, not ftp",
+        ),
+        (
+            "gopher",
+            "gopher://example.com/",
+            "the scheme must be http or https, not gopher",
+        ),
+        (
+            "file",
+            "file:///etc/passwd",
+            "the scheme must be http or https, not file",
+        ),
+        ("relative", "/hook", "the URL needs a scheme (https://…)"),
+    ] {
+        assert_eq!(
+            err(f.reg.create_environment(
+                &f.admin,
+                name,
+                TargetConfig::Webhook {
+                    url: url.to_owned()
+                },
+            )),
+            (
+                400,
+                format!(
+                    "Environment (name: {name}) has a webhook URL that is not valid: invalid URL: {why}"
+                )
+            ),
+            "{url}"
+        );
+    }
+    // Loopback in every spelling is refused before any connection; the answer names the
+    // class of address, not the address.
+    let hosts = [
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "2130706433",
+        "0x7f000001",
+        "127.1",
+        "[::ffff:127.0.0.1]",
+    ];
+    for (i, host) in hosts.iter().enumerate() {
+        f.reg
+            .create_environment(
+                &f.admin,
+                &format!("hook{i}"),
+                TargetConfig::Webhook {
+                    url: format!("http://{host}:{port}/hook"),
+                },
+            )
+            .unwrap();
+    }
+    let change = f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
+    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    let hooks: Vec<_> = result
+        .environment_results
+        .iter()
+        .filter(|r| r.environment_name.starts_with("hook"))
+        .collect();
+    assert_eq!(hooks.len(), hosts.len());
+    for r in hooks {
+        assert!(!r.success, "{}", r.environment_name);
+        assert!(
+            r.message
+                .starts_with("Deployment failed: webhook call failed: refused to connect to ")
+                && r.message.contains("(it resolves to a loopback address): "),
+            "{}: {}",
+            r.environment_name,
+            r.message
+        );
+        assert!(!r.message.contains("127.0.0.1,"), "{}", r.message);
+    }
+    assert!(stub.requests().is_empty(), "no delivery reached loopback");
 }

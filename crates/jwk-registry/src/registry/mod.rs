@@ -374,6 +374,13 @@ impl Registry {
             ));
         }
         check_name("Environment", name)?;
+        if let TargetConfig::Webhook { url } = &target {
+            jwk_fetch::check_url(url).map_err(|e| {
+                RegistryError::bad_request(format!(
+                    "Environment (name: {name}) has a webhook URL that is not valid: {e}"
+                ))
+            })?;
+        }
         if let TargetConfig::Custom = target
             && !self.lock_targets().contains_key(name)
         {
@@ -534,9 +541,10 @@ impl Registry {
             TargetConfig::File { path } => {
                 Ok(Arc::new(crate::deploy::FileTarget { path: path.into() }))
             }
-            TargetConfig::Webhook { url } => {
-                Ok(Arc::new(crate::deploy::WebhookTarget { url: url.clone() }))
-            }
+            TargetConfig::Webhook { url } => Ok(Arc::new(crate::deploy::WebhookTarget {
+                url: url.clone(),
+                options: crate::deploy::WebhookTarget::options(self.config.allow_private_networks),
+            })),
             TargetConfig::Custom => {
                 Err("no custom target is registered in this process".to_owned())
             }
