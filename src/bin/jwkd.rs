@@ -68,9 +68,19 @@ enum Command {
         /// Address to listen on (port 0 picks a free port; the address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Let URL sources reach loopback and private addresses.
+        /// Let URL sources and webhooks reach loopback and private addresses.
         #[arg(long)]
         allow_private_networks: bool,
+        /// The largest urlOptionConnectTimeout / urlOptionReadTimeout a request may ask for
+        /// (milliseconds); above it a request is refused with a 400.
+        #[arg(long, value_name = "MS", default_value_t = jwk_engine::registry::DEFAULT_MAX_FETCH_TIMEOUT_MS,
+              value_parser = clap::value_parser!(u64).range(1..=600_000))]
+        max_fetch_timeout_ms: u64,
+        /// The largest urlOptionSizeLimit a request may ask for (bytes); above it a request is
+        /// refused with a 400.
+        #[arg(long, value_name = "BYTES", default_value_t = jwk_engine::registry::DEFAULT_MAX_FETCH_SIZE,
+              value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+        max_fetch_size: u64,
         /// Seconds between redeployments of pending environments.
         #[arg(long, default_value_t = 30)]
         reconcile_interval_secs: u64,
@@ -84,10 +94,7 @@ enum Command {
     },
 }
 
-fn open(cli: &Cli, allow_private_networks: bool) -> Result<Registry, String> {
-    let config = RegistryConfig {
-        allow_private_networks,
-    };
+fn open(cli: &Cli, config: RegistryConfig) -> Result<Registry, String> {
     if let Some(url) = &cli.postgres {
         if cli.store.is_some() {
             return Err("--store and --postgres exclude each other: choose one store".to_owned());
@@ -226,12 +233,12 @@ fn main() -> ExitCode {
         )
         .init();
     let result = match &cli.command {
-        Command::Bootstrap => open(&cli, false).and_then(|reg| {
+        Command::Bootstrap => open(&cli, RegistryConfig::default()).and_then(|reg| {
             let token = reg.bootstrap().map_err(|e| e.to_string())?;
             println!("{token}");
             Ok(())
         }),
-        Command::AdminToken { reset: _ } => open(&cli, false).and_then(|reg| {
+        Command::AdminToken { reset: _ } => open(&cli, RegistryConfig::default()).and_then(|reg| {
             let token = reg.reset_admin_token().map_err(|e| e.to_string())?;
             let path = jwk_engine::datadir::write_admin_token(&cli.data_dir, &token)
                 .map_err(|e| e.to_string())?;
@@ -245,6 +252,8 @@ fn main() -> ExitCode {
         Command::Serve {
             listen,
             allow_private_networks,
+            max_fetch_timeout_ms,
+            max_fetch_size,
             reconcile_interval_secs,
             tls_cert,
             tls_key,
@@ -256,7 +265,14 @@ fn main() -> ExitCode {
                 .map(|(cert, key)| jwk_engine::server::tls::server_config(cert, key))
                 .transpose();
             tls.and_then(|tls| Listen::bind(*listen, tls)).and_then(|listen| {
-                let reg = open(&cli, *allow_private_networks)?;
+                let reg = open(
+                    &cli,
+                    RegistryConfig {
+                        allow_private_networks: *allow_private_networks,
+                        max_fetch_timeout_ms: *max_fetch_timeout_ms,
+                        max_fetch_size: *max_fetch_size,
+                    },
+                )?;
                 tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()

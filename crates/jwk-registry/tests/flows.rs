@@ -1169,6 +1169,7 @@ fn the_registry_id_is_recorded_once() {
 fn url_sources_fetch_and_resync_with_a_kid_report() {
     let f = fixture_with(RegistryConfig {
         allow_private_networks: true,
+        ..RegistryConfig::default()
     });
     let version = Arc::new(AtomicUsize::new(0));
     let v2 = version.clone();
@@ -1218,6 +1219,7 @@ fn url_sources_fetch_and_resync_with_a_kid_report() {
 fn the_webhook_target_posts_public_keys_and_fails_on_non_2xx() {
     let f = fixture_with(RegistryConfig {
         allow_private_networks: true,
+        ..RegistryConfig::default()
     });
     let ok = jwk_testkit::HttpStub::start(|req, s| {
         let status = if req.path == "/hook" {
@@ -1365,4 +1367,62 @@ fn webhooks_go_through_the_ssrf_guard_and_take_http_urls_only() {
         assert!(!r.message.contains("127.0.0.1,"), "{}", r.message);
     }
     assert!(stub.requests().is_empty(), "no delivery reached loopback");
+}
+
+#[test]
+fn url_options_are_bounded_by_the_server_whatever_the_request_says() {
+    let f = fixture_with(RegistryConfig {
+        allow_private_networks: true,
+        max_fetch_timeout_ms: 2000,
+        ..RegistryConfig::default()
+    });
+    let stub = jwk_testkit::HttpStub::start(|_, s| {
+        jwk_testkit::respond(s, "200 OK", &[], br#"{"kty":"oct","kid":"a","k":"AAAA"}"#)
+    });
+    let req =
+        |name: &str, connect: Option<u64>, read: Option<u64>, size: Option<u64>| CreateJwkRequest {
+            name: Some(name.into()),
+            source_type: Some("URL".into()),
+            url: Some(stub.url("/jwks")),
+            url_option_connect_timeout: connect,
+            url_option_read_timeout: read,
+            url_option_size_limit: size,
+            ..CreateJwkRequest::default()
+        };
+    for (connect, read, size, message) in [
+        (
+            None,
+            Some(u64::MAX),
+            None,
+            "urlOptionReadTimeout (18446744073709551615) is not valid! It must be between 1 and 2000 milliseconds.",
+        ),
+        (
+            Some(0),
+            None,
+            None,
+            "urlOptionConnectTimeout (0) is not valid! It must be between 1 and 2000 milliseconds.",
+        ),
+        (
+            None,
+            None,
+            Some(10_000_000_000),
+            "urlOptionSizeLimit (10000000000) is not valid! It must be between 1 and 10485760 bytes.",
+        ),
+    ] {
+        assert_eq!(
+            err(f
+                .reg
+                .create_jwk(&f.admin, P, &req("r", connect, read, size))),
+            (400, message.to_owned())
+        );
+    }
+    assert!(
+        stub.requests().is_empty(),
+        "nothing fetched for a refused request"
+    );
+    // The defaults (5 s connect, 10 s read) are held to the server's maximum.
+    f.reg
+        .create_jwk(&f.admin, P, &req("ok", None, None, Some(10_485_760)))
+        .unwrap();
+    assert_eq!(stub.requests().len(), 1);
 }

@@ -289,13 +289,30 @@ impl Registry {
                 let url = given(&req.url).ok_or_else(|| {
                     RegistryError::bad_request("URL is required for URL source type!")
                 })?;
+                let max_ms = self.config.max_fetch_timeout_ms;
+                let max_size = self.config.max_fetch_size;
                 let options = (
-                    req.url_option_connect_timeout
-                        .unwrap_or(jwk_fetch::DEFAULT_CONNECT_TIMEOUT_MS),
-                    req.url_option_read_timeout
-                        .unwrap_or(jwk_fetch::DEFAULT_READ_TIMEOUT_MS),
-                    req.url_option_size_limit
-                        .unwrap_or(jwk_fetch::DEFAULT_SIZE_LIMIT),
+                    bounded(
+                        "urlOptionConnectTimeout",
+                        req.url_option_connect_timeout,
+                        jwk_fetch::DEFAULT_CONNECT_TIMEOUT_MS,
+                        max_ms,
+                        "milliseconds",
+                    )?,
+                    bounded(
+                        "urlOptionReadTimeout",
+                        req.url_option_read_timeout,
+                        jwk_fetch::DEFAULT_READ_TIMEOUT_MS,
+                        max_ms,
+                        "milliseconds",
+                    )?,
+                    bounded(
+                        "urlOptionSizeLimit",
+                        req.url_option_size_limit,
+                        jwk_fetch::DEFAULT_SIZE_LIMIT,
+                        max_size,
+                        "bytes",
+                    )?,
                 );
                 source.url = Some(url.to_owned());
                 source.url_options = Some(options);
@@ -802,11 +819,18 @@ impl Registry {
             )));
         };
         let url = source.url.clone().unwrap_or_default();
-        let options = source.url_options.unwrap_or((
+        // Options stored before the server's maxima were lowered are held to them too.
+        let (connect, read, size) = source.url_options.unwrap_or((
             jwk_fetch::DEFAULT_CONNECT_TIMEOUT_MS,
             jwk_fetch::DEFAULT_READ_TIMEOUT_MS,
             jwk_fetch::DEFAULT_SIZE_LIMIT,
         ));
+        let max_ms = self.config.max_fetch_timeout_ms;
+        let options = (
+            connect.min(max_ms),
+            read.min(max_ms),
+            size.min(self.config.max_fetch_size),
+        );
         let old = self.open_jwk(&rec)?;
         let Some((mut jwk, kids, etag)) =
             self.fetch_url(&url, options, source.kid.as_deref(), source.etag.clone())?
@@ -868,4 +892,16 @@ fn already_exists_create(name: &str) -> RegistryError {
     RegistryError::bad_request(format!(
         "JWK (name: {name}) is already exist! Try update operation if want to change its value."
     ))
+}
+
+/// A URL option as given (or its default), refused outside 1 ..= `max` (the server's bound,
+/// whatever the request says).
+fn bounded(field: &str, given: Option<u64>, default: u64, max: u64, unit: &str) -> Result<u64> {
+    let value = given.unwrap_or(default.min(max));
+    if value == 0 || value > max {
+        return Err(RegistryError::bad_request(format!(
+            "{field} ({value}) is not valid! It must be between 1 and {max} {unit}."
+        )));
+    }
+    Ok(value)
 }

@@ -40,10 +40,31 @@ pub struct Actor {
 }
 
 /// Settings of a registry.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RegistryConfig {
     /// Let URL sources reach loopback and private addresses.
     pub allow_private_networks: bool,
+    /// The largest `urlOptionConnectTimeout` and `urlOptionReadTimeout` a caller may ask for,
+    /// in milliseconds (default [`DEFAULT_MAX_FETCH_TIMEOUT_MS`]).
+    pub max_fetch_timeout_ms: u64,
+    /// The largest `urlOptionSizeLimit` a caller may ask for, in bytes (default
+    /// [`DEFAULT_MAX_FETCH_SIZE`]).
+    pub max_fetch_size: u64,
+}
+
+/// The default of [`RegistryConfig::max_fetch_timeout_ms`]: 30 s.
+pub const DEFAULT_MAX_FETCH_TIMEOUT_MS: u64 = 30_000;
+/// The default of [`RegistryConfig::max_fetch_size`]: 10 MiB.
+pub const DEFAULT_MAX_FETCH_SIZE: u64 = 10 * 1024 * 1024;
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            allow_private_networks: false,
+            max_fetch_timeout_ms: DEFAULT_MAX_FETCH_TIMEOUT_MS,
+            max_fetch_size: DEFAULT_MAX_FETCH_SIZE,
+        }
+    }
 }
 
 /// A JWK record as a deployment uses it: read at `revision`, with its stable id.
