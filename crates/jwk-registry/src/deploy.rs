@@ -324,7 +324,7 @@ impl DeployTarget for FileTarget {
             let target = self.clone();
             tokio::task::spawn_blocking(move || target.write(&body))
                 .await
-                .map_err(|e| DeployError(format!("the file writer failed: {e}")))??;
+                .map_err(|e| worker_failed("file writer", &e))??;
             Ok(Receipt { thumbprints })
         })
     }
@@ -373,7 +373,7 @@ impl DeployTarget for WebhookTarget {
                     .map_err(|e| DeployError(format!("webhook call failed: {e}")))
             })
             .await
-            .map_err(|e| DeployError(format!("the webhook caller failed: {e}")))??;
+            .map_err(|e| worker_failed("webhook caller", &e))??;
             if (200..300).contains(&status) {
                 Ok(Receipt { thumbprints })
             } else {
@@ -381,6 +381,13 @@ impl DeployTarget for WebhookTarget {
             }
         })
     }
+}
+
+/// A deployment worker that panicked: the panic's text goes to the log only (it may quote
+/// stored data), the result says where to look.
+fn worker_failed(what: &str, e: &tokio::task::JoinError) -> DeployError {
+    tracing::error!(error = %e, "the {what} failed");
+    DeployError(format!("the {what} failed inside the server (see its log)"))
 }
 
 /// The SHA-256 thumbprint used throughout deployment.

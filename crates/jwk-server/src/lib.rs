@@ -65,9 +65,11 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| {
+            // A panic's text stays in the log: it may quote stored or fetched data.
+            tracing::error!(error = %e, "a request worker failed");
             ApiError(RegistryError {
                 kind: jwk_registry::ErrorKind::Internal,
-                message: format!("the request worker failed: {e}"),
+                message: "the request failed inside the server (see its log)".to_owned(),
             })
         })?
         .map_err(ApiError)
