@@ -198,3 +198,40 @@ fn help_shows_environment_variables_without_values() {
     assert!(help.contains("[env: JWKD_POSTGRES_URL]"), "{help}");
     assert!(!help.contains("=]"), "{help}");
 }
+
+#[test]
+fn a_file_target_directory_must_exist_and_may_not_hold_the_data_dir() {
+    let dir = jwk_testkit::temp_dir();
+    let data = dir.path().join("jwk-data");
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let out = jwkd(&data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--file-target-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert_eq!(
+        stderr_of(&out),
+        format!(
+            "error: the file target directory {} holds the data dir {}: give a directory of its own",
+            root.display(),
+            root.join("jwk-data").display()
+        )
+    );
+    assert!(!data.exists(), "nothing was created");
+    let missing = dir.path().join("missing");
+    let out = jwkd(&data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--file-target-dir"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert_eq!(
+        stderr_of(&out),
+        format!(
+            "error: the file target directory {} cannot be used: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
+    assert!(!data.exists(), "nothing was created");
+}

@@ -81,6 +81,11 @@ enum Command {
         #[arg(long, value_name = "BYTES", default_value_t = jwk_engine::registry::DEFAULT_MAX_FETCH_SIZE,
               value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
         max_fetch_size: u64,
+        /// The directory `file` environments write their JWKS under (paths are relative to
+        /// it; `..` and symbolic links out of it are refused). Without it, file environments
+        /// are refused. It may not hold the data dir.
+        #[arg(long, value_name = "DIR")]
+        file_target_dir: Option<PathBuf>,
         /// Seconds between redeployments of pending environments.
         #[arg(long, default_value_t = 30)]
         reconcile_interval_secs: u64,
@@ -92,6 +97,28 @@ enum Command {
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
     },
+}
+
+/// The file target directory, resolved: it must exist, and may not hold the data dir (a file
+/// environment could otherwise replace master.key or the store).
+fn file_target_root(dir: &std::path::Path, data_dir: &std::path::Path) -> Result<PathBuf, String> {
+    let root = std::fs::canonicalize(dir).map_err(|e| {
+        format!(
+            "the file target directory {} cannot be used: {e}",
+            dir.display()
+        )
+    })?;
+    let data = std::fs::canonicalize(data_dir)
+        .or_else(|_| std::path::absolute(data_dir))
+        .map_err(|e| format!("the data dir {} cannot be used: {e}", data_dir.display()))?;
+    if data.starts_with(&root) {
+        return Err(format!(
+            "the file target directory {} holds the data dir {}: give a directory of its own",
+            root.display(),
+            data.display()
+        ));
+    }
+    Ok(root)
 }
 
 fn open(cli: &Cli, config: RegistryConfig) -> Result<Registry, String> {
@@ -254,25 +281,34 @@ fn main() -> ExitCode {
             allow_private_networks,
             max_fetch_timeout_ms,
             max_fetch_size,
+            file_target_dir,
             reconcile_interval_secs,
             tls_cert,
             tls_key,
         } => {
-            // A certificate that does not load stops the start before the store is opened.
-            let tls = tls_cert
-                .as_deref()
-                .zip(tls_key.as_deref())
-                .map(|(cert, key)| jwk_engine::server::tls::server_config(cert, key))
-                .transpose();
-            tls.and_then(|tls| Listen::bind(*listen, tls)).and_then(|listen| {
-                let reg = open(
-                    &cli,
-                    RegistryConfig {
-                        allow_private_networks: *allow_private_networks,
-                        max_fetch_timeout_ms: *max_fetch_timeout_ms,
-                        max_fetch_size: *max_fetch_size,
-                    },
-                )?;
+            // A certificate that does not load, or a file target directory that cannot be
+            // used, stops the start before the store is opened.
+            let start = || -> Result<(Listen, RegistryConfig), String> {
+                let tls = tls_cert
+                    .as_deref()
+                    .zip(tls_key.as_deref())
+                    .map(|(cert, key)| jwk_engine::server::tls::server_config(cert, key))
+                    .transpose()?;
+                let file_target_dir = file_target_dir
+                    .as_deref()
+                    .map(|dir| file_target_root(dir, &cli.data_dir))
+                    .transpose()?;
+                let listen = Listen::bind(*listen, tls)?;
+                let config = RegistryConfig {
+                    allow_private_networks: *allow_private_networks,
+                    max_fetch_timeout_ms: *max_fetch_timeout_ms,
+                    max_fetch_size: *max_fetch_size,
+                    file_target_dir,
+                };
+                Ok((listen, config))
+            };
+            start().and_then(|(listen, config)| {
+                let reg = open(&cli, config)?;
                 tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()

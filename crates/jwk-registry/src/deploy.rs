@@ -298,19 +298,71 @@ impl DeployTarget for Resolver {
     }
 }
 
-/// Writes the public JWKS to a file: temp file in the same directory, fsync, rename, so a
-/// reader sees the old file or the new one, never a partial one. Private keys never go there.
+/// Writes the environment's public JWKS to a file, atomically (temp file, fsync, rename),
+/// only under a directory given for file targets.
 #[derive(Debug, Clone)]
 pub struct FileTarget {
-    /// The JWKS file.
+    /// The directory file targets are confined to.
+    pub root: std::path::PathBuf,
+    /// The JWKS file, relative to `root` (checked by [`FileTarget::new`]).
     pub path: std::path::PathBuf,
 }
 
 impl FileTarget {
+    /// A file target at `path` under `root`: `path` is relative to `root` (or an absolute path
+    /// inside it), names a file, and has no `..`; otherwise why not.
+    pub fn new(root: &std::path::Path, path: &str) -> Result<FileTarget, String> {
+        use std::path::Component;
+        let given = std::path::Path::new(path);
+        let relative = if given.is_absolute() {
+            given.strip_prefix(root).map_err(|_| {
+                format!(
+                    "the path {path} is outside the file target directory {}: give a path \
+                     relative to it",
+                    root.display()
+                )
+            })?
+        } else {
+            given
+        };
+        let mut clean = std::path::PathBuf::new();
+        for component in relative.components() {
+            match component {
+                Component::Normal(part) => clean.push(part),
+                Component::CurDir => {}
+                Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                    return Err(format!(
+                        "the path {path} may not leave the file target directory (no \"..\")"
+                    ));
+                }
+            }
+        }
+        if clean.as_os_str().is_empty() {
+            return Err("the path names no file".to_owned());
+        }
+        Ok(FileTarget {
+            root: root.to_owned(),
+            path: clean,
+        })
+    }
+
     fn write(&self, body: &str) -> Result<(), DeployError> {
+        let full = self.root.join(&self.path);
+        let fail = |why: String| DeployError(format!("cannot write {}: {why}", full.display()));
+        // The directory the file goes in, with every symbolic link resolved, must still be
+        // inside the root: a link placed in the root does not lead the write out of it.
+        let root = std::fs::canonicalize(&self.root).map_err(|e| fail(e.to_string()))?;
+        let parent = full.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+        let real_parent = std::fs::canonicalize(parent).map_err(|e| fail(e.to_string()))?;
+        if !real_parent.starts_with(&root) {
+            return Err(fail(format!(
+                "its directory leads out of the file target directory {} (a symbolic link)",
+                root.display()
+            )));
+        }
         // World-readable: the JWKS holds public keys only, for gateways to read.
-        crate::atomic::write_atomic(&self.path, body.as_bytes(), 0o644)
-            .map_err(|e| DeployError(format!("cannot write {}: {e}", self.path.display())))
+        crate::atomic::write_atomic(&full, body.as_bytes(), 0o644).map_err(|e| fail(e.to_string()))
     }
 }
 

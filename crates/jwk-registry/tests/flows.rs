@@ -1021,15 +1021,18 @@ fn a_failed_environment_keeps_the_change_and_is_reconciled() {
 
 #[test]
 fn the_file_target_holds_public_keys_only() {
-    let f = fixture();
     let dir = temp_dir();
-    let path = dir.path().join("jwks.json");
+    let f = fixture_with(RegistryConfig {
+        file_target_dir: Some(dir.path().to_owned()),
+        ..RegistryConfig::default()
+    });
+    let path = dir.path().join("gateway/jwks.json");
     f.reg
         .create_environment(
             &f.admin,
             "files",
             TargetConfig::File {
-                path: path.to_string_lossy().into(),
+                path: "gateway/jwks.json".into(),
             },
         )
         .unwrap();
@@ -1425,4 +1428,108 @@ fn url_options_are_bounded_by_the_server_whatever_the_request_says() {
         .create_jwk(&f.admin, P, &req("ok", None, None, Some(10_485_760)))
         .unwrap();
     assert_eq!(stub.requests().len(), 1);
+}
+
+#[test]
+fn file_targets_stay_in_their_directory() {
+    let outside = temp_dir();
+    let root_dir = temp_dir();
+    let root = root_dir.path();
+    let file = |path: &str| TargetConfig::File {
+        path: path.to_owned(),
+    };
+    // No directory given: file targets are refused.
+    let f = fixture();
+    assert_eq!(
+        err(f
+            .reg
+            .create_environment(&f.admin, "files", file("jwks.json"))),
+        (
+            400,
+            "Environment (name: files) is a file target, but no directory is given for file \
+             targets (jwkd --file-target-dir DIR)!"
+                .to_owned()
+        )
+    );
+    let f = fixture_with(RegistryConfig {
+        file_target_dir: Some(root.to_owned()),
+        ..RegistryConfig::default()
+    });
+    let master = outside.path().join("master.key");
+    std::fs::write(&master, b"sealed").unwrap();
+    let refused = [
+        (
+            master.to_string_lossy().into_owned(),
+            format!(
+                "the path {} is outside the file target directory {}: give a path relative to it",
+                master.display(),
+                root.display()
+            ),
+        ),
+        (
+            "../master.key".to_owned(),
+            "the path ../master.key may not leave the file target directory (no \"..\")".to_owned(),
+        ),
+        (
+            "a/../../master.key".to_owned(),
+            "the path a/../../master.key may not leave the file target directory (no \"..\")"
+                .to_owned(),
+        ),
+        (".".to_owned(), "the path names no file".to_owned()),
+    ];
+    for (path, why) in refused {
+        assert_eq!(
+            err(f.reg.create_environment(&f.admin, "files", file(&path))),
+            (
+                400,
+                format!("Environment (name: files) has a file path that is not valid: {why}")
+            ),
+            "{path}"
+        );
+    }
+    // An absolute path inside the directory is its relative path.
+    let inside = root.join("in/jwks.json");
+    f.reg
+        .create_environment(&f.admin, "inside", file(&inside.to_string_lossy()))
+        .unwrap();
+    // A symbolic link inside the directory that leads out of it: the write is refused.
+    std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+    f.reg
+        .create_environment(&f.admin, "linked", file("link/master.key"))
+        .unwrap();
+    let change = f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
+    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    let by_env: Vec<(String, bool, String)> = result
+        .environment_results
+        .iter()
+        .filter(|r| r.environment_name != "production" && r.environment_name != "staging")
+        .map(|r| (r.environment_name.clone(), r.success, r.message.clone()))
+        .collect();
+    let real_root = std::fs::canonicalize(root).unwrap();
+    assert_eq!(
+        by_env,
+        [
+            (
+                "inside".to_owned(),
+                true,
+                "Deployed successfully".to_owned()
+            ),
+            (
+                "linked".to_owned(),
+                false,
+                format!(
+                    "Deployment failed: cannot write {}: its directory leads out of the file \
+                     target directory {} (a symbolic link)",
+                    root.join("link/master.key").display(),
+                    real_root.display()
+                )
+            ),
+        ]
+    );
+    assert_eq!(std::fs::read(&master).unwrap(), b"sealed", "untouched");
+    assert!(
+        std::fs::read_to_string(&inside)
+            .unwrap()
+            .starts_with(r#"{"keys":[{"kty":"EC""#)
+    );
 }

@@ -50,6 +50,8 @@ pub struct RegistryConfig {
     /// The largest `urlOptionSizeLimit` a caller may ask for, in bytes (default
     /// [`DEFAULT_MAX_FETCH_SIZE`]).
     pub max_fetch_size: u64,
+    /// The directory `file` environments write under (`None`: file environments are refused).
+    pub file_target_dir: Option<std::path::PathBuf>,
 }
 
 /// The default of [`RegistryConfig::max_fetch_timeout_ms`]: 30 s.
@@ -63,6 +65,7 @@ impl Default for RegistryConfig {
             allow_private_networks: false,
             max_fetch_timeout_ms: DEFAULT_MAX_FETCH_TIMEOUT_MS,
             max_fetch_size: DEFAULT_MAX_FETCH_SIZE,
+            file_target_dir: None,
         }
     }
 }
@@ -395,6 +398,19 @@ impl Registry {
             ));
         }
         check_name("Environment", name)?;
+        if let TargetConfig::File { path } = &target {
+            let root = self.config.file_target_dir.as_deref().ok_or_else(|| {
+                RegistryError::bad_request(format!(
+                    "Environment (name: {name}) is a file target, but no directory is given for \
+                     file targets (jwkd --file-target-dir DIR)!"
+                ))
+            })?;
+            crate::deploy::FileTarget::new(root, path).map_err(|e| {
+                RegistryError::bad_request(format!(
+                    "Environment (name: {name}) has a file path that is not valid: {e}"
+                ))
+            })?;
+        }
         if let TargetConfig::Webhook { url } = &target {
             jwk_fetch::check_url(url).map_err(|e| {
                 RegistryError::bad_request(format!(
@@ -560,7 +576,10 @@ impl Registry {
         match &env.target {
             TargetConfig::Memory => Ok(self.resolver(&env.name)),
             TargetConfig::File { path } => {
-                Ok(Arc::new(crate::deploy::FileTarget { path: path.into() }))
+                let root = self.config.file_target_dir.as_deref().ok_or_else(|| {
+                    "no directory is given for file targets in this process".to_owned()
+                })?;
+                Ok(Arc::new(crate::deploy::FileTarget::new(root, path)?))
             }
             TargetConfig::Webhook { url } => Ok(Arc::new(crate::deploy::WebhookTarget {
                 url: url.clone(),
