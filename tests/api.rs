@@ -731,3 +731,122 @@ fn answers_are_not_cached_and_a_401_names_the_bearer_scheme() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 401);
 }
+
+/// The admin replaces an environment's target (every key is then deployed to it) and deletes
+/// an environment; others may not; a missing one is 404.
+#[test]
+fn environments_are_updated_and_deleted_by_the_admin() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start(dir.path());
+    setup(&s, &admin);
+    let ec = json!({"name": "ec", "sourceType": "COPY_PASTE", "jwkStr": r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"ec1"}"#});
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/jwks/",
+            Some(&admin),
+            Some(&ec.to_string())
+        )
+        .0,
+        200
+    );
+    let (_, user) = s.call(
+        "POST",
+        "/apiops/users/",
+        Some(&admin),
+        Some(r#"{"username":"alice"}"#),
+    );
+    let alice = user["token"].as_str().unwrap().to_owned();
+    let memory = r#"{"target":{"type":"memory"}}"#;
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/environments/staging/",
+            Some(&alice),
+            Some(memory)
+        ),
+        (
+            403,
+            json!({"error": "access_denied", "error_description": "Only the admin user can update environments!"})
+        )
+    );
+    let (status, result) = s.call(
+        "PUT",
+        "/apiops/environments/staging/",
+        Some(&admin),
+        Some(memory),
+    );
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["success"], true, "{result}");
+    assert!(
+        result["deploymentResult"]["environmentResults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["environmentName"] == "staging" && r["success"] == true),
+        "{result}"
+    );
+    let (status, served) = s.call(
+        "GET",
+        "/apiops/environments/staging/jwks/",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(served["keys"][0]["kid"], "ec1", "{served}");
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/environments/staging/",
+            Some(&admin),
+            Some(r#"{"target":{"type":"webhook","url":"ftp://example.com/"}}"#)
+        ),
+        bad(
+            "Environment (name: staging) has a webhook URL that is not valid: invalid URL: the scheme must be http or https, not ftp"
+        )
+    );
+    assert_eq!(
+        s.call(
+            "DELETE",
+            "/apiops/environments/staging/",
+            Some(&alice),
+            None
+        ),
+        (
+            403,
+            json!({"error": "access_denied", "error_description": "Only the admin user can delete environments!"})
+        )
+    );
+    assert_eq!(
+        s.call(
+            "DELETE",
+            "/apiops/environments/staging/",
+            Some(&admin),
+            None
+        ),
+        (200, json!({"success": true}))
+    );
+    let missing = (
+        404,
+        json!({"error": "not_found", "error_description": "Environment (name: staging) is not found!"}),
+    );
+    assert_eq!(
+        s.call(
+            "DELETE",
+            "/apiops/environments/staging/",
+            Some(&admin),
+            None
+        ),
+        missing
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/environments/staging/",
+            Some(&admin),
+            Some(memory)
+        ),
+        missing
+    );
+}

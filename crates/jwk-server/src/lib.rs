@@ -414,6 +414,37 @@ async fn create_environment(
     created()
 }
 
+#[derive(Deserialize)]
+struct TargetBody {
+    target: TargetConfig,
+}
+
+/// Replaces an environment's target (admin), then deploys every key to it: the answer is the
+/// deployment result.
+async fn update_environment(
+    State(s): State<AppState>,
+    Path(environment): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<TargetBody>,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || reg.update_environment(&a, &environment, req.target)).await?;
+    let result = s.registry.reconcile().await?;
+    Ok(json_response(StatusCode::OK, result.response_json()))
+}
+
+async fn delete_environment(
+    State(s): State<AppState>,
+    Path(environment): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || reg.delete_environment(&a, &environment)).await?;
+    created()
+}
+
 #[derive(Deserialize, Default)]
 struct UserBody {
     username: Option<String>,
@@ -521,6 +552,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/apiops/projects/{project}/keystores"),
     ("POST", "/apiops/projects"),
     ("POST", "/apiops/environments"),
+    ("PUT", "/apiops/environments/{environment}"),
+    ("DELETE", "/apiops/environments/{environment}"),
     ("GET", "/apiops/environments/{environment}/jwks"),
     ("POST", "/apiops/users"),
     ("PUT", "/apiops/projects/{project}/members/{username}"),
@@ -562,6 +595,10 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{p}/keystores"), post(add_keystore))
         .route("/apiops/projects", post(create_project))
         .route("/apiops/environments", post(create_environment))
+        .route(
+            "/apiops/environments/{environment}",
+            put(update_environment).delete(delete_environment),
+        )
         .route(
             "/apiops/environments/{environment}/jwks",
             get(environment_jwks),

@@ -398,33 +398,7 @@ impl Registry {
             ));
         }
         check_name("Environment", name)?;
-        if let TargetConfig::File { path } = &target {
-            let root = self.config.file_target_dir.as_deref().ok_or_else(|| {
-                RegistryError::bad_request(format!(
-                    "Environment (name: {name}) is a file target, but no directory is given for \
-                     file targets (jwkd --file-target-dir DIR)!"
-                ))
-            })?;
-            crate::deploy::FileTarget::new(root, path).map_err(|e| {
-                RegistryError::bad_request(format!(
-                    "Environment (name: {name}) has a file path that is not valid: {e}"
-                ))
-            })?;
-        }
-        if let TargetConfig::Webhook { url } = &target {
-            jwk_fetch::check_url(url).map_err(|e| {
-                RegistryError::bad_request(format!(
-                    "Environment (name: {name}) has a webhook URL that is not valid: {e}"
-                ))
-            })?;
-        }
-        if let TargetConfig::Custom = target
-            && !self.lock_targets().contains_key(name)
-        {
-            return Err(RegistryError::bad_request(format!(
-                "Environment (name: {name}) has a custom target, but the host registered none for it!"
-            )));
-        }
+        self.check_target(name, &target)?;
         let rec = EnvironmentRec {
             v: FORMAT,
             name: name.to_owned(),
@@ -437,6 +411,101 @@ impl Registry {
         self.commit(txn, || {
             RegistryError::bad_request(format!("Environment (name: {name}) is already exist!"))
         })?;
+        Ok(())
+    }
+
+    /// Checks an environment's target before it is stored.
+    fn check_target(&self, name: &str, target: &TargetConfig) -> Result<()> {
+        match target {
+            TargetConfig::File { path } => {
+                let root = self.config.file_target_dir.as_deref().ok_or_else(|| {
+                    RegistryError::bad_request(format!(
+                        "Environment (name: {name}) is a file target, but no directory is given \
+                         for file targets (jwkd --file-target-dir DIR)!"
+                    ))
+                })?;
+                crate::deploy::FileTarget::new(root, path).map_err(|e| {
+                    RegistryError::bad_request(format!(
+                        "Environment (name: {name}) has a file path that is not valid: {e}"
+                    ))
+                })?;
+            }
+            TargetConfig::Webhook { url } => {
+                jwk_fetch::check_url(url).map_err(|e| {
+                    RegistryError::bad_request(format!(
+                        "Environment (name: {name}) has a webhook URL that is not valid: {e}"
+                    ))
+                })?;
+            }
+            TargetConfig::Custom if !self.lock_targets().contains_key(name) => {
+                return Err(RegistryError::bad_request(format!(
+                    "Environment (name: {name}) has a custom target, but the host registered none for it!"
+                )));
+            }
+            TargetConfig::Memory | TargetConfig::Custom => {}
+        }
+        Ok(())
+    }
+
+    /// The stored environment `name` and its revision, or the product's 404.
+    fn environment_at(&self, name: &str) -> Result<(EnvironmentRec, u64)> {
+        load::<EnvironmentRec>(&*self.store, &keys::environment(name))?.ok_or_else(|| {
+            RegistryError {
+                kind: crate::error::ErrorKind::NotFound,
+                message: format!("Environment (name: {name}) is not found!"),
+            }
+        })
+    }
+
+    /// Replaces an environment's target. Admin only. The environment is then pending: its
+    /// next deployment ([`Registry::reconcile`]) writes every key to the new target.
+    pub fn update_environment(
+        &self,
+        actor: &Actor,
+        name: &str,
+        target: TargetConfig,
+    ) -> Result<()> {
+        Self::require_admin(actor, "update environments")?;
+        let (old, revision) = self.environment_at(name)?;
+        self.check_target(name, &target)?;
+        let rec = EnvironmentRec { target, ..old };
+        let txn = Txn::new()
+            .at(keys::environment(name), revision)
+            .put(keys::environment(name), encode(&rec))
+            .delete(keys::deploy(name));
+        let txn = self.audit(txn, actor, "environment.update", None, name)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(format!(
+                "Environment (name: {name}) was changed meanwhile: try again!"
+            ))
+        })?;
+        self.resolvers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        Ok(())
+    }
+
+    /// Deletes an environment and its deployment state. Admin only. What its target served
+    /// stays where it is (a file, a gateway); the in-process resolver of a `memory`
+    /// environment is dropped.
+    pub fn delete_environment(&self, actor: &Actor, name: &str) -> Result<()> {
+        Self::require_admin(actor, "delete environments")?;
+        let (_, revision) = self.environment_at(name)?;
+        let txn = Txn::new()
+            .at(keys::environment(name), revision)
+            .delete(keys::environment(name))
+            .delete(keys::deploy(name));
+        let txn = self.audit(txn, actor, "environment.delete", None, name)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(format!(
+                "Environment (name: {name}) was changed meanwhile: try again!"
+            ))
+        })?;
+        self.resolvers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
         Ok(())
     }
 
