@@ -850,3 +850,88 @@ fn environments_are_updated_and_deleted_by_the_admin() {
         missing
     );
 }
+
+/// The admin issues a user a new token (the old one stops working at once) and deletes a
+/// user (its token stops working); others may not; the admin user cannot be deleted.
+#[test]
+fn users_get_new_tokens_and_are_deleted_by_the_admin() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start(dir.path());
+    setup(&s, &admin);
+    let (_, user) = s.call(
+        "POST",
+        "/apiops/users/",
+        Some(&admin),
+        Some(r#"{"username":"alice"}"#),
+    );
+    let old = user["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/members/alice/",
+            Some(&admin),
+            Some(r#"{"permissions":["SECRETS+VIEW"]}"#)
+        )
+        .0,
+        200
+    );
+    let jwks = "/apiops/projects/MyProject/jwks/";
+    assert_eq!(s.call("GET", jwks, Some(&old), None).0, 200);
+    let denied = |what: &str| {
+        (
+            403,
+            json!({"error": "access_denied", "error_description": format!("Only the admin user can {what}!")}),
+        )
+    };
+    assert_eq!(
+        s.call("POST", "/apiops/users/alice/token/", Some(&old), None),
+        denied("issue tokens")
+    );
+    let (status, issued) = s.call("POST", "/apiops/users/alice/token/", Some(&admin), None);
+    assert_eq!(status, 200, "{issued}");
+    assert_eq!(issued["username"], "alice");
+    let new = issued["token"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("jwk_") && new != old, "{new}");
+    let invalid = (
+        401,
+        json!({"error": "unauthorized_client", "error_description": "Invalid token"}),
+    );
+    assert_eq!(s.call("GET", jwks, Some(&old), None), invalid);
+    assert_eq!(s.call("GET", jwks, Some(&new), None).0, 200);
+
+    assert_eq!(
+        s.call("DELETE", "/apiops/users/alice/", Some(&new), None),
+        denied("delete users")
+    );
+    assert_eq!(
+        s.call("DELETE", "/apiops/users/admin/", Some(&admin), None),
+        bad("The admin user can not be deleted!")
+    );
+    assert_eq!(
+        s.call("DELETE", "/apiops/users/alice/", Some(&admin), None),
+        (200, json!({"success": true}))
+    );
+    assert_eq!(s.call("GET", jwks, Some(&new), None), invalid);
+    let missing = (
+        404,
+        json!({"error": "not_found", "error_description": "User (username: alice) is not found!"}),
+    );
+    assert_eq!(
+        s.call("DELETE", "/apiops/users/alice/", Some(&admin), None),
+        missing
+    );
+    assert_eq!(
+        s.call("POST", "/apiops/users/alice/token/", Some(&admin), None),
+        missing
+    );
+    // A new alice starts without the old memberships.
+    let (_, again) = s.call(
+        "POST",
+        "/apiops/users/",
+        Some(&admin),
+        Some(r#"{"username":"alice"}"#),
+    );
+    let fresh = again["token"].as_str().unwrap().to_owned();
+    assert_eq!(s.call("GET", jwks, Some(&fresh), None).0, 404, "projects it is not in are hidden");
+}

@@ -463,6 +463,30 @@ async fn create_user(
     ok_json(&serde_json::json!({ "username": username.trim(), "token": token }))
 }
 
+/// Issues a user a new token; the old one stops working (admin).
+async fn reset_user_token(
+    State(s): State<AppState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    let name = username.clone();
+    let token = blocking(move || reg.reset_user_token(&a, &name)).await?;
+    ok_json(&serde_json::json!({ "username": username, "token": token }))
+}
+
+async fn delete_user(
+    State(s): State<AppState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let a = actor(&s, &headers).await?;
+    let reg = s.registry.clone();
+    blocking(move || reg.delete_user(&a, &username)).await?;
+    created()
+}
+
 #[derive(Deserialize)]
 struct MemberBody {
     permissions: Vec<Permission>,
@@ -556,6 +580,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/apiops/environments/{environment}"),
     ("GET", "/apiops/environments/{environment}/jwks"),
     ("POST", "/apiops/users"),
+    ("DELETE", "/apiops/users/{username}"),
+    ("POST", "/apiops/users/{username}/token"),
     ("PUT", "/apiops/projects/{project}/members/{username}"),
     ("POST", "/apiops/reconcile"),
     ("GET", "/apiops/openapi.json"),
@@ -604,6 +630,11 @@ pub fn router(state: AppState) -> Router {
             get(environment_jwks),
         )
         .route("/apiops/users", post(create_user))
+        .route(
+            "/apiops/users/{username}",
+            axum::routing::delete(delete_user),
+        )
+        .route("/apiops/users/{username}/token", post(reset_user_token))
         .route(&format!("{p}/members/{{username}}"), put(set_member))
         .route("/apiops/reconcile", post(reconcile))
         .route("/apiops/openapi.json", get(openapi))

@@ -74,28 +74,85 @@ impl Registry {
     /// (shown once). For the owner of the registry's files (`jwkd admin-token --reset`), who
     /// has lost the token: nothing in the HTTP API calls it.
     pub fn reset_admin_token(&self) -> Result<String> {
-        let key = keys::user(ADMIN_USER);
-        let Some((mut user, revision)) = load::<UserRec>(&*self.store, &key)? else {
-            return Err(RegistryError::bad_request(
-                "The registry is not bootstrapped: there is no admin token to reset!",
-            ));
-        };
-        let token = new_token()?;
-        let old = std::mem::replace(&mut user.token_sha256, sha256_hex(&token));
         let actor = Actor {
             username: ADMIN_USER.to_owned(),
             admin: true,
         };
+        self.replace_token(&actor, ADMIN_USER, "admin.token.reset", || {
+            RegistryError::bad_request(
+                "The registry is not bootstrapped: there is no admin token to reset!",
+            )
+        })
+    }
+
+    /// Gives a user a new token and revokes the old one at once; returns the new token
+    /// (shown once). Admin only.
+    pub fn reset_user_token(&self, actor: &Actor, username: &str) -> Result<String> {
+        Self::require_admin(actor, "issue tokens")?;
+        self.replace_token(actor, username, "user.token.reset", || {
+            user_not_found(username)
+        })
+    }
+
+    /// Replaces `username`'s token in one transaction (the old token's index entry is
+    /// deleted, so it stops working when the new one starts).
+    fn replace_token(
+        &self,
+        actor: &Actor,
+        username: &str,
+        action: &str,
+        missing: impl FnOnce() -> RegistryError,
+    ) -> Result<String> {
+        let key = keys::user(username);
+        let Some((mut user, revision)) = load::<UserRec>(&*self.store, &key)? else {
+            return Err(missing());
+        };
+        let token = new_token()?;
+        let old = std::mem::replace(&mut user.token_sha256, sha256_hex(&token));
         let txn = Txn::new()
             .at(key.as_str(), revision)
             .delete(keys::token(&old))
-            .put(keys::token(&user.token_sha256), ADMIN_USER)
+            .put(keys::token(&user.token_sha256), username)
             .put(key.as_str(), encode(&user));
-        let txn = self.audit(txn, &actor, "admin.token.reset", None, ADMIN_USER)?;
+        let txn = self.audit(txn, actor, action, None, username)?;
         self.commit(txn, || {
-            RegistryError::bad_request("The admin user changed meanwhile: reset the token again!")
+            RegistryError::bad_request(format!(
+                "The user (username: {username}) changed meanwhile: issue the token again!"
+            ))
         })?;
         Ok(token)
+    }
+
+    /// Deletes a user: its token stops working and its project memberships go. Admin only;
+    /// the admin user cannot be deleted.
+    pub fn delete_user(&self, actor: &Actor, username: &str) -> Result<()> {
+        Self::require_admin(actor, "delete users")?;
+        if username == ADMIN_USER {
+            return Err(RegistryError::bad_request(
+                "The admin user can not be deleted!",
+            ));
+        }
+        let key = keys::user(username);
+        let Some((user, revision)) = load::<UserRec>(&*self.store, &key)? else {
+            return Err(user_not_found(username));
+        };
+        let suffix = format!("/{}", crate::model::component(username));
+        let mut txn = Txn::new()
+            .at(key.as_str(), revision)
+            .delete(key.as_str())
+            .delete(keys::token(&user.token_sha256));
+        for (member_key, _) in self.store.scan(b"member/")? {
+            if member_key.ends_with(suffix.as_bytes()) {
+                txn = txn.delete(member_key);
+            }
+        }
+        let txn = self.audit(txn, actor, "user.delete", None, username)?;
+        self.commit(txn, || {
+            RegistryError::bad_request(format!(
+                "The user (username: {username}) changed meanwhile: delete it again!"
+            ))
+        })?;
+        Ok(())
     }
 
     /// The user a token belongs to, or the product's 401.
@@ -138,5 +195,12 @@ impl Registry {
             RegistryError::bad_request(format!("User (username: {username}) is already exist!"))
         })?;
         Ok(token)
+    }
+}
+
+fn user_not_found(username: &str) -> RegistryError {
+    RegistryError {
+        kind: crate::error::ErrorKind::NotFound,
+        message: format!("User (username: {username}) is not found!"),
     }
 }
