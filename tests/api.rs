@@ -933,5 +933,9 @@ fn users_get_new_tokens_and_are_deleted_by_the_admin() {
         Some(r#"{"username":"alice"}"#),
     );
     let fresh = again["token"].as_str().unwrap().to_owned();
-    assert_eq!(s.call("GET", jwks, Some(&fresh), None).0, 404, "projects it is not in are hidden");
+    assert_eq!(
+        s.call("GET", jwks, Some(&fresh), None).0,
+        404,
+        "projects it is not in are hidden"
+    );
 }

@@ -81,6 +81,12 @@ enum Command {
         #[arg(long, value_name = "BYTES", default_value_t = jwk_engine::registry::DEFAULT_MAX_FETCH_SIZE,
               value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
         max_fetch_size: u64,
+        /// Most URL fetches in progress at once; more are answered 503 with Retry-After at
+        /// once, so slow key servers never hold the threads that authentication needs.
+        #[arg(long, value_name = "N",
+              default_value_t = u16::try_from(jwk_engine::registry::DEFAULT_MAX_CONCURRENT_FETCHES).unwrap_or(16),
+              value_parser = clap::value_parser!(u16).range(1..=1024))]
+        max_concurrent_fetches: u16,
         /// The directory `file` environments write their JWKS under (paths are relative to
         /// it; `..` and symbolic links out of it are refused). Without it, file environments
         /// are refused. It may not hold the data dir.
@@ -281,6 +287,7 @@ fn main() -> ExitCode {
             allow_private_networks,
             max_fetch_timeout_ms,
             max_fetch_size,
+            max_concurrent_fetches,
             file_target_dir,
             reconcile_interval_secs,
             tls_cert,
@@ -304,6 +311,7 @@ fn main() -> ExitCode {
                     max_fetch_timeout_ms: *max_fetch_timeout_ms,
                     max_fetch_size: *max_fetch_size,
                     file_target_dir,
+                    max_concurrent_fetches: usize::from(*max_concurrent_fetches),
                 };
                 Ok((listen, config))
             };

@@ -17,6 +17,8 @@ pub enum ErrorKind {
     NotFound,
     /// 500 `server_error`: the store failed.
     Internal,
+    /// 503 `temporarily_unavailable`: a bounded resource (URL fetches) is busy; try again.
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -28,6 +30,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::Internal => 500,
+            ErrorKind::Unavailable => 503,
         }
     }
 
@@ -39,6 +42,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "access_denied",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Internal => "server_error",
+            ErrorKind::Unavailable => "temporarily_unavailable",
         }
     }
 }

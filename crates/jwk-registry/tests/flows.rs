@@ -1533,3 +1533,52 @@ fn file_targets_stay_in_their_directory() {
             .starts_with(r#"{"keys":[{"kty":"EC""#)
     );
 }
+
+#[test]
+fn url_fetches_beyond_the_cap_are_refused_at_once_and_other_work_goes_on() {
+    use std::sync::{Mutex, mpsc};
+    use std::time::Duration;
+    let f = fixture_with(RegistryConfig {
+        allow_private_networks: true,
+        max_concurrent_fetches: 1,
+        ..RegistryConfig::default()
+    });
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let (entered_tx, release_rx) = (Mutex::new(entered_tx), Mutex::new(release_rx));
+    let stub = jwk_testkit::HttpStub::start(move |_, s| {
+        let _ = entered_tx.lock().unwrap().send(());
+        let _ = release_rx
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(10));
+        jwk_testkit::respond(s, "200 OK", &[], br#"{"kty":"oct","kid":"a","k":"AAAA"}"#);
+    });
+    let req = |name: &str| CreateJwkRequest {
+        name: Some(name.into()),
+        source_type: Some("URL".into()),
+        url: Some(stub.url("/jwks")),
+        ..CreateJwkRequest::default()
+    };
+    let (reg, admin, slow) = (f.reg.clone(), f.admin.clone(), req("slow"));
+    let first = std::thread::spawn(move || reg.create_jwk(&admin, P, &slow).map(|_| ()));
+    entered
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the first fetch reached the server");
+    let e = f.reg.create_jwk(&f.admin, P, &req("second")).unwrap_err();
+    assert_eq!(
+        (e.kind.status(), e.kind.code(), e.message.as_str()),
+        (
+            503,
+            "temporarily_unavailable",
+            "Too many URL fetches are in progress (1): try again in a few seconds!"
+        )
+    );
+    // Work that fetches nothing goes on meanwhile.
+    f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
+    release.send(()).unwrap();
+    first.join().unwrap().unwrap();
+    // The slot is free again.
+    release.send(()).unwrap();
+    f.reg.create_jwk(&f.admin, P, &req("third")).unwrap();
+}

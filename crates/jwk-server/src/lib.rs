@@ -48,7 +48,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.0.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        json_response(status, self.0.to_json())
+        let mut response = json_response(status, self.0.to_json());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        response
     }
 }
 
@@ -661,4 +667,23 @@ pub fn router(state: AppState) -> Router {
 /// The router with trailing slashes trimmed (the product's paths end with '/').
 pub fn service(state: AppState) -> tower_http::normalize_path::NormalizePath<Router> {
     tower_http::normalize_path::NormalizePath::trim_trailing_slash(router(state))
+}
+
+#[cfg(test)]
+mod answer_tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_answer_says_when_to_try_again() {
+        let response = ApiError(RegistryError {
+            kind: jwk_registry::ErrorKind::Unavailable,
+            message: "Too many URL fetches are in progress (16): try again in a few seconds!"
+                .to_owned(),
+        })
+        .into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        let forbidden = ApiError(RegistryError::forbidden("no")).into_response();
+        assert!(forbidden.headers().get(header::RETRY_AFTER).is_none());
+    }
 }

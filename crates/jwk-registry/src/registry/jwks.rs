@@ -442,6 +442,7 @@ impl Registry {
         kid: Option<&str>,
         etag: Option<String>,
     ) -> Result<Option<(Jwk, Vec<(String, String)>, Option<String>)>> {
+        let _slot = self.fetch_slot()?;
         let opts = jwk_fetch::FetchOptions {
             connect_timeout: Duration::from_millis(connect),
             read_timeout: Duration::from_millis(read),

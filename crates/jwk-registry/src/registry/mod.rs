@@ -52,7 +52,14 @@ pub struct RegistryConfig {
     pub max_fetch_size: u64,
     /// The directory `file` environments write under (`None`: file environments are refused).
     pub file_target_dir: Option<std::path::PathBuf>,
+    /// Most URL fetches in progress at once (default [`DEFAULT_MAX_CONCURRENT_FETCHES`]); a
+    /// fetch beyond them is refused at once (`temporarily_unavailable`, 503), so slow key
+    /// servers never hold more threads than this.
+    pub max_concurrent_fetches: usize,
 }
+
+/// The default of [`RegistryConfig::max_concurrent_fetches`].
+pub const DEFAULT_MAX_CONCURRENT_FETCHES: usize = 16;
 
 /// The default of [`RegistryConfig::max_fetch_timeout_ms`]: 30 s.
 pub const DEFAULT_MAX_FETCH_TIMEOUT_MS: u64 = 30_000;
@@ -66,6 +73,7 @@ impl Default for RegistryConfig {
             max_fetch_timeout_ms: DEFAULT_MAX_FETCH_TIMEOUT_MS,
             max_fetch_size: DEFAULT_MAX_FETCH_SIZE,
             file_target_dir: None,
+            max_concurrent_fetches: DEFAULT_MAX_CONCURRENT_FETCHES,
         }
     }
 }
@@ -106,11 +114,22 @@ pub struct Registry {
     refreshed: std::sync::atomic::AtomicU64,
     /// One refresh of the node-local targets at a time.
     refreshing: tokio::sync::Mutex<()>,
+    /// URL fetches in progress (at most `config.max_concurrent_fetches`).
+    fetching: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+/// One URL fetch in progress ([`Registry::fetch_slot`]); released on drop.
+pub(crate) struct FetchSlot<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for FetchSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 
@@ -162,7 +181,26 @@ impl Registry {
             deploying: tokio::sync::Mutex::new(None),
             refreshed: std::sync::atomic::AtomicU64::new(0),
             refreshing: tokio::sync::Mutex::new(()),
+            fetching: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// A slot for one URL fetch, held until dropped; `temporarily_unavailable` when
+    /// `max_concurrent_fetches` are in progress.
+    pub(crate) fn fetch_slot(&self) -> Result<FetchSlot<'_>> {
+        use std::sync::atomic::Ordering;
+        let max = self.config.max_concurrent_fetches;
+        self.fetching
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| RegistryError {
+                kind: crate::error::ErrorKind::Unavailable,
+                message: format!(
+                    "Too many URL fetches are in progress ({max}): try again in a few seconds!"
+                ),
+            })?;
+        Ok(FetchSlot(&self.fetching))
     }
 
     /// Checks that this process's master key is the registry's: the first call on a new
