@@ -87,6 +87,15 @@ enum Command {
               default_value_t = u16::try_from(jwk_engine::registry::DEFAULT_MAX_CONCURRENT_FETCHES).unwrap_or(16),
               value_parser = clap::value_parser!(u16).range(1..=1024))]
         max_concurrent_fetches: u16,
+        /// Most connections open at once; further ones wait in the kernel's backlog.
+        #[arg(long, value_name = "N", default_value_t = 1024,
+              value_parser = clap::value_parser!(u32).range(1..=65_536))]
+        max_connections: u32,
+        /// Seconds a connection has to send a request head, counted from when it starts
+        /// waiting for one (also the idle time allowed between keep-alive requests).
+        #[arg(long, value_name = "SECS", default_value_t = 10,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        header_timeout_secs: u64,
         /// The directory `file` environments write their JWKS under (paths are relative to
         /// it; `..` and symbolic links out of it are refused). Without it, file environments
         /// are refused. It may not hold the data dir.
@@ -201,6 +210,7 @@ async fn serve(
     listen: Listen,
     interval: u64,
     data_dir: PathBuf,
+    limits: jwk_engine::server::serve::ConnectionLimits,
 ) -> Result<(), String> {
     let tls = listen.tls;
     if !registry.is_bootstrapped().map_err(|e| e.to_string())? {
@@ -235,24 +245,16 @@ async fn serve(
             }
         }
     });
-    let app = tower::make::Shared::new(jwk_engine::server::service(jwk_engine::server::AppState {
-        registry,
-    }));
+    let app = jwk_engine::server::service(jwk_engine::server::AppState { registry });
     match tls {
         Some(config) => {
             let listener = jwk_engine::server::tls::TlsListener::new(listener, config)
                 .map_err(|e| e.to_string())?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            jwk_engine::server::serve::serve(listener, app, limits, shutdown).await;
         }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
+        None => jwk_engine::server::serve::serve(listener, app, limits, shutdown).await,
     }
-    .map_err(|e| e.to_string())
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -288,6 +290,8 @@ fn main() -> ExitCode {
             max_fetch_timeout_ms,
             max_fetch_size,
             max_concurrent_fetches,
+            max_connections,
+            header_timeout_secs,
             file_target_dir,
             reconcile_interval_secs,
             tls_cert,
@@ -326,6 +330,11 @@ fn main() -> ExitCode {
                         listen,
                         *reconcile_interval_secs,
                         cli.data_dir.clone(),
+                        jwk_engine::server::serve::ConnectionLimits {
+                            max_connections: usize::try_from(*max_connections).unwrap_or(1024),
+                            header_timeout: Duration::from_secs(*header_timeout_secs),
+                            ..jwk_engine::server::serve::DEFAULT_LIMITS
+                        },
                     ))
             })
         }

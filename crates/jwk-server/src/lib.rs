@@ -5,6 +5,7 @@
 //! `{"success":true,"deploymentResult":{…}}` after deploying to every environment.
 
 mod body;
+pub mod serve;
 pub mod tls;
 
 use std::sync::Arc;
