@@ -939,3 +939,34 @@ fn users_get_new_tokens_and_are_deleted_by_the_admin() {
         "projects it is not in are hidden"
     );
 }
+
+/// Errors that axum or a layer makes (a method a route lacks, a query that does not parse)
+/// have the product's error body too.
+#[test]
+fn errors_from_the_framework_have_the_product_shape() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start(dir.path());
+    setup(&s, &admin);
+    let (status, headers, body) =
+        s.call_with_headers("DELETE", "/apiops/projects/", Some(&admin), None);
+    assert_eq!(
+        (status, body),
+        (
+            405,
+            json!({"error": "method_not_allowed", "error_description": "Method not allowed!"})
+        )
+    );
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(
+        s.call(
+            "GET",
+            "/apiops/projects/MyProject/jwks/?private=maybe",
+            Some(&admin),
+            None
+        ),
+        bad(
+            "Failed to deserialize query string: private: provided string was not `true` or `false`"
+        )
+    );
+}

@@ -49,7 +49,8 @@ fn silent_slow_and_idle_connections_are_closed_and_others_are_served() {
     let slow: Vec<TcpStream> = (0..4)
         .map(|_| {
             let mut c = connect(&s);
-            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
             c
         })
         .collect();
@@ -64,11 +65,15 @@ fn silent_slow_and_idle_connections_are_closed_and_others_are_served() {
     }
     for c in slow {
         let answer = until_closed(c);
-        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{answer}"
+        );
     }
     // A keep-alive connection that sends nothing more is closed too.
     let mut kept = connect(&s);
-    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let answer = until_closed(kept);
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     assert!(answer.ends_with(r#"{"status":"ok"}"#), "{answer}");

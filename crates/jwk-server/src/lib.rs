@@ -107,7 +107,8 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// Headers every answer carries: `Cache-Control: no-store` (answers may hold private members
 /// and tokens, and none is meant for a cache), and on a 401 the scheme to authenticate with
 /// (`WWW-Authenticate: Bearer`, RFC 6750 §3).
-async fn answer_headers(mut response: Response) -> Response {
+async fn answer_headers(response: Response) -> Response {
+    let mut response = error_body(response).await;
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,
@@ -120,6 +121,52 @@ async fn answer_headers(mut response: Response) -> Response {
         );
     }
     response
+}
+
+/// An error answer made by a layer or by axum itself (405, 408, a path or query that does not
+/// parse, …) in the product's error shape, like every other error: the status's code, and
+/// axum's own text as the description when it gave one.
+async fn error_body(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // axum's rejection texts are short; anything longer is not shown.
+    let text = axum::body::to_bytes(body, 1024)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .unwrap_or_default();
+    let (code, fallback) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Method not allowed!"),
+        StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            "The request took too long and was abandoned!",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("bad_request", "Request body is too large!"),
+        StatusCode::UNAUTHORIZED => ("unauthorized_client", "Invalid token"),
+        StatusCode::FORBIDDEN => ("access_denied", "Access denied!"),
+        StatusCode::NOT_FOUND => ("not_found", "No such route!"),
+        s if s.is_server_error() => ("server_error", "The server failed!"),
+        _ => ("bad_request", "Bad request!"),
+    };
+    let description = if text.trim().is_empty() {
+        fallback.to_owned()
+    } else {
+        text.trim().to_owned()
+    };
+    let body = serde_json::json!({ "error": code, "error_description": description }).to_string();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// The span of one request: method and path, never the query (a caller may put a token
