@@ -970,3 +970,35 @@ fn errors_from_the_framework_have_the_product_shape() {
         )
     );
 }
+
+/// Authentication comes before the body is read: a caller without a valid token learns
+/// nothing from a body that does not parse.
+#[test]
+fn bodies_are_read_only_for_authenticated_callers() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start(dir.path());
+    setup(&s, &admin);
+    let unauthorized = (
+        401,
+        json!({"error": "unauthorized_client", "error_description": "Invalid token"}),
+    );
+    for path in [
+        "/apiops/projects/MyProject/jwks/",
+        "/apiops/environments/",
+        "/apiops/users/",
+    ] {
+        for token in [None, Some("wrong")] {
+            assert_eq!(
+                s.call("POST", path, token, Some("{not json")),
+                unauthorized,
+                "{path}"
+            );
+        }
+        assert_eq!(
+            s.call("POST", path, Some(&admin), Some("{not json")).0,
+            400,
+            "{path}"
+        );
+    }
+}

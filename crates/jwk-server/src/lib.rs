@@ -82,6 +82,21 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError)
 }
 
+/// The authenticated caller, as an extractor: it runs before the body is read (handlers
+/// take it before `JsonBody`), so an unauthenticated caller learns nothing from a 400.
+pub struct Caller(pub Actor);
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        actor(state, &parts.headers).await.map(Caller)
+    }
+}
+
 /// The actor of a request: `Authorization: Bearer <token>`, else the product's 401.
 async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError> {
     let token = headers
@@ -220,21 +235,19 @@ struct ResultList<T> {
 
 async fn create_jwk(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(project): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<CreateJwkRequest>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     change_and_deploy(&s, move |r| r.create_jwk(&a, &project, &req)).await
 }
 
 async fn create_from_certificate(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(project): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<CreateJwkRequest>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     change_and_deploy(&s, move |r| {
         r.create_jwk_from_certificate(&a, &project, &req)
     })
@@ -243,11 +256,10 @@ async fn create_from_certificate(
 
 async fn generate_jwk(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(project): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<GenerateJwkRequest>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     change_and_deploy(&s, move |r| r.generate_jwk(&a, &project, &req)).await
 }
 
@@ -258,11 +270,10 @@ struct PrivateQuery {
 
 async fn list_jwks(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(project): Path<String>,
     Query(q): Query<PrivateQuery>,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     let jwks = blocking(move || reg.list_jwks(&a, &project, q.private.unwrap_or(false))).await?;
     ok_json(&ResultList {
@@ -273,11 +284,10 @@ async fn list_jwks(
 
 async fn get_jwk(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
     Query(q): Query<PrivateQuery>,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     let jwk =
         blocking(move || reg.get_jwk(&a, &project, &name, q.private.unwrap_or(false))).await?;
@@ -289,29 +299,26 @@ async fn get_jwk(
 
 async fn update_jwk(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<UpdateJwkRequest>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     change_and_deploy(&s, move |r| r.update_jwk(&a, &project, &name, &req)).await
 }
 
 async fn delete_jwk(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     change_and_deploy(&s, move |r| r.delete_jwk(&a, &project, &name)).await
 }
 
 async fn resync_jwk(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     let (report, change) = blocking(move || reg.resync_jwk(&a, &project, &name)).await?;
     let result = s.registry.deploy(&change).await?;
@@ -327,11 +334,10 @@ struct CredentialBody {
 
 async fn create_credential(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(project): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<CredentialBody>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     change_and_deploy(&s, move |r| {
         r.create_credential(&a, &project, &req.username)
     })
@@ -340,10 +346,9 @@ async fn create_credential(
 
 async fn get_credential(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path((project, username)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     let view = blocking(move || reg.get_credential(&a, &project, &username)).await?;
     ok_json(&ResultItem {
@@ -365,11 +370,10 @@ fn slot(name: &str) -> Result<Slot, ApiError> {
 
 async fn set_slot(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path((project, username, slot_name, jwk)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
 ) -> ApiResult {
     let which = slot(&slot_name)?;
-    let a = actor(&s, &headers).await?;
     change_and_deploy(&s, move |r| {
         r.set_credential_jwk(&a, &project, &username, which, Some(&jwk))
     })
@@ -378,11 +382,10 @@ async fn set_slot(
 
 async fn remove_slot(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path((project, username, slot_name)): Path<(String, String, String)>,
-    headers: HeaderMap,
 ) -> ApiResult {
     let which = slot(&slot_name)?;
-    let a = actor(&s, &headers).await?;
     change_and_deploy(&s, move |r| {
         r.set_credential_jwk(&a, &project, &username, which, None)
     })
@@ -396,12 +399,11 @@ fn created() -> ApiResult {
 /// A secrets-store addition: authenticate, run `op` off the async workers, answer success.
 async fn add_secret<T: Send + 'static>(
     s: &AppState,
+    a: Actor,
     project: String,
-    headers: &HeaderMap,
     req: T,
     op: fn(&Registry, &Actor, &str, &T) -> Result<(), RegistryError>,
 ) -> ApiResult {
-    let a = actor(s, headers).await?;
     let reg = s.registry.clone();
     blocking(move || op(&reg, &a, &project, &req)).await?;
     created()
@@ -409,29 +411,29 @@ async fn add_secret<T: Send + 'static>(
 
 async fn add_certificate(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(project): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<AddCertificateRequest>,
 ) -> ApiResult {
-    add_secret(&s, project, &headers, req, Registry::add_certificate).await
+    add_secret(&s, a, project, req, Registry::add_certificate).await
 }
 
 async fn add_key(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(project): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<AddKeyRequest>,
 ) -> ApiResult {
-    add_secret(&s, project, &headers, req, Registry::add_key).await
+    add_secret(&s, a, project, req, Registry::add_key).await
 }
 
 async fn add_keystore(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(project): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<AddKeystoreRequest>,
 ) -> ApiResult {
-    add_secret(&s, project, &headers, req, Registry::add_keystore).await
+    add_secret(&s, a, project, req, Registry::add_keystore).await
 }
 
 #[derive(Deserialize, Default)]
@@ -441,10 +443,9 @@ struct NameBody {
 
 async fn create_project(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    Caller(a): Caller,
     JsonBody(req): JsonBody<NameBody>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     blocking(move || reg.create_project(&a, req.name.as_deref().unwrap_or(""))).await?;
     created()
@@ -458,10 +459,9 @@ struct EnvironmentBody {
 
 async fn create_environment(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    Caller(a): Caller,
     JsonBody(req): JsonBody<EnvironmentBody>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     blocking(move || reg.create_environment(&a, req.name.as_deref().unwrap_or(""), req.target))
         .await?;
@@ -477,11 +477,10 @@ struct TargetBody {
 /// deployment result.
 async fn update_environment(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(environment): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<TargetBody>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     blocking(move || reg.update_environment(&a, &environment, req.target)).await?;
     let result = s.registry.reconcile().await?;
@@ -490,10 +489,9 @@ async fn update_environment(
 
 async fn delete_environment(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(environment): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     blocking(move || reg.delete_environment(&a, &environment)).await?;
     created()
@@ -506,10 +504,9 @@ struct UserBody {
 
 async fn create_user(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    Caller(a): Caller,
     JsonBody(req): JsonBody<UserBody>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     let username = req.username.unwrap_or_default();
     let name = username.clone();
@@ -520,10 +517,9 @@ async fn create_user(
 /// Issues a user a new token; the old one stops working (admin).
 async fn reset_user_token(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(username): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     let name = username.clone();
     let token = blocking(move || reg.reset_user_token(&a, &name)).await?;
@@ -532,10 +528,9 @@ async fn reset_user_token(
 
 async fn delete_user(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path(username): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     blocking(move || reg.delete_user(&a, &username)).await?;
     created()
@@ -548,18 +543,16 @@ struct MemberBody {
 
 async fn set_member(
     State(s): State<AppState>,
+    Caller(a): Caller,
     Path((project, username)): Path<(String, String)>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<MemberBody>,
 ) -> ApiResult {
-    let a = actor(&s, &headers).await?;
     let reg = s.registry.clone();
     blocking(move || reg.set_member(&a, &project, &username, req.permissions)).await?;
     created()
 }
 
-async fn reconcile(State(s): State<AppState>, headers: HeaderMap) -> ApiResult {
-    let a = actor(&s, &headers).await?;
+async fn reconcile(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
     if !a.admin {
         return Err(ApiError(RegistryError::forbidden(
             "Only the admin user can reconcile deployments!",
@@ -573,10 +566,9 @@ async fn reconcile(State(s): State<AppState>, headers: HeaderMap) -> ApiResult {
 /// revision it belongs to is the ETag (any authenticated user: the keys are public).
 async fn environment_jwks(
     State(s): State<AppState>,
+    Caller(_): Caller,
     Path(environment): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult {
-    actor(&s, &headers).await?;
     let reg = s.registry.clone();
     let (jwks, revision) = blocking(move || reg.served_jwks(&environment)).await?;
     Ok((
