@@ -66,11 +66,26 @@ fn json_response(status: StatusCode, body: String) -> Response {
 type ApiResult = Result<Response, ApiError>;
 
 /// Runs blocking registry work (store I/O, URL fetches) off the async workers.
+///
+/// If the request is abandoned first (the timeout layer drops the handler), the work is told
+/// so ([`jwk_registry::run_abandonable`]): it commits nothing from then on.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
+    /// Sets the flag when dropped before the work's answer arrived.
+    struct AbandonOnDrop(Option<Arc<std::sync::atomic::AtomicBool>>);
+    impl Drop for AbandonOnDrop {
+        fn drop(&mut self) {
+            if let Some(flag) = self.0.take() {
+                flag.store(true, std::sync::atomic::Ordering::Release);
+            }
+        }
+    }
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut guard = AbandonOnDrop(Some(flag.clone()));
+    let answer = tokio::task::spawn_blocking(move || jwk_registry::run_abandonable(flag, f)).await;
+    guard.0 = None;
+    answer
         .map_err(|e| {
             // A panic's text stays in the log: it may quote stored or fetched data.
             tracing::error!(error = %e, "a request worker failed");
@@ -161,7 +176,8 @@ async fn error_body(response: Response) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Method not allowed!"),
         StatusCode::REQUEST_TIMEOUT => (
             "request_timeout",
-            "The request took too long and was abandoned!",
+            "The request took too long and was abandoned: nothing more it does is saved (a \
+             change it was already writing, or deploying, may be)!",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => ("bad_request", "Request body is too large!"),
         StatusCode::UNAUTHORIZED => ("unauthorized_client", "Invalid token"),
@@ -712,6 +728,45 @@ pub fn service(state: AppState) -> tower_http::normalize_path::NormalizePath<Rou
 #[cfg(test)]
 mod answer_tests {
     use super::*;
+
+    /// A request abandoned while its blocking work runs (what the timeout layer does) saves
+    /// nothing that work would commit afterwards.
+    #[test]
+    fn abandoned_work_commits_nothing() {
+        use jwk_registry::store::MemoryStore;
+        let registry = Arc::new(Registry::new(
+            Arc::new(MemoryStore::new()),
+            jwk_registry::MasterKey::generate().unwrap(),
+            jwk_registry::RegistryConfig::default(),
+        ));
+        let token = registry.bootstrap().unwrap();
+        let admin = registry.authenticate(&token).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (reg, who) = (registry.clone(), admin.clone());
+        let late = blocking(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            reg.create_project(&who, "late")
+        });
+        let gave_up =
+            rt.block_on(async { tokio::time::timeout(Duration::from_millis(50), late).await });
+        assert!(gave_up.is_err(), "the request was abandoned");
+        // Let the blocking work finish: its commit is refused.
+        std::thread::sleep(Duration::from_millis(600));
+        registry.create_project(&admin, "late").unwrap();
+        // Work that is not abandoned commits as usual.
+        let (reg, who) = (registry.clone(), admin.clone());
+        rt.block_on(blocking(move || reg.create_project(&who, "on-time")))
+            .map_err(|e| e.0)
+            .unwrap();
+        assert_eq!(
+            registry
+                .create_project(&admin, "on-time")
+                .unwrap_err()
+                .kind
+                .status(),
+            400
+        );
+    }
 
     #[test]
     fn a_busy_answer_says_when_to_try_again() {

@@ -107,7 +107,7 @@ impl Registry {
             };
             let txn = txn.put(key.clone(), encode(&cred));
             let txn = self.audit(txn, actor, action, Some(project), username)?;
-            if let Commit::Applied(_) = self.store().commit(txn)? {
+            if let Commit::Applied(_) = self.commit_txn(txn)? {
                 return Ok(self.change(&perms, IDENTITY_DEPLOY));
             }
         }

@@ -790,7 +790,7 @@ impl Registry {
                 .delete(keys::jwk(project, &rec.id))
                 .delete(keys::jwk_name(project, name));
             let txn = self.audit(txn, actor, "jwk.delete", Some(project), name)?;
-            match self.store().commit(txn)? {
+            match self.commit_txn(txn)? {
                 crate::store::Commit::Applied(_) => {
                     return Ok(self.change(&perms, SECRETS_DEPLOY));
                 }

@@ -124,6 +124,30 @@ impl std::fmt::Debug for Registry {
     }
 }
 
+thread_local! {
+    /// Set by [`run_abandonable`] for the registry calls of one request on this thread.
+    static ABANDONED: std::cell::RefCell<Option<Arc<std::sync::atomic::AtomicBool>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f`, whose registry calls happen on this thread, so that once `abandoned` is set
+/// (the caller gave up: a server's request timeout) no change is committed any more: the
+/// commit fails with "abandoned" and is logged. A commit already being written completes.
+pub fn run_abandonable<T>(
+    abandoned: Arc<std::sync::atomic::AtomicBool>,
+    f: impl FnOnce() -> T,
+) -> T {
+    struct Restore(Option<Arc<std::sync::atomic::AtomicBool>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            ABANDONED.with(|a| *a.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(ABANDONED.with(|a| a.borrow_mut().replace(abandoned)));
+    f()
+}
+
 /// One URL fetch in progress ([`Registry::fetch_slot`]); released on drop.
 pub(crate) struct FetchSlot<'a>(&'a std::sync::atomic::AtomicUsize);
 
@@ -183,6 +207,24 @@ impl Registry {
             refreshing: tokio::sync::Mutex::new(()),
             fetching: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Commits a change unless the request it belongs to was abandoned ([`run_abandonable`]).
+    pub(crate) fn commit_txn(&self, txn: Txn) -> Result<Commit> {
+        let abandoned = ABANDONED.with(|a| {
+            a.borrow()
+                .as_ref()
+                .is_some_and(|f| f.load(std::sync::atomic::Ordering::Acquire))
+        });
+        if abandoned {
+            tracing::warn!("a request that was abandoned (timed out) did not commit its change");
+            return Err(RegistryError {
+                kind: crate::error::ErrorKind::Unavailable,
+                message: "The request took too long and was abandoned: nothing was saved!"
+                    .to_owned(),
+            });
+        }
+        Ok(self.store.commit(txn)?)
     }
 
     /// A slot for one URL fetch, held until dropped; `temporarily_unavailable` when
@@ -367,7 +409,7 @@ impl Registry {
 
     /// Commits, mapping a conflict to `conflict()`.
     pub(crate) fn commit(&self, txn: Txn, conflict: impl FnOnce() -> RegistryError) -> Result<u64> {
-        match self.store.commit(txn)? {
+        match self.commit_txn(txn)? {
             Commit::Applied(rev) => Ok(rev),
             Commit::Conflict(_) => Err(conflict()),
         }
