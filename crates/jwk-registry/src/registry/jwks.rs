@@ -213,11 +213,13 @@ impl Registry {
         })
     }
 
+    /// The stored environment `name`; a missing one is a 400 here (it is named in a body).
     fn environment(&self, name: &str) -> Result<EnvironmentRec> {
-        load::<EnvironmentRec>(&**self.store(), &keys::environment(name))?
+        self.environment_at(name)
             .map(|(e, _)| e)
-            .ok_or_else(|| {
-                RegistryError::bad_request(format!("Environment (name: {name}) is not found!"))
+            .map_err(|e| match e.kind {
+                crate::error::ErrorKind::NotFound => RegistryError::bad_request(e.message),
+                _ => e,
             })
     }
 

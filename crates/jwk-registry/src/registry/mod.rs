@@ -528,7 +528,7 @@ impl Registry {
     }
 
     /// The stored environment `name` and its revision, or the product's 404.
-    fn environment_at(&self, name: &str) -> Result<(EnvironmentRec, u64)> {
+    pub(crate) fn environment_at(&self, name: &str) -> Result<(EnvironmentRec, u64)> {
         load::<EnvironmentRec>(&*self.store, &keys::environment(name))?.ok_or_else(|| {
             RegistryError {
                 kind: crate::error::ErrorKind::NotFound,
@@ -553,17 +553,7 @@ impl Registry {
             .at(keys::environment(name), revision)
             .put(keys::environment(name), encode(&rec))
             .delete(keys::deploy(name));
-        let txn = self.audit(txn, actor, "environment.update", None, name)?;
-        self.commit(txn, || {
-            RegistryError::bad_request(format!(
-                "Environment (name: {name}) was changed meanwhile: try again!"
-            ))
-        })?;
-        self.resolvers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
-        Ok(())
+        self.commit_environment(txn, actor, "environment.update", name)
     }
 
     /// Deletes an environment and its deployment state. Admin only. What its target served
@@ -576,7 +566,13 @@ impl Registry {
             .at(keys::environment(name), revision)
             .delete(keys::environment(name))
             .delete(keys::deploy(name));
-        let txn = self.audit(txn, actor, "environment.delete", None, name)?;
+        self.commit_environment(txn, actor, "environment.delete", name)
+    }
+
+    /// Audits and commits a change to the stored environment `name` (read at the revision the
+    /// transaction compares), then drops its in-process resolver: the next use starts afresh.
+    fn commit_environment(&self, txn: Txn, actor: &Actor, action: &str, name: &str) -> Result<()> {
+        let txn = self.audit(txn, actor, action, None, name)?;
         self.commit(txn, || {
             RegistryError::bad_request(format!(
                 "Environment (name: {name}) was changed meanwhile: try again!"
