@@ -27,16 +27,23 @@ fn setup(s: &Server, admin: &str) {
     );
 }
 
+/// A bootstrapped jwkd with the two environments and MyProject: its data dir (removed when
+/// dropped, after the server), the server and the admin token.
+fn serving() -> (jwk_testkit::TempDir, Server, String) {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start(dir.path());
+    setup(&s, &admin);
+    (dir, s, admin)
+}
+
 fn paste(name: &str) -> String {
     json!({"name": name, "description": "JWK from JSON string", "sourceType": "COPY_PASTE", "jwkStr": OCT}).to_string()
 }
 
 #[test]
 fn the_product_flows_over_http() {
-    let dir = jwk_testkit::temp_dir();
-    let admin = bootstrap(dir.path());
-    let s = Server::start(dir.path());
-    setup(&s, &admin);
+    let (dir, s, admin) = serving();
     let jwks = "/apiops/projects/MyProject/jwks/";
 
     // Create, duplicate, and the create checks.
@@ -512,10 +519,7 @@ fn first_serve_bootstraps_and_writes_the_admin_token() {
 
 #[test]
 fn kill_9_during_writes_loses_no_acknowledged_change() {
-    let dir = jwk_testkit::temp_dir();
-    let admin = bootstrap(dir.path());
-    let s = Server::start(dir.path());
-    setup(&s, &admin);
+    let (dir, s, admin) = serving();
     let mut acked = Vec::new();
     let writer = std::thread::scope(|scope| {
         let h = scope.spawn(|| {
@@ -694,10 +698,7 @@ fn the_readme_walkthrough_serves_its_key_and_answers_canonically() {
 /// compared without regard to case.
 #[test]
 fn answers_are_not_cached_and_a_401_names_the_bearer_scheme() {
-    let dir = jwk_testkit::temp_dir();
-    let admin = bootstrap(dir.path());
-    let s = Server::start(dir.path());
-    setup(&s, &admin);
+    let (_dir, s, admin) = serving();
     let jwks = "/apiops/projects/MyProject/jwks/";
     let (status, headers, _) = s.call_with_headers("POST", jwks, Some(&admin), Some(&paste("a")));
     assert_eq!(status, 200);
@@ -736,10 +737,7 @@ fn answers_are_not_cached_and_a_401_names_the_bearer_scheme() {
 /// an environment; others may not; a missing one is 404.
 #[test]
 fn environments_are_updated_and_deleted_by_the_admin() {
-    let dir = jwk_testkit::temp_dir();
-    let admin = bootstrap(dir.path());
-    let s = Server::start(dir.path());
-    setup(&s, &admin);
+    let (_dir, s, admin) = serving();
     let ec = json!({"name": "ec", "sourceType": "COPY_PASTE", "jwkStr": r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"ec1"}"#});
     assert_eq!(
         s.call(
@@ -855,10 +853,7 @@ fn environments_are_updated_and_deleted_by_the_admin() {
 /// user (its token stops working); others may not; the admin user cannot be deleted.
 #[test]
 fn users_get_new_tokens_and_are_deleted_by_the_admin() {
-    let dir = jwk_testkit::temp_dir();
-    let admin = bootstrap(dir.path());
-    let s = Server::start(dir.path());
-    setup(&s, &admin);
+    let (_dir, s, admin) = serving();
     let (_, user) = s.call(
         "POST",
         "/apiops/users/",
@@ -944,10 +939,7 @@ fn users_get_new_tokens_and_are_deleted_by_the_admin() {
 /// have the product's error body too.
 #[test]
 fn errors_from_the_framework_have_the_product_shape() {
-    let dir = jwk_testkit::temp_dir();
-    let admin = bootstrap(dir.path());
-    let s = Server::start(dir.path());
-    setup(&s, &admin);
+    let (_dir, s, admin) = serving();
     let (status, headers, body) =
         s.call_with_headers("DELETE", "/apiops/projects/", Some(&admin), None);
     assert_eq!(
@@ -975,10 +967,7 @@ fn errors_from_the_framework_have_the_product_shape() {
 /// nothing from a body that does not parse.
 #[test]
 fn bodies_are_read_only_for_authenticated_callers() {
-    let dir = jwk_testkit::temp_dir();
-    let admin = bootstrap(dir.path());
-    let s = Server::start(dir.path());
-    setup(&s, &admin);
+    let (_dir, s, admin) = serving();
     let unauthorized = (
         401,
         json!({"error": "unauthorized_client", "error_description": "Invalid token"}),

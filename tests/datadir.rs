@@ -17,11 +17,12 @@ fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).trim().to_owned()
 }
 
-/// `jwkd --data-dir DIR ARGS… serve --listen 127.0.0.1:0`, expected to stop at once.
+/// `jwkd --data-dir DIR serve --listen 127.0.0.1:0 ARGS…` (global options such as `--store`
+/// are accepted after the subcommand too), expected to stop at once.
 fn serve_refused(dir: &Path, args: &[&str]) -> Output {
     let out = jwkd(dir)
-        .args(args)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
@@ -204,12 +205,7 @@ fn a_file_target_directory_must_exist_and_may_not_hold_the_data_dir() {
     let dir = jwk_testkit::temp_dir();
     let data = dir.path().join("jwk-data");
     let root = std::fs::canonicalize(dir.path()).unwrap();
-    let out = jwkd(&data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--file-target-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let out = serve_refused(&data, &["--file-target-dir", dir.path().to_str().unwrap()]);
     assert_eq!(
         stderr_of(&out),
         format!(
@@ -220,12 +216,7 @@ fn a_file_target_directory_must_exist_and_may_not_hold_the_data_dir() {
     );
     assert!(!data.exists(), "nothing was created");
     let missing = dir.path().join("missing");
-    let out = jwkd(&data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--file-target-dir"])
-        .arg(&missing)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let out = serve_refused(&data, &["--file-target-dir", missing.to_str().unwrap()]);
     assert_eq!(
         stderr_of(&out),
         format!(
