@@ -950,6 +950,7 @@ fn errors_from_the_framework_have_the_product_shape() {
         )
     );
     assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["allow"], "POST");
     assert_eq!(
         s.call(
             "GET",
@@ -960,6 +961,55 @@ fn errors_from_the_framework_have_the_product_shape() {
         bad(
             "Failed to deserialize query string: private: provided string was not `true` or `false`"
         )
+    );
+}
+
+/// A read of a JWK or credential that does not exist is a 404; changes that name one keep
+/// the product's 400.
+#[test]
+fn reading_what_does_not_exist_is_a_404() {
+    let (_dir, s, admin) = serving();
+    assert_eq!(
+        s.call(
+            "GET",
+            "/apiops/projects/MyProject/jwks/nope/",
+            Some(&admin),
+            None
+        ),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "JWK (name: nope) is not found!"})
+        )
+    );
+    assert_eq!(
+        s.call(
+            "GET",
+            "/apiops/projects/MyProject/credentials/nobody/",
+            Some(&admin),
+            None
+        ),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "Credential (username: nobody) was not found!"})
+        )
+    );
+    assert_eq!(
+        s.call(
+            "DELETE",
+            "/apiops/projects/MyProject/jwks/nope/",
+            Some(&admin),
+            None
+        ),
+        bad("JWK (name: nope) is not found!")
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/jwks/nope/",
+            Some(&admin),
+            Some("{}")
+        ),
+        bad("JWK (name: nope) is not found! Try create operation.")
     );
 }
 

@@ -211,8 +211,8 @@ fn a_change_on_one_node_reaches_the_other_and_deploys_once() {
     assert_eq!(
         b.call("GET", &format!("{JWKS}signing/"), Some(&admin), None),
         (
-            400,
-            json!({"error": "bad_request", "error_description": "JWK (name: signing) is not found!"})
+            404,
+            json!({"error": "not_found", "error_description": "JWK (name: signing) is not found!"})
         )
     );
     assert_eq!(kid(&b, &admin, "signing-2026"), k1);

@@ -79,12 +79,15 @@ impl EnvironmentSnapshot {
         )
     }
 
-    /// Every thumbprint in the snapshot, sorted, once each.
+    /// The thumbprint of every public-key JWK in the snapshot, sorted, once each. Symmetric
+    /// (`oct`) keys are left out: their thumbprint is an unsalted hash of the secret.
     pub fn thumbprints(&self) -> Vec<String> {
         let mut all: Vec<String> = self
             .projects
             .iter()
-            .flat_map(|p| p.jwks.iter().map(|j| j.thumbprint.clone()))
+            .flat_map(|p| p.jwks.iter())
+            .filter(|j| !is_symmetric(&j.jwk))
+            .map(|j| j.thumbprint.clone())
             .collect();
         all.sort();
         all.dedup();
@@ -95,7 +98,8 @@ impl EnvironmentSnapshot {
 /// What a target reports after a successful deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Receipt {
-    /// The thumbprints the target now serves, sorted.
+    /// The thumbprints of the public keys the target now serves, sorted. Never those of
+    /// symmetric (`oct`) keys, which are hashes of the secret: receipts are stored.
     pub thumbprints: Vec<String>,
 }
 
@@ -168,6 +172,24 @@ struct ResolverTables {
     public: std::sync::OnceLock<Arc<str>>,
 }
 
+impl ResolverTables {
+    /// What these tables serve, as a [`Receipt`]: public keys only.
+    fn receipt(&self) -> Receipt {
+        let mut thumbprints: Vec<String> = self
+            .by_thumbprint
+            .iter()
+            .filter(|(_, j)| !is_symmetric(j))
+            .map(|(t, _)| t.clone())
+            .collect();
+        thumbprints.sort();
+        Receipt { thumbprints }
+    }
+}
+
+fn is_symmetric(jwk: &Jwk) -> bool {
+    matches!(jwk.key(), jwk_core::Key::Oct(_))
+}
+
 /// The in-process resolver target: gateways linked in-process look keys up here.
 ///
 /// Reads are lock-free (an `ArcSwap` load) and allocate nothing; a deployment builds new
@@ -204,7 +226,8 @@ impl Resolver {
         self.tables.load().by_kid.get(kid).cloned()
     }
 
-    /// The JWK with this SHA-256 thumbprint.
+    /// The JWK with this SHA-256 thumbprint (also a symmetric key's: the resolver lives in
+    /// the process that holds the secrets; its receipts never list those).
     pub fn by_thumbprint(&self, thumbprint: &str) -> Option<Arc<Jwk>> {
         self.tables.load().by_thumbprint.get(thumbprint).cloned()
     }
@@ -250,9 +273,7 @@ impl Resolver {
         if snapshot.revision < current.revision {
             // Two deployments crossed (a node's own and the one a NOTIFY started): keep the
             // newer tables.
-            let mut thumbprints: Vec<String> = current.by_thumbprint.keys().cloned().collect();
-            thumbprints.sort();
-            return Receipt { thumbprints };
+            return current.receipt();
         }
         let mut t = ResolverTables {
             revision: snapshot.revision,
@@ -278,10 +299,9 @@ impl Resolver {
                 );
             }
         }
-        let mut thumbprints: Vec<String> = t.by_thumbprint.keys().cloned().collect();
-        thumbprints.sort();
+        let receipt = t.receipt();
         self.tables.store(Arc::new(t));
-        Receipt { thumbprints }
+        receipt
     }
 }
 

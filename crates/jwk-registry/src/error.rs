@@ -82,6 +82,14 @@ impl RegistryError {
         }
     }
 
+    /// A 404 with this message: what a read names does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        RegistryError {
+            kind: ErrorKind::NotFound,
+            message: message.into(),
+        }
+    }
+
     /// The product's 404 for a project that does not exist or that the user cannot see.
     pub fn project_not_found(project: &str) -> Self {
         RegistryError {

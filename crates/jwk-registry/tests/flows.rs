@@ -87,13 +87,25 @@ fn create_deploys_to_every_environment_with_the_products_body() {
     assert!(Arc::ptr_eq(&by_name, &resolver.by_kid("k1").unwrap()));
     let t = by_name.thumbprint(jwk_core::ThumbprintHash::Sha256);
     assert!(resolver.by_thumbprint(&t).is_some());
+    // The stored receipt never holds a symmetric key's thumbprint (a hash of its secret).
     assert_eq!(
         f.reg
             .deployment_state("staging")
             .unwrap()
             .unwrap()
             .thumbprints,
-        [t]
+        Vec::<String>::new()
+    );
+    let change = f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
+    rt().block_on(f.reg.deploy(&change)).unwrap();
+    let ec = resolver.by_name(P, "ec").unwrap();
+    assert_eq!(
+        f.reg
+            .deployment_state("staging")
+            .unwrap()
+            .unwrap()
+            .thumbprints,
+        [ec.thumbprint(jwk_core::ThumbprintHash::Sha256)]
     );
 }
 
@@ -714,7 +726,7 @@ fn update_renames_detaches_and_keeps_credential_references() {
     );
     assert_eq!(
         err(f.reg.get_jwk(&f.admin, P, "my-jwk", false)),
-        (400, "JWK (name: my-jwk) is not found!".to_owned())
+        (404, "JWK (name: my-jwk) is not found!".to_owned())
     );
     let cred = f.reg.get_credential(&f.admin, P, "api-user").unwrap();
     assert_eq!(
@@ -986,10 +998,7 @@ fn a_failed_environment_keeps_the_change_and_is_reconciled() {
     f.reg
         .create_environment(&f.admin, "edge", TargetConfig::Custom)
         .unwrap();
-    let change = f
-        .reg
-        .create_jwk(&f.admin, P, &paste("my-jwk", OCT))
-        .unwrap();
+    let change = f.reg.create_jwk(&f.admin, P, &paste("my-jwk", EC)).unwrap();
     let result = rt().block_on(f.reg.deploy(&change)).unwrap();
     assert_eq!(
         serde_json::to_string(&result).unwrap(),

@@ -134,6 +134,53 @@ fn bearer_token(value: &str) -> Option<&str> {
         .then_some(token.trim())
 }
 
+/// Longest request target (path and query) answered: longer ones get 414.
+pub const MAX_URI: usize = 8 * 1024;
+/// Largest header section (names, values and their separators) answered: larger gets 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Most header fields in a request answered: more get 431.
+pub const MAX_HEADER_FIELDS: usize = 100;
+
+/// Refuses a request whose head is over [`MAX_URI`], [`MAX_HEADER_BYTES`] or
+/// [`MAX_HEADER_FIELDS`] with 414 or 431 in the product's error shape, before any route or
+/// authentication runs. (The connection loop's own, larger buffer bound cuts off heads far
+/// beyond these: hyper answers those with a bodyless 431 and closes the connection.)
+async fn bound_head(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let uri = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI {
+        return error_json(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            &format!("The request target is longer than {MAX_URI} bytes!"),
+        );
+    }
+    let headers = request.headers();
+    let bytes = headers.iter().fold(0usize, |n, (name, value)| {
+        n.saturating_add(name.as_str().len() + value.len() + 4)
+    });
+    if headers.len() > MAX_HEADER_FIELDS || bytes > MAX_HEADER_BYTES {
+        return error_json(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request_header_fields_too_large",
+            &format!(
+                "The request headers are larger than {MAX_HEADER_BYTES} bytes or more than \
+                 {MAX_HEADER_FIELDS} fields!"
+            ),
+        );
+    }
+    next.run(request).await
+}
+
+fn error_json(status: StatusCode, code: &str, description: &str) -> Response {
+    json_response(
+        status,
+        serde_json::json!({ "error": code, "error_description": description }).to_string(),
+    )
+}
+
 /// Headers every answer carries: `Cache-Control: no-store` (answers may hold private members
 /// and tokens, and none is meant for a cache), and on a 401 the scheme to authenticate with
 /// (`WWW-Authenticate: Bearer`, RFC 6750 §3).
@@ -707,6 +754,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
+        .layer(axum::middleware::from_fn(bound_head))
         .layer(axum::middleware::map_response(answer_headers))
         // One span and one INFO line per request: method, path, status, latency (outside the
         // timeout, so a request that times out is logged with its 408).

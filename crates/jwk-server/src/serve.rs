@@ -18,6 +18,12 @@ use hyper_util::service::TowerToHyperService;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
+/// Most bytes a connection buffers while reading a request head (hyper answers a bodyless
+/// 431 and closes the connection beyond it).
+const HEAD_BUFFER: usize = 64 * 1024;
+/// Most header fields hyper parses (a bodyless 431 beyond).
+const HEAD_FIELDS: usize = 256;
+
 /// Bounds on connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -62,6 +68,11 @@ pub async fn serve<L, S>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // Heads are bounded (and answered in the product's shape) by the router at
+        // `MAX_URI`/`MAX_HEADER_BYTES`/`MAX_HEADER_FIELDS`; these larger bounds only stop a
+        // connection from buffering more than that (hyper's defaults: ~400 KiB, 100 fields).
+        .max_buf_size(HEAD_BUFFER)
+        .max_headers(HEAD_FIELDS)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {

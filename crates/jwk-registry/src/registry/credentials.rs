@@ -126,7 +126,12 @@ impl Registry {
         self.require(actor, project, IDENTITY_VIEW)?;
         let (cred, _) =
             load::<CredentialRec>(&**self.store(), &keys::credential(project, username))?
-                .ok_or_else(|| not_found(username))?;
+                .ok_or_else(|| {
+                    // A read of what does not exist is a 404 (the product's changes answer 400).
+                    RegistryError::not_found(format!(
+                        "Credential (username: {username}) was not found!"
+                    ))
+                })?;
         let name_of = |r: &Option<JwkRef>| -> Result<Option<String>> {
             Ok(match r {
                 Some(r) => load::<JwkRec>(&**self.store(), &keys::jwk(&r.project, &r.id))?

@@ -737,9 +737,10 @@ impl Registry {
     ) -> Result<JwkView> {
         let perms = self.require(actor, project, SECRETS_VIEW)?;
         let private = self.private_allowed(&perms, private)?;
-        let (rec, _, _) = self.find_jwk(project, name)?.ok_or_else(|| {
-            RegistryError::bad_request(format!("JWK (name: {name}) is not found!"))
-        })?;
+        // A read of what does not exist is a 404 (the product's changes answer 400).
+        let (rec, _, _) = self
+            .find_jwk(project, name)?
+            .ok_or_else(|| RegistryError::not_found(format!("JWK (name: {name}) is not found!")))?;
         self.view(&rec, private)
     }
 

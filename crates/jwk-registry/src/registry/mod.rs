@@ -27,7 +27,7 @@ use crate::store::{Commit, Store, Txn};
 pub const ADMIN_PROJECT: &str = "admin";
 /// The name of the admin user created by [`Registry::bootstrap`].
 pub const ADMIN_USER: &str = "admin";
-/// Longest name accepted for projects, JWKs, users, environments and secrets.
+/// Longest name (in characters) accepted for projects, JWKs, users, environments and secrets.
 pub const MAX_NAME: usize = 256;
 
 /// Who is acting: an authenticated user.
@@ -184,9 +184,9 @@ pub(crate) fn given(value: &Option<String>) -> Option<&str> {
 
 /// Checks a name's length (emptiness is checked with the product's own message first).
 pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
-    if name.len() > MAX_NAME || name.chars().any(char::is_control) {
+    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(RegistryError::bad_request(format!(
-            "{what} name must be at most {MAX_NAME} bytes without control characters!"
+            "{what} name must be at most {MAX_NAME} characters without control characters!"
         )));
     }
     Ok(())
