@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs what the tests call that a fresh Debian machine
-# with only the Rust toolchain lacks (the openssl CLI, which makes test keys at run time, and
-# PostgreSQL), and runs a throw-away PostgreSQL on loopback for the PostgreSQL store tests
-# (scripts/pg.sh; stopped and deleted when the tests end).
+# with only the Rust toolchain lacks (the openssl CLI, which makes test keys at run time,
+# PostgreSQL, python3-venv and Schemathesis), runs a throw-away PostgreSQL on loopback for the
+# PostgreSQL store tests (scripts/pg.sh; stopped and deleted when the tests end), then
+# Schemathesis against a throw-away jwkd (scripts/schemathesis.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +24,9 @@ pg_start
 export JWK_REQUIRE_POSTGRES=1
 status=0
 cargo test --workspace --locked "$@" || status=$?
+# The OpenAPI document against the running server (Schemathesis, `--checks all`, bounded in
+# time: JWK_SCHEMATHESIS_SECONDS, default 120).
+if [ "$status" = 0 ]; then
+  scripts/schemathesis.sh "${JWK_SCHEMATHESIS_SECONDS:-120}" || status=$?
+fi
 exit "$status"

@@ -407,6 +407,18 @@ fn the_product_flows_over_http() {
         s.call("POST", jwks, Some(&admin), Some("{")),
         bad("Request body is not valid JSON: EOF while parsing an object at line 1 column 1")
     );
+    for not_an_object in ["[null, null]", "null", "\"my-jwk\"", " 7"] {
+        assert_eq!(
+            s.call(
+                "PUT",
+                &format!("{jwks}my-jwk/"),
+                Some(&admin),
+                Some(not_an_object)
+            ),
+            bad("Request body is not a JSON object!"),
+            "{not_an_object}"
+        );
+    }
     let huge = format!(r#"{{"name":"{}"}}"#, "a".repeat(1 << 20));
     let (status, body) = s.call("POST", jwks, Some(&admin), Some(&huge));
     assert_eq!(

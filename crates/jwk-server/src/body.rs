@@ -40,10 +40,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                     )
                 }
             })?;
-        let text = if bytes.iter().all(u8::is_ascii_whitespace) {
-            &b"{}"[..]
-        } else {
-            &bytes[..]
+        let text = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => &b"{}"[..],
+            // serde reads a struct from a JSON array too (its fields in order): a body is an
+            // object, as the document says, or nothing.
+            Some(b'{') => &bytes[..],
+            Some(_) => {
+                return Err(bad_request(
+                    StatusCode::BAD_REQUEST,
+                    "Request body is not a JSON object!".to_owned(),
+                ));
+            }
         };
         let mut de = serde_json::Deserializer::from_slice(text);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {

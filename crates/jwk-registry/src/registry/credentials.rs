@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{ADMIN_PROJECT, Actor, Change, Registry, check_name, given};
+use super::{ADMIN_PROJECT, Actor, Change, Registry, name_in};
 use crate::deploy::Slot;
 use crate::error::{RegistryError, Result};
 use crate::model::{CredentialRec, FORMAT, JwkRec, JwkRef, encode, keys, load};
@@ -34,9 +34,8 @@ impl Registry {
         username: &Option<String>,
     ) -> Result<Change> {
         let perms = self.require(actor, project, IDENTITY_MANAGE)?;
-        let username = given(username)
+        let username = name_in("Credential", username.as_deref().unwrap_or_default())?
             .ok_or_else(|| RegistryError::bad_request("Credential username can not be empty!"))?;
-        check_name("Credential", username)?;
         let rec = CredentialRec {
             v: FORMAT,
             username: username.to_owned(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use jwk_core::{ImportOptions, Jwk, Usage};
 use serde::{Deserialize, Serialize};
 
-use super::{Actor, Change, Registry, check_name, given, new_id};
+use super::{Actor, Change, Registry, given, name_in, new_id};
 use crate::error::{RegistryError, Result};
 use crate::model::{
     CredentialRec, EnvironmentRec, FORMAT, JwkRec, SecretRec, SourceRec, encode, keys, load,
@@ -472,9 +472,8 @@ impl Registry {
 
     /// Checks name emptiness, length and uniqueness, in the product's order.
     fn check_new_name(&self, project: &str, name: &Option<String>) -> Result<String> {
-        let name =
-            given(name).ok_or_else(|| RegistryError::bad_request("JWK name can not be empty!"))?;
-        check_name("JWK", name)?;
+        let name = name_in("JWK", name.as_deref().unwrap_or_default())?
+            .ok_or_else(|| RegistryError::bad_request("JWK name can not be empty!"))?;
         if self.find_jwk(project, name)?.is_some() {
             return Err(already_exists_create(name));
         }
@@ -663,8 +662,10 @@ impl Registry {
                 "JWK (name: {name}) is not found! Try create operation."
             )));
         };
-        let new_name = given(&req.name).unwrap_or(name).to_owned();
-        check_name("JWK", &new_name)?;
+        // A blank new name keeps the name.
+        let new_name = name_in("JWK", req.name.as_deref().unwrap_or_default())?
+            .unwrap_or(name)
+            .to_owned();
         let mut txn = Txn::new()
             .at(keys::jwk(project, &rec.id), rev)
             .at(keys::jwk_name(project, name), idx_rev);

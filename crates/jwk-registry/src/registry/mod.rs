@@ -182,14 +182,22 @@ pub(crate) fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// Checks a name's length (emptiness is checked with the product's own message first).
-pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
-    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+/// A name as given: surrounding white space trimmed (but not control characters, which are
+/// refused rather than trimmed away), `None` when nothing is left (the caller answers with the
+/// product's "… can not be empty!"), else refused when the name as given is over [`MAX_NAME`]
+/// characters or holds a control character. The same rule as the OpenAPI document's
+/// `NameText`.
+pub(crate) fn name_in<'a>(what: &str, raw: &'a str) -> Result<Option<&'a str>> {
+    let name = raw.trim_matches(|c: char| c.is_whitespace() && !c.is_control());
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if raw.chars().count() > MAX_NAME || raw.chars().any(char::is_control) {
         return Err(RegistryError::bad_request(format!(
             "{what} name must be at most {MAX_NAME} characters without control characters!"
         )));
     }
-    Ok(())
+    Ok(Some(name))
 }
 
 impl Registry {
@@ -444,11 +452,8 @@ impl Registry {
     /// Creates a project. Admin only.
     pub fn create_project(&self, actor: &Actor, name: &str) -> Result<()> {
         Self::require_admin(actor, "create projects")?;
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(RegistryError::bad_request("Project name can not be empty!"));
-        }
-        check_name("Project", name)?;
+        let name = name_in("Project", name)?
+            .ok_or_else(|| RegistryError::bad_request("Project name can not be empty!"))?;
         let rec = ProjectRec {
             v: FORMAT,
             name: name.to_owned(),
@@ -471,13 +476,8 @@ impl Registry {
         target: TargetConfig,
     ) -> Result<()> {
         Self::require_admin(actor, "create environments")?;
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(RegistryError::bad_request(
-                "Environment name can not be empty!",
-            ));
-        }
-        check_name("Environment", name)?;
+        let name = name_in("Environment", name)?
+            .ok_or_else(|| RegistryError::bad_request("Environment name can not be empty!"))?;
         self.check_target(name, &target)?;
         let rec = EnvironmentRec {
             v: FORMAT,
@@ -742,4 +742,31 @@ pub(crate) fn has(perms: &[Permission], needed: Permission) -> bool {
     perms.contains(&needed)
         || (needed.level == Level::View
             && perms.contains(&Permission::new(needed.area, Level::Manage)))
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::name_in;
+
+    #[test]
+    fn names_are_trimmed_of_white_space_but_never_of_control_characters() {
+        let refused = "JWK name must be at most 256 characters without control characters!";
+        assert_eq!(name_in("JWK", "  my-jwk \u{a0}"), Ok(Some("my-jwk")));
+        assert_eq!(name_in("JWK", " \u{3000} "), Ok(None));
+        assert_eq!(name_in("JWK", ""), Ok(None));
+        for bad in ["f\r\r", "\t", "a\u{85}b", "a\u{7f}"] {
+            assert_eq!(name_in("JWK", bad).unwrap_err().message, refused, "{bad:?}");
+        }
+        // 256 characters (of 4 bytes each) are a name; 257, or 256 with white space around
+        // them, are not.
+        let longest = "😀".repeat(256);
+        assert_eq!(name_in("JWK", &longest), Ok(Some(longest.as_str())));
+        for bad in [
+            format!("{longest}a"),
+            format!(" {longest}"),
+            format!("{}a", " ".repeat(300)),
+        ] {
+            assert_eq!(name_in("JWK", &bad).unwrap_err().message, refused);
+        }
+    }
 }

@@ -5,7 +5,7 @@ use base64ct::{Base64, Encoding};
 use jwk_core::{ImportOptions, KdfLimits};
 use serde::Deserialize;
 
-use super::{Actor, Registry, check_name, given};
+use super::{Actor, Registry, given, name_in};
 use crate::error::{RegistryError, Result};
 use crate::model::{FORMAT, SecretRec, encode, keys, load};
 use crate::perm::SECRETS_MANAGE;
@@ -57,8 +57,8 @@ pub struct AddKeystoreRequest {
 struct NewSecret<'a> {
     what: &'a str,
     kind: &'a str,
-    name: &'a Option<String>,
-    env: &'a Option<String>,
+    name: &'a str,
+    env: &'a str,
     content: &'a [u8],
     password: Option<&'a str>,
 }
@@ -73,8 +73,6 @@ impl Registry {
             content,
             password,
         } = new;
-        let name = given(name).expect("checked by the caller");
-        let env = given(env).expect("checked by the caller");
         let sealed = kind != "certificate" && kind != "public-key";
         let rec = SecretRec {
             v: FORMAT,
@@ -100,19 +98,18 @@ impl Registry {
         Ok(())
     }
 
-    /// The common checks: permission, name, environment.
-    fn secret_preamble(
+    /// The common checks: permission, name, environment. The name and environment as given.
+    fn secret_preamble<'a>(
         &self,
         actor: &Actor,
         project: &str,
         what: &str,
-        name: &Option<String>,
-        env: &Option<String>,
-    ) -> Result<()> {
+        name: &'a Option<String>,
+        env: &'a Option<String>,
+    ) -> Result<(&'a str, &'a str)> {
         self.require(actor, project, SECRETS_MANAGE)?;
-        let name = given(name)
+        let name = name_in(what, name.as_deref().unwrap_or_default())?
             .ok_or_else(|| RegistryError::bad_request(format!("{what} name can not be empty!")))?;
-        check_name(what, name)?;
         let env = given(env)
             .ok_or_else(|| RegistryError::bad_request("Environment name is required!"))?;
         if load::<crate::model::EnvironmentRec>(&**self.store(), &keys::environment(env))?.is_none()
@@ -121,7 +118,7 @@ impl Registry {
                 "Environment (name: {env}) is not found!"
             )));
         }
-        Ok(())
+        Ok((name, env))
     }
 
     /// Adds a certificate (checked to parse as one).
@@ -131,7 +128,7 @@ impl Registry {
         project: &str,
         req: &AddCertificateRequest,
     ) -> Result<()> {
-        self.secret_preamble(
+        let (name, env) = self.secret_preamble(
             actor,
             project,
             "Certificate",
@@ -152,8 +149,8 @@ impl Registry {
             NewSecret {
                 what: "Certificate",
                 kind: "certificate",
-                name: &req.name,
-                env: &req.environment_name,
+                name,
+                env,
                 content: pem.as_bytes(),
                 password: None,
             },
@@ -162,7 +159,8 @@ impl Registry {
 
     /// Adds a public or private key (checked to import with its password).
     pub fn add_key(&self, actor: &Actor, project: &str, req: &AddKeyRequest) -> Result<()> {
-        self.secret_preamble(actor, project, "Key", &req.name, &req.environment_name)?;
+        let (name, env) =
+            self.secret_preamble(actor, project, "Key", &req.name, &req.environment_name)?;
         let kind = match given(&req.key_type) {
             Some("PUBLIC") => "public-key",
             Some("PRIVATE") => "private-key",
@@ -183,7 +181,6 @@ impl Registry {
                 ..ImportOptions::default()
             },
         )?;
-        let name = given(&req.name).unwrap_or_default();
         if kind == "public-key" && jwk.is_private() {
             return Err(RegistryError::bad_request(format!(
                 "Key (name: {name}) is a private key; add it with keyType PRIVATE!"
@@ -200,8 +197,8 @@ impl Registry {
             NewSecret {
                 what: "Key",
                 kind,
-                name: &req.name,
-                env: &req.environment_name,
+                name,
+                env,
                 content: pem.as_bytes(),
                 password,
             },
@@ -215,7 +212,8 @@ impl Registry {
         project: &str,
         req: &AddKeystoreRequest,
     ) -> Result<()> {
-        self.secret_preamble(actor, project, "Keystore", &req.name, &req.environment_name)?;
+        let (name, env) =
+            self.secret_preamble(actor, project, "Keystore", &req.name, &req.environment_name)?;
         let content = given(&req.content_base64).ok_or_else(|| {
             RegistryError::bad_request("Keystore content (contentBase64) is required!")
         })?;
@@ -230,8 +228,8 @@ impl Registry {
             NewSecret {
                 what: "Keystore",
                 kind: "keystore",
-                name: &req.name,
-                env: &req.environment_name,
+                name,
+                env,
                 content: &der,
                 password: Some(req.password.as_deref().unwrap_or("")),
             },

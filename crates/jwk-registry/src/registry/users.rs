@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{ADMIN_PROJECT, ADMIN_USER, Actor, Registry, check_name};
+use super::{ADMIN_PROJECT, ADMIN_USER, Actor, Registry, name_in};
 use crate::error::{RegistryError, Result};
 use crate::model::{FORMAT, ProjectRec, UserRec, encode, keys, load};
 use crate::store::Txn;
@@ -184,11 +184,8 @@ impl Registry {
     /// Creates a user and returns its token (shown once; only its hash is stored). Admin only.
     pub fn create_user(&self, actor: &Actor, username: &str) -> Result<String> {
         Self::require_admin(actor, "create users")?;
-        let username = username.trim();
-        if username.is_empty() {
-            return Err(RegistryError::bad_request("Username can not be empty!"));
-        }
-        check_name("User", username)?;
+        let username = name_in("User", username)?
+            .ok_or_else(|| RegistryError::bad_request("Username can not be empty!"))?;
         let (token, txn) = new_user(username, false)?;
         let txn = self.audit(txn, actor, "user.create", None, username)?;
         self.commit(txn, || {
