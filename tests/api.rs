@@ -351,7 +351,7 @@ fn the_product_flows_over_http() {
     );
     assert_eq!(
         cred["resultItem"],
-        json!({"username": "api-user", "validationJwk": null, "encryptionJwk": "admin/shared-jwk"})
+        json!({"username": "api-user", "validationJwk": null, "encryptionJwk": "admin/shared-jwk", "deployed": true})
     );
     assert_eq!(
         s.call(
@@ -680,7 +680,7 @@ fn the_readme_walkthrough_serves_its_key_and_answers_canonically() {
         format!(r#"{{"keys":[{canonical}]}}"#)
     );
     let item = format!(
-        r#"{{"name":"my-jwk","description":"","jwk":{canonical},"thumbprint":"cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s","sourceType":"COPY_PASTE"}}"#
+        r#"{{"name":"my-jwk","description":"","jwk":{canonical},"thumbprint":"cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s","sourceType":"COPY_PASTE","deployed":true}}"#
     );
     assert_eq!(
         raw("GET", "/apiops/projects/MyProject/jwks/my-jwk/", None),
@@ -1052,4 +1052,104 @@ fn bodies_are_read_only_for_authenticated_callers() {
             "{path}"
         );
     }
+}
+
+/// A user who may manage but not deploy saves a JWK: it is served nowhere, not by the
+/// periodic reconcile and not by another user's deployment, until a user who may deploy it
+/// approves it.
+#[test]
+fn a_change_by_a_user_who_may_not_deploy_is_served_only_once_approved() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start_with(
+        dir.path(),
+        &["--reconcile-interval-secs", "1"],
+        Stdio::null(),
+    );
+    setup(&s, &admin);
+    let (_, user) = s.call(
+        "POST",
+        "/apiops/users/",
+        Some(&admin),
+        Some(r#"{"username":"bob"}"#),
+    );
+    let bob = user["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/members/bob/",
+            Some(&admin),
+            Some(r#"{"permissions":["SECRETS+MANAGE"]}"#)
+        )
+        .0,
+        200
+    );
+    let jwks = "/apiops/projects/MyProject/jwks/";
+    let ec = |name: &str, x: &str, y: &str| {
+        json!({"name": name, "sourceType": "COPY_PASTE", "jwkStr": json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": name}).to_string()}).to_string()
+    };
+    let bobs = ec(
+        "bobs",
+        "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+        "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM",
+    );
+    assert_eq!(
+        s.call("POST", jwks, Some(&bob), Some(&bobs)),
+        (
+            200,
+            json!({"success": true, "deploymentResult": {"success": false, "message": "Deployment skipped: user does not have SECRETS+DEPLOY_UNDEPLOY permission; the change is saved and pending", "environmentResults": []}})
+        )
+    );
+    // Another user's deployment in between, and several reconcile rounds.
+    let admins = ec(
+        "admins",
+        "gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0",
+        "SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps",
+    );
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(&admins)),
+        (200, deployed(&["production", "staging"]))
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let served = || {
+        let (_, set) = s.call(
+            "GET",
+            "/apiops/environments/production/jwks/",
+            Some(&admin),
+            None,
+        );
+        let mut kids: Vec<String> = set["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect();
+        kids.sort();
+        kids
+    };
+    assert_eq!(served(), ["admins"]);
+    let (_, item) = s.call("GET", &format!("{jwks}bobs/"), Some(&bob), None);
+    assert_eq!(
+        (
+            &item["resultItem"]["deployed"],
+            &item["resultItem"]["pending"]
+        ),
+        (&json!(false), &json!("created"))
+    );
+    assert_eq!(
+        s.call("POST", &format!("{jwks}bobs/deploy/"), Some(&bob), None),
+        (
+            403,
+            json!({"error": "access_denied", "error_description": "User (username: bob) does not have SECRETS+DEPLOY_UNDEPLOY permission in project (MyProject)!"})
+        )
+    );
+    // Approved by the admin: served at once.
+    assert_eq!(
+        s.call("POST", &format!("{jwks}bobs/deploy/"), Some(&admin), None),
+        (200, deployed(&["production", "staging"]))
+    );
+    assert_eq!(served(), ["admins", "bobs"]);
+    let (_, item) = s.call("GET", &format!("{jwks}bobs/"), Some(&bob), None);
+    assert_eq!(item["resultItem"]["deployed"], json!(true));
+    assert!(item["resultItem"].get("pending").is_none());
 }

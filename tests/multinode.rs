@@ -224,7 +224,7 @@ fn a_change_on_one_node_reaches_the_other_and_deploys_once() {
     );
     assert_eq!(
         cred["resultItem"],
-        json!({"username": "api-user", "validationJwk": "p/signing-2026", "encryptionJwk": null})
+        json!({"username": "api-user", "validationJwk": "p/signing-2026", "encryptionJwk": null, "deployed": true})
     );
     // Four changes (create, credential, slot, rename), four webhook deployments — not eight.
     assert_eq!(hook.requests().len(), 4);

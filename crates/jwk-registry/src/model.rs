@@ -55,6 +55,10 @@ pub mod keys {
     pub fn jwk_name(p: &str, name: &str) -> String {
         format!("jwkname/{}/{}", c(p), c(name))
     }
+    /// `cred/<p>/`: every credential of a project.
+    pub fn credentials(p: &str) -> String {
+        format!("cred/{}/", c(p))
+    }
     /// `cred/<p>/<username>`.
     pub fn credential(p: &str, u: &str) -> String {
         format!("cred/{}/{}", c(p), c(u))
@@ -67,6 +71,16 @@ pub mod keys {
     pub fn deploy(e: &str) -> String {
         format!("deploy/{}", c(e))
     }
+    /// `approved/<key>`: the version of a served record (`jwk/…`, `cred/…`) that a user
+    /// holding the deploy permission approved; deployments ship these copies only.
+    pub fn approved(key: &str) -> String {
+        format!("{APPROVED}{key}")
+    }
+    /// The prefix of approved copies.
+    pub const APPROVED: &str = "approved/";
+    /// Present once the approved copies exist (written with the first copy of every record
+    /// stored before approval existed, all of which were served).
+    pub const APPROVAL_LAYOUT: &str = "meta/approval-layout";
     /// Rewritten by every change of content: its revision is the content revision that
     /// deployments are compared with.
     pub const CONTENT: &str = "meta/content";
@@ -247,7 +261,7 @@ pub struct DeployRec {
     pub v: u32,
     /// The store revision deployed last.
     pub revision: u64,
-    /// True when a change is not deployed yet (failed or skipped).
+    /// True when the last deployment to the environment failed (it is retried).
     pub pending: bool,
     /// Why the last attempt failed.
     pub error: Option<String>,

@@ -10,7 +10,8 @@ use jwk_registry::perm::Permission;
 use jwk_registry::store::{MemoryStore, Store};
 use jwk_registry::{
     Actor, AddCertificateRequest, AddKeyRequest, AddKeystoreRequest, CreateJwkRequest,
-    DeployTarget, GenerateJwkRequest, MasterKey, Registry, RegistryConfig, Slot, UpdateJwkRequest,
+    DeployTarget, GenerateJwkRequest, MasterKey, Pending, Registry, RegistryConfig, Slot,
+    UpdateJwkRequest,
 };
 use jwk_testkit::{openssl, read, temp_dir};
 
@@ -944,23 +945,119 @@ fn permissions_and_the_products_404() {
             .any(|v| v.name == "b")
     );
     assert!(f.reg.resolver("production").by_name(P, "b").is_none());
-    assert!(
-        f.reg
-            .deployment_state("production")
-            .unwrap()
-            .unwrap()
-            .pending
-    );
+    // Nothing else ships it: neither reconcile nor another user's deployment.
     let result = rt().block_on(f.reg.reconcile()).unwrap();
     assert!(result.success);
-    assert_eq!(result.environment_results.len(), 2);
-    assert!(f.reg.resolver("production").by_name(P, "b").is_some());
+    assert!(f.reg.resolver("production").by_name(P, "b").is_none());
+}
+
+/// What environments serve is what a user holding the deploy permission approved: changes by
+/// a user without it are saved, shown as pending, and served nowhere until approved.
+#[test]
+fn changes_by_users_who_may_not_deploy_are_served_only_once_approved() {
+    let f = fixture();
+    let bob_token = f.reg.create_user(&f.admin, "bob").unwrap();
+    let bob = f.reg.authenticate(&bob_token).unwrap();
+    f.reg
+        .set_member(
+            &f.admin,
+            P,
+            "bob",
+            vec![
+                Permission::parse("SECRETS+MANAGE").unwrap(),
+                Permission::parse("IDENTITY+MANAGE").unwrap(),
+            ],
+        )
+        .unwrap();
+    let deploy = |change: jwk_registry::Change| rt().block_on(f.reg.deploy(&change)).unwrap();
+    let served = |name: &str| f.reg.resolver("production").by_name(P, name).is_some();
+    let state = |name: &str| {
+        let v = f.reg.get_jwk(&f.admin, P, name, false).unwrap();
+        (v.deployed, v.pending)
+    };
+
+    deploy(f.reg.create_jwk(&bob, P, &paste("b", EC)).unwrap());
+    assert_eq!(state("b"), (false, Some(Pending::Created)));
+    // Another user's deployment and a reconcile ship what is approved, not bob's key.
+    deploy(f.reg.create_jwk(&f.admin, P, &paste("c", OCT)).unwrap());
+    rt().block_on(f.reg.reconcile()).unwrap();
+    assert!(served("c") && !served("b"));
+    assert_eq!(
+        err(f.reg.deploy_jwk(&bob, P, "b")),
+        (
+            403,
+            "User (username: bob) does not have SECRETS+DEPLOY_UNDEPLOY permission in project (MyProject)!"
+                .to_owned()
+        )
+    );
+    let result = deploy(f.reg.deploy_jwk(&f.admin, P, "b").unwrap());
+    assert!(result.success);
+    assert!(served("b"));
+    assert_eq!(state("b"), (true, None));
+
+    // A rename by bob: still served under the old name until approved under the new one.
+    let rename = UpdateJwkRequest {
+        name: Some("b2".into()),
+        ..UpdateJwkRequest::default()
+    };
+    deploy(f.reg.update_jwk(&bob, P, "b", &rename).unwrap());
+    assert_eq!(state("b2"), (false, Some(Pending::Changed)));
+    assert!(served("b") && !served("b2"));
+    deploy(f.reg.deploy_jwk(&f.admin, P, "b2").unwrap());
+    assert!(!served("b") && served("b2"));
+
+    // A delete by bob: served until approved.
+    deploy(f.reg.delete_jwk(&bob, P, "b2").unwrap());
+    assert!(served("b2"));
+    deploy(f.reg.deploy_jwk(&f.admin, P, "b2").unwrap());
+    assert!(!served("b2"));
+    assert_eq!(
+        err(f.reg.deploy_jwk(&f.admin, P, "b2")),
+        (400, "JWK (name: b2) is not found!".to_owned())
+    );
+
+    // A credential slot set by bob: served once approved, or once changed by a permitted user.
+    let slot = |u: &str| {
+        f.reg
+            .resolver("production")
+            .credential(P, u, Slot::Encryption)
+            .is_some()
+    };
+    deploy(
+        f.reg
+            .create_credential(&bob, P, &Some("api-user".into()))
+            .unwrap(),
+    );
+    deploy(
+        f.reg
+            .set_credential_jwk(&bob, P, "api-user", Slot::Encryption, Some("c"))
+            .unwrap(),
+    );
+    let cred = f.reg.get_credential(&f.admin, P, "api-user").unwrap();
+    assert_eq!(
+        (cred.deployed, cred.pending),
+        (false, Some(Pending::Created))
+    );
+    assert!(!slot("api-user"));
+    deploy(f.reg.deploy_credential(&f.admin, P, "api-user").unwrap());
+    assert!(slot("api-user"));
+    deploy(
+        f.reg
+            .set_credential_jwk(&bob, P, "api-user", Slot::Encryption, None)
+            .unwrap(),
+    );
+    assert!(slot("api-user"), "the removal waits for approval");
+    deploy(
+        f.reg
+            .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, None)
+            .unwrap(),
+    );
+    assert!(!slot("api-user"));
     assert!(
-        !f.reg
-            .deployment_state("production")
+        f.reg
+            .get_credential(&f.admin, P, "api-user")
             .unwrap()
-            .unwrap()
-            .pending
+            .deployed
     );
 }
 
@@ -1590,4 +1687,46 @@ fn url_fetches_beyond_the_cap_are_refused_at_once_and_other_work_goes_on() {
     // The slot is free again.
     release.send(()).unwrap();
     f.reg.create_jwk(&f.admin, P, &req("third")).unwrap();
+}
+
+/// A registry stored before approval existed served every record it held: on first use the
+/// approved copies are made from them, so an upgrade changes nothing that is served.
+#[test]
+fn records_stored_before_approval_existed_stay_served() {
+    let store = Arc::new(MemoryStore::new());
+    let key = || MasterKey::from_bytes([7; 32]);
+    let reg = Registry::new(store.clone(), key(), RegistryConfig::default());
+    let admin = reg.authenticate(&reg.bootstrap().unwrap()).unwrap();
+    reg.create_project(&admin, P).unwrap();
+    reg.create_jwk(&admin, P, &paste("old", EC)).unwrap();
+    reg.create_credential(&admin, P, &Some("api-user".into()))
+        .unwrap();
+    // What a registry from before approval holds: the records, no approved copies.
+    let mut txn = jwk_registry::store::Txn::new().delete("meta/approval-layout");
+    for (key, _) in store.scan(b"approved/").unwrap() {
+        txn = txn.delete(key);
+    }
+    store.commit(txn).unwrap();
+    assert!(store.scan(b"approved/").unwrap().is_empty());
+
+    let upgraded = Registry::new(store.clone(), key(), RegistryConfig::default());
+    let snapshot = upgraded.snapshot().unwrap();
+    let names: Vec<(&str, &str)> = snapshot
+        .projects
+        .iter()
+        .flat_map(|p| {
+            p.jwks
+                .iter()
+                .map(|j| j.name.as_str())
+                .chain(p.credentials.iter().map(|c| c.username.as_str()))
+                .map(move |n| (p.name.as_str(), n))
+        })
+        .collect();
+    assert_eq!(names, [(P, "old"), (P, "api-user")]);
+    assert_eq!(
+        store.get(b"meta/approval-layout").unwrap().map(|v| v.value),
+        Some(b"1".to_vec())
+    );
+    let v = upgraded.get_jwk(&admin, P, "old", false).unwrap();
+    assert_eq!((v.deployed, v.pending), (true, None));
 }

@@ -377,6 +377,22 @@ async fn delete_jwk(
     change_and_deploy(&s, move |r| r.delete_jwk(&a, &project, &name)).await
 }
 
+async fn deploy_jwk(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult {
+    change_and_deploy(&s, move |r| r.deploy_jwk(&a, &project, &name)).await
+}
+
+async fn deploy_credential(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username)): Path<(String, String)>,
+) -> ApiResult {
+    change_and_deploy(&s, move |r| r.deploy_credential(&a, &project, &username)).await
+}
+
 async fn resync_jwk(
     State(s): State<AppState>,
     Caller(a): Caller,
@@ -670,6 +686,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/apiops/projects/{project}/jwks/{name}"),
     ("DELETE", "/apiops/projects/{project}/jwks/{name}"),
     ("POST", "/apiops/projects/{project}/jwks/{name}/resync"),
+    ("POST", "/apiops/projects/{project}/jwks/{name}/deploy"),
+    (
+        "POST",
+        "/apiops/projects/{project}/credentials/{username}/deploy",
+    ),
     ("POST", "/apiops/projects/{project}/credentials"),
     ("GET", "/apiops/projects/{project}/credentials/{username}"),
     (
@@ -712,6 +733,11 @@ pub fn router(state: AppState) -> Router {
             get(get_jwk).put(update_jwk).delete(delete_jwk),
         )
         .route(&format!("{p}/jwks/{{name}}/resync"), post(resync_jwk))
+        .route(&format!("{p}/jwks/{{name}}/deploy"), post(deploy_jwk))
+        .route(
+            &format!("{p}/credentials/{{username}}/deploy"),
+            post(deploy_credential),
+        )
         .route(&format!("{p}/credentials"), post(create_credential))
         .route(
             &format!("{p}/credentials/{{username}}"),

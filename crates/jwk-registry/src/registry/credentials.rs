@@ -19,6 +19,12 @@ pub struct CredentialView {
     pub validation_jwk: Option<String>,
     /// Encryption JWK as `project/name`, if any.
     pub encryption_jwk: Option<String>,
+    /// Whether the environments serve the credential as saved (`false` until a user holding
+    /// IDENTITY+DEPLOY_UNDEPLOY approves a change by one who does not).
+    pub deployed: bool,
+    /// What is saved and not deployed, when not `deployed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<super::Pending>,
 }
 
 fn not_found(username: &str) -> RegistryError {
@@ -44,6 +50,7 @@ impl Registry {
         };
         let key = keys::credential(project, username);
         let txn = Txn::new().absent(key.clone()).put(key, encode(&rec));
+        let txn = self.approved_if(txn, &perms, IDENTITY_DEPLOY)?;
         let txn = self.audit(txn, actor, "credential.create", Some(project), username)?;
         self.commit(txn, || {
             RegistryError::bad_request(format!(
@@ -105,6 +112,7 @@ impl Registry {
                 (Slot::Encryption, false) => "credential.encryption.remove",
             };
             let txn = txn.put(key.clone(), encode(&cred));
+            let txn = self.approved_if(txn, &perms, IDENTITY_DEPLOY)?;
             let txn = self.audit(txn, actor, action, Some(project), username)?;
             if let Commit::Applied(_) = self.commit_txn(txn)? {
                 return Ok(self.change(&perms, IDENTITY_DEPLOY));
@@ -123,14 +131,11 @@ impl Registry {
         username: &str,
     ) -> Result<CredentialView> {
         self.require(actor, project, IDENTITY_VIEW)?;
-        let (cred, _) =
-            load::<CredentialRec>(&**self.store(), &keys::credential(project, username))?
-                .ok_or_else(|| {
-                    // A read of what does not exist is a 404 (the product's changes answer 400).
-                    RegistryError::not_found(format!(
-                        "Credential (username: {username}) was not found!"
-                    ))
-                })?;
+        let key = keys::credential(project, username);
+        let (cred, _) = load::<CredentialRec>(&**self.store(), &key)?.ok_or_else(|| {
+            // A read of what does not exist is a 404 (the product's changes answer 400).
+            RegistryError::not_found(format!("Credential (username: {username}) was not found!"))
+        })?;
         let name_of = |r: &Option<JwkRef>| -> Result<Option<String>> {
             Ok(match r {
                 Some(r) => load::<JwkRec>(&**self.store(), &keys::jwk(&r.project, &r.id))?
@@ -138,10 +143,13 @@ impl Registry {
                 None => None,
             })
         };
+        let pending = self.pending(&key, &cred)?;
         Ok(CredentialView {
             username: cred.username.clone(),
             validation_jwk: name_of(&cred.validation)?,
             encryption_jwk: name_of(&cred.encryption)?,
+            deployed: pending.is_none(),
+            pending,
         })
     }
 }

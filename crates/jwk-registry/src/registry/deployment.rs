@@ -22,8 +22,10 @@ pub const DEPLOYED: &str = "Deployed successfully";
 pub const COMPLETED: &str = "Deployment completed successfully";
 
 impl Registry {
-    /// Everything the environments serve, read at the store's current revision.
+    /// Everything the environments serve, read at the store's current revision: the
+    /// approved version of every JWK and credential (`approval.rs`).
     pub fn snapshot(&self) -> Result<EnvironmentSnapshot> {
+        self.ensure_approval_layout()?;
         let store = &**self.store();
         let revision = self.content_revision()?;
         let mut by_ref: HashMap<(String, String), DeployedJwk> = HashMap::new();
@@ -35,7 +37,8 @@ impl Registry {
                 ..ProjectSnapshot::default()
             };
             // Revisions only: records unchanged since the last deployment come from the cache.
-            for (key, rev) in store.scan_revisions(keys::jwks(&p.name).as_bytes())? {
+            let approved = keys::approved(&keys::jwks(&p.name));
+            for (key, rev) in store.scan_revisions(approved.as_bytes())? {
                 let key = String::from_utf8_lossy(&key).into_owned();
                 let Some(opened) = self.opened_jwk(&key, rev)? else {
                     continue; // deleted since the scan
@@ -52,7 +55,7 @@ impl Registry {
             .unwrap_or_else(|p| p.into_inner())
             .retain(|k, _| seen.contains(k));
         for snap in &mut projects {
-            let prefix = format!("cred/{}/", crate::model::component(&snap.name));
+            let prefix = keys::approved(&keys::credentials(&snap.name));
             for (_, c, _) in load_all::<CredentialRec>(store, &prefix)? {
                 let find = |r: &Option<crate::model::JwkRef>| {
                     r.as_ref()
@@ -106,24 +109,11 @@ impl Registry {
             .map_err(Into::into)
     }
 
-    /// Marks every environment pending (a change whose deployment was skipped).
-    fn mark_pending(&self) -> Result<()> {
-        for (_, env, _) in load_all::<EnvironmentRec>(&**self.store(), "env/")? {
-            let mut rec = load::<DeployRec>(&**self.store(), &keys::deploy(&env.name))?
-                .map(|(r, _)| r)
-                .unwrap_or_default();
-            rec.v = FORMAT;
-            rec.pending = true;
-            self.record(&env.name, rec)?;
-        }
-        Ok(())
-    }
-
     /// Deploys to every environment and reports per environment. A failed environment does
     /// not undo the change: it stays pending until [`Registry::reconcile`] succeeds.
     pub async fn deploy(&self, change: &Change) -> Result<DeploymentResult> {
         if let Some(reason) = &change.skipped {
-            self.mark_pending()?;
+            // Saved, not approved: what the environments serve has not changed.
             return Ok(DeploymentResult {
                 success: false,
                 message: reason.clone(),

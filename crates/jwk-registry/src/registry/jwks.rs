@@ -105,6 +105,12 @@ pub struct JwkView {
     /// The source type, while attached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
+    /// Whether the environments serve the JWK as saved (`false` until a user holding
+    /// SECRETS+DEPLOY_UNDEPLOY approves a change by one who does not).
+    pub deployed: bool,
+    /// What is saved and not deployed, when not `deployed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<super::Pending>,
 }
 
 impl JwkView {
@@ -123,12 +129,16 @@ impl PartialEq for JwkView {
             self.jwk.get(),
             &self.thumbprint,
             &self.source_type,
+            self.deployed,
+            self.pending,
         ) == (
             &other.name,
             &other.description,
             other.jwk.get(),
             &other.thumbprint,
             &other.source_type,
+            other.deployed,
+            other.pending,
         )
     }
 }
@@ -482,6 +492,7 @@ impl Registry {
 
     fn insert_jwk(&self, actor: &Actor, project: &str, new: NewJwk<'_>) -> Result<()> {
         let NewJwk {
+            perms,
             name,
             description,
             jwk,
@@ -503,6 +514,7 @@ impl Registry {
             .absent(keys::jwk_name(project, name))
             .put(keys::jwk_name(project, name), id.clone())
             .put(keys::jwk(project, &id), encode(&rec));
+        let txn = self.approved_if(txn, perms, SECRETS_DEPLOY)?;
         let txn = self.audit(txn, actor, action, Some(project), name)?;
         self.commit(txn, || already_exists_create(name))?;
         Ok(())
@@ -522,6 +534,7 @@ impl Registry {
             actor,
             project,
             NewJwk {
+                perms: &perms,
                 name: &name,
                 description: &req.description,
                 jwk: &jwk,
@@ -637,6 +650,7 @@ impl Registry {
             actor,
             project,
             NewJwk {
+                perms: &perms,
                 name: &name,
                 description: &req.description,
                 jwk: &jwk,
@@ -681,6 +695,7 @@ impl Registry {
         }
         rec.source = None;
         let txn = txn.put(keys::jwk(project, &rec.id), encode(&rec));
+        let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
         let txn = self.audit(txn, actor, "jwk.update", Some(project), &new_name)?;
         self.commit(txn, || {
             if self.find_jwk(project, &new_name).ok().flatten().is_some() && new_name != name {
@@ -694,8 +709,9 @@ impl Registry {
         Ok(self.change(&perms, SECRETS_DEPLOY))
     }
 
-    fn view(&self, rec: &JwkRec, private: bool) -> Result<JwkView> {
+    fn view(&self, project: &str, rec: &JwkRec, private: bool) -> Result<JwkView> {
         let jwk = self.open_jwk(rec)?;
+        let pending = self.pending(&keys::jwk(project, &rec.id), rec)?;
         // Written from the key itself, so every answer is canonical (records from before
         // the canonical public view included).
         let text = if private {
@@ -716,6 +732,8 @@ impl Registry {
             thumbprint: (!matches!(jwk.key(), jwk_core::Key::Oct(_)))
                 .then(|| crate::deploy::thumbprint(&jwk)),
             source_type: rec.source.as_ref().map(|s| s.source_type.clone()),
+            deployed: pending.is_none(),
+            pending,
         })
     }
 
@@ -742,7 +760,7 @@ impl Registry {
         let (rec, _, _) = self
             .find_jwk(project, name)?
             .ok_or_else(|| RegistryError::not_found(format!("JWK (name: {name}) is not found!")))?;
-        self.view(&rec, private)
+        self.view(project, &rec, private)
     }
 
     /// List JWKs, sorted by name.
@@ -751,7 +769,7 @@ impl Registry {
         let private = self.private_allowed(&perms, private)?;
         let mut out = load_all::<JwkRec>(&**self.store(), &keys::jwks(project))?
             .into_iter()
-            .map(|(_, rec, _)| self.view(&rec, private))
+            .map(|(_, rec, _)| self.view(project, &rec, private))
             .collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -793,6 +811,7 @@ impl Registry {
             let txn = txn
                 .delete(keys::jwk(project, &rec.id))
                 .delete(keys::jwk_name(project, name));
+            let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
             let txn = self.audit(txn, actor, "jwk.delete", Some(project), name)?;
             match self.commit_txn(txn)? {
                 crate::store::Commit::Applied(_) => {
@@ -874,6 +893,7 @@ impl Registry {
         let txn = Txn::new()
             .at(keys::jwk(project, &rec.id), rev)
             .put(keys::jwk(project, &rec.id), encode(&rec));
+        let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
         let txn = self.audit(txn, actor, "jwk.resync", Some(project), name)?;
         self.commit(txn, || {
             RegistryError::bad_request(format!(
@@ -886,6 +906,8 @@ impl Registry {
 
 /// A JWK about to be stored.
 struct NewJwk<'a> {
+    /// The actor's permissions in the project (a permitted actor's JWK is approved at once).
+    perms: &'a [crate::perm::Permission],
     name: &'a str,
     description: &'a Option<String>,
     jwk: &'a Jwk,

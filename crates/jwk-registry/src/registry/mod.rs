@@ -1,5 +1,6 @@
 //! The registry: every rule of the product, once, over a [`Store`].
 
+mod approval;
 mod credentials;
 mod deployment;
 mod jwks;
@@ -9,6 +10,7 @@ mod users;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use approval::Pending;
 pub use credentials::CredentialView;
 pub use jwks::{CreateJwkRequest, GenerateJwkRequest, JwkView, ResyncReport, UpdateJwkRequest};
 pub use secrets::{AddCertificateRequest, AddKeyRequest, AddKeystoreRequest};
@@ -116,6 +118,8 @@ pub struct Registry {
     refreshing: tokio::sync::Mutex<()>,
     /// URL fetches in progress (at most `config.max_concurrent_fetches`).
     fetching: std::sync::atomic::AtomicUsize,
+    /// Whether the store holds the approved copies (`approval.rs`).
+    approval_layout: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -214,6 +218,7 @@ impl Registry {
             refreshed: std::sync::atomic::AtomicU64::new(0),
             refreshing: tokio::sync::Mutex::new(()),
             fetching: std::sync::atomic::AtomicUsize::new(0),
+            approval_layout: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
