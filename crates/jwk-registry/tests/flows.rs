@@ -74,6 +74,8 @@ fn create_deploys_to_every_environment_with_the_products_body() {
         .reg
         .create_jwk(&f.admin, P, &paste("my-jwk", OCT))
         .unwrap();
+    // The change names the revision its own commit made.
+    assert_eq!(change.revision, f.reg.content_revision().unwrap());
     let result = rt().block_on(f.reg.deploy(&change)).unwrap();
     assert_eq!(
         result.response_json(),

@@ -13,7 +13,7 @@ use super::{Actor, Change, Registry, has};
 use crate::error::{RegistryError, Result};
 use crate::model::{CredentialRec, JwkRec, encode, keys, load, load_all};
 use crate::perm::{IDENTITY_DEPLOY, Permission, SECRETS_DEPLOY};
-use crate::store::{Commit, Op, Txn};
+use crate::store::{Op, Txn};
 
 /// What of a served record is not deployed yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -74,14 +74,13 @@ impl Registry {
         if self.approval_layout.load(Ordering::Acquire) {
             return Ok(());
         }
-        for _ in 0..3 {
+        let layout = self.commit_retrying("The approved copies", || {
             if self
                 .store()
                 .get(keys::APPROVAL_LAYOUT.as_bytes())?
                 .is_some()
             {
-                self.approval_layout.store(true, Ordering::Release);
-                return Ok(());
+                return Ok(None);
             }
             let mut txn = Txn::new().absent(keys::APPROVAL_LAYOUT);
             for prefix in ["jwk/", "cred/"] {
@@ -91,16 +90,9 @@ impl Registry {
                         .put([keys::APPROVED.as_bytes(), &key].concat(), value.value);
                 }
             }
-            txn = txn.put(keys::APPROVAL_LAYOUT, "1");
-            if let Commit::Applied(_) = self.store().commit(txn)? {
-                self.approval_layout.store(true, Ordering::Release);
-                return Ok(());
-            }
-        }
-        Err(RegistryError {
-            kind: crate::error::ErrorKind::Internal,
-            message: "the approved copies could not be made: the store kept changing".to_owned(),
-        })
+            Ok(Some(txn.put(keys::APPROVAL_LAYOUT, "1")))
+        });
+        layout.map(|_| self.approval_layout.store(true, Ordering::Release))
     }
 
     /// How the saved record at `key` stands against its approved copy: `None` when they are
@@ -124,7 +116,7 @@ impl Registry {
     pub fn deploy_jwk(&self, actor: &Actor, project: &str, name: &str) -> Result<Change> {
         let perms = self.require(actor, project, SECRETS_DEPLOY)?;
         self.ensure_approval_layout()?;
-        for _ in 0..16 {
+        let committed = self.commit_retrying(&format!("JWK (name: {name})"), || {
             let saved = self.find_jwk(project, name)?;
             let mut txn = Txn::new();
             if let Some((rec, rev, _)) = &saved {
@@ -155,14 +147,10 @@ impl Registry {
                     "JWK (name: {name}) is not found!"
                 )));
             }
-            let txn = self.audit(txn, actor, "jwk.deploy", Some(project), name)?;
-            if let Commit::Applied(_) = self.commit_txn(txn)? {
-                return Ok(self.change(&perms, SECRETS_DEPLOY));
-            }
-        }
-        Err(RegistryError::bad_request(format!(
-            "JWK (name: {name}) kept changing during the deployment; try again!"
-        )))
+            self.audit(txn, actor, "jwk.deploy", Some(project), name)
+                .map(Some)
+        })?;
+        Ok(self.change(&perms, SECRETS_DEPLOY, committed))
     }
 
     /// Deploy credential: approves the credential `username` of `project` (its slots) as it
@@ -178,37 +166,36 @@ impl Registry {
         self.ensure_approval_layout()?;
         let key = keys::credential(project, username);
         let approved_key = keys::approved(&key);
-        for _ in 0..16 {
-            let saved = self.store().get(key.as_bytes())?;
-            let approved = self.store().get(approved_key.as_bytes())?;
-            let txn = match (&saved, &approved) {
-                (None, None) => {
-                    return Err(RegistryError::bad_request(format!(
-                        "Credential (username: {username}) was not found!"
-                    )));
+        let committed =
+            self.commit_retrying(&format!("Credential (username: {username})"), || {
+                let saved = self.store().get(key.as_bytes())?;
+                let approved = self.store().get(approved_key.as_bytes())?;
+                let txn = match (&saved, &approved) {
+                    (None, None) => {
+                        return Err(RegistryError::bad_request(format!(
+                            "Credential (username: {username}) was not found!"
+                        )));
+                    }
+                    (Some(s), _) => Txn::new()
+                        .at(key.as_str(), s.revision)
+                        .put(approved_key.as_str(), s.value.clone()),
+                    (None, Some(a)) => Txn::new()
+                        .absent(key.as_str())
+                        .at(approved_key.as_str(), a.revision)
+                        .delete(approved_key.as_str()),
+                };
+                // Only records that decode are approved.
+                if let Some(s) = &saved {
+                    serde_json::from_slice::<CredentialRec>(&s.value).map_err(|e| {
+                        RegistryError {
+                            kind: crate::error::ErrorKind::Internal,
+                            message: format!("the stored record {key} is unreadable: {e}"),
+                        }
+                    })?;
                 }
-                (Some(s), _) => Txn::new()
-                    .at(key.as_str(), s.revision)
-                    .put(approved_key.as_str(), s.value.clone()),
-                (None, Some(a)) => Txn::new()
-                    .absent(key.as_str())
-                    .at(approved_key.as_str(), a.revision)
-                    .delete(approved_key.as_str()),
-            };
-            // Only records that decode are approved.
-            if let Some(s) = &saved {
-                serde_json::from_slice::<CredentialRec>(&s.value).map_err(|e| RegistryError {
-                    kind: crate::error::ErrorKind::Internal,
-                    message: format!("the stored record {key} is unreadable: {e}"),
-                })?;
-            }
-            let txn = self.audit(txn, actor, "credential.deploy", Some(project), username)?;
-            if let Commit::Applied(_) = self.commit_txn(txn)? {
-                return Ok(self.change(&perms, IDENTITY_DEPLOY));
-            }
-        }
-        Err(RegistryError::bad_request(format!(
-            "Credential (username: {username}) kept changing during the deployment; try again!"
-        )))
+                self.audit(txn, actor, "credential.deploy", Some(project), username)
+                    .map(Some)
+            })?;
+        Ok(self.change(&perms, IDENTITY_DEPLOY, committed))
     }
 }

@@ -7,7 +7,7 @@ use crate::deploy::Slot;
 use crate::error::{RegistryError, Result};
 use crate::model::{CredentialRec, FORMAT, JwkRec, JwkRef, encode, keys, load};
 use crate::perm::{IDENTITY_DEPLOY, IDENTITY_MANAGE, IDENTITY_VIEW};
-use crate::store::{Commit, Txn};
+use crate::store::Txn;
 
 /// A credential as the API shows it: the names of the JWKs in its slots.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -52,12 +52,12 @@ impl Registry {
         let txn = Txn::new().absent(key.clone()).put(key, encode(&rec));
         let txn = self.approved_if(txn, &perms, IDENTITY_DEPLOY)?;
         let txn = self.audit(txn, actor, "credential.create", Some(project), username)?;
-        self.commit(txn, || {
+        let committed = self.commit(txn, || {
             RegistryError::bad_request(format!(
                 "Credential (username: {username}) is already exist!"
             ))
         })?;
-        Ok(self.change(&perms, IDENTITY_DEPLOY))
+        Ok(self.change(&perms, IDENTITY_DEPLOY, Some(committed)))
     }
 
     /// The JWK named `name` in `project`, else in the admin project (names are case-sensitive).
@@ -85,42 +85,39 @@ impl Registry {
     ) -> Result<Change> {
         let perms = self.require(actor, project, IDENTITY_MANAGE)?;
         let key = keys::credential(project, username);
-        for _ in 0..32 {
-            let (mut cred, rev) =
-                load::<CredentialRec>(&**self.store(), &key)?.ok_or_else(|| not_found(username))?;
-            let mut txn = Txn::new().at(key.clone(), rev);
-            let target = match jwk_name {
-                Some(name) => {
-                    let (jwk_project, rec, jwk_rev) = self.resolve_jwk_for(project, name)?;
-                    // The JWK must still exist, unchanged, when the slot points at it.
-                    txn = txn.at(keys::jwk(&jwk_project, &rec.id), jwk_rev);
-                    Some(JwkRef {
-                        project: jwk_project,
-                        id: rec.id,
-                    })
+        let committed =
+            self.commit_retrying(&format!("Credential (username: {username})"), || {
+                let (mut cred, rev) = load::<CredentialRec>(&**self.store(), &key)?
+                    .ok_or_else(|| not_found(username))?;
+                let mut txn = Txn::new().at(key.clone(), rev);
+                let target = match jwk_name {
+                    Some(name) => {
+                        let (jwk_project, rec, jwk_rev) = self.resolve_jwk_for(project, name)?;
+                        // The JWK must still exist, unchanged, when the slot points at it.
+                        txn = txn.at(keys::jwk(&jwk_project, &rec.id), jwk_rev);
+                        Some(JwkRef {
+                            project: jwk_project,
+                            id: rec.id,
+                        })
+                    }
+                    None => None,
+                };
+                match slot {
+                    Slot::Validation => cred.validation = target,
+                    Slot::Encryption => cred.encryption = target,
                 }
-                None => None,
-            };
-            match slot {
-                Slot::Validation => cred.validation = target,
-                Slot::Encryption => cred.encryption = target,
-            }
-            let action = match (slot, jwk_name.is_some()) {
-                (Slot::Validation, true) => "credential.validation.set",
-                (Slot::Validation, false) => "credential.validation.remove",
-                (Slot::Encryption, true) => "credential.encryption.set",
-                (Slot::Encryption, false) => "credential.encryption.remove",
-            };
-            let txn = txn.put(key.clone(), encode(&cred));
-            let txn = self.approved_if(txn, &perms, IDENTITY_DEPLOY)?;
-            let txn = self.audit(txn, actor, action, Some(project), username)?;
-            if let Commit::Applied(_) = self.commit_txn(txn)? {
-                return Ok(self.change(&perms, IDENTITY_DEPLOY));
-            }
-        }
-        Err(RegistryError::bad_request(format!(
-            "Credential (username: {username}) kept changing; try again!"
-        )))
+                let action = match (slot, jwk_name.is_some()) {
+                    (Slot::Validation, true) => "credential.validation.set",
+                    (Slot::Validation, false) => "credential.validation.remove",
+                    (Slot::Encryption, true) => "credential.encryption.set",
+                    (Slot::Encryption, false) => "credential.encryption.remove",
+                };
+                let txn = txn.put(key.clone(), encode(&cred));
+                let txn = self.approved_if(txn, &perms, IDENTITY_DEPLOY)?;
+                self.audit(txn, actor, action, Some(project), username)
+                    .map(Some)
+            })?;
+        Ok(self.change(&perms, IDENTITY_DEPLOY, committed))
     }
 
     /// A credential's slots, by JWK `project/name`.

@@ -10,7 +10,7 @@ use crate::error::{ErrorKind, RegistryError, Result};
 use crate::model::{
     CredentialRec, DeployRec, EnvironmentRec, FORMAT, ProjectRec, encode, keys, load, load_all,
 };
-use crate::store::{Commit, LockGuard, Txn};
+use crate::store::{LockGuard, Txn};
 use std::collections::HashMap;
 
 /// Longest wait for another node's deployment of the same environment.
@@ -79,20 +79,15 @@ impl Registry {
     /// crossing one) is already recorded.
     fn record(&self, env: &str, rec: DeployRec) -> Result<()> {
         let key = keys::deploy(env);
-        for _ in 0..16 {
+        self.commit_retrying(&format!("The deployment record of {env}"), || {
             let txn = match load::<DeployRec>(&**self.store(), &key)? {
-                Some((current, _)) if current.revision > rec.revision => return Ok(()),
+                Some((current, _)) if current.revision > rec.revision => return Ok(None),
                 Some((_, at)) => Txn::new().at(key.as_str(), at),
                 None => Txn::new().absent(key.as_str()),
             };
-            if let Commit::Applied(_) = self.store().commit(txn.put(key.as_str(), encode(&rec)))? {
-                return Ok(());
-            }
-        }
-        Err(RegistryError {
-            kind: ErrorKind::Internal,
-            message: format!("the deployment record of {env} kept changing; not recorded"),
-        })
+            Ok(Some(txn.put(key.as_str(), encode(&rec))))
+        })?;
+        Ok(())
     }
 
     /// The lock that makes one node at a time deploy an environment (free at once on a

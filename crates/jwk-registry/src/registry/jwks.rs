@@ -490,7 +490,8 @@ impl Registry {
         Ok(name.to_owned())
     }
 
-    fn insert_jwk(&self, actor: &Actor, project: &str, new: NewJwk<'_>) -> Result<()> {
+    /// Stores a new JWK; the revision it was committed at.
+    fn insert_jwk(&self, actor: &Actor, project: &str, new: NewJwk<'_>) -> Result<u64> {
         let NewJwk {
             perms,
             name,
@@ -516,8 +517,7 @@ impl Registry {
             .put(keys::jwk(project, &id), encode(&rec));
         let txn = self.approved_if(txn, perms, SECRETS_DEPLOY)?;
         let txn = self.audit(txn, actor, action, Some(project), name)?;
-        self.commit(txn, || already_exists_create(name))?;
-        Ok(())
+        self.commit(txn, || already_exists_create(name))
     }
 
     /// Create JWK: every sourceType. Needs SECRETS+MANAGE; deploys with SECRETS+DEPLOY_UNDEPLOY.
@@ -530,7 +530,7 @@ impl Registry {
         let perms = self.require(actor, project, SECRETS_MANAGE)?;
         let name = self.check_new_name(project, &req.name)?;
         let (jwk, source) = self.build_from_source(project, req)?;
-        self.insert_jwk(
+        let committed = self.insert_jwk(
             actor,
             project,
             NewJwk {
@@ -542,7 +542,7 @@ impl Registry {
                 action: "jwk.create",
             },
         )?;
-        Ok(self.change(&perms, SECRETS_DEPLOY))
+        Ok(self.change(&perms, SECRETS_DEPLOY, Some(committed)))
     }
 
     /// Create JWK from Certificate: the CERTIFICATE source with the page's fields.
@@ -646,7 +646,7 @@ impl Registry {
             set_kids: Vec::new(),
             etag: None,
         };
-        self.insert_jwk(
+        let committed = self.insert_jwk(
             actor,
             project,
             NewJwk {
@@ -658,7 +658,7 @@ impl Registry {
                 action: "jwk.generate",
             },
         )?;
-        Ok(self.change(&perms, SECRETS_DEPLOY))
+        Ok(self.change(&perms, SECRETS_DEPLOY, Some(committed)))
     }
 
     /// Update JWK: rename and/or describe; detaches it from its source. Credentials refer to
@@ -697,7 +697,7 @@ impl Registry {
         let txn = txn.put(keys::jwk(project, &rec.id), encode(&rec));
         let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
         let txn = self.audit(txn, actor, "jwk.update", Some(project), &new_name)?;
-        self.commit(txn, || {
+        let committed = self.commit(txn, || {
             if self.find_jwk(project, &new_name).ok().flatten().is_some() && new_name != name {
                 RegistryError::bad_request(format!("JWK (name: {new_name}) is already exist!"))
             } else {
@@ -706,7 +706,7 @@ impl Registry {
                 ))
             }
         })?;
-        Ok(self.change(&perms, SECRETS_DEPLOY))
+        Ok(self.change(&perms, SECRETS_DEPLOY, Some(committed)))
     }
 
     fn view(&self, project: &str, rec: &JwkRec, private: bool) -> Result<JwkView> {
@@ -778,7 +778,7 @@ impl Registry {
     /// Delete JWK: refused while a credential (of any project) uses it.
     pub fn delete_jwk(&self, actor: &Actor, project: &str, name: &str) -> Result<Change> {
         let perms = self.require(actor, project, SECRETS_MANAGE)?;
-        for _ in 0..16 {
+        let committed = self.commit_retrying(&format!("JWK (name: {name})"), || {
             let Some((rec, rev, idx_rev)) = self.find_jwk(project, name)? else {
                 return Err(RegistryError::bad_request(format!(
                     "JWK (name: {name}) is not found!"
@@ -812,17 +812,10 @@ impl Registry {
                 .delete(keys::jwk(project, &rec.id))
                 .delete(keys::jwk_name(project, name));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
-            let txn = self.audit(txn, actor, "jwk.delete", Some(project), name)?;
-            match self.commit_txn(txn)? {
-                crate::store::Commit::Applied(_) => {
-                    return Ok(self.change(&perms, SECRETS_DEPLOY));
-                }
-                crate::store::Commit::Conflict(_) => continue,
-            }
-        }
-        Err(RegistryError::bad_request(format!(
-            "JWK (name: {name}) kept changing during the delete; try again!"
-        )))
+            self.audit(txn, actor, "jwk.delete", Some(project), name)
+                .map(Some)
+        })?;
+        Ok(self.change(&perms, SECRETS_DEPLOY, committed))
     }
 
     /// Re-fetches a URL-sourced JWK (with its stored options, kid and ETag) and reports which
@@ -863,7 +856,7 @@ impl Registry {
                 not_modified: true,
                 ..ResyncReport::default()
             };
-            return Ok((report, self.change(&perms, SECRETS_DEPLOY)));
+            return Ok((report, self.change(&perms, SECRETS_DEPLOY, None)));
         };
         let mut report = ResyncReport::default();
         for (kid, t) in &kids {
@@ -895,12 +888,12 @@ impl Registry {
             .put(keys::jwk(project, &rec.id), encode(&rec));
         let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
         let txn = self.audit(txn, actor, "jwk.resync", Some(project), name)?;
-        self.commit(txn, || {
+        let committed = self.commit(txn, || {
             RegistryError::bad_request(format!(
                 "JWK (name: {name}) changed during the re-sync; try again!"
             ))
         })?;
-        Ok((report, self.change(&perms, SECRETS_DEPLOY)))
+        Ok((report, self.change(&perms, SECRETS_DEPLOY, Some(committed))))
     }
 }
 

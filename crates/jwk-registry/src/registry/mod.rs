@@ -27,6 +27,20 @@ use crate::store::{Commit, Store, Txn};
 
 /// The name of the admin project, whose JWKs every project's credentials may use.
 pub const ADMIN_PROJECT: &str = "admin";
+/// Most attempts of one change whose compares keep failing because other writers got there
+/// first ([`Registry::commit_retrying`]).
+pub const ATTEMPTS: usize = 16;
+
+/// The error when every attempt of a change lost to other writers: try again shortly.
+pub(crate) fn kept_changing(what: &str) -> RegistryError {
+    RegistryError {
+        kind: crate::error::ErrorKind::Unavailable,
+        message: format!(
+            "{what} kept changing while this request changed it: try again in a few seconds!"
+        ),
+    }
+}
+
 /// The name of the admin user created by [`Registry::bootstrap`].
 pub const ADMIN_USER: &str = "admin";
 /// Longest name (in characters) accepted for projects, JWKs, users, environments and secrets.
@@ -240,6 +254,26 @@ impl Registry {
         Ok(self.store.commit(txn)?)
     }
 
+    /// The one compare-and-retry loop of the registry: commits the transaction `attempt`
+    /// builds (from fresh reads each time) until its compares hold, at most [`ATTEMPTS`]
+    /// times; then [`kept_changing`]. `attempt` returns `None` when, by what it read, there is
+    /// nothing left to write (the answer is then `None`), and stops the loop with its error.
+    pub(crate) fn commit_retrying(
+        &self,
+        what: &str,
+        mut attempt: impl FnMut() -> Result<Option<Txn>>,
+    ) -> Result<Option<u64>> {
+        for _ in 0..ATTEMPTS {
+            let Some(txn) = attempt()? else {
+                return Ok(None);
+            };
+            if let Commit::Applied(revision) = self.commit_txn(txn)? {
+                return Ok(Some(revision));
+            }
+        }
+        Err(kept_changing(what))
+    }
+
     /// A slot for one URL fetch, held until dropped; `temporarily_unavailable` when
     /// `max_concurrent_fetches` are in progress.
     pub(crate) fn fetch_slot(&self) -> Result<FetchSlot<'_>> {
@@ -302,21 +336,17 @@ impl Registry {
     /// first callers (nodes starting at once) one records its value and the others read it.
     fn recorded(&self, key: &str, make: impl Fn() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
         // A failed "absent" compare means another caller recorded the value: the next read
-        // finds it. Bounded all the same, against a store that keeps deleting the key.
-        for _ in 0..3 {
+        // finds it.
+        let mut value = Vec::new();
+        self.commit_retrying(key, || {
             if let Some(v) = self.store.get(key.as_bytes())? {
-                return Ok(v.value);
+                value = v.value;
+                return Ok(None);
             }
-            let value = make()?;
-            let txn = Txn::new().absent(key).put(key, value.clone());
-            if let Commit::Applied(_) = self.store.commit(txn)? {
-                return Ok(value);
-            }
-        }
-        Err(RegistryError {
-            kind: crate::error::ErrorKind::Internal,
-            message: format!("{key} keeps changing in the store"),
-        })
+            value = make()?;
+            Ok(Some(Txn::new().absent(key).put(key, value.clone())))
+        })?;
+        Ok(value)
     }
 
     /// Keeps this process's node-local targets (memory environments' resolvers, host targets
@@ -661,10 +691,16 @@ impl Registry {
         }
     }
 
-    /// The change to deploy after a mutation that needed `deploy` for its deployment.
-    pub(crate) fn change(&self, perms: &[Permission], deploy: Permission) -> Change {
+    /// The change to deploy after a mutation that needed `deploy` for its deployment and
+    /// committed at `committed` (`None`: it wrote nothing, the current content stands).
+    pub(crate) fn change(
+        &self,
+        perms: &[Permission],
+        deploy: Permission,
+        committed: Option<u64>,
+    ) -> Change {
         Change {
-            revision: self.content_revision().unwrap_or(u64::MAX),
+            revision: committed.unwrap_or_else(|| self.content_revision().unwrap_or(u64::MAX)),
             skipped: (!has(perms, deploy)).then(|| {
                 format!(
                     "Deployment skipped: user does not have {deploy} permission; the change is saved and pending"
@@ -773,5 +809,47 @@ mod name_tests {
         ] {
             assert_eq!(name_in("JWK", &bad).unwrap_err().message, refused);
         }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn a_change_is_tried_a_bounded_number_of_times_then_answered_with_one_error() {
+        let reg = Registry::new(
+            Arc::new(MemoryStore::new()),
+            MasterKey::from_bytes([1; 32]),
+            RegistryConfig::default(),
+        );
+        reg.store().commit(Txn::new().put("taken", "x")).unwrap();
+        let mut attempts = 0;
+        let err = reg
+            .commit_retrying("JWK (name: busy)", || {
+                attempts += 1;
+                // Another writer always got there first.
+                Ok(Some(Txn::new().absent("taken").put("taken", "y")))
+            })
+            .unwrap_err();
+        assert_eq!(attempts, ATTEMPTS);
+        assert_eq!(
+            (err.kind, err.message.as_str()),
+            (
+                crate::error::ErrorKind::Unavailable,
+                "JWK (name: busy) kept changing while this request changed it: try again in a few seconds!"
+            )
+        );
+        // Nothing left to write: no commit, no revision.
+        assert_eq!(reg.commit_retrying("x", || Ok(None)), Ok(None));
+        // A commit that holds: its revision.
+        let before = reg.content_revision().unwrap();
+        let rev = reg
+            .commit_retrying("x", || Ok(Some(Txn::new().put(keys::CONTENT, ""))))
+            .unwrap()
+            .unwrap();
+        assert!(rev > before);
+        assert_eq!(reg.content_revision().unwrap(), rev);
     }
 }
