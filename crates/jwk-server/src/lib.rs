@@ -15,7 +15,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{MethodRouter, get, post, put};
 use jwk_registry::model::TargetConfig;
 use jwk_registry::perm::Permission;
 use jwk_registry::{
@@ -676,104 +676,135 @@ async fn not_found() -> Response {
     )
 }
 
-/// Every route (paths without the trailing slash, which the server trims).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/apiops/projects/{project}/jwks"),
-    ("GET", "/apiops/projects/{project}/jwks"),
-    ("POST", "/apiops/projects/{project}/jwks/from-certificate"),
-    ("POST", "/apiops/projects/{project}/jwks/generate"),
-    ("GET", "/apiops/projects/{project}/jwks/{name}"),
-    ("PUT", "/apiops/projects/{project}/jwks/{name}"),
-    ("DELETE", "/apiops/projects/{project}/jwks/{name}"),
-    ("POST", "/apiops/projects/{project}/jwks/{name}/resync"),
-    ("POST", "/apiops/projects/{project}/jwks/{name}/deploy"),
-    (
-        "POST",
-        "/apiops/projects/{project}/credentials/{username}/deploy",
-    ),
-    ("POST", "/apiops/projects/{project}/credentials"),
-    ("GET", "/apiops/projects/{project}/credentials/{username}"),
-    (
-        "PUT",
-        "/apiops/projects/{project}/credentials/{username}/jwk/{slot}/{jwkName}",
-    ),
-    (
-        "DELETE",
-        "/apiops/projects/{project}/credentials/{username}/jwk/{slot}",
-    ),
-    ("POST", "/apiops/projects/{project}/certificates"),
-    ("POST", "/apiops/projects/{project}/keys"),
-    ("POST", "/apiops/projects/{project}/keystores"),
-    ("POST", "/apiops/projects"),
-    ("POST", "/apiops/environments"),
-    ("PUT", "/apiops/environments/{environment}"),
-    ("DELETE", "/apiops/environments/{environment}"),
-    ("GET", "/apiops/environments/{environment}/jwks"),
-    ("POST", "/apiops/users"),
-    ("DELETE", "/apiops/users/{username}"),
-    ("POST", "/apiops/users/{username}/token"),
-    ("PUT", "/apiops/projects/{project}/members/{username}"),
-    ("POST", "/apiops/reconcile"),
-    ("GET", "/apiops/openapi.json"),
-    ("GET", "/healthz"),
-];
+/// Every route: method, path (without the trailing slash, which the server trims) and
+/// handler. The router is made from this table, and a test checks the OpenAPI document
+/// against it both ways, so the two cannot drift.
+fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    use axum::routing::delete;
+    vec![
+        ("POST", "/apiops/projects/{project}/jwks", post(create_jwk)),
+        ("GET", "/apiops/projects/{project}/jwks", get(list_jwks)),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwks/from-certificate",
+            post(create_from_certificate),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwks/generate",
+            post(generate_jwk),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/jwks/{name}",
+            get(get_jwk),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/jwks/{name}",
+            put(update_jwk),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/jwks/{name}",
+            delete(delete_jwk),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwks/{name}/resync",
+            post(resync_jwk),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwks/{name}/deploy",
+            post(deploy_jwk),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/credentials",
+            post(create_credential),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/credentials/{username}",
+            get(get_credential),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/credentials/{username}/deploy",
+            post(deploy_credential),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/credentials/{username}/jwk/{slot}/{jwkName}",
+            put(set_slot),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/credentials/{username}/jwk/{slot}",
+            delete(remove_slot),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/certificates",
+            post(add_certificate),
+        ),
+        ("POST", "/apiops/projects/{project}/keys", post(add_key)),
+        (
+            "POST",
+            "/apiops/projects/{project}/keystores",
+            post(add_keystore),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/members/{username}",
+            put(set_member),
+        ),
+        ("POST", "/apiops/projects", post(create_project)),
+        ("POST", "/apiops/environments", post(create_environment)),
+        (
+            "PUT",
+            "/apiops/environments/{environment}",
+            put(update_environment),
+        ),
+        (
+            "DELETE",
+            "/apiops/environments/{environment}",
+            delete(delete_environment),
+        ),
+        (
+            "GET",
+            "/apiops/environments/{environment}/jwks",
+            get(environment_jwks),
+        ),
+        ("POST", "/apiops/users", post(create_user)),
+        ("DELETE", "/apiops/users/{username}", delete(delete_user)),
+        (
+            "POST",
+            "/apiops/users/{username}/token",
+            post(reset_user_token),
+        ),
+        ("POST", "/apiops/reconcile", post(reconcile)),
+        ("GET", "/apiops/openapi.json", get(openapi)),
+        ("GET", "/healthz", get(healthz)),
+    ]
+}
+
+/// Every route as (method, path), the trailing slash trimmed: what the router serves.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    route_table()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
 
 /// The router. Wrap it with [`service`] to trim trailing slashes.
 pub fn router(state: AppState) -> Router {
-    let p = "/apiops/projects/{project}";
-    Router::new()
-        .route(&format!("{p}/jwks"), post(create_jwk).get(list_jwks))
-        .route(
-            &format!("{p}/jwks/from-certificate"),
-            post(create_from_certificate),
-        )
-        .route(&format!("{p}/jwks/generate"), post(generate_jwk))
-        .route(
-            &format!("{p}/jwks/{{name}}"),
-            get(get_jwk).put(update_jwk).delete(delete_jwk),
-        )
-        .route(&format!("{p}/jwks/{{name}}/resync"), post(resync_jwk))
-        .route(&format!("{p}/jwks/{{name}}/deploy"), post(deploy_jwk))
-        .route(
-            &format!("{p}/credentials/{{username}}/deploy"),
-            post(deploy_credential),
-        )
-        .route(&format!("{p}/credentials"), post(create_credential))
-        .route(
-            &format!("{p}/credentials/{{username}}"),
-            get(get_credential),
-        )
-        .route(
-            &format!("{p}/credentials/{{username}}/jwk/{{slot}}/{{jwk_name}}"),
-            put(set_slot),
-        )
-        .route(
-            &format!("{p}/credentials/{{username}}/jwk/{{slot}}"),
-            axum::routing::delete(remove_slot),
-        )
-        .route(&format!("{p}/certificates"), post(add_certificate))
-        .route(&format!("{p}/keys"), post(add_key))
-        .route(&format!("{p}/keystores"), post(add_keystore))
-        .route("/apiops/projects", post(create_project))
-        .route("/apiops/environments", post(create_environment))
-        .route(
-            "/apiops/environments/{environment}",
-            put(update_environment).delete(delete_environment),
-        )
-        .route(
-            "/apiops/environments/{environment}/jwks",
-            get(environment_jwks),
-        )
-        .route("/apiops/users", post(create_user))
-        .route(
-            "/apiops/users/{username}",
-            axum::routing::delete(delete_user),
-        )
-        .route("/apiops/users/{username}/token", post(reset_user_token))
-        .route(&format!("{p}/members/{{username}}"), put(set_member))
-        .route("/apiops/reconcile", post(reconcile))
-        .route("/apiops/openapi.json", get(openapi))
-        .route("/healthz", get(healthz))
+    route_table()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -840,6 +871,45 @@ mod answer_tests {
                 .status(),
             400
         );
+    }
+
+    /// Each row of the route table is served with its method and no other: the table the
+    /// OpenAPI document is checked against says what the router does.
+    #[test]
+    fn the_route_table_says_which_methods_each_path_has() {
+        use jwk_registry::store::MemoryStore;
+        use tower::ServiceExt;
+        let registry = Arc::new(Registry::new(
+            Arc::new(MemoryStore::new()),
+            jwk_registry::MasterKey::from_bytes([3; 32]),
+            jwk_registry::RegistryConfig::default(),
+        ));
+        let app = router(AppState { registry });
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let table = routes();
+        for (_, path) in &table {
+            let concrete: String = path
+                .split('/')
+                .map(|part| if part.starts_with('{') { "x" } else { part })
+                .collect::<Vec<_>>()
+                .join("/");
+            for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+                let listed = table.iter().any(|(m, p)| p == path && *m == method);
+                let request = axum::http::Request::builder()
+                    .method(method)
+                    .uri(&concrete)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let status = rt.block_on(app.clone().oneshot(request)).unwrap().status();
+                // Routed: the token is asked for first (or the public routes answer).
+                let expected = match (listed, *path) {
+                    (false, _) => StatusCode::METHOD_NOT_ALLOWED,
+                    (true, "/healthz" | "/apiops/openapi.json") => StatusCode::OK,
+                    (true, _) => StatusCode::UNAUTHORIZED,
+                };
+                assert_eq!(status, expected, "{method} {concrete}");
+            }
+        }
     }
 
     #[test]

@@ -484,6 +484,7 @@ impl Registry {
     fn check_new_name(&self, project: &str, name: &Option<String>) -> Result<String> {
         let name = name_in("JWK", name.as_deref().unwrap_or_default())?
             .ok_or_else(|| RegistryError::bad_request("JWK name can not be empty!"))?;
+        not_a_route(name)?;
         if self.find_jwk(project, name)?.is_some() {
             return Err(already_exists_create(name));
         }
@@ -680,6 +681,9 @@ impl Registry {
         let new_name = name_in("JWK", req.name.as_deref().unwrap_or_default())?
             .unwrap_or(name)
             .to_owned();
+        if new_name != name {
+            not_a_route(&new_name)?;
+        }
         let mut txn = Txn::new()
             .at(keys::jwk(project, &rec.id), rev)
             .at(keys::jwk_name(project, name), idx_rev);
@@ -895,6 +899,19 @@ impl Registry {
         })?;
         Ok((report, self.change(&perms, SECRETS_DEPLOY, Some(committed))))
     }
+}
+
+/// The names under `…/jwks/` that are routes of their own (`POST …/jwks/generate/`): a JWK
+/// of that name could not be read, updated or deleted by name, so none is given it.
+pub const ROUTE_NAMES: &[&str] = &["generate", "from-certificate"];
+
+fn not_a_route(name: &str) -> Result<()> {
+    if ROUTE_NAMES.contains(&name) {
+        return Err(RegistryError::bad_request(format!(
+            "JWK name ({name}) is reserved: …/jwks/{name}/ is a route of the API!"
+        )));
+    }
+    Ok(())
 }
 
 /// A JWK about to be stored.

@@ -210,6 +210,12 @@ pub(crate) fn name_in<'a>(what: &str, raw: &'a str) -> Result<Option<&'a str>> {
     if name.is_empty() {
         return Ok(None);
     }
+    // Names are path segments of the API, and clients resolve these two away.
+    if name == "." || name == ".." {
+        return Err(RegistryError::bad_request(format!(
+            "{what} name can not be \".\" or \"..\"!"
+        )));
+    }
     if raw.chars().count() > MAX_NAME || raw.chars().any(char::is_control) {
         return Err(RegistryError::bad_request(format!(
             "{what} name must be at most {MAX_NAME} characters without control characters!"
@@ -795,6 +801,13 @@ mod name_tests {
         assert_eq!(name_in("JWK", "  my-jwk \u{a0}"), Ok(Some("my-jwk")));
         assert_eq!(name_in("JWK", " \u{3000} "), Ok(None));
         assert_eq!(name_in("JWK", ""), Ok(None));
+        for dots in [".", " .. "] {
+            assert_eq!(
+                name_in("Project", dots).unwrap_err().message,
+                r#"Project name can not be "." or ".."!"#
+            );
+        }
+        assert_eq!(name_in("JWK", "..."), Ok(Some("...")));
         for bad in ["f\r\r", "\t", "a\u{85}b", "a\u{7f}"] {
             assert_eq!(name_in("JWK", bad).unwrap_err().message, refused, "{bad:?}");
         }
