@@ -23,8 +23,8 @@ pg_start
 # Without a server the PostgreSQL tests would skip; here they must run.
 export JWK_REQUIRE_POSTGRES=1
 status=0
-# The facade without default features: the conversion core alone.
-scripts/core-alone.sh || status=$?
+# The crate seams: the facade without default features, the store adapters.
+scripts/seams.sh || status=$?
 cargo test --workspace --locked "$@" || status=$?
 # The OpenAPI document against the running server (Schemathesis, `--checks all`, bounded in
 # time: JWK_SCHEMATHESIS_SECONDS, default 120).

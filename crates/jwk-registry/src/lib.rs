@@ -13,7 +13,9 @@ pub mod error;
 pub mod model;
 pub mod perm;
 mod registry;
-pub mod store;
+
+/// The `Store` trait and its in-memory implementation (the `jwk-store` crate).
+pub use jwk_store as store;
 
 pub use crypto::MasterKey;
 pub use deploy::{DeployTarget, DeploymentResult, Resolver, Slot};

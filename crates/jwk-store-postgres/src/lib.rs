@@ -43,7 +43,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use jwk_registry::store::{
+use jwk_store::{
     Commit, Compare, LockGuard, Op, Revision, Store, StoreError, Txn, Versioned,
     first_failed_compare,
 };

@@ -21,7 +21,7 @@ use spki::AlgorithmIdentifierRef;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 
-use jwk_registry::store::StoreError;
+use jwk_store::StoreError;
 
 /// Reads the CA certificates of a PEM file (`--postgres-ca`), for [`crate::PgOptions::tls_roots`].
 pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, StoreError> {

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use jwk_registry::store::{Store, Txn};
+use jwk_store::{Store, Txn};
 use jwk_store_postgres::{PgStore, SCHEMA_VERSION};
 use jwk_testkit::conformance::{Backend, run};
 use jwk_testkit::postgres::fresh_database;
@@ -37,13 +37,13 @@ fn two_handles_share_one_registry() {
     let mut seen = b.watch().unwrap();
     assert_eq!(*seen.borrow(), 0);
     let rev = match a.commit(Txn::new().absent("k").put("k", "from a")).unwrap() {
-        jwk_registry::store::Commit::Applied(r) => r,
+        jwk_store::Commit::Applied(r) => r,
         other => panic!("{other:?}"),
     };
     assert_eq!(b.get(b"k").unwrap().unwrap().value, b"from a");
     assert_eq!(
         b.commit(Txn::new().absent("k").put("k", "from b")).unwrap(),
-        jwk_registry::store::Commit::Conflict(0)
+        jwk_store::Commit::Conflict(0)
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

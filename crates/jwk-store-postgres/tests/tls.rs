@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use jwk_registry::store::{Store, Txn};
+use jwk_store::{Store, Txn};
 use jwk_store_postgres::{PgOptions, PgStore, read_ca_file};
 use jwk_testkit::postgres::{admin, admin_query, fresh_database, tls_ca_file};
 

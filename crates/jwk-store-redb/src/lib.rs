@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use jwk_registry::store::{
+use jwk_store::{
     Commit, Op, Revision, Store, StoreError, Txn, Versioned, decode_record, encode_record,
     first_failed_compare,
 };

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use jwk_registry::store::{
+use jwk_store::{
     Commit, Compare, Op, Revision, Store, StoreError, Txn, Versioned, decode_record, encode_record,
 };
 use sled::transaction::{ConflictableTransactionError, TransactionError};

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use jwk_registry::store::Store;
+use jwk_store::Store;
 use jwk_store_sled::SledStore;
 
 fn open(dir: &Path) -> Arc<dyn Store> {
