@@ -17,15 +17,11 @@ use spki::AlgorithmIdentifierRef;
 use zeroize::Zeroizing;
 
 use crate::der::pkcs8_to_key;
+use crate::detect::{JCEKS_MAGIC, JKS_MAGIC as MAGIC};
 use crate::encrypted::utf16_be;
 use crate::error::{Error, Result};
 use crate::jwk::{Jwk, Parameters};
-use crate::pkcs12::KeystoreEntry;
-
-/// The first four bytes of a JKS file.
-pub(crate) const MAGIC: [u8; 4] = [0xfe, 0xed, 0xfe, 0xed];
-/// The first four bytes of a JCEKS file.
-pub(crate) const JCEKS_MAGIC: [u8; 4] = [0xce, 0xce, 0xce, 0xce];
+use crate::keystore::{KeystoreEntry, describe};
 
 const KEY_PROTECTOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.42.2.17.1.1");
 const PRIVATE_KEY_ENTRY: u32 = 1;
@@ -313,7 +309,7 @@ pub(crate) fn keystore_entries(file: &[u8], password: &str) -> Result<Vec<Keysto
             let jwk = entry_jwk(e, password)?;
             Ok(KeystoreEntry {
                 alias: Some(e.alias.clone()),
-                key_type: crate::pkcs12::describe(jwk.key()),
+                key_type: describe(jwk.key()),
                 private: e.key.is_some(),
                 secret: false,
                 certificates: e.certificates.len(),

@@ -21,6 +21,7 @@
 mod b64;
 mod ber;
 mod der;
+mod detect;
 mod ecparams;
 mod encrypted;
 mod error;
@@ -29,6 +30,7 @@ mod jks;
 mod json;
 mod jwk;
 mod key;
+mod keystore;
 mod pem;
 mod pkcs12;
 mod policy;
@@ -43,11 +45,11 @@ pub use jwk::{Jwk, KeyUse, Parameters, ThumbprintHash};
 pub use key::{
     EcCurve, EcKey, Key, KeyType, OctKey, OkpCurve, OkpKey, PssHash, RsaKey, RsaPrivate,
 };
-pub use pkcs12::KeystoreEntry;
+pub use keystore::KeystoreEntry;
 pub use policy::{Usage, check_algorithm, valid_algorithms};
 pub use secret::Secret;
 
-use der::DerKind;
+use detect::DerKind;
 use zeroize::Zeroizing;
 
 /// Options for [`import`]. `Default` gives no password, no alias, no kid and the default
@@ -99,10 +101,10 @@ pub fn import(input: &[u8], opts: &ImportOptions<'_>) -> Result<Jwk> {
     }
     let jwk = if pem::looks_like_pem(trimmed) {
         import_pem(trimmed, opts)?
-    } else if let Some(kind) = der::classify(input) {
+    } else if let Some(kind) = detect::classify(input) {
         import_der(kind, input, opts)?
     } else if let Some(der) = bare_base64(trimmed) {
-        match der::classify(&der) {
+        match detect::classify(&der) {
             Some(kind) => import_der(kind, &der, opts)?,
             None => return Err(Error::UnrecognizedInput),
         }
@@ -132,13 +134,13 @@ pub fn keystore_entries(
 ) -> Result<Vec<KeystoreEntry>> {
     let trimmed = keystore.trim_ascii();
     let decoded;
-    let (kind, der, encoding) = match der::classify(keystore) {
+    let (kind, der, encoding) = match detect::classify(keystore) {
         Some(kind) => (kind, keystore, ""),
         None => {
             let unknown = || not_a_keystore(describe(trimmed));
             decoded = bare_base64(trimmed).ok_or_else(unknown)?;
             (
-                der::classify(&decoded).ok_or_else(unknown)?,
+                detect::classify(&decoded).ok_or_else(unknown)?,
                 &decoded[..],
                 "base64 of ",
             )
@@ -377,7 +379,7 @@ pub mod __fuzz {
 
     /// Every DER decoder, whatever the bytes' shape.
     pub fn der_decoders(data: &[u8]) {
-        let _ = der::classify(data);
+        let _ = crate::detect::classify(data);
         let _ = der::spki_to_key(data);
         let _ = der::pkcs8_to_key(data);
         let _ = der::pkcs1_public(data);
