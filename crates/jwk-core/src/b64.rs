@@ -48,7 +48,7 @@ pub(crate) fn push_std(out: &mut String, bytes: &[u8]) {
 pub(crate) fn decode_url(member: &str, value: &str) -> Result<Vec<u8>> {
     Base64UrlUnpadded::decode_vec(value).map_err(|_| Error::BadBase64 {
         member: member.to_owned(),
-        detail: describe(value),
+        detail: why_not_base64url(value),
     })
 }
 
@@ -63,7 +63,7 @@ pub(crate) fn decode_std(value: &str) -> Option<Vec<u8>> {
 }
 
 /// Says why a base64url text is wrong, without quoting it.
-fn describe(value: &str) -> String {
+fn why_not_base64url(value: &str) -> String {
     if value.ends_with('=') {
         return "it ends with '=' padding, which base64url in JWKs must not have".to_owned();
     }

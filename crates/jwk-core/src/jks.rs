@@ -21,7 +21,7 @@ use crate::detect::{JCEKS_MAGIC, JKS_MAGIC as MAGIC};
 use crate::encrypted::utf16_be;
 use crate::error::{Error, Result};
 use crate::jwk::{Jwk, Parameters};
-use crate::keystore::{KeystoreEntry, describe};
+use crate::keystore::{KeystoreEntry, key_type};
 
 const KEY_PROTECTOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.42.2.17.1.1");
 const PRIVATE_KEY_ENTRY: u32 = 1;
@@ -309,7 +309,7 @@ pub(crate) fn keystore_entries(file: &[u8], password: &str) -> Result<Vec<Keysto
             let jwk = entry_jwk(e, password)?;
             Ok(KeystoreEntry {
                 alias: Some(e.alias.clone()),
-                key_type: describe(jwk.key()),
+                key_type: key_type(jwk.key()),
                 private: e.key.is_some(),
                 secret: false,
                 certificates: e.certificates.len(),

@@ -38,7 +38,7 @@ impl std::fmt::Display for KeystoreEntry {
     }
 }
 
-pub(crate) fn describe(key: &Key) -> String {
+pub(crate) fn key_type(key: &Key) -> String {
     match key {
         Key::Rsa(k) => format!("RSA {}", k.bits()),
         Key::Ec(k) => format!("EC {}", k.curve().name()),

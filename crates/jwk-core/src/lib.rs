@@ -137,7 +137,7 @@ pub fn keystore_entries(
     let (kind, der, encoding) = match detect::classify(keystore) {
         Some(kind) => (kind, keystore, ""),
         None => {
-            let unknown = || not_a_keystore(describe(trimmed));
+            let unknown = || not_a_keystore(what_it_looks_like(trimmed));
             decoded = bare_base64(trimmed).ok_or_else(unknown)?;
             (
                 detect::classify(&decoded).ok_or_else(unknown)?,
@@ -187,7 +187,7 @@ fn der_kind_name(kind: DerKind) -> &'static str {
 }
 
 /// What non-DER input looks like, for [`Error::NotAKeystore`].
-fn describe(trimmed: &[u8]) -> String {
+fn what_it_looks_like(trimmed: &[u8]) -> String {
     if pem::looks_like_pem(trimmed) {
         let labels: Vec<&str> = pem::blocks(trimmed).iter().map(|b| b.label).collect();
         return if labels.is_empty() {

@@ -33,7 +33,7 @@ use crate::encrypted::{
 use crate::error::{Error, Result};
 use crate::jwk::{Jwk, Parameters};
 use crate::key::Key;
-use crate::keystore::{KeystoreEntry, describe};
+use crate::keystore::{KeystoreEntry, key_type};
 
 const PBES2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.13");
 const PBMAC1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.14");
@@ -829,7 +829,7 @@ pub(crate) fn keystore_entries(
         let jwk = key_jwk(&keystore, bag, &bags.certs)?;
         out.push(KeystoreEntry {
             alias: bag.alias.clone(),
-            key_type: describe(jwk.key()),
+            key_type: key_type(jwk.key()),
             private: true,
             secret: bag.secret,
             certificates: jwk.params().x5c.as_ref().map_or(0, Vec::len),
@@ -839,7 +839,7 @@ pub(crate) fn keystore_entries(
         let key = crate::x5c::certificate_key(cert.der)?;
         out.push(KeystoreEntry {
             alias: cert.alias.clone(),
-            key_type: describe(&key),
+            key_type: key_type(&key),
             private: false,
             secret: false,
             certificates: 1,

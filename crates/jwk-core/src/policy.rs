@@ -165,7 +165,7 @@ fn valid(key: &Key, usage: Usage, check_sizes: bool) -> Vec<&'static str> {
     }
 }
 
-fn describe(key: &Key) -> String {
+fn key_with_size(key: &Key) -> String {
     match key {
         Key::Oct(k) => format!("a {}-bit oct key", k.k().len() * 8),
         Key::Rsa(k) if k.pss().is_some() => {
@@ -212,7 +212,12 @@ fn judge(alg: &str, allowed: &[&str], key: String, usage: Usage) -> Result<()> {
 
 /// Checks that `alg` may be used with `key` for `usage`.
 pub fn check_algorithm(key: &Key, usage: Usage, alg: &str) -> Result<()> {
-    judge(alg, &valid_algorithms(key, usage), describe(key), usage)
+    judge(
+        alg,
+        &valid_algorithms(key, usage),
+        key_with_size(key),
+        usage,
+    )
 }
 
 /// Checks `alg` for an RSA key of `bits` before it exists (generation is costly).
@@ -244,7 +249,7 @@ pub(crate) fn check_alg_fits_key(key: &Key, alg: &str) -> Result<()> {
         "alg",
         format!(
             "{alg} cannot be used with {}: valid are {}",
-            describe(key),
+            key_with_size(key),
             join(&allowed)
         ),
     ))

@@ -150,7 +150,7 @@ impl Registry {
             self.audit(txn, actor, "jwk.deploy", Some(project), name)
                 .map(Some)
         })?;
-        Ok(self.change(&perms, SECRETS_DEPLOY, committed))
+        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
     }
 
     /// Deploy credential: approves the credential `username` of `project` (its slots) as it
@@ -196,6 +196,6 @@ impl Registry {
                 self.audit(txn, actor, "credential.deploy", Some(project), username)
                     .map(Some)
             })?;
-        Ok(self.change(&perms, IDENTITY_DEPLOY, committed))
+        Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed))
     }
 }

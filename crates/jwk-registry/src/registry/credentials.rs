@@ -57,7 +57,7 @@ impl Registry {
                 "Credential (username: {username}) is already exist!"
             ))
         })?;
-        Ok(self.change(&perms, IDENTITY_DEPLOY, Some(committed)))
+        Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, Some(committed)))
     }
 
     /// The JWK named `name` in `project`, else in the admin project (names are case-sensitive).
@@ -117,7 +117,7 @@ impl Registry {
                 self.audit(txn, actor, action, Some(project), username)
                     .map(Some)
             })?;
-        Ok(self.change(&perms, IDENTITY_DEPLOY, committed))
+        Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed))
     }
 
     /// A credential's slots, by JWK `project/name`.

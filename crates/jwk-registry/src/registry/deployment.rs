@@ -77,7 +77,7 @@ impl Registry {
 
     /// Records an environment's state, unless a newer deployment (another node's, or a
     /// crossing one) is already recorded.
-    fn record(&self, env: &str, rec: DeployRec) -> Result<()> {
+    fn record_deployment(&self, env: &str, rec: DeployRec) -> Result<()> {
         let key = keys::deploy(env);
         self.commit_retrying(&format!("The deployment record of {env}"), || {
             let txn = match load::<DeployRec>(&**self.store(), &key)? {
@@ -220,7 +220,7 @@ impl Registry {
                     )
                 }
             };
-            self.record(&env.name, rec)?;
+            self.record_deployment(&env.name, rec)?;
             results.push(EnvironmentResult {
                 environment_name: env.name.clone(),
                 success,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use jwk_core::{ImportOptions, Jwk, Usage};
 use serde::{Deserialize, Serialize};
 
-use super::{Actor, Change, Registry, given, name_in, new_id};
+use super::{Actor, Change, Registry, name_in, new_id, non_blank};
 use crate::error::{RegistryError, Result};
 use crate::model::{
     CredentialRec, EnvironmentRec, FORMAT, JwkRec, SecretRec, SourceRec, encode, keys, load,
@@ -176,8 +176,8 @@ fn parse_usage(use_type: &str) -> Result<Usage> {
 
 /// Applies useType + algorithm: required for secrets-store sources, optional otherwise.
 fn apply_usage(jwk: &mut Jwk, req: &CreateJwkRequest, source: &str, required: bool) -> Result<()> {
-    let use_type = given(&req.use_type);
-    let alg = given(&req.algorithm);
+    let use_type = non_blank(&req.use_type);
+    let alg = non_blank(&req.algorithm);
     if required {
         if use_type.is_none() {
             return Err(RegistryError::bad_request(format!(
@@ -271,7 +271,7 @@ impl Registry {
 
     /// The environment name required by a secrets-store source, and the environment itself.
     fn source_environment(&self, req: &CreateJwkRequest, source: &str) -> Result<String> {
-        let env = given(&req.environment_name).ok_or_else(|| {
+        let env = non_blank(&req.environment_name).ok_or_else(|| {
             RegistryError::bad_request(format!(
                 "Environment name is required for {source} source type!"
             ))
@@ -282,7 +282,7 @@ impl Registry {
 
     /// Builds the key of a create request and its source record.
     fn build_from_source(&self, project: &str, req: &CreateJwkRequest) -> Result<(Jwk, SourceRec)> {
-        let source_type = given(&req.source_type)
+        let source_type = non_blank(&req.source_type)
             .ok_or_else(|| RegistryError::bad_request("Source type is required!"))?;
         let mut source = SourceRec {
             source_type: source_type.to_owned(),
@@ -291,14 +291,14 @@ impl Registry {
             alias_name: None,
             url: None,
             url_options: None,
-            kid: given(&req.kid).map(str::to_owned),
+            kid: non_blank(&req.kid).map(str::to_owned),
             set_kids: Vec::new(),
             etag: None,
         };
-        let kid = given(&req.kid);
+        let kid = non_blank(&req.kid);
         let jwk = match source_type {
             "URL" => {
-                let url = given(&req.url).ok_or_else(|| {
+                let url = non_blank(&req.url).ok_or_else(|| {
                     RegistryError::bad_request("URL is required for URL source type!")
                 })?;
                 let max_ms = self.config.max_fetch_timeout_ms;
@@ -341,7 +341,7 @@ impl Registry {
                 jwk
             }
             "COPY_PASTE" => {
-                let text = given(&req.jwk_str).ok_or_else(|| {
+                let text = non_blank(&req.jwk_str).ok_or_else(|| {
                     RegistryError::bad_request("JWK string is required for COPY_PASTE source type!")
                 })?;
                 let mut jwk = jwk_core::select_from_json(text, kid)?;
@@ -349,7 +349,7 @@ impl Registry {
                 jwk
             }
             "CERTIFICATE" => {
-                let name = given(&req.certificate_name).ok_or_else(|| {
+                let name = non_blank(&req.certificate_name).ok_or_else(|| {
                     RegistryError::bad_request(
                         "Certificate name is required for CERTIFICATE source type!",
                     )
@@ -375,7 +375,7 @@ impl Registry {
                 } else {
                     "private-key"
                 };
-                let name = given(&req.key_name).ok_or_else(|| {
+                let name = non_blank(&req.key_name).ok_or_else(|| {
                     RegistryError::bad_request(format!(
                         "Key name is required for {source_type} source type!"
                     ))
@@ -397,13 +397,13 @@ impl Registry {
                 jwk
             }
             "KEYSTORE" => {
-                let name = given(&req.key_store_name).ok_or_else(|| {
+                let name = non_blank(&req.key_store_name).ok_or_else(|| {
                     RegistryError::bad_request(
                         "Keystore name is required for KEYSTORE source type!",
                     )
                 })?;
                 let env = self.source_environment(req, "KEYSTORE")?;
-                let alias = given(&req.alias_name).ok_or_else(|| {
+                let alias = non_blank(&req.alias_name).ok_or_else(|| {
                     RegistryError::bad_request("Alias name is required for KEYSTORE source type!")
                 })?;
                 let ks = self
@@ -543,7 +543,7 @@ impl Registry {
                 action: "jwk.create",
             },
         )?;
-        Ok(self.change(&perms, SECRETS_DEPLOY, Some(committed)))
+        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
     }
 
     /// Create JWK from Certificate: the CERTIFICATE source with the page's fields.
@@ -570,13 +570,13 @@ impl Registry {
         use jwk_core::{EcCurve, KeySpec, KidType, OkpCurve};
         let perms = self.require(actor, project, SECRETS_MANAGE)?;
         let name = self.check_new_name(project, &req.name)?;
-        let key_type = given(&req.key_type)
+        let key_type = non_blank(&req.key_type)
             .ok_or_else(|| RegistryError::bad_request("Key type is required!"))?;
-        let use_type = given(&req.use_type)
+        let use_type = non_blank(&req.use_type)
             .ok_or_else(|| RegistryError::bad_request("Use type is required!"))?;
-        let alg = given(&req.algorithm)
+        let alg = non_blank(&req.algorithm)
             .ok_or_else(|| RegistryError::bad_request("Algorithm is required!"))?;
-        let curve = given(&req.curve);
+        let curve = non_blank(&req.curve);
         let spec = match key_type.to_ascii_uppercase().as_str() {
             "RSA" => KeySpec::Rsa {
                 bits: req.key_size.unwrap_or(2048),
@@ -605,8 +605,8 @@ impl Registry {
             }
         };
         let kid = match (
-            given(&req.kid),
-            given(&req.kid_type).map(str::to_ascii_uppercase),
+            non_blank(&req.kid),
+            non_blank(&req.kid_type).map(str::to_ascii_uppercase),
         ) {
             (Some(k), _) => KidType::Explicit(k.to_owned()),
             // An oct key's thumbprint is a hash of its secret: never published as its kid.
@@ -659,7 +659,7 @@ impl Registry {
                 action: "jwk.generate",
             },
         )?;
-        Ok(self.change(&perms, SECRETS_DEPLOY, Some(committed)))
+        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
     }
 
     /// Update JWK: rename and/or describe; detaches it from its source. Credentials refer to
@@ -710,7 +710,7 @@ impl Registry {
                 ))
             }
         })?;
-        Ok(self.change(&perms, SECRETS_DEPLOY, Some(committed)))
+        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
     }
 
     fn view(&self, project: &str, rec: &JwkRec, private: bool) -> Result<JwkView> {
@@ -819,7 +819,7 @@ impl Registry {
             self.audit(txn, actor, "jwk.delete", Some(project), name)
                 .map(Some)
         })?;
-        Ok(self.change(&perms, SECRETS_DEPLOY, committed))
+        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
     }
 
     /// Re-fetches a URL-sourced JWK (with its stored options, kid and ETag) and reports which
@@ -860,7 +860,7 @@ impl Registry {
                 not_modified: true,
                 ..ResyncReport::default()
             };
-            return Ok((report, self.change(&perms, SECRETS_DEPLOY, None)));
+            return Ok((report, self.change_to_deploy(&perms, SECRETS_DEPLOY, None)));
         };
         let mut report = ResyncReport::default();
         for (kid, t) in &kids {
@@ -897,7 +897,10 @@ impl Registry {
                 "JWK (name: {name}) changed during the re-sync; try again!"
             ))
         })?;
-        Ok((report, self.change(&perms, SECRETS_DEPLOY, Some(committed))))
+        Ok((
+            report,
+            self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)),
+        ))
     }
 }
 

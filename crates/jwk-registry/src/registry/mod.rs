@@ -196,7 +196,7 @@ pub(crate) fn new_id() -> Result<String> {
 }
 
 /// A required text field: present and not blank.
-pub(crate) fn given(value: &Option<String>) -> Option<&str> {
+pub(crate) fn non_blank(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
@@ -699,7 +699,7 @@ impl Registry {
 
     /// The change to deploy after a mutation that needed `deploy` for its deployment and
     /// committed at `committed` (`None`: it wrote nothing, the current content stands).
-    pub(crate) fn change(
+    pub(crate) fn change_to_deploy(
         &self,
         perms: &[Permission],
         deploy: Permission,

@@ -5,7 +5,7 @@ use base64ct::{Base64, Encoding};
 use jwk_core::{ImportOptions, KdfLimits};
 use serde::Deserialize;
 
-use super::{Actor, Registry, given, name_in};
+use super::{Actor, Registry, name_in, non_blank};
 use crate::error::{RegistryError, Result};
 use crate::model::{FORMAT, SecretRec, encode, keys, load};
 use crate::perm::SECRETS_MANAGE;
@@ -110,7 +110,7 @@ impl Registry {
         self.require(actor, project, SECRETS_MANAGE)?;
         let name = name_in(what, name.as_deref().unwrap_or_default())?
             .ok_or_else(|| RegistryError::bad_request(format!("{what} name can not be empty!")))?;
-        let env = given(env)
+        let env = non_blank(env)
             .ok_or_else(|| RegistryError::bad_request("Environment name is required!"))?;
         if load::<crate::model::EnvironmentRec>(&**self.store(), &keys::environment(env))?.is_none()
         {
@@ -135,7 +135,7 @@ impl Registry {
             &req.name,
             &req.environment_name,
         )?;
-        let pem = given(&req.pem)
+        let pem = non_blank(&req.pem)
             .ok_or_else(|| RegistryError::bad_request("Certificate content (pem) is required!"))?;
         let jwk = jwk_core::import(pem.as_bytes(), &ImportOptions::default())?;
         if jwk.params().x5c.is_none() {
@@ -161,7 +161,7 @@ impl Registry {
     pub fn add_key(&self, actor: &Actor, project: &str, req: &AddKeyRequest) -> Result<()> {
         let (name, env) =
             self.secret_preamble(actor, project, "Key", &req.name, &req.environment_name)?;
-        let kind = match given(&req.key_type) {
+        let kind = match non_blank(&req.key_type) {
             Some("PUBLIC") => "public-key",
             Some("PRIVATE") => "private-key",
             Some(other) => {
@@ -171,7 +171,7 @@ impl Registry {
             }
             None => return Err(RegistryError::bad_request("Key type is required!")),
         };
-        let pem = given(&req.pem)
+        let pem = non_blank(&req.pem)
             .ok_or_else(|| RegistryError::bad_request("Key content (pem) is required!"))?;
         let password = req.password.as_deref().filter(|p| !p.is_empty());
         let jwk = jwk_core::import(
@@ -214,7 +214,7 @@ impl Registry {
     ) -> Result<()> {
         let (name, env) =
             self.secret_preamble(actor, project, "Keystore", &req.name, &req.environment_name)?;
-        let content = given(&req.content_base64).ok_or_else(|| {
+        let content = non_blank(&req.content_base64).ok_or_else(|| {
             RegistryError::bad_request("Keystore content (contentBase64) is required!")
         })?;
         let der =
