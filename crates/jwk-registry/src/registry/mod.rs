@@ -4,7 +4,9 @@ mod approval;
 mod credentials;
 mod deployment;
 mod jwks;
+mod resync;
 mod secrets;
+mod sources;
 mod users;
 
 use std::collections::HashMap;
@@ -12,7 +14,8 @@ use std::sync::{Arc, Mutex};
 
 pub use approval::Pending;
 pub use credentials::CredentialView;
-pub use jwks::{CreateJwkRequest, GenerateJwkRequest, JwkView, ResyncReport, UpdateJwkRequest};
+pub use jwks::{CreateJwkRequest, GenerateJwkRequest, JwkView, UpdateJwkRequest};
+pub use resync::ResyncReport;
 pub use secrets::{AddCertificateRequest, AddKeyRequest, AddKeystoreRequest};
 
 use crate::crypto::MasterKey;
