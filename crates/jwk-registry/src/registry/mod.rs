@@ -1,5 +1,7 @@
 //! The registry: every rule of the product, once, over a [`Store`].
 
+mod access;
+mod admin;
 mod approval;
 mod credentials;
 mod deployment;
@@ -12,6 +14,7 @@ mod users;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub(crate) use access::has;
 pub use approval::Pending;
 pub use credentials::CredentialView;
 pub use jwks::{CreateJwkRequest, GenerateJwkRequest, JwkView, UpdateJwkRequest};
@@ -21,11 +24,8 @@ pub use secrets::{AddCertificateRequest, AddKeyRequest, AddKeystoreRequest};
 use crate::crypto::MasterKey;
 use crate::deploy::{DeployTarget, Resolver};
 use crate::error::{RegistryError, Result};
-use crate::model::{
-    AuditRec, EnvironmentRec, FORMAT, MemberRec, ProjectRec, TargetConfig, UserRec, encode, keys,
-    load,
-};
-use crate::perm::{Level, Permission};
+use crate::model::{AuditRec, EnvironmentRec, FORMAT, TargetConfig, encode, keys, load};
+use crate::perm::Permission;
 use crate::store::{Commit, Store, Txn};
 
 /// The name of the admin project, whose JWKs every project's credentials may use.
@@ -493,213 +493,6 @@ impl Registry {
             .put(keys::CONTENT, ""))
     }
 
-    /// Creates a project. Admin only.
-    pub fn create_project(&self, actor: &Actor, name: &str) -> Result<()> {
-        Self::require_admin(actor, "create projects")?;
-        let name = name_in("Project", name)?
-            .ok_or_else(|| RegistryError::bad_request("Project name can not be empty!"))?;
-        let rec = ProjectRec {
-            v: FORMAT,
-            name: name.to_owned(),
-        };
-        let txn = Txn::new()
-            .absent(keys::project(name))
-            .put(keys::project(name), encode(&rec));
-        let txn = self.audit(txn, actor, "project.create", Some(name), name)?;
-        self.commit(txn, || {
-            RegistryError::bad_request(format!("Project (name: {name}) is already exist!"))
-        })?;
-        Ok(())
-    }
-
-    /// Creates an environment. Admin only.
-    pub fn create_environment(
-        &self,
-        actor: &Actor,
-        name: &str,
-        target: TargetConfig,
-    ) -> Result<()> {
-        Self::require_admin(actor, "create environments")?;
-        let name = name_in("Environment", name)?
-            .ok_or_else(|| RegistryError::bad_request("Environment name can not be empty!"))?;
-        self.check_target(name, &target)?;
-        let rec = EnvironmentRec {
-            v: FORMAT,
-            name: name.to_owned(),
-            target,
-        };
-        let txn = Txn::new()
-            .absent(keys::environment(name))
-            .put(keys::environment(name), encode(&rec));
-        let txn = self.audit(txn, actor, "environment.create", None, name)?;
-        self.commit(txn, || {
-            RegistryError::bad_request(format!("Environment (name: {name}) is already exist!"))
-        })?;
-        Ok(())
-    }
-
-    /// Checks an environment's target before it is stored.
-    fn check_target(&self, name: &str, target: &TargetConfig) -> Result<()> {
-        match target {
-            TargetConfig::File { path } => {
-                let root = self.config.file_target_dir.as_deref().ok_or_else(|| {
-                    RegistryError::bad_request(format!(
-                        "Environment (name: {name}) is a file target, but no directory is given \
-                         for file targets (jwkd --file-target-dir DIR)!"
-                    ))
-                })?;
-                crate::deploy::FileTarget::new(root, path).map_err(|e| {
-                    RegistryError::bad_request(format!(
-                        "Environment (name: {name}) has a file path that is not valid: {e}"
-                    ))
-                })?;
-            }
-            TargetConfig::Webhook { url } => {
-                jwk_fetch::check_url(url).map_err(|e| {
-                    RegistryError::bad_request(format!(
-                        "Environment (name: {name}) has a webhook URL that is not valid: {e}"
-                    ))
-                })?;
-            }
-            TargetConfig::Custom if !self.lock_targets().contains_key(name) => {
-                return Err(RegistryError::bad_request(format!(
-                    "Environment (name: {name}) has a custom target, but the host registered none for it!"
-                )));
-            }
-            TargetConfig::Memory | TargetConfig::Custom => {}
-        }
-        Ok(())
-    }
-
-    /// The stored environment `name` and its revision, or the product's 404.
-    pub(crate) fn environment_at(&self, name: &str) -> Result<(EnvironmentRec, u64)> {
-        load::<EnvironmentRec>(&*self.store, &keys::environment(name))?.ok_or_else(|| {
-            RegistryError {
-                kind: crate::error::ErrorKind::NotFound,
-                message: format!("Environment (name: {name}) is not found!"),
-            }
-        })
-    }
-
-    /// Replaces an environment's target. Admin only. The environment is then pending: its
-    /// next deployment ([`Registry::reconcile`]) writes every key to the new target.
-    pub fn update_environment(
-        &self,
-        actor: &Actor,
-        name: &str,
-        target: TargetConfig,
-    ) -> Result<()> {
-        Self::require_admin(actor, "update environments")?;
-        let (old, revision) = self.environment_at(name)?;
-        self.check_target(name, &target)?;
-        let rec = EnvironmentRec { target, ..old };
-        let txn = Txn::new()
-            .at(keys::environment(name), revision)
-            .put(keys::environment(name), encode(&rec))
-            .delete(keys::deploy(name));
-        self.commit_environment(txn, actor, "environment.update", name)
-    }
-
-    /// Deletes an environment and its deployment state. Admin only. What its target served
-    /// stays where it is (a file, a gateway); the in-process resolver of a `memory`
-    /// environment is dropped.
-    pub fn delete_environment(&self, actor: &Actor, name: &str) -> Result<()> {
-        Self::require_admin(actor, "delete environments")?;
-        let (_, revision) = self.environment_at(name)?;
-        let txn = Txn::new()
-            .at(keys::environment(name), revision)
-            .delete(keys::environment(name))
-            .delete(keys::deploy(name));
-        self.commit_environment(txn, actor, "environment.delete", name)
-    }
-
-    /// Audits and commits a change to the stored environment `name` (read at the revision the
-    /// transaction compares), then drops its in-process resolver: the next use starts afresh.
-    fn commit_environment(&self, txn: Txn, actor: &Actor, action: &str, name: &str) -> Result<()> {
-        let txn = self.audit(txn, actor, action, None, name)?;
-        self.commit(txn, || {
-            RegistryError::bad_request(format!(
-                "Environment (name: {name}) was changed meanwhile: try again!"
-            ))
-        })?;
-        self.resolvers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
-        Ok(())
-    }
-
-    /// Sets a user's permissions in a project. Admin only.
-    pub fn set_member(
-        &self,
-        actor: &Actor,
-        project: &str,
-        username: &str,
-        permissions: Vec<Permission>,
-    ) -> Result<()> {
-        Self::require_admin(actor, "set project members")?;
-        if load::<ProjectRec>(&*self.store, &keys::project(project))?.is_none() {
-            return Err(RegistryError::project_not_found(project));
-        }
-        if load::<UserRec>(&*self.store, &keys::user(username))?.is_none() {
-            return Err(RegistryError::bad_request(format!(
-                "User (username: {username}) was not found!"
-            )));
-        }
-        let mut permissions = permissions;
-        permissions.sort();
-        permissions.dedup();
-        let rec = MemberRec {
-            v: FORMAT,
-            permissions,
-        };
-        let txn = Txn::new().put(keys::member(project, username), encode(&rec));
-        let txn = self.audit(txn, actor, "member.set", Some(project), username)?;
-        self.commit(txn, || RegistryError::bad_request("conflict"))?;
-        Ok(())
-    }
-
-    /// The actor's permissions in a project; the product's 404 when the project does not
-    /// exist or the actor has no access to it (the same answer for both).
-    pub(crate) fn access(&self, actor: &Actor, project: &str) -> Result<Vec<Permission>> {
-        if load::<ProjectRec>(&*self.store, &keys::project(project))?.is_none() {
-            return Err(RegistryError::project_not_found(project));
-        }
-        if actor.admin {
-            use crate::perm::*;
-            return Ok(vec![
-                SECRETS_VIEW,
-                SECRETS_MANAGE,
-                SECRETS_DEPLOY,
-                IDENTITY_VIEW,
-                IDENTITY_MANAGE,
-                IDENTITY_DEPLOY,
-            ]);
-        }
-        match load::<MemberRec>(&*self.store, &keys::member(project, &actor.username))? {
-            Some((m, _)) if !m.permissions.is_empty() => Ok(m.permissions),
-            _ => Err(RegistryError::project_not_found(project)),
-        }
-    }
-
-    /// Checks one permission (MANAGE implies VIEW); 404 / 403 as the product answers.
-    pub(crate) fn require(
-        &self,
-        actor: &Actor,
-        project: &str,
-        needed: Permission,
-    ) -> Result<Vec<Permission>> {
-        let perms = self.access(actor, project)?;
-        if has(&perms, needed) {
-            Ok(perms)
-        } else {
-            Err(RegistryError::forbidden(format!(
-                "User (username: {}) does not have {needed} permission in project ({project})!",
-                actor.username
-            )))
-        }
-    }
-
     /// The change to deploy after a mutation that needed `deploy` for its deployment and
     /// committed at `committed` (`None`: it wrote nothing, the current content stands).
     pub(crate) fn change_to_deploy(
@@ -785,13 +578,6 @@ impl Registry {
             }
         }
     }
-}
-
-/// Whether `perms` grant `needed` (MANAGE implies VIEW).
-pub(crate) fn has(perms: &[Permission], needed: Permission) -> bool {
-    perms.contains(&needed)
-        || (needed.level == Level::View
-            && perms.contains(&Permission::new(needed.area, Level::Manage)))
 }
 
 #[cfg(test)]
