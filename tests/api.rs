@@ -374,13 +374,7 @@ fn the_product_flows_over_http() {
         s.call("POST", jwks, Some("not-a-token"), Some(&paste("z"))),
         unauthorized
     );
-    let (_, user) = s.call(
-        "POST",
-        "/apiops/users/",
-        Some(&admin),
-        Some(r#"{"username":"bob"}"#),
-    );
-    let bob = user["token"].as_str().unwrap().to_owned();
+    let bob = common::new_user(&s, &admin, "bob");
     let not_found = (
         404,
         json!({"error": "not_found", "error_description": "Project(MyProject) was not found or user does not have privilege to access it!"}),
@@ -770,13 +764,7 @@ fn environments_are_updated_and_deleted_by_the_admin() {
         .0,
         200
     );
-    let (_, user) = s.call(
-        "POST",
-        "/apiops/users/",
-        Some(&admin),
-        Some(r#"{"username":"alice"}"#),
-    );
-    let alice = user["token"].as_str().unwrap().to_owned();
+    let alice = common::new_user(&s, &admin, "alice");
     let memory = r#"{"target":{"type":"memory"}}"#;
     assert_eq!(
         s.call(
@@ -875,23 +863,7 @@ fn environments_are_updated_and_deleted_by_the_admin() {
 #[test]
 fn users_get_new_tokens_and_are_deleted_by_the_admin() {
     let (_dir, s, admin) = serving();
-    let (_, user) = s.call(
-        "POST",
-        "/apiops/users/",
-        Some(&admin),
-        Some(r#"{"username":"alice"}"#),
-    );
-    let old = user["token"].as_str().unwrap().to_owned();
-    assert_eq!(
-        s.call(
-            "PUT",
-            "/apiops/projects/MyProject/members/alice/",
-            Some(&admin),
-            Some(r#"{"permissions":["SECRETS+VIEW"]}"#)
-        )
-        .0,
-        200
-    );
+    let old = common::new_member(&s, &admin, "MyProject", "alice", &["SECRETS+VIEW"]);
     let jwks = "/apiops/projects/MyProject/jwks/";
     assert_eq!(s.call("GET", jwks, Some(&old), None).0, 200);
     let denied = |what: &str| {
@@ -942,13 +914,7 @@ fn users_get_new_tokens_and_are_deleted_by_the_admin() {
         missing
     );
     // A new alice starts without the old memberships.
-    let (_, again) = s.call(
-        "POST",
-        "/apiops/users/",
-        Some(&admin),
-        Some(r#"{"username":"alice"}"#),
-    );
-    let fresh = again["token"].as_str().unwrap().to_owned();
+    let fresh = common::new_user(&s, &admin, "alice");
     assert_eq!(
         s.call("GET", jwks, Some(&fresh), None).0,
         404,
@@ -1076,23 +1042,7 @@ fn a_change_by_a_user_who_may_not_deploy_is_served_only_once_approved() {
         Stdio::null(),
     );
     setup(&s, &admin);
-    let (_, user) = s.call(
-        "POST",
-        "/apiops/users/",
-        Some(&admin),
-        Some(r#"{"username":"bob"}"#),
-    );
-    let bob = user["token"].as_str().unwrap().to_owned();
-    assert_eq!(
-        s.call(
-            "PUT",
-            "/apiops/projects/MyProject/members/bob/",
-            Some(&admin),
-            Some(r#"{"permissions":["SECRETS+MANAGE"]}"#)
-        )
-        .0,
-        200
-    );
+    let bob = common::new_member(&s, &admin, "MyProject", "bob", &["SECRETS+MANAGE"]);
     let jwks = "/apiops/projects/MyProject/jwks/";
     let ec = |name: &str, x: &str, y: &str| {
         json!({"name": name, "sourceType": "COPY_PASTE", "jwkStr": json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": name}).to_string()}).to_string()
@@ -1127,14 +1077,7 @@ fn a_change_by_a_user_who_may_not_deploy_is_served_only_once_approved() {
             Some(&admin),
             None,
         );
-        let mut kids: Vec<String> = set["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect();
-        kids.sort();
-        kids
+        common::sorted_kids(&set)
     };
     assert_eq!(served(), ["admins"]);
     let (_, item) = s.call("GET", &format!("{jwks}bobs/"), Some(&bob), None);

@@ -98,14 +98,7 @@ fn served(s: &Server, admin: &str, env: &str) -> (Vec<String>, u64) {
         .unwrap()
         .trim_matches('"')
         .to_owned();
-    let mut kids: Vec<String> = body["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect();
-    kids.sort();
-    (kids, etag.parse().unwrap())
+    (common::sorted_kids(&body), etag.parse().unwrap())
 }
 
 /// The kid of a JWK as the node reads it from the store.

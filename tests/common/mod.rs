@@ -189,3 +189,48 @@ pub fn setup(s: &Server, admin: &str, envs: &[Value], project: &str) {
         (200, json!({"success": true}))
     );
 }
+
+/// Creates the user `username` as admin; its token.
+pub fn new_user(s: &Server, admin: &str, username: &str) -> String {
+    let (status, user) = s.call(
+        "POST",
+        "/apiops/users/",
+        Some(admin),
+        Some(&json!({ "username": username }).to_string()),
+    );
+    assert_eq!(status, 200, "{user}");
+    user["token"].as_str().unwrap().to_owned()
+}
+
+/// Creates the user `username` as admin, a member of `project` with `permissions`; its token.
+pub fn new_member(
+    s: &Server,
+    admin: &str,
+    project: &str,
+    username: &str,
+    permissions: &[&str],
+) -> String {
+    let token = new_user(s, admin, username);
+    assert_eq!(
+        s.call(
+            "PUT",
+            &format!("/apiops/projects/{project}/members/{username}/"),
+            Some(admin),
+            Some(&json!({ "permissions": permissions }).to_string())
+        ),
+        (200, json!({"success": true}))
+    );
+    token
+}
+
+/// The kids of a JWKS body, sorted.
+pub fn sorted_kids(jwks: &Value) -> Vec<String> {
+    let mut kids: Vec<String> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    kids.sort();
+    kids
+}
