@@ -670,10 +670,7 @@ async fn openapi() -> Response {
 }
 
 async fn not_found() -> Response {
-    json_response(
-        StatusCode::NOT_FOUND,
-        r#"{"error":"not_found","error_description":"No such route!"}"#.to_owned(),
-    )
+    error_json(StatusCode::NOT_FOUND, "not_found", "No such route!")
 }
 
 /// Every route: method, path (without the trailing slash, which the server trims) and

@@ -171,11 +171,7 @@ impl Registry {
                 let saved = self.store().get(key.as_bytes())?;
                 let approved = self.store().get(approved_key.as_bytes())?;
                 let txn = match (&saved, &approved) {
-                    (None, None) => {
-                        return Err(RegistryError::bad_request(format!(
-                            "Credential (username: {username}) was not found!"
-                        )));
-                    }
+                    (None, None) => return Err(super::credentials::not_found(username)),
                     (Some(s), _) => Txn::new()
                         .at(key.as_str(), s.revision)
                         .put(approved_key.as_str(), s.value.clone()),

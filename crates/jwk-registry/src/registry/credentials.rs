@@ -27,8 +27,13 @@ pub struct CredentialView {
     pub pending: Option<super::Pending>,
 }
 
-fn not_found(username: &str) -> RegistryError {
-    RegistryError::bad_request(format!("Credential (username: {username}) was not found!"))
+fn missing(username: &str) -> String {
+    format!("Credential (username: {username}) was not found!")
+}
+
+/// The product's 400 for a change that names a missing credential.
+pub(super) fn not_found(username: &str) -> RegistryError {
+    RegistryError::bad_request(missing(username))
 }
 
 impl Registry {
@@ -129,10 +134,9 @@ impl Registry {
     ) -> Result<CredentialView> {
         self.require(actor, project, IDENTITY_VIEW)?;
         let key = keys::credential(project, username);
-        let (cred, _) = load::<CredentialRec>(&**self.store(), &key)?.ok_or_else(|| {
-            // A read of what does not exist is a 404 (the product's changes answer 400).
-            RegistryError::not_found(format!("Credential (username: {username}) was not found!"))
-        })?;
+        // A read of what does not exist is a 404 (the product's changes answer 400).
+        let (cred, _) = load::<CredentialRec>(&**self.store(), &key)?
+            .ok_or_else(|| RegistryError::not_found(missing(username)))?;
         let name_of = |r: &Option<JwkRef>| -> Result<Option<String>> {
             Ok(match r {
                 Some(r) => load::<JwkRec>(&**self.store(), &keys::jwk(&r.project, &r.id))?
