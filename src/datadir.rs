@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use jwk_registry::{ErrorKind, RegistryError};
+use jwk_registry::RegistryError;
 use serde::{Deserialize, Serialize};
 
 /// The file, in the data dir, that records the store and the registry.
@@ -29,10 +29,7 @@ struct Record {
 }
 
 fn failure(message: String) -> RegistryError {
-    RegistryError {
-        kind: ErrorKind::Internal,
-        message,
-    }
+    RegistryError::internal(message)
 }
 
 /// How a person chooses that store (`jwkd`'s options).
@@ -186,7 +183,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("sled")).unwrap();
         assert_eq!(check_store(dir.path(), "sled"), Ok(()));
         assert_eq!(
-            check_store(dir.path(), "redb").unwrap_err().message,
+            check_store(dir.path(), "redb").unwrap_err().message(),
             format!(
                 "the data dir {} holds a sled registry, not a redb one: open it with the sled \
                  store (jwkd: --store sled, the default), or choose another data dir for a new \
@@ -196,7 +193,7 @@ mod tests {
         );
         std::fs::write(dir.path().join("registry.redb"), b"").unwrap();
         assert_eq!(
-            check_store(dir.path(), "sled").unwrap_err().message,
+            check_store(dir.path(), "sled").unwrap_err().message(),
             format!(
                 "the data dir {} holds both a sled registry (sled/) and a redb one \
                  (registry.redb): move the one not in use out of the data dir, then open the \
@@ -216,7 +213,7 @@ mod tests {
         );
         record(dir.path(), "postgres", "r1").unwrap();
         assert_eq!(
-            check_store(dir.path(), "sled").unwrap_err().message,
+            check_store(dir.path(), "sled").unwrap_err().message(),
             format!(
                 "the data dir {} holds a postgres registry, not a sled one: open it with the \
                  postgres store (jwkd: --postgres URL), or choose another data dir for a new \
@@ -225,7 +222,7 @@ mod tests {
             )
         );
         assert_eq!(
-            record(dir.path(), "postgres", "r2").unwrap_err().message,
+            record(dir.path(), "postgres", "r2").unwrap_err().message(),
             format!(
                 "the data dir {} belongs to registry r1, but this postgres store holds registry \
                  r2: open the store the data dir was made with, or choose another data dir for \
@@ -240,7 +237,7 @@ mod tests {
         let dir = jwk_testkit::temp_dir();
         std::fs::write(dir.path().join(RECORD_FILE), b"sled").unwrap();
         assert_eq!(
-            check_store(dir.path(), "sled").unwrap_err().message,
+            check_store(dir.path(), "sled").unwrap_err().message(),
             format!(
                 "{} is not a registry record (expected value at line 1 column 1): restore it, or \
                  remove it to have it written again by the next start",
@@ -267,7 +264,7 @@ mod tests {
         assert_eq!(
             write_admin_token(dir.path(), "jwk_last")
                 .unwrap_err()
-                .message,
+                .message(),
             format!(
                 "admin-token and admin-token.1 to admin-token.9 all exist in {}: remove the ones \
                  no longer needed",

@@ -101,9 +101,8 @@ pub fn registry_on(
     data_dir: &Path,
     config: jwk_registry::RegistryConfig,
 ) -> Result<jwk_registry::Registry, jwk_registry::RegistryError> {
-    std::fs::create_dir_all(data_dir).map_err(|e| jwk_registry::RegistryError {
-        kind: jwk_registry::ErrorKind::Internal,
-        message: format!("cannot create {}: {e}", data_dir.display()),
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        jwk_registry::RegistryError::internal(format!("cannot create {}: {e}", data_dir.display()))
     })?;
     let key = jwk_registry::MasterKey::load_or_create(&data_dir.join("master.key"))?;
     let registry = jwk_registry::Registry::new(store, key, config);

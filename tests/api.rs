@@ -15,6 +15,14 @@ fn bad(message: &str) -> (u16, Value) {
     )
 }
 
+/// A 400 with the finer stable code of the core or the fetch.
+fn bad_coded(code: &str, message: &str) -> (u16, Value) {
+    (
+        400,
+        json!({"error": "bad_request", "error_description": message, "code": code}),
+    )
+}
+
 const OCT: &str = r#"{"kty":"oct","kid":"k1","k":"GawgguFyGrWKav7AX4VKUg"}"#;
 
 fn setup(s: &Server, admin: &str) {
@@ -91,7 +99,10 @@ fn the_product_flows_over_http() {
     let no_kid = json!({"name": "no-kid", "sourceType": "URL", "url": stub.url("/")}).to_string();
     assert_eq!(
         s.call("POST", jwks, Some(&admin), Some(&no_kid)),
-        bad("the JWK Set holds 2 keys: give a kid to choose one (kids: \"key-id-1\", \"b\")")
+        bad_coded(
+            "jwks.kid_required",
+            "the JWK Set holds 2 keys: give a kid to choose one (kids: \"key-id-1\", \"b\")"
+        )
     );
 
     // Certificate in the secrets store, then the from-certificate route.
@@ -132,7 +143,10 @@ fn the_product_flows_over_http() {
             Some(&admin),
             Some(wrong_alg)
         ),
-        bad("algorithm must be a valid algorithm name, not a key type")
+        bad_coded(
+            "policy.key_type_as_algorithm",
+            "algorithm must be a valid algorithm name, not a key type"
+        )
     );
 
     // Keys and a keystore in the secrets store, then a JWK from each.

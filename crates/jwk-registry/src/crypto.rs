@@ -20,10 +20,7 @@ impl std::fmt::Debug for MasterKey {
 }
 
 fn internal(detail: impl Into<String>) -> RegistryError {
-    RegistryError {
-        kind: crate::error::ErrorKind::Internal,
-        message: detail.into(),
-    }
+    RegistryError::internal(detail.into())
 }
 
 impl MasterKey {

@@ -1,40 +1,31 @@
-//! Registry errors: the product's kinds (bad request, unauthorized, not found, forbidden) with
-//! its exact messages.
+//! Registry errors: what went wrong, with the product's exact messages and a stable code.
+//!
+//! Nothing here knows HTTP: `jwk-server` maps [`RegistryError::kind`] to a status and writes
+//! the wire body.
 
 use crate::store::StoreError;
 
-/// The class of a failure, which the HTTP layer maps to a status and an `error` code.
+/// The class of a failure: what a caller can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// 400 `bad_request`.
+    /// The request is refused by the product's rules or its input does not parse: change it.
     BadRequest,
-    /// 401 `unauthorized_client`.
+    /// The token is missing or unknown.
     Unauthorized,
-    /// 403 `access_denied`.
+    /// The actor may not do this.
     Forbidden,
-    /// 404 `not_found`.
+    /// What a read names does not exist (or is hidden from the actor).
     NotFound,
-    /// 500 `server_error`: the store failed.
+    /// The store or the host failed: not the caller's fault.
     Internal,
-    /// 503 `temporarily_unavailable`: a bounded resource (URL fetches) is busy; try again.
+    /// A bounded resource is busy, or the record kept changing: try again shortly.
     Unavailable,
 }
 
 impl ErrorKind {
-    /// The HTTP status.
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorKind::BadRequest => 400,
-            ErrorKind::Unauthorized => 401,
-            ErrorKind::Forbidden => 403,
-            ErrorKind::NotFound => 404,
-            ErrorKind::Internal => 500,
-            ErrorKind::Unavailable => 503,
-        }
-    }
-
-    /// The `error` member of the product's error body.
+    /// The class's stable code: `bad_request`, `unauthorized_client`, `access_denied`,
+    /// `not_found`, `server_error` or `temporarily_unavailable`.
     pub fn code(self) -> &'static str {
         match self {
             ErrorKind::BadRequest => "bad_request",
@@ -47,78 +38,120 @@ impl ErrorKind {
     }
 }
 
-/// A registry failure: its kind and the message shown as `error_description`.
+/// A registry failure. `Display` is the product's message (the API's `error_description`);
+/// [`RegistryError::code`] is stable for programs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct RegistryError {
-    /// The class.
-    pub kind: ErrorKind,
-    /// The product's message.
-    pub message: String,
+#[non_exhaustive]
+pub enum RegistryError {
+    /// Refused by the product's rules, with the product's message.
+    #[error("{0}")]
+    Invalid(String),
+    /// Key material the core refuses; its code (e.g. `jwks.kid_required`) is kept.
+    #[error("{0}")]
+    Key(jwk_core::Error),
+    /// A URL source could not be fetched; `code` is the fetch's (e.g. `fetch.too_large`).
+    #[error("JWK could not be fetched from the URL: {message}")]
+    Fetch {
+        /// The fetch's stable code.
+        code: &'static str,
+        /// What happened.
+        message: String,
+    },
+    /// The product's 401: no token, or one that no user holds.
+    #[error("Invalid token")]
+    InvalidToken,
+    /// The actor lacks a permission.
+    #[error("{0}")]
+    Forbidden(String),
+    /// What a read names does not exist or is hidden from the actor.
+    #[error("{0}")]
+    NotFound(String),
+    /// A bounded resource is busy or the record kept changing: try again in a few seconds.
+    #[error("{0}")]
+    Busy(String),
+    /// The store or the host failed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl RegistryError {
-    /// A 400 with this message.
+    /// A refusal with the product's message.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        RegistryError {
-            kind: ErrorKind::BadRequest,
-            message: message.into(),
-        }
+        RegistryError::Invalid(message.into())
     }
 
-    /// A 403 with this message.
+    /// A missing permission.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        RegistryError {
-            kind: ErrorKind::Forbidden,
-            message: message.into(),
-        }
+        RegistryError::Forbidden(message.into())
     }
 
     /// The product's 401.
     pub fn invalid_token() -> Self {
-        RegistryError {
-            kind: ErrorKind::Unauthorized,
-            message: "Invalid token".to_owned(),
-        }
+        RegistryError::InvalidToken
     }
 
-    /// A 404 with this message: what a read names does not exist.
+    /// What a read names does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
-        RegistryError {
-            kind: ErrorKind::NotFound,
-            message: message.into(),
-        }
+        RegistryError::NotFound(message.into())
     }
 
-    /// The product's 404 for a project that does not exist or that the user cannot see.
+    /// Busy: try again shortly.
+    pub fn busy(message: impl Into<String>) -> Self {
+        RegistryError::Busy(message.into())
+    }
+
+    /// The store or the host failed.
+    pub fn internal(message: impl Into<String>) -> Self {
+        RegistryError::Internal(message.into())
+    }
+
+    /// The product's answer for a project that does not exist or that the user cannot see.
     pub fn project_not_found(project: &str) -> Self {
-        RegistryError {
-            kind: ErrorKind::NotFound,
-            message: format!(
-                "Project({project}) was not found or user does not have privilege to access it!"
-            ),
+        RegistryError::NotFound(format!(
+            "Project({project}) was not found or user does not have privilege to access it!"
+        ))
+    }
+
+    /// The class.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RegistryError::Invalid(_) | RegistryError::Key(_) | RegistryError::Fetch { .. } => {
+                ErrorKind::BadRequest
+            }
+            RegistryError::InvalidToken => ErrorKind::Unauthorized,
+            RegistryError::Forbidden(_) => ErrorKind::Forbidden,
+            RegistryError::NotFound(_) => ErrorKind::NotFound,
+            RegistryError::Busy(_) => ErrorKind::Unavailable,
+            RegistryError::Internal(_) => ErrorKind::Internal,
         }
     }
 
-    /// The product's body: `{"error":…,"error_description":…}`.
-    pub fn to_json(&self) -> String {
-        serde_json::json!({"error": self.kind.code(), "error_description": self.message})
-            .to_string()
+    /// The stable code: the core's for key material (`jwks.kid_required`, `pem.no_key`, …),
+    /// the fetch's for URL sources (`fetch.too_large`, …), else the class's
+    /// ([`ErrorKind::code`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RegistryError::Key(e) => e.code(),
+            RegistryError::Fetch { code, .. } => code,
+            other => other.kind().code(),
+        }
+    }
+
+    /// The message (the same as `to_string()`).
+    pub fn message(&self) -> String {
+        self.to_string()
     }
 }
 
 impl From<StoreError> for RegistryError {
     fn from(e: StoreError) -> Self {
-        RegistryError {
-            kind: ErrorKind::Internal,
-            message: e.to_string(),
-        }
+        RegistryError::Internal(e.to_string())
     }
 }
 
 impl From<jwk_core::Error> for RegistryError {
     fn from(e: jwk_core::Error) -> Self {
-        RegistryError::bad_request(e.to_string())
+        RegistryError::Key(e)
     }
 }
 
@@ -127,10 +160,48 @@ impl From<jwk_fetch::FetchError> for RegistryError {
         match e {
             // Choosing from a fetched set fails like choosing from a pasted one.
             jwk_fetch::FetchError::Select(e) => e.into(),
-            e => RegistryError::bad_request(format!("JWK could not be fetched from the URL: {e}")),
+            e => RegistryError::Fetch {
+                code: e.code(),
+                message: e.to_string(),
+            },
         }
     }
 }
 
 /// `Result` with [`RegistryError`].
 pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_keep_the_core_and_fetch_codes_and_messages_stay_the_products() {
+        let kid = RegistryError::from(jwk_core::Error::JwksEmpty);
+        assert_eq!(
+            (kid.kind(), kid.code()),
+            (ErrorKind::BadRequest, "jwks.empty")
+        );
+        assert_eq!(kid.message(), jwk_core::Error::JwksEmpty.to_string());
+        let fetch = RegistryError::from(jwk_fetch::FetchError::TooLarge { limit: 10 });
+        assert_eq!(
+            (fetch.kind(), fetch.code(), fetch.message().as_str()),
+            (
+                ErrorKind::BadRequest,
+                "fetch.too_large",
+                "JWK could not be fetched from the URL: the response is larger than the size limit of 10 bytes"
+            )
+        );
+        let name = RegistryError::bad_request("JWK name can not be empty!");
+        assert_eq!(
+            (name.code(), name.message().as_str()),
+            ("bad_request", "JWK name can not be empty!")
+        );
+        assert_eq!(
+            RegistryError::project_not_found("p").to_string(),
+            "Project(p) was not found or user does not have privilege to access it!"
+        );
+        assert_eq!(RegistryError::invalid_token().code(), "unauthorized_client");
+        assert_eq!(RegistryError::busy("x").code(), "temporarily_unavailable");
+    }
+}

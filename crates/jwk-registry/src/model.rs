@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::error::{ErrorKind, RegistryError, Result};
+use crate::error::{RegistryError, Result};
 use crate::perm::Permission;
 use crate::store::{Store, Versioned};
 
@@ -292,10 +292,7 @@ pub fn encode<T: Serialize>(rec: &T) -> Vec<u8> {
 }
 
 fn corrupt(key: &str, e: serde_json::Error) -> RegistryError {
-    RegistryError {
-        kind: ErrorKind::Internal,
-        message: format!("the stored record {key} is unreadable: {e}"),
-    }
+    RegistryError::internal(format!("the stored record {key} is unreadable: {e}"))
 }
 
 /// Reads a record and its revision.

@@ -20,7 +20,7 @@ use jwk_registry::model::TargetConfig;
 use jwk_registry::perm::Permission;
 use jwk_registry::{
     Actor, AddCertificateRequest, AddKeyRequest, AddKeystoreRequest, Change, CreateJwkRequest,
-    GenerateJwkRequest, Registry, RegistryError, Slot, UpdateJwkRequest,
+    ErrorKind, GenerateJwkRequest, Registry, RegistryError, Slot, UpdateJwkRequest,
 };
 use serde::Deserialize;
 
@@ -47,9 +47,17 @@ impl From<RegistryError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = json_response(status, self.0.to_json());
+        let kind = self.0.kind();
+        let status = status_of(kind);
+        let code = self.0.code();
+        let mut response = json_response(
+            status,
+            error_body_text(
+                kind.code(),
+                &self.0.to_string(),
+                (code != kind.code()).then_some(code),
+            ),
+        );
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
@@ -57,6 +65,38 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The HTTP status of a class of registry failure.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The product's error body, `{"error":…,"error_description":…}`, with `code` when the
+/// failure has a finer stable code than `error` (jwk-core's `jwks.kid_required`, a fetch's
+/// `fetch.too_large`, …).
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+}
+
+fn error_body_text(error: &str, description: &str, code: Option<&str>) -> String {
+    serde_json::to_string(&ErrorBody {
+        error,
+        error_description: description,
+        code,
+    })
+    .unwrap_or_default()
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -89,10 +129,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| {
             // A panic's text stays in the log: it may quote stored or fetched data.
             tracing::error!(error = %e, "a request worker failed");
-            ApiError(RegistryError {
-                kind: jwk_registry::ErrorKind::Internal,
-                message: "the request failed inside the server (see its log)".to_owned(),
-            })
+            ApiError(RegistryError::internal(
+                "the request failed inside the server (see its log)".to_owned(),
+            ))
         })?
         .map_err(ApiError)
 }
@@ -175,10 +214,7 @@ async fn bound_head(request: axum::extract::Request, next: axum::middleware::Nex
 }
 
 fn error_json(status: StatusCode, code: &str, description: &str) -> Response {
-    json_response(
-        status,
-        serde_json::json!({ "error": code, "error_description": description }).to_string(),
-    )
+    json_response(status, error_body_text(code, description, None))
 }
 
 /// Headers every answer carries: `Cache-Control: no-store` (answers may hold private members
@@ -238,7 +274,7 @@ async fn error_body(response: Response) -> Response {
     } else {
         text.trim().to_owned()
     };
-    let body = serde_json::json!({ "error": code, "error_description": description }).to_string();
+    let body = error_body_text(code, &description, None);
     parts.headers.insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
@@ -272,10 +308,9 @@ async fn change_and_deploy(
 /// whose map would reorder a JWK's members (answers carry JWKs in canonical order).
 fn ok_json(value: &impl serde::Serialize) -> ApiResult {
     let body = serde_json::to_string(value).map_err(|e| {
-        ApiError(RegistryError {
-            kind: jwk_registry::ErrorKind::Internal,
-            message: format!("the answer does not write as JSON: {e}"),
-        })
+        ApiError(RegistryError::internal(format!(
+            "the answer does not write as JSON: {e}"
+        )))
     })?;
     Ok(json_response(StatusCode::OK, body))
 }
@@ -440,10 +475,9 @@ fn slot(name: &str) -> Result<Slot, ApiError> {
     match name {
         "encryption" => Ok(Slot::Encryption),
         "validation" => Ok(Slot::Validation),
-        other => Err(ApiError(RegistryError {
-            kind: jwk_registry::ErrorKind::NotFound,
-            message: format!("JWK slot ({other}) is not valid! Use encryption or validation."),
-        })),
+        other => Err(ApiError(RegistryError::not_found(format!(
+            "JWK slot ({other}) is not valid! Use encryption or validation."
+        )))),
     }
 }
 
@@ -864,9 +898,8 @@ mod answer_tests {
             registry
                 .create_project(&admin, "on-time")
                 .unwrap_err()
-                .kind
-                .status(),
-            400
+                .kind(),
+            ErrorKind::BadRequest
         );
     }
 
@@ -911,11 +944,9 @@ mod answer_tests {
 
     #[test]
     fn a_busy_answer_says_when_to_try_again() {
-        let response = ApiError(RegistryError {
-            kind: jwk_registry::ErrorKind::Unavailable,
-            message: "Too many URL fetches are in progress (16): try again in a few seconds!"
-                .to_owned(),
-        })
+        let response = ApiError(RegistryError::busy(
+            "Too many URL fetches are in progress (16): try again in a few seconds!".to_owned(),
+        ))
         .into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "5");

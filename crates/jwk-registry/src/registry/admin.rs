@@ -91,10 +91,7 @@ impl Registry {
     /// The stored environment `name` and its revision, or the product's 404.
     pub(crate) fn environment_at(&self, name: &str) -> Result<(EnvironmentRec, u64)> {
         load::<EnvironmentRec>(&*self.store, &keys::environment(name))?.ok_or_else(|| {
-            RegistryError {
-                kind: crate::error::ErrorKind::NotFound,
-                message: format!("Environment (name: {name}) is not found!"),
-            }
+            RegistryError::not_found(format!("Environment (name: {name}) is not found!"))
         })
     }
 

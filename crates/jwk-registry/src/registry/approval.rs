@@ -183,10 +183,9 @@ impl Registry {
                 // Only records that decode are approved.
                 if let Some(s) = &saved {
                     serde_json::from_slice::<CredentialRec>(&s.value).map_err(|e| {
-                        RegistryError {
-                            kind: crate::error::ErrorKind::Internal,
-                            message: format!("the stored record {key} is unreadable: {e}"),
-                        }
+                        RegistryError::internal(format!(
+                            "the stored record {key} is unreadable: {e}"
+                        ))
                     })?;
                 }
                 self.audit(txn, actor, "credential.deploy", Some(project), username)

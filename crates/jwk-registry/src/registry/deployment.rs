@@ -6,7 +6,7 @@ use crate::deploy::{
     DeployedCredential, DeployedJwk, DeploymentResult, EnvironmentResult, EnvironmentSnapshot,
     ProjectSnapshot,
 };
-use crate::error::{ErrorKind, RegistryError, Result};
+use crate::error::{RegistryError, Result};
 use crate::model::{
     CredentialRec, DeployRec, EnvironmentRec, FORMAT, ProjectRec, encode, keys, load, load_all,
 };
@@ -97,10 +97,7 @@ impl Registry {
         let name = format!("deploy/{env}");
         tokio::task::spawn_blocking(move || store.lock(&name, LOCK_WAIT))
             .await
-            .map_err(|e| RegistryError {
-                kind: ErrorKind::Internal,
-                message: format!("lock task: {e}"),
-            })?
+            .map_err(|e| RegistryError::internal(format!("lock task: {e}")))?
             .map_err(Into::into)
     }
 
@@ -181,7 +178,7 @@ impl Registry {
                             _ => None,
                         }
                     }
-                    Err(e) => Some(Err(e.message)),
+                    Err(e) => Some(Err(e.message())),
                 }
             };
             let outcome = match outcome {
@@ -250,10 +247,9 @@ impl Registry {
     /// its revision.
     pub fn served_jwks(&self, environment: &str) -> Result<(std::sync::Arc<str>, u64)> {
         match load::<EnvironmentRec>(&**self.store(), &keys::environment(environment))? {
-            None => Err(RegistryError {
-                kind: ErrorKind::NotFound,
-                message: format!("Environment (name: {environment}) is not found!"),
-            }),
+            None => Err(RegistryError::not_found(format!(
+                "Environment (name: {environment}) is not found!"
+            ))),
             Some((env, _)) if env.target != crate::model::TargetConfig::Memory => {
                 Err(RegistryError::bad_request(format!(
                     "Environment (name: {environment}) is not served in process: its target is not memory!"

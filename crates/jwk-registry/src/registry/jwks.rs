@@ -155,13 +155,11 @@ impl Registry {
     /// Opens a record's sealed key.
     pub(crate) fn open_jwk(&self, rec: &JwkRec) -> Result<Jwk> {
         let plain = self.key().open(&rec.sealed_jwk)?;
-        let text = std::str::from_utf8(&plain).map_err(|_| RegistryError {
-            kind: crate::error::ErrorKind::Internal,
-            message: format!("the stored JWK {} is not text", rec.name),
+        let text = std::str::from_utf8(&plain).map_err(|_| {
+            RegistryError::internal(format!("the stored JWK {} is not text", rec.name))
         })?;
-        jwk_core::select_from_json(text, None).map_err(|e| RegistryError {
-            kind: crate::error::ErrorKind::Internal,
-            message: format!("the stored JWK {} does not parse: {e}", rec.name),
+        jwk_core::select_from_json(text, None).map_err(|e| {
+            RegistryError::internal(format!("the stored JWK {} does not parse: {e}", rec.name))
         })
     }
 
@@ -411,12 +409,11 @@ impl Registry {
         Ok(JwkView {
             name: rec.name.clone(),
             description: rec.description.clone(),
-            jwk: serde_json::value::RawValue::from_string(text).map_err(|e| RegistryError {
-                kind: crate::error::ErrorKind::Internal,
-                message: format!(
+            jwk: serde_json::value::RawValue::from_string(text).map_err(|e| {
+                RegistryError::internal(format!(
                     "JWK (name: {}) has a stored public JWK that is not JSON: {e}",
                     rec.name
-                ),
+                ))
             })?,
             thumbprint: (!matches!(jwk.key(), jwk_core::Key::Oct(_)))
                 .then(|| crate::deploy::thumbprint(&jwk)),

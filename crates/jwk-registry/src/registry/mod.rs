@@ -36,12 +36,9 @@ pub const ATTEMPTS: usize = 16;
 
 /// The error when every attempt of a change lost to other writers: try again shortly.
 pub(crate) fn kept_changing(what: &str) -> RegistryError {
-    RegistryError {
-        kind: crate::error::ErrorKind::Unavailable,
-        message: format!(
-            "{what} kept changing while this request changed it: try again in a few seconds!"
-        ),
-    }
+    RegistryError::busy(format!(
+        "{what} kept changing while this request changed it: try again in a few seconds!"
+    ))
 }
 
 /// The name of the admin user created by [`Registry::bootstrap`].
@@ -187,10 +184,7 @@ pub(crate) fn now_rfc3339() -> String {
 /// `N` bytes from the operating system's random source (its failure is an error).
 pub(crate) fn random<const N: usize>() -> Result<[u8; N]> {
     let mut raw = [0u8; N];
-    getrandom::fill(&mut raw).map_err(|e| RegistryError {
-        kind: crate::error::ErrorKind::Internal,
-        message: format!("random: {e}"),
-    })?;
+    getrandom::fill(&mut raw).map_err(|e| RegistryError::internal(format!("random: {e}")))?;
     Ok(raw)
 }
 
@@ -254,11 +248,9 @@ impl Registry {
         });
         if abandoned {
             tracing::warn!("a request that was abandoned (timed out) did not commit its change");
-            return Err(RegistryError {
-                kind: crate::error::ErrorKind::Unavailable,
-                message: "The request took too long and was abandoned: nothing was saved!"
-                    .to_owned(),
-            });
+            return Err(RegistryError::busy(
+                "The request took too long and was abandoned: nothing was saved!".to_owned(),
+            ));
         }
         Ok(self.store.commit(txn)?)
     }
@@ -292,11 +284,10 @@ impl Registry {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
-            .map_err(|_| RegistryError {
-                kind: crate::error::ErrorKind::Unavailable,
-                message: format!(
+            .map_err(|_| {
+                RegistryError::busy(format!(
                     "Too many URL fetches are in progress ({max}): try again in a few seconds!"
-                ),
+                ))
             })?;
         Ok(FetchSlot(&self.fetching))
     }
@@ -306,11 +297,12 @@ impl Registry {
     /// open that value. Nodes sharing a registry must share its `master.key`.
     pub fn verify_master_key(&self) -> Result<()> {
         const PLAIN: &[u8] = b"jwk-engine master key check v1";
-        let refused = || RegistryError {
-            kind: crate::error::ErrorKind::Internal,
-            message: "this node's master key does not open this registry's secrets: every node \
+        let refused = || {
+            RegistryError::internal(
+                "this node's master key does not open this registry's secrets: every node \
                       of a shared registry must use the same master.key"
-                .to_owned(),
+                    .to_owned(),
+            )
         };
         let sealed = self.recorded(keys::MASTER_KEY_CHECK, || {
             Ok(self.key.seal(PLAIN)?.into_bytes())
@@ -335,9 +327,8 @@ impl Registry {
                 .collect::<String>()
                 .into_bytes())
         })?;
-        String::from_utf8(id).map_err(|_| RegistryError {
-            kind: crate::error::ErrorKind::Internal,
-            message: format!("the store's {} is not text", keys::REGISTRY_ID),
+        String::from_utf8(id).map_err(|_| {
+            RegistryError::internal(format!("the store's {} is not text", keys::REGISTRY_ID))
         })
     }
 
@@ -408,10 +399,7 @@ impl Registry {
             Ok(Some((me.snapshot()?, locals)))
         })
         .await
-        .map_err(|e| RegistryError {
-            kind: crate::error::ErrorKind::Internal,
-            message: format!("refresh task: {e}"),
-        })??;
+        .map_err(|e| RegistryError::internal(format!("refresh task: {e}")))??;
         let Some((mut snapshot, locals)) = work else {
             return Ok(());
         };
@@ -592,13 +580,17 @@ mod name_tests {
         assert_eq!(name_in("JWK", ""), Ok(None));
         for dots in [".", " .. "] {
             assert_eq!(
-                name_in("Project", dots).unwrap_err().message,
+                name_in("Project", dots).unwrap_err().message(),
                 r#"Project name can not be "." or ".."!"#
             );
         }
         assert_eq!(name_in("JWK", "..."), Ok(Some("...")));
         for bad in ["f\r\r", "\t", "a\u{85}b", "a\u{7f}"] {
-            assert_eq!(name_in("JWK", bad).unwrap_err().message, refused, "{bad:?}");
+            assert_eq!(
+                name_in("JWK", bad).unwrap_err().message(),
+                refused,
+                "{bad:?}"
+            );
         }
         // 256 characters (of 4 bytes each) are a name; 257, or 256 with white space around
         // them, are not.
@@ -609,7 +601,7 @@ mod name_tests {
             format!(" {longest}"),
             format!("{}a", " ".repeat(300)),
         ] {
-            assert_eq!(name_in("JWK", &bad).unwrap_err().message, refused);
+            assert_eq!(name_in("JWK", &bad).unwrap_err().message(), refused);
         }
     }
 }
@@ -637,7 +629,7 @@ mod retry_tests {
             .unwrap_err();
         assert_eq!(attempts, ATTEMPTS);
         assert_eq!(
-            (err.kind, err.message.as_str()),
+            (err.kind(), err.message().as_str()),
             (
                 crate::error::ErrorKind::Unavailable,
                 "JWK (name: busy) kept changing while this request changed it: try again in a few seconds!"

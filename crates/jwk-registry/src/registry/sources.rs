@@ -60,8 +60,8 @@ impl Registry {
     pub(super) fn environment(&self, name: &str) -> Result<EnvironmentRec> {
         self.environment_at(name)
             .map(|(e, _)| e)
-            .map_err(|e| match e.kind {
-                crate::error::ErrorKind::NotFound => RegistryError::bad_request(e.message),
+            .map_err(|e| match e.kind() {
+                crate::error::ErrorKind::NotFound => RegistryError::bad_request(e.message()),
                 _ => e,
             })
     }

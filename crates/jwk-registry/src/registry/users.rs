@@ -196,8 +196,5 @@ impl Registry {
 }
 
 fn user_not_found(username: &str) -> RegistryError {
-    RegistryError {
-        kind: crate::error::ErrorKind::NotFound,
-        message: format!("User (username: {username}) is not found!"),
-    }
+    RegistryError::not_found(format!("User (username: {username}) is not found!"))
 }
