@@ -6,14 +6,17 @@
 //!
 //! Both nodes live in this process but share nothing but the database: each has its own
 //! store (connection pool and LISTEN connection), registry and resolver, as two `jwkd`
-//! processes would. The clock starts when node A's commit is acknowledged and stops when
-//! node B's resolver serves that revision (polled with a lock-free load, every ~20 µs).
+//! processes would. The clock starts when node A is asked to apply a change (a new EC key:
+//! generation, commit and A's own deployment are in the figure) and stops when node B's
+//! resolver serves that revision (polled with a lock-free load, every ~20 µs).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jwk_engine::Usage;
+use jwk_engine::core::{EcCurve, KeySpec};
 use jwk_engine::registry::model::TargetConfig;
-use jwk_engine::registry::{GenerateJwkRequest, MasterKey, Registry, RegistryConfig};
+use jwk_engine::registry::{Command, MasterKey, NewJwk, Registry, RegistryConfig, Source};
 
 fn node(url: &str, key: [u8; 32]) -> Arc<Registry> {
     let store = Arc::new(jwk_engine::postgres::PgStore::connect(url).expect("connect"));
@@ -42,15 +45,17 @@ fn main() {
     let b = node(&url, key);
     let token = a.bootstrap().expect("an empty database");
     let admin = a.authenticate(&token).unwrap();
-    a.create_project(&admin, "p").unwrap();
-    a.create_environment(&admin, "edge", TargetConfig::Memory)
-        .unwrap();
-
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    let apply = |command: Command| rt.block_on(a.apply(&admin, command)).unwrap();
+    apply(Command::CreateProject { name: "p".into() });
+    apply(Command::CreateEnvironment {
+        name: "edge".into(),
+        target: TargetConfig::Memory,
+    });
     rt.spawn(a.clone().follow());
     rt.spawn(b.clone().follow());
     let resolver = b.resolver("edge");
@@ -58,25 +63,26 @@ fn main() {
     let mut latencies: Vec<Duration> = Vec::with_capacity(changes);
     let started = Instant::now();
     for i in 0..changes {
-        let req = GenerateJwkRequest {
-            name: Some(format!("k{i}")),
-            key_type: Some("EC".to_owned()),
-            curve: Some("P-256".to_owned()),
-            use_type: Some("SIGNATURE".to_owned()),
-            algorithm: Some("ES256".to_owned()),
-            ..GenerateJwkRequest::default()
+        let source = Source::Generate {
+            spec: KeySpec::Ec(EcCurve::P256),
+            kid: None,
         };
-        let change = a.generate_jwk(&admin, "p", &req).unwrap();
-        let committed = Instant::now();
-        let deadline = committed + Duration::from_secs(10);
-        while resolver.revision() < change.revision {
+        let jwk = NewJwk::new(format!("k{i}"), source).usage(Usage::Signature, "ES256");
+        let asked = Instant::now();
+        let outcome = apply(Command::CreateJwk {
+            project: "p".into(),
+            jwk,
+        });
+        let revision = outcome.revision.expect("a new key is committed");
+        let deadline = asked + Duration::from_secs(10);
+        while resolver.revision() < revision {
             assert!(
                 Instant::now() < deadline,
                 "change {i} not visible on B after 10 s"
             );
             std::thread::sleep(Duration::from_micros(20));
         }
-        latencies.push(committed.elapsed());
+        latencies.push(asked.elapsed());
     }
     let total = started.elapsed();
     let tenth = (changes / 10).max(1);
@@ -92,7 +98,7 @@ fn main() {
     latencies.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{changes} changes committed on A, visible in B's resolver: p50 {:.2} ms, p90 {:.2} ms, \
+        "{changes} changes applied on A, visible in B's resolver: p50 {:.2} ms, p90 {:.2} ms, \
          p99 {:.2} ms, max {:.2} ms ({:.1} s in all; the registry grew to {changes} JWKs)",
         ms(percentile(&latencies, 0.5)),
         ms(percentile(&latencies, 0.9)),

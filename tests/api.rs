@@ -689,7 +689,7 @@ fn the_readme_walkthrough_serves_its_key_and_answers_canonically() {
     };
     assert_eq!(
         raw("POST", "/apiops/projects/MyProject/jwks/", Some(body)),
-        r#"{"deploymentResult":{"environmentResults":[{"environmentName":"production","message":"Deployed successfully","success":true}],"message":"Deployment completed successfully","success":true},"success":true}"#
+        r#"{"success":true,"deploymentResult":{"success":true,"message":"Deployment completed successfully","environmentResults":[{"environmentName":"production","success":true,"message":"Deployed successfully"}]}}"#
     );
     let canonical = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"1","use":"enc"}"#;
     assert_eq!(
@@ -1210,6 +1210,96 @@ fn names_that_collide_with_routes_are_refused_and_others_work_everywhere() {
         assert_eq!(
             s.call("DELETE", &format!("{jwks}{name}/"), Some(&admin), None),
             (200, deployed(&["production", "staging"]))
+        );
+    }
+}
+
+/// A body that does not read into the registry's types (no or an unknown sourceType, a
+/// useType or keyType that does not exist, base64 that does not decode) is answered only after
+/// the registry's first checks, so the order of answers stays the product's: permission,
+/// project, name, then the body.
+#[test]
+fn a_body_that_does_not_read_is_answered_after_the_first_checks() {
+    let (_dir, s, admin) = serving();
+    let jwks = "/apiops/projects/MyProject/jwks/";
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(&paste("taken"))).0,
+        200
+    );
+    let viewer = common::new_member(&s, &admin, "MyProject", "viewer", &["SECRETS+VIEW"]);
+    let forbidden = (
+        403,
+        json!({"error": "access_denied", "error_description": "User (username: viewer) does not have SECRETS+MANAGE permission in project (MyProject)!"}),
+    );
+    for (path, body) in [
+        (jwks, r#"{"name":"x"}"#),
+        (jwks, r#"{"name":"x","sourceType":"FILE"}"#),
+        (
+            "/apiops/projects/MyProject/jwks/generate/",
+            r#"{"name":"x","keyType":"DSA"}"#,
+        ),
+        (
+            "/apiops/projects/MyProject/keys/",
+            r#"{"name":"k","environmentName":"production","keyType":"SECRET"}"#,
+        ),
+    ] {
+        assert_eq!(s.call("POST", path, Some(&viewer), Some(body)), forbidden);
+    }
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/Nope/jwks/",
+            Some(&admin),
+            Some(r#"{"name":"x"}"#)
+        ),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "Project(Nope) was not found or user does not have privilege to access it!"})
+        )
+    );
+    for (path, body, message) in [
+        (jwks, r#"{"name":" "}"#, "JWK name can not be empty!"),
+        (
+            jwks,
+            r#"{"name":"taken","useType":"SIGNING"}"#,
+            "JWK (name: taken) is already exist! Try update operation if want to change its value.",
+        ),
+        (jwks, r#"{"name":"x"}"#, "Source type is required!"),
+        (
+            jwks,
+            r#"{"name":"x","sourceType":"COPY_PASTE","jwkStr":"{}","useType":"SIGNING"}"#,
+            "Use type (SIGNING) is not valid! Use SIGNATURE or ENCRYPTION.",
+        ),
+        (
+            "/apiops/projects/MyProject/jwks/generate/",
+            r#"{"name":"taken","keyType":"DSA"}"#,
+            "JWK (name: taken) is already exist! Try update operation if want to change its value.",
+        ),
+        (
+            "/apiops/projects/MyProject/keystores/",
+            r#"{"name":"ks","contentBase64":"%%"}"#,
+            "Environment name is required!",
+        ),
+        (
+            "/apiops/projects/MyProject/keystores/",
+            r#"{"name":"ks","environmentName":"production","contentBase64":"%%"}"#,
+            "Keystore content is not valid base64!",
+        ),
+        (
+            "/apiops/projects/MyProject/keys/",
+            r#"{"name":"k","environmentName":"qa"}"#,
+            "Environment (name: qa) is not found!",
+        ),
+        (
+            "/apiops/projects/MyProject/keys/",
+            r#"{"name":"k","environmentName":"production"}"#,
+            "Key type is required!",
+        ),
+    ] {
+        assert_eq!(
+            s.call("POST", path, Some(&admin), Some(body)),
+            bad(message),
+            "{path} {body}"
         );
     }
 }

@@ -1,7 +1,9 @@
 //! The registry on the embedded stores: everything survives a restart, the master key file
 //! is owner-only, and private material opens again with it.
 
-use jwk_engine::registry::{CreateJwkRequest, RegistryConfig, Slot};
+use std::sync::Arc;
+
+use jwk_engine::registry::{Command, NewJwk, RegistryConfig, Slot, Source};
 use jwk_engine::{StoreKind, open_registry};
 
 const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","d":"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"}"#;
@@ -9,21 +11,33 @@ const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11y
 fn survives_restart(kind: StoreKind) {
     let dir = jwk_testkit::temp_dir();
     let token = {
-        let reg = open_registry(kind, dir.path(), RegistryConfig::default()).unwrap();
+        let reg = Arc::new(open_registry(kind, dir.path(), RegistryConfig::default()).unwrap());
         let token = reg.bootstrap().unwrap();
         let admin = reg.authenticate(&token).unwrap();
-        reg.create_project(&admin, "P").unwrap();
-        let req = CreateJwkRequest {
-            name: Some("my-jwk".into()),
-            source_type: Some("COPY_PASTE".into()),
-            jwk_str: Some(EC.into()),
-            ..CreateJwkRequest::default()
+        let paste = Source::Paste {
+            jwk: EC.into(),
+            kid: None,
         };
-        reg.create_jwk(&admin, "P", &req).unwrap();
-        reg.create_credential(&admin, "P", &Some("api-user".into()))
-            .unwrap();
-        reg.set_credential_jwk(&admin, "P", "api-user", Slot::Validation, Some("my-jwk"))
-            .unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        for command in [
+            Command::CreateProject { name: "P".into() },
+            Command::CreateJwk {
+                project: "P".into(),
+                jwk: NewJwk::new("my-jwk", paste),
+            },
+            Command::CreateCredential {
+                project: "P".into(),
+                username: "api-user".into(),
+            },
+            Command::SetCredentialJwk {
+                project: "P".into(),
+                username: "api-user".into(),
+                slot: Slot::Validation,
+                jwk: Some("my-jwk".into()),
+            },
+        ] {
+            rt.block_on(reg.apply(&admin, command)).unwrap();
+        }
         token
     };
     let reg = open_registry(kind, dir.path(), RegistryConfig::default()).unwrap();

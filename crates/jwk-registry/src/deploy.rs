@@ -150,13 +150,6 @@ pub struct DeploymentResult {
     pub environment_results: Vec<EnvironmentResult>,
 }
 
-impl DeploymentResult {
-    /// The product's success body: `{"success":true,"deploymentResult":{…}}`.
-    pub fn response_json(&self) -> String {
-        serde_json::json!({"success": true, "deploymentResult": self}).to_string()
-    }
-}
-
 /// A credential's (validation, encryption) JWKs.
 type CredentialSlots = (Option<Arc<Jwk>>, Option<Arc<Jwk>>);
 

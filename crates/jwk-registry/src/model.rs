@@ -191,6 +191,23 @@ pub struct SourceRec {
     pub etag: Option<String>,
 }
 
+impl SourceRec {
+    /// A source of this type with nothing else recorded yet.
+    pub fn of_type(source_type: &str) -> SourceRec {
+        SourceRec {
+            source_type: source_type.to_owned(),
+            name: None,
+            environment_name: None,
+            alias_name: None,
+            url: None,
+            url_options: None,
+            kid: None,
+            set_kids: Vec::new(),
+            etag: None,
+        }
+    }
+}
+
 /// A JWK of a project.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

@@ -4,14 +4,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use jwk_core::{KeySpec, KidType, Usage};
 use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
 use jwk_registry::model::TargetConfig;
 use jwk_registry::perm::Permission;
 use jwk_registry::store::{MemoryStore, Store};
 use jwk_registry::{
-    Actor, AddCertificateRequest, AddKeyRequest, AddKeystoreRequest, CreateJwkRequest,
-    DeployTarget, GenerateJwkRequest, MasterKey, Pending, Registry, RegistryConfig, Slot,
-    UpdateJwkRequest,
+    Actor, Command, DeployTarget, DeploymentResult, JwkUpdate, KeyKind, MasterKey, NewCertificate,
+    NewJwk, NewKey, NewKeystore, Outcome, Pending, Registry, RegistryConfig, RegistryError, Slot,
+    Source, UrlOptions,
 };
 use jwk_testkit::{openssl, read, temp_dir};
 
@@ -38,21 +39,121 @@ fn fixture_with(config: RegistryConfig) -> Fixture {
     ));
     let token = reg.bootstrap().unwrap();
     let admin = reg.authenticate(&token).unwrap();
-    reg.create_project(&admin, P).unwrap();
-    reg.create_environment(&admin, "production", TargetConfig::Memory)
-        .unwrap();
-    reg.create_environment(&admin, "staging", TargetConfig::Memory)
-        .unwrap();
+    run(&reg, &admin, project(P)).unwrap();
+    run(&reg, &admin, memory("production")).unwrap();
+    run(&reg, &admin, memory("staging")).unwrap();
     Fixture { reg, admin, store }
 }
 
-fn paste(name: &str, jwk: &str) -> CreateJwkRequest {
-    CreateJwkRequest {
-        name: Some(name.to_owned()),
-        source_type: Some("COPY_PASTE".to_owned()),
-        jwk_str: Some(jwk.to_owned()),
-        ..CreateJwkRequest::default()
+/// Applies a command through the registry's one entry point.
+fn run(reg: &Arc<Registry>, actor: &Actor, command: Command) -> Result<Outcome, RegistryError> {
+    rt().block_on(reg.apply(actor, command))
+}
+
+impl Fixture {
+    /// Applies a command for `actor`.
+    fn run(&self, actor: &Actor, command: Command) -> Result<Outcome, RegistryError> {
+        run(&self.reg, actor, command)
     }
+
+    /// Applies a command for the admin user.
+    fn admin(&self, command: Command) -> Result<Outcome, RegistryError> {
+        self.run(&self.admin, command)
+    }
+}
+
+fn project(name: &str) -> Command {
+    Command::CreateProject { name: name.into() }
+}
+
+fn memory(name: &str) -> Command {
+    environment(name, TargetConfig::Memory)
+}
+
+fn environment(name: &str, target: TargetConfig) -> Command {
+    Command::CreateEnvironment {
+        name: name.into(),
+        target,
+    }
+}
+
+/// Create JWK in project `P`.
+fn create(jwk: NewJwk) -> Command {
+    create_in(P, jwk)
+}
+
+fn create_in(project: &str, jwk: NewJwk) -> Command {
+    Command::CreateJwk {
+        project: project.into(),
+        jwk,
+    }
+}
+
+fn paste(name: &str, jwk: &str) -> NewJwk {
+    NewJwk::new(
+        name,
+        Source::Paste {
+            jwk: jwk.into(),
+            kid: None,
+        },
+    )
+}
+
+fn update(name: &str, update: JwkUpdate) -> Command {
+    Command::UpdateJwk {
+        project: P.into(),
+        name: name.into(),
+        update,
+    }
+}
+
+fn delete(project: &str, name: &str) -> Command {
+    Command::DeleteJwk {
+        project: project.into(),
+        name: name.into(),
+    }
+}
+
+fn deploy_jwk(name: &str) -> Command {
+    Command::DeployJwk {
+        project: P.into(),
+        name: name.into(),
+    }
+}
+
+fn credential(project: &str, username: &str) -> Command {
+    Command::CreateCredential {
+        project: project.into(),
+        username: username.into(),
+    }
+}
+
+fn slot(project: &str, username: &str, slot: Slot, jwk: Option<&str>) -> Command {
+    Command::SetCredentialJwk {
+        project: project.into(),
+        username: username.into(),
+        slot,
+        jwk: jwk.map(str::to_owned),
+    }
+}
+
+fn user(username: &str) -> Command {
+    Command::CreateUser {
+        username: username.into(),
+    }
+}
+
+fn member(project: &str, username: &str, permissions: Vec<Permission>) -> Command {
+    Command::SetMember {
+        project: project.into(),
+        username: username.into(),
+        permissions,
+    }
+}
+
+/// The deployment of an outcome.
+fn deployment(outcome: Outcome) -> DeploymentResult {
+    outcome.deployment.expect("the change deploys")
 }
 
 /// The status the API answers for a class of failure (a short way to write the class).
@@ -83,17 +184,23 @@ fn rt() -> tokio::runtime::Runtime {
 #[test]
 fn create_deploys_to_every_environment_with_the_products_body() {
     let f = fixture();
-    let change = f
-        .reg
-        .create_jwk(&f.admin, P, &paste("my-jwk", OCT))
-        .unwrap();
-    // The change names the revision its own commit made.
-    assert_eq!(change.revision, f.reg.content_revision().unwrap());
-    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    let outcome = f.admin(create(paste("my-jwk", OCT))).unwrap();
+    // The outcome names the revision its own commit made.
+    assert_eq!(outcome.revision, Some(f.reg.content_revision().unwrap()));
+    let deployed = |environment: &str| jwk_registry::deploy::EnvironmentResult {
+        environment_name: environment.into(),
+        success: true,
+        message: "Deployed successfully".into(),
+    };
     assert_eq!(
-        result.response_json(),
-        r#"{"deploymentResult":{"environmentResults":[{"environmentName":"production","message":"Deployed successfully","success":true},{"environmentName":"staging","message":"Deployed successfully","success":true}],"message":"Deployment completed successfully","success":true},"success":true}"#
+        outcome.deployment,
+        Some(DeploymentResult {
+            success: true,
+            message: "Deployment completed successfully".into(),
+            environment_results: vec![deployed("production"), deployed("staging")],
+        })
     );
+    assert_eq!((outcome.resync, outcome.token), (None, None));
     let resolver = f.reg.resolver("production");
     let by_name = resolver.by_name(P, "my-jwk").unwrap();
     assert_eq!(
@@ -112,8 +219,7 @@ fn create_deploys_to_every_environment_with_the_products_body() {
             .thumbprints,
         Vec::<String>::new()
     );
-    let change = f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
-    rt().block_on(f.reg.deploy(&change)).unwrap();
+    f.admin(create(paste("ec", EC))).unwrap();
     let ec = resolver.by_name(P, "ec").unwrap();
     assert_eq!(
         f.reg
@@ -128,128 +234,109 @@ fn create_deploys_to_every_environment_with_the_products_body() {
 #[test]
 fn create_checks_in_the_products_order_with_its_messages() {
     let f = fixture();
-    f.reg
-        .create_jwk(&f.admin, P, &paste("my-jwk", OCT))
-        .unwrap();
-    let r = |req: CreateJwkRequest| err(f.reg.create_jwk(&f.admin, P, &req));
-    let base = |name: &str, source: Option<&str>| CreateJwkRequest {
-        name: Some(name.to_owned()),
-        source_type: source.map(str::to_owned),
-        ..CreateJwkRequest::default()
+    f.admin(create(paste("my-jwk", OCT))).unwrap();
+    let r = |jwk: NewJwk| err(f.admin(create(jwk)));
+    let url = |name: &str| {
+        NewJwk::new(
+            name,
+            Source::Url {
+                url: String::new(),
+                options: UrlOptions::default(),
+                kid: None,
+            },
+        )
+    };
+    let secret = |name: &str, environment: &str| (name.to_owned(), environment.to_owned());
+    let certificate = |(name, environment): (String, String)| {
+        NewJwk::new("other", Source::Certificate { name, environment })
+    };
+    let keystore = |(name, environment): (String, String), alias: &str| {
+        NewJwk::new(
+            "other",
+            Source::Keystore {
+                name,
+                environment,
+                alias: alias.into(),
+            },
+        )
     };
     let cases = [
-        (base("", Some("URL")), "JWK name can not be empty!"),
-        (base("  ", Some("URL")), "JWK name can not be empty!"),
+        (url(""), "JWK name can not be empty!"),
+        (url("  "), "JWK name can not be empty!"),
         (
-            base("my-jwk", None),
+            url("my-jwk"),
             "JWK (name: my-jwk) is already exist! Try update operation if want to change its value.",
         ),
-        (base("other", None), "Source type is required!"),
+        (url("other"), "URL is required for URL source type!"),
         (
-            base("other", Some("URL")),
-            "URL is required for URL source type!",
-        ),
-        (
-            base("other", Some("COPY_PASTE")),
+            paste("other", " "),
             "JWK string is required for COPY_PASTE source type!",
         ),
         (
-            base("other", Some("GENERATE")),
-            "For GENERATE source type, use the Generate JWK endpoint!",
-        ),
-        (
-            base("other", Some("FILE")),
-            "Source type (FILE) is not valid! Valid source types: URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY, KEYSTORE",
-        ),
-        (
-            base("other", Some("CERTIFICATE")),
+            certificate(secret("", "")),
             "Certificate name is required for CERTIFICATE source type!",
         ),
         (
-            CreateJwkRequest {
-                certificate_name: Some("my-certificate".into()),
-                ..base("other", Some("CERTIFICATE"))
-            },
+            certificate(secret("my-certificate", "")),
             "Environment name is required for CERTIFICATE source type!",
         ),
         (
-            CreateJwkRequest {
-                certificate_name: Some("my-certificate".into()),
-                environment_name: Some("qa".into()),
-                ..base("other", Some("CERTIFICATE"))
-            },
+            certificate(secret("my-certificate", "qa")),
             "Environment (name: qa) is not found!",
         ),
         (
-            CreateJwkRequest {
-                certificate_name: Some("my-certificate".into()),
-                environment_name: Some("production".into()),
-                ..base("other", Some("CERTIFICATE"))
-            },
+            certificate(secret("my-certificate", "production")),
             "Certificate (name: my-certificate) is not found!",
         ),
         (
-            base("other", Some("PUBLIC_KEY")),
+            NewJwk::new(
+                "other",
+                Source::PublicKey {
+                    name: String::new(),
+                    environment: String::new(),
+                },
+            ),
             "Key name is required for PUBLIC_KEY source type!",
         ),
         (
-            CreateJwkRequest {
-                key_name: Some("k".into()),
-                environment_name: Some("production".into()),
-                ..base("other", Some("PRIVATE_KEY"))
-            },
+            NewJwk::new(
+                "other",
+                Source::PrivateKey {
+                    name: "k".into(),
+                    environment: "production".into(),
+                },
+            ),
             "Key (name: k) is not found!",
         ),
         (
-            base("other", Some("KEYSTORE")),
+            keystore(secret("", ""), ""),
             "Keystore name is required for KEYSTORE source type!",
         ),
         (
-            CreateJwkRequest {
-                key_store_name: Some("ks".into()),
-                environment_name: Some("production".into()),
-                ..base("other", Some("KEYSTORE"))
-            },
+            keystore(secret("ks", "production"), " "),
             "Alias name is required for KEYSTORE source type!",
         ),
         (
-            CreateJwkRequest {
-                key_store_name: Some("ks".into()),
-                environment_name: Some("production".into()),
-                alias_name: Some("a".into()),
-                ..base("other", Some("KEYSTORE"))
-            },
+            keystore(secret("ks", "production"), "a"),
             "Keystore (name: ks) is not found!",
         ),
         (
-            CreateJwkRequest {
-                jwk_str: Some(OCT.into()),
-                use_type: Some("SIGNATURE".into()),
-                algorithm: Some("RSA".into()),
-                ..base("other", Some("COPY_PASTE"))
-            },
+            paste("other", OCT).usage(Usage::Signature, "RSA"),
             "algorithm must be a valid algorithm name, not a key type",
         ),
-        (
-            CreateJwkRequest {
-                jwk_str: Some(OCT.into()),
-                use_type: Some("SIGNING".into()),
-                algorithm: Some("HS256".into()),
-                ..base("other", Some("COPY_PASTE"))
-            },
-            "Use type (SIGNING) is not valid! Use SIGNATURE or ENCRYPTION.",
-        ),
-        (
-            CreateJwkRequest {
-                jwk_str: Some(r#"{"keys":[]}"#.into()),
-                ..base("other", Some("COPY_PASTE"))
-            },
-            "the JWK Set has no keys",
-        ),
+        (paste("other", r#"{"keys":[]}"#), "the JWK Set has no keys"),
     ];
-    for (req, message) in cases {
-        assert_eq!(r(req), (400, message.to_owned()));
+    for (jwk, message) in cases {
+        assert_eq!(r(jwk), (400, message.to_owned()));
     }
+    // Key material keeps the core's stable code.
+    let e = f
+        .admin(create(paste("other", r#"{"keys":[]}"#)))
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.kind()),
+        ("jwks.empty", jwk_registry::ErrorKind::BadRequest)
+    );
 }
 
 /// Writes a self-signed RSA certificate, its key (plain and encrypted) and a PKCS#12.
@@ -297,181 +384,115 @@ fn every_secrets_store_source() {
     let dir = temp_dir();
     let d = dir.path();
     secrets_fixture(d);
-    let env = Some("production".to_owned());
-    f.reg
-        .add_certificate(
-            &f.admin,
-            P,
-            &AddCertificateRequest {
-                name: Some("my-certificate".into()),
-                environment_name: env.clone(),
-                pem: Some(text(d, "c.pem")),
-            },
-        )
-        .unwrap();
+    let env = "production".to_owned();
+    let certificate = || Command::AddCertificate {
+        project: P.into(),
+        certificate: NewCertificate {
+            name: "my-certificate".into(),
+            environment: env.clone(),
+            pem: text(d, "c.pem"),
+        },
+    };
+    let outcome = f.admin(certificate()).unwrap();
+    // The secrets store is not served: nothing is deployed.
     assert_eq!(
-        err(f.reg.add_certificate(
-            &f.admin,
-            P,
-            &AddCertificateRequest {
-                name: Some("my-certificate".into()),
-                environment_name: env.clone(),
-                pem: Some(text(d, "c.pem"))
-            }
-        )),
+        (outcome.revision, outcome.deployment),
+        (Some(f.reg.content_revision().unwrap()), None)
+    );
+    assert_eq!(
+        err(f.admin(certificate())),
         (
             400,
             "Certificate (name: my-certificate) is already exist!".to_owned()
         )
     );
-    f.reg
-        .add_key(
-            &f.admin,
-            P,
-            &AddKeyRequest {
-                name: Some("pub".into()),
-                environment_name: env.clone(),
-                key_type: Some("PUBLIC".into()),
-                pem: Some(text(d, "p.pem")),
-                password: None,
-            },
-        )
-        .unwrap();
-    f.reg
-        .add_key(
-            &f.admin,
-            P,
-            &AddKeyRequest {
-                name: Some("priv".into()),
-                environment_name: env.clone(),
-                key_type: Some("PRIVATE".into()),
-                pem: Some(text(d, "ek.pem")),
-                password: Some("kpw".into()),
-            },
-        )
+    let key = |name: &str, kind: KeyKind, pem: &str, password: Option<&str>| Command::AddKey {
+        project: P.into(),
+        key: NewKey {
+            name: name.into(),
+            environment: env.clone(),
+            kind,
+            pem: text(d, pem),
+            password: password.map(str::to_owned),
+        },
+    };
+    f.admin(key("pub", KeyKind::Public, "p.pem", None)).unwrap();
+    f.admin(key("priv", KeyKind::Private, "ek.pem", Some("kpw")))
         .unwrap();
     assert_eq!(
-        err(f.reg.add_key(
-            &f.admin,
-            P,
-            &AddKeyRequest {
-                name: Some("x".into()),
-                environment_name: env.clone(),
-                key_type: Some("PUBLIC".into()),
-                pem: Some(text(d, "k.pem")),
-                password: None
-            }
-        )),
+        err(f.admin(key("x", KeyKind::Public, "k.pem", None))),
         (
             400,
             "Key (name: x) is a private key; add it with keyType PRIVATE!".to_owned()
         )
     );
-    let ks64 = <base64ct::Base64 as base64ct::Encoding>::encode_string(&read(d, "ks.p12"));
-    f.reg
-        .add_keystore(
-            &f.admin,
-            P,
-            &AddKeystoreRequest {
-                name: Some("ks".into()),
-                environment_name: env.clone(),
-                content_base64: Some(ks64),
-                password: Some("kspw".into()),
-            },
-        )
-        .unwrap();
+    f.admin(Command::AddKeystore {
+        project: P.into(),
+        keystore: NewKeystore {
+            name: "ks".into(),
+            environment: env.clone(),
+            content: read(d, "ks.p12"),
+            password: Some("kspw".into()),
+        },
+    })
+    .unwrap();
 
-    let with = |name: &str, source: &str| CreateJwkRequest {
-        name: Some(name.to_owned()),
-        source_type: Some(source.to_owned()),
-        environment_name: env.clone(),
-        use_type: Some("SIGNATURE".into()),
-        algorithm: Some("RS256".into()),
-        ..CreateJwkRequest::default()
+    let with = |name: &str, source: Source| {
+        create(NewJwk::new(name, source).usage(Usage::Signature, "RS256"))
     };
-    f.reg
-        .create_jwk(
-            &f.admin,
-            P,
-            &CreateJwkRequest {
-                certificate_name: Some("my-certificate".into()),
-                ..with("from-cert", "CERTIFICATE")
-            },
-        )
-        .unwrap();
-    f.reg
-        .create_jwk_from_certificate(
-            &f.admin,
-            P,
-            &CreateJwkRequest {
-                certificate_name: Some("my-certificate".into()),
-                ..with("from-cert-2", "IGNORED")
-            },
-        )
-        .unwrap();
-    f.reg
-        .create_jwk(
-            &f.admin,
-            P,
-            &CreateJwkRequest {
-                key_name: Some("pub".into()),
-                ..with("from-pub", "PUBLIC_KEY")
-            },
-        )
-        .unwrap();
-    f.reg
-        .create_jwk(
-            &f.admin,
-            P,
-            &CreateJwkRequest {
-                key_name: Some("priv".into()),
-                ..with("from-priv", "PRIVATE_KEY")
-            },
-        )
-        .unwrap();
-    f.reg
-        .create_jwk(
-            &f.admin,
-            P,
-            &CreateJwkRequest {
-                key_store_name: Some("ks".into()),
-                alias_name: Some("signing".into()),
-                ..with("from-ks", "KEYSTORE")
-            },
-        )
-        .unwrap();
+    let cert = || Source::Certificate {
+        name: "my-certificate".into(),
+        environment: env.clone(),
+    };
+    let keystore = |alias: &str| Source::Keystore {
+        name: "ks".into(),
+        environment: env.clone(),
+        alias: alias.into(),
+    };
+    f.admin(with("from-cert", cert())).unwrap();
+    f.admin(with("from-cert-2", cert())).unwrap();
+    let pubkey = Source::PublicKey {
+        name: "pub".into(),
+        environment: env.clone(),
+    };
+    f.admin(with("from-pub", pubkey)).unwrap();
+    let privkey = Source::PrivateKey {
+        name: "priv".into(),
+        environment: env.clone(),
+    };
+    f.admin(with("from-priv", privkey)).unwrap();
+    f.admin(with("from-ks", keystore("signing"))).unwrap();
     assert_eq!(
-        err(f.reg.create_jwk(
-            &f.admin,
-            P,
-            &CreateJwkRequest {
-                key_store_name: Some("ks".into()),
-                alias_name: Some("nope".into()),
-                ..with("x", "KEYSTORE")
-            }
-        )),
+        err(f.admin(with("x", keystore("nope")))),
         (
             400,
             "Alias (name: nope) is not found in keystore (name: ks)!".to_owned()
         )
     );
+    let no_algorithm = NewJwk {
+        algorithm: None,
+        ..NewJwk::new("x", cert()).usage(Usage::Signature, "")
+    };
     assert_eq!(
-        err(f.reg.create_jwk(
-            &f.admin,
-            P,
-            &CreateJwkRequest {
-                certificate_name: Some("my-certificate".into()),
-                algorithm: None,
-                ..with("x", "CERTIFICATE")
-            }
-        )),
+        err(f.admin(create(no_algorithm))),
         (
             400,
             "Algorithm is required for CERTIFICATE source type!".to_owned()
         )
     );
+    let no_use = NewJwk {
+        usage: None,
+        ..NewJwk::new("x", cert()).usage(Usage::Signature, "RS256")
+    };
     assert_eq!(
-        err(f.reg.create_jwk(&f.admin, P, &CreateJwkRequest { certificate_name: Some("my-certificate".into()), algorithm: Some("ES256".into()), ..with("x", "CERTIFICATE") })),
+        err(f.admin(create(no_use))),
+        (
+            400,
+            "Use type is required for CERTIFICATE source type!".to_owned()
+        )
+    );
+    assert_eq!(
+        err(f.admin(create(NewJwk::new("x", cert()).usage(Usage::Signature, "ES256")))),
         (400, "algorithm ES256 cannot be used with an RSA key for SIGNATURE: valid are RS256, RS384, RS512, PS256, PS384, PS512".to_owned())
     );
 
@@ -506,33 +527,25 @@ fn a_keystore_secret_key_entry_is_an_oct_jwk() {
     let p12 =
         std::fs::read(jwk_testkit::workspace_root().join("testdata/keystores/keytool-secret.p12"))
             .unwrap();
-    f.reg
-        .add_keystore(
-            &f.admin,
-            P,
-            &AddKeystoreRequest {
-                name: Some("java".into()),
-                environment_name: Some("production".into()),
-                content_base64: Some(<base64ct::Base64 as base64ct::Encoding>::encode_string(
-                    &p12,
-                )),
-                password: Some("changeit".into()),
-            },
-        )
-        .unwrap();
-    let request = |alias: &str, algorithm: &str| CreateJwkRequest {
-        name: Some(alias.to_owned()),
-        source_type: Some("KEYSTORE".into()),
-        environment_name: Some("production".into()),
-        key_store_name: Some("java".into()),
-        alias_name: Some(alias.to_owned()),
-        use_type: Some("SIGNATURE".into()),
-        algorithm: Some(algorithm.to_owned()),
-        ..CreateJwkRequest::default()
+    f.admin(Command::AddKeystore {
+        project: P.into(),
+        keystore: NewKeystore {
+            name: "java".into(),
+            environment: "production".into(),
+            content: p12,
+            password: Some("changeit".into()),
+        },
+    })
+    .unwrap();
+    let request = |alias: &str, algorithm: &str| {
+        let source = Source::Keystore {
+            name: "java".into(),
+            environment: "production".into(),
+            alias: alias.into(),
+        };
+        create(NewJwk::new(alias, source).usage(Usage::Signature, algorithm))
     };
-    f.reg
-        .create_jwk(&f.admin, P, &request("hmac-sha256", "HS256"))
-        .unwrap();
+    f.admin(request("hmac-sha256", "HS256")).unwrap();
     let jwk = f.reg.get_jwk(&f.admin, P, "hmac-sha256", true).unwrap();
     assert_eq!(jwk.jwk_value()["kty"], "oct");
     assert_eq!(
@@ -542,7 +555,7 @@ fn a_keystore_secret_key_entry_is_an_oct_jwk() {
     assert_eq!(jwk.jwk_value()["alg"], "HS256");
     assert_eq!(jwk.source_type.as_deref(), Some("KEYSTORE"));
     assert_eq!(
-        err(f.reg.create_jwk(&f.admin, P, &request("aes-128", "RS256"))),
+        err(f.admin(request("aes-128", "RS256"))),
         (
             400,
             // HMAC keys must be as long as the hash (RFC 7518 §3.2): 128 bits fit no HS*.
@@ -558,32 +571,26 @@ fn a_jks_keystore_is_a_keystore_source() {
     let f = fixture();
     let jks = std::fs::read(jwk_testkit::workspace_root().join("testdata/keystores/keytool.jks"))
         .unwrap();
-    let upload = |password: &str| AddKeystoreRequest {
-        name: Some("jks".into()),
-        environment_name: Some("production".into()),
-        content_base64: Some(<base64ct::Base64 as base64ct::Encoding>::encode_string(
-            &jks,
-        )),
-        password: Some(password.to_owned()),
+    let upload = |password: &str| Command::AddKeystore {
+        project: P.into(),
+        keystore: NewKeystore {
+            name: "jks".into(),
+            environment: "production".into(),
+            content: jks.clone(),
+            password: Some(password.to_owned()),
+        },
     };
-    assert_eq!(
-        err(f.reg.add_keystore(&f.admin, P, &upload("wrong"))).0,
-        400
-    );
-    f.reg
-        .add_keystore(&f.admin, P, &upload("changeit"))
-        .unwrap();
-    let request = CreateJwkRequest {
-        name: Some("from-jks".into()),
-        source_type: Some("KEYSTORE".into()),
-        environment_name: Some("production".into()),
-        key_store_name: Some("jks".into()),
-        alias_name: Some("ec-p384".into()),
-        use_type: Some("SIGNATURE".into()),
-        algorithm: Some("ES384".into()),
-        ..CreateJwkRequest::default()
+    assert_eq!(err(f.admin(upload("wrong"))).0, 400);
+    f.admin(upload("changeit")).unwrap();
+    let source = Source::Keystore {
+        name: "jks".into(),
+        environment: "production".into(),
+        alias: "ec-p384".into(),
     };
-    f.reg.create_jwk(&f.admin, P, &request).unwrap();
+    f.admin(create(
+        NewJwk::new("from-jks", source).usage(Usage::Signature, "ES384"),
+    ))
+    .unwrap();
     let jwk = f.reg.get_jwk(&f.admin, P, "from-jks", false).unwrap();
     assert_eq!(jwk.jwk_value()["crv"], "P-384");
     assert!(jwk.jwk_value().get("d").is_none());
@@ -593,45 +600,19 @@ fn a_jks_keystore_is_a_keystore_source() {
 #[test]
 fn generate_every_key_type() {
     let f = fixture();
-    let g = |name: &str, kt: &str, size: Option<usize>, crv: Option<&str>, u: &str, alg: &str| {
-        GenerateJwkRequest {
-            name: Some(name.to_owned()),
-            key_type: Some(kt.to_owned()),
-            key_size: size,
-            curve: crv.map(str::to_owned),
-            use_type: Some(u.to_owned()),
-            algorithm: Some(alg.to_owned()),
-            ..GenerateJwkRequest::default()
-        }
+    use jwk_core::{EcCurve, OkpCurve};
+    let g = |name: &str, spec: KeySpec, usage: Usage, alg: &str| {
+        NewJwk::new(name, Source::Generate { spec, kid: None }).usage(usage, alg)
     };
-    f.reg
-        .generate_jwk(
-            &f.admin,
-            P,
-            &g("rsa", "RSA", Some(2048), None, "SIGNATURE", "PS256"),
-        )
-        .unwrap();
-    f.reg
-        .generate_jwk(
-            &f.admin,
-            P,
-            &g("ec", "EC", None, Some("P-384"), "SIGNATURE", "ES384"),
-        )
-        .unwrap();
-    f.reg
-        .generate_jwk(
-            &f.admin,
-            P,
-            &g("okp", "OKP", None, Some("X25519"), "ENCRYPTION", "ECDH-ES"),
-        )
-        .unwrap();
-    f.reg
-        .generate_jwk(
-            &f.admin,
-            P,
-            &g("oct", "OCT", Some(128), None, "ENCRYPTION", "A128KW"),
-        )
-        .unwrap();
+    let generate = |jwk: NewJwk| f.admin(create(jwk));
+    let rsa = KeySpec::Rsa { bits: 2048 };
+    generate(g("rsa", rsa, Usage::Signature, "PS256")).unwrap();
+    let p384 = KeySpec::Ec(EcCurve::P384);
+    generate(g("ec", p384, Usage::Signature, "ES384")).unwrap();
+    let x25519 = KeySpec::Okp(OkpCurve::X25519);
+    generate(g("okp", x25519, Usage::Encryption, "ECDH-ES")).unwrap();
+    let oct128 = || KeySpec::Oct { bits: 128 };
+    generate(g("oct", oct128(), Usage::Encryption, "A128KW")).unwrap();
     let oct = f.reg.get_jwk(&f.admin, P, "oct", false).unwrap();
     assert!(
         oct.jwk_value().get("k").is_none(),
@@ -654,15 +635,15 @@ fn generate_every_key_type() {
     let listed = f.reg.list_jwks(&f.admin, P, false).unwrap();
     let listed_oct = listed.iter().find(|v| v.name == "oct").unwrap();
     assert_eq!(listed_oct.thumbprint, None);
+    let thumbprint_kid = NewJwk {
+        source: Source::Generate {
+            spec: oct128(),
+            kid: Some(KidType::Thumbprint),
+        },
+        ..g("oct2", oct128(), Usage::Encryption, "A128KW")
+    };
     assert_eq!(
-        err(f.reg.generate_jwk(
-            &f.admin,
-            P,
-            &GenerateJwkRequest {
-                kid_type: Some("thumbprint".to_owned()),
-                ..g("oct2", "OCT", Some(128), None, "ENCRYPTION", "A128KW")
-            }
-        )),
+        err(generate(thumbprint_kid)),
         (
             400,
             "Kid type (THUMBPRINT) is not valid for an OCT key: its thumbprint is a hash of the \
@@ -670,12 +651,29 @@ fn generate_every_key_type() {
                 .to_owned()
         )
     );
+    for (jwk, message) in [
+        (
+            NewJwk::new(
+                "x",
+                Source::Generate {
+                    spec: oct128(),
+                    kid: None,
+                },
+            ),
+            "Use type is required!",
+        ),
+        (
+            NewJwk {
+                algorithm: Some(" ".into()),
+                ..g("x", oct128(), Usage::Encryption, "")
+            },
+            "Algorithm is required!",
+        ),
+    ] {
+        assert_eq!(err(generate(jwk)), (400, message.to_owned()));
+    }
     assert_eq!(
-        err(f.reg.generate_jwk(
-            &f.admin,
-            P,
-            &g("bad", "EC", None, Some("P-384"), "SIGNATURE", "ES256")
-        )),
+        err(generate(g("bad", p384, Usage::Signature, "ES256"))),
         (
             400,
             "algorithm ES256 cannot be used with an EC P-384 key for SIGNATURE: valid are ES384"
@@ -687,33 +685,26 @@ fn generate_every_key_type() {
 #[test]
 fn update_renames_detaches_and_keeps_credential_references() {
     let f = fixture();
-    f.reg.create_jwk(&f.admin, P, &paste("my-jwk", EC)).unwrap();
-    f.reg.create_jwk(&f.admin, P, &paste("taken", OCT)).unwrap();
-    f.reg
-        .create_credential(&f.admin, P, &Some("api-user".into()))
-        .unwrap();
-    f.reg
-        .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("my-jwk"))
+    f.admin(create(paste("my-jwk", EC))).unwrap();
+    f.admin(create(paste("taken", OCT))).unwrap();
+    f.admin(credential(P, "api-user")).unwrap();
+    f.admin(slot(P, "api-user", Slot::Encryption, Some("my-jwk")))
         .unwrap();
     assert_eq!(
-        err(f
-            .reg
-            .update_jwk(&f.admin, P, "nope", &UpdateJwkRequest::default())),
+        err(f.admin(update("nope", JwkUpdate::default()))),
         (
             400,
             "JWK (name: nope) is not found! Try create operation.".to_owned()
         )
     );
     assert_eq!(
-        err(f.reg.update_jwk(
-            &f.admin,
-            P,
+        err(f.admin(update(
             "my-jwk",
-            &UpdateJwkRequest {
+            JwkUpdate {
                 name: Some("taken".into()),
                 description: None
             }
-        )),
+        ))),
         (400, "JWK (name: taken) is already exist!".to_owned())
     );
     assert_eq!(
@@ -724,17 +715,14 @@ fn update_renames_detaches_and_keeps_credential_references() {
             .as_deref(),
         Some("COPY_PASTE")
     );
-    f.reg
-        .update_jwk(
-            &f.admin,
-            P,
-            "my-jwk",
-            &UpdateJwkRequest {
-                name: Some("updated-jwk".into()),
-                description: Some("Updated JWK description".into()),
-            },
-        )
-        .unwrap();
+    f.admin(update(
+        "my-jwk",
+        JwkUpdate {
+            name: Some("updated-jwk".into()),
+            description: Some("Updated JWK description".into()),
+        },
+    ))
+    .unwrap();
     let v = f.reg.get_jwk(&f.admin, P, "updated-jwk", false).unwrap();
     assert_eq!(
         (v.description.as_str(), v.source_type),
@@ -749,11 +737,8 @@ fn update_renames_detaches_and_keeps_credential_references() {
         cred.encryption_jwk.as_deref(),
         Some("MyProject/updated-jwk")
     );
-    let change = f
-        .reg
-        .update_jwk(&f.admin, P, "updated-jwk", &UpdateJwkRequest::default())
+    f.admin(update("updated-jwk", JwkUpdate::default()))
         .unwrap();
-    rt().block_on(f.reg.deploy(&change)).unwrap();
     let resolved = f
         .reg
         .resolver("production")
@@ -765,52 +750,37 @@ fn update_renames_detaches_and_keeps_credential_references() {
 #[test]
 fn credential_slots_from_the_project_and_the_admin_project() {
     let f = fixture();
-    f.reg.create_jwk(&f.admin, P, &paste("mine", EC)).unwrap();
-    f.reg
-        .create_jwk(&f.admin, "admin", &paste("shared", OCT))
-        .unwrap();
+    f.admin(create(paste("mine", EC))).unwrap();
+    f.admin(create_in("admin", paste("shared", OCT))).unwrap();
     assert_eq!(
-        err(f
-            .reg
-            .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("mine"))),
+        err(f.admin(slot(P, "api-user", Slot::Encryption, Some("mine")))),
         (
             400,
             "Credential (username: api-user) was not found!".to_owned()
         )
     );
-    f.reg
-        .create_credential(&f.admin, P, &Some("api-user".into()))
-        .unwrap();
+    f.admin(credential(P, "api-user")).unwrap();
     assert_eq!(
-        err(f
-            .reg
-            .create_credential(&f.admin, P, &Some("api-user".into()))),
+        err(f.admin(credential(P, "api-user"))),
         (
             400,
             "Credential (username: api-user) is already exist!".to_owned()
         )
     );
     assert_eq!(
-        err(f
-            .reg
-            .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("my-jwk"))),
+        err(f.admin(slot(P, "api-user", Slot::Encryption, Some("my-jwk")))),
         (400, "JWK (name: my-jwk) is not found!".to_owned())
     );
     assert_eq!(
-        err(f
-            .reg
-            .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("MINE"))),
+        err(f.admin(slot(P, "api-user", Slot::Encryption, Some("MINE")))),
         (400, "JWK (name: MINE) is not found!".to_owned()),
         "names are case-sensitive"
     );
-    f.reg
-        .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("mine"))
+    f.admin(slot(P, "api-user", Slot::Encryption, Some("mine")))
         .unwrap();
-    f.reg
-        .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, Some("shared"))
+    f.admin(slot(P, "api-user", Slot::Encryption, Some("shared")))
         .unwrap();
-    f.reg
-        .set_credential_jwk(&f.admin, P, "api-user", Slot::Validation, Some("mine"))
+    f.admin(slot(P, "api-user", Slot::Validation, Some("mine")))
         .unwrap();
     let c = f.reg.get_credential(&f.admin, P, "api-user").unwrap();
     assert_eq!(
@@ -820,13 +790,12 @@ fn credential_slots_from_the_project_and_the_admin_project() {
     );
     assert_eq!(c.validation_jwk.as_deref(), Some("MyProject/mine"));
     assert_eq!(
-        err(f.reg.delete_jwk(&f.admin, "admin", "shared")),
+        err(f.admin(delete("admin", "shared"))),
         (400, "JWK (name: shared) is used by credential (username: api-user) in project (MyProject)! Remove it from the credential first.".to_owned())
     );
-    f.reg
-        .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, None)
+    f.admin(slot(P, "api-user", Slot::Encryption, None))
         .unwrap();
-    f.reg.delete_jwk(&f.admin, "admin", "shared").unwrap();
+    f.admin(delete("admin", "shared")).unwrap();
     assert_eq!(
         f.reg
             .get_credential(&f.admin, P, "api-user")
@@ -846,7 +815,7 @@ fn racing_creates_and_slot_assignments() {
                 let reg = f.reg.clone();
                 let admin = f.admin.clone();
                 let name = name.clone();
-                std::thread::spawn(move || reg.create_jwk(&admin, P, &paste(&name, OCT)).is_ok())
+                std::thread::spawn(move || run(&reg, &admin, create(paste(&name, OCT))).is_ok())
             })
             .collect();
         let wins = handles
@@ -857,20 +826,16 @@ fn racing_creates_and_slot_assignments() {
             .count();
         assert_eq!(wins, 1, "round {round}");
     }
-    f.reg
-        .create_credential(&f.admin, P, &Some("u".into()))
-        .unwrap();
+    f.admin(credential(P, "u")).unwrap();
     let handles: Vec<_> = (0..10)
         .map(|i| {
             let reg = f.reg.clone();
             let admin = f.admin.clone();
             std::thread::spawn(move || {
-                reg.set_credential_jwk(
+                run(
+                    &reg,
                     &admin,
-                    P,
-                    "u",
-                    Slot::Validation,
-                    Some(&format!("race-{i}")),
+                    slot(P, "u", Slot::Validation, Some(&format!("race-{i}"))),
                 )
                 .unwrap();
             })
@@ -891,7 +856,7 @@ fn racing_creates_and_slot_assignments() {
 #[test]
 fn permissions_and_the_products_404() {
     let f = fixture();
-    let bob_token = f.reg.create_user(&f.admin, "bob").unwrap();
+    let bob_token = f.admin(user("bob")).unwrap().token.unwrap();
     let bob = f.reg.authenticate(&bob_token).unwrap();
     assert_eq!(
         err(f.reg.authenticate("wrong")),
@@ -909,16 +874,14 @@ fn permissions_and_the_products_404() {
             "Project(Nope) was not found or user does not have privilege to access it!".to_owned()
         )
     );
-    f.reg
-        .set_member(
-            &f.admin,
-            P,
-            "bob",
-            vec![Permission::parse("SECRETS+VIEW").unwrap()],
-        )
-        .unwrap();
+    f.admin(member(
+        P,
+        "bob",
+        vec![Permission::parse("SECRETS+VIEW").unwrap()],
+    ))
+    .unwrap();
     assert_eq!(
-        err(f.reg.create_jwk(&bob, P, &paste("b", OCT))),
+        err(f.run(&bob, create(paste("b", OCT)))),
         (
             403,
             "User (username: bob) does not have SECRETS+MANAGE permission in project (MyProject)!"
@@ -933,21 +896,18 @@ fn permissions_and_the_products_404() {
         )
     );
     assert_eq!(
-        err(f.reg.create_project(&bob, "mine")),
+        err(f.run(&bob, project("mine"))),
         (403, "Only the admin user can create projects!".to_owned())
     );
 
     // MANAGE without DEPLOY_UNDEPLOY: saved, deployment skipped and pending.
-    f.reg
-        .set_member(
-            &f.admin,
-            P,
-            "bob",
-            vec![Permission::parse("SECRETS+MANAGE").unwrap()],
-        )
-        .unwrap();
-    let change = f.reg.create_jwk(&bob, P, &paste("b", OCT)).unwrap();
-    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    f.admin(member(
+        P,
+        "bob",
+        vec![Permission::parse("SECRETS+MANAGE").unwrap()],
+    ))
+    .unwrap();
+    let result = deployment(f.run(&bob, create(paste("b", OCT))).unwrap());
     assert_eq!(
         serde_json::to_string(&result).unwrap(),
         r#"{"success":false,"message":"Deployment skipped: user does not have SECRETS+DEPLOY_UNDEPLOY permission; the change is saved and pending","environmentResults":[]}"#
@@ -971,81 +931,74 @@ fn permissions_and_the_products_404() {
 #[test]
 fn changes_by_users_who_may_not_deploy_are_served_only_once_approved() {
     let f = fixture();
-    let bob_token = f.reg.create_user(&f.admin, "bob").unwrap();
+    let bob_token = f.admin(user("bob")).unwrap().token.unwrap();
     let bob = f.reg.authenticate(&bob_token).unwrap();
-    f.reg
-        .set_member(
-            &f.admin,
-            P,
-            "bob",
-            vec![
-                Permission::parse("SECRETS+MANAGE").unwrap(),
-                Permission::parse("IDENTITY+MANAGE").unwrap(),
-            ],
-        )
-        .unwrap();
-    let deploy = |change: jwk_registry::Change| rt().block_on(f.reg.deploy(&change)).unwrap();
+    f.admin(member(
+        P,
+        "bob",
+        vec![
+            Permission::parse("SECRETS+MANAGE").unwrap(),
+            Permission::parse("IDENTITY+MANAGE").unwrap(),
+        ],
+    ))
+    .unwrap();
+    let deploy = deployment;
     let served = |name: &str| f.reg.resolver("production").by_name(P, name).is_some();
     let state = |name: &str| {
         let v = f.reg.get_jwk(&f.admin, P, name, false).unwrap();
         (v.deployed, v.pending)
     };
 
-    deploy(f.reg.create_jwk(&bob, P, &paste("b", EC)).unwrap());
+    deploy(f.run(&bob, create(paste("b", EC))).unwrap());
     assert_eq!(state("b"), (false, Some(Pending::Created)));
     // Another user's deployment and a reconcile ship what is approved, not bob's key.
-    deploy(f.reg.create_jwk(&f.admin, P, &paste("c", OCT)).unwrap());
+    deploy(f.admin(create(paste("c", OCT))).unwrap());
     rt().block_on(f.reg.reconcile()).unwrap();
     assert!(served("c") && !served("b"));
     assert_eq!(
-        err(f.reg.deploy_jwk(&bob, P, "b")),
+        err(f.run(&bob, deploy_jwk("b"))),
         (
             403,
             "User (username: bob) does not have SECRETS+DEPLOY_UNDEPLOY permission in project (MyProject)!"
                 .to_owned()
         )
     );
-    let result = deploy(f.reg.deploy_jwk(&f.admin, P, "b").unwrap());
+    let result = deploy(f.admin(deploy_jwk("b")).unwrap());
     assert!(result.success);
     assert!(served("b"));
     assert_eq!(state("b"), (true, None));
 
     // A rename by bob: still served under the old name until approved under the new one.
-    let rename = UpdateJwkRequest {
+    let rename = JwkUpdate {
         name: Some("b2".into()),
-        ..UpdateJwkRequest::default()
+        ..JwkUpdate::default()
     };
-    deploy(f.reg.update_jwk(&bob, P, "b", &rename).unwrap());
+    deploy(f.run(&bob, update("b", rename)).unwrap());
     assert_eq!(state("b2"), (false, Some(Pending::Changed)));
     assert!(served("b") && !served("b2"));
-    deploy(f.reg.deploy_jwk(&f.admin, P, "b2").unwrap());
+    deploy(f.admin(deploy_jwk("b2")).unwrap());
     assert!(!served("b") && served("b2"));
 
     // A delete by bob: served until approved.
-    deploy(f.reg.delete_jwk(&bob, P, "b2").unwrap());
+    deploy(f.run(&bob, delete(P, "b2")).unwrap());
     assert!(served("b2"));
-    deploy(f.reg.deploy_jwk(&f.admin, P, "b2").unwrap());
+    deploy(f.admin(deploy_jwk("b2")).unwrap());
     assert!(!served("b2"));
     assert_eq!(
-        err(f.reg.deploy_jwk(&f.admin, P, "b2")),
+        err(f.admin(deploy_jwk("b2"))),
         (400, "JWK (name: b2) is not found!".to_owned())
     );
 
     // A credential slot set by bob: served once approved, or once changed by a permitted user.
-    let slot = |u: &str| {
+    let slot_served = |u: &str| {
         f.reg
             .resolver("production")
             .credential(P, u, Slot::Encryption)
             .is_some()
     };
+    deploy(f.run(&bob, credential(P, "api-user")).unwrap());
     deploy(
-        f.reg
-            .create_credential(&bob, P, &Some("api-user".into()))
-            .unwrap(),
-    );
-    deploy(
-        f.reg
-            .set_credential_jwk(&bob, P, "api-user", Slot::Encryption, Some("c"))
+        f.run(&bob, slot(P, "api-user", Slot::Encryption, Some("c")))
             .unwrap(),
     );
     let cred = f.reg.get_credential(&f.admin, P, "api-user").unwrap();
@@ -1053,21 +1006,25 @@ fn changes_by_users_who_may_not_deploy_are_served_only_once_approved() {
         (cred.deployed, cred.pending),
         (false, Some(Pending::Created))
     );
-    assert!(!slot("api-user"));
-    deploy(f.reg.deploy_credential(&f.admin, P, "api-user").unwrap());
-    assert!(slot("api-user"));
+    assert!(!slot_served("api-user"));
     deploy(
-        f.reg
-            .set_credential_jwk(&bob, P, "api-user", Slot::Encryption, None)
+        f.admin(Command::DeployCredential {
+            project: P.into(),
+            username: "api-user".into(),
+        })
+        .unwrap(),
+    );
+    assert!(slot_served("api-user"));
+    deploy(
+        f.run(&bob, slot(P, "api-user", Slot::Encryption, None))
             .unwrap(),
     );
-    assert!(slot("api-user"), "the removal waits for approval");
+    assert!(slot_served("api-user"), "the removal waits for approval");
     deploy(
-        f.reg
-            .set_credential_jwk(&f.admin, P, "api-user", Slot::Encryption, None)
+        f.admin(slot(P, "api-user", Slot::Encryption, None))
             .unwrap(),
     );
-    assert!(!slot("api-user"));
+    assert!(!slot_served("api-user"));
     assert!(
         f.reg
             .get_credential(&f.admin, P, "api-user")
@@ -1107,11 +1064,8 @@ fn a_failed_environment_keeps_the_change_and_is_reconciled() {
             failures: AtomicUsize::new(1),
         }),
     );
-    f.reg
-        .create_environment(&f.admin, "edge", TargetConfig::Custom)
-        .unwrap();
-    let change = f.reg.create_jwk(&f.admin, P, &paste("my-jwk", EC)).unwrap();
-    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    f.admin(environment("edge", TargetConfig::Custom)).unwrap();
+    let result = deployment(f.admin(create(paste("my-jwk", EC))).unwrap());
     assert_eq!(
         serde_json::to_string(&result).unwrap(),
         r#"{"success":false,"message":"Deployment failed for 1 of 3 environments; the change is saved and will be redeployed","environmentResults":[{"environmentName":"edge","success":false,"message":"Deployment failed: gateway unreachable"},{"environmentName":"production","success":true,"message":"Deployed successfully"},{"environmentName":"staging","success":true,"message":"Deployed successfully"}]}"#
@@ -1148,18 +1102,15 @@ fn the_file_target_holds_public_keys_only() {
         ..RegistryConfig::default()
     });
     let path = dir.path().join("gateway/jwks.json");
-    f.reg
-        .create_environment(
-            &f.admin,
-            "files",
-            TargetConfig::File {
-                path: "gateway/jwks.json".into(),
-            },
-        )
-        .unwrap();
-    f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
-    let change = f.reg.create_jwk(&f.admin, P, &paste("oct", OCT)).unwrap();
-    assert!(rt().block_on(f.reg.deploy(&change)).unwrap().success);
+    f.admin(environment(
+        "files",
+        TargetConfig::File {
+            path: "gateway/jwks.json".into(),
+        },
+    ))
+    .unwrap();
+    f.admin(create(paste("ec", EC))).unwrap();
+    assert!(deployment(f.admin(create(paste("oct", OCT))).unwrap()).success);
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         r#"{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"ec1"}]}"#
@@ -1169,8 +1120,8 @@ fn the_file_target_holds_public_keys_only() {
 #[test]
 fn private_material_is_encrypted_at_rest_and_never_audited() {
     let f = fixture();
-    f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
-    f.reg.create_jwk(&f.admin, P, &paste("oct", OCT)).unwrap();
+    f.admin(create(paste("ec", EC))).unwrap();
+    f.admin(create(paste("oct", OCT))).unwrap();
     let everything: Vec<u8> = f
         .store
         .scan(b"")
@@ -1305,18 +1256,26 @@ fn url_sources_fetch_and_resync_with_a_kid_report() {
         };
         jwk_testkit::respond(s, "200 OK", &[], body.as_bytes());
     });
-    let req = CreateJwkRequest {
-        name: Some("remote".into()),
-        source_type: Some("URL".into()),
-        url: Some(stub.url("/jwks")),
-        kid: Some("a".into()),
-        ..CreateJwkRequest::default()
-    };
-    f.reg.create_jwk(&f.admin, P, &req).unwrap();
+    let req = NewJwk::new(
+        "remote",
+        Source::Url {
+            url: stub.url("/jwks"),
+            options: UrlOptions::default(),
+            kid: Some("a".into()),
+        },
+    );
+    f.admin(create(req.clone())).unwrap();
     let before = f.reg.get_jwk(&f.admin, P, "remote", true).unwrap();
     assert_eq!(before.jwk_value()["k"], "AAAA");
     version.store(1, Ordering::SeqCst);
-    let (report, _) = f.reg.resync_jwk(&f.admin, P, "remote").unwrap();
+    let outcome = f
+        .admin(Command::ResyncJwk {
+            project: P.into(),
+            name: "remote".into(),
+        })
+        .unwrap();
+    let report = outcome.resync.unwrap();
+    assert!(outcome.deployment.unwrap().success);
     assert_eq!(
         serde_json::to_string(&report).unwrap(),
         r#"{"added":["c"],"removed":["b"],"changed":["a"],"notModified":false}"#
@@ -1330,7 +1289,9 @@ fn url_sources_fetch_and_resync_with_a_kid_report() {
     );
     // The guard stays on unless the registry allows private networks.
     let guarded = fixture();
-    let (code, message) = err(guarded.reg.create_jwk(&guarded.admin, P, &req));
+    let refused = guarded.admin(create(req)).unwrap_err();
+    assert_eq!(refused.code(), "fetch.blocked_address");
+    let (code, message) = (status(refused.kind()), refused.message());
     assert_eq!(code, 400);
     assert!(
         message
@@ -1353,26 +1314,21 @@ fn the_webhook_target_posts_public_keys_and_fails_on_non_2xx() {
         };
         jwk_testkit::respond(s, status, &[], b"");
     });
-    f.reg
-        .create_environment(
-            &f.admin,
-            "hooked",
-            TargetConfig::Webhook {
-                url: ok.url("/hook"),
-            },
-        )
-        .unwrap();
-    f.reg
-        .create_environment(
-            &f.admin,
-            "broken",
-            TargetConfig::Webhook {
-                url: ok.url("/down"),
-            },
-        )
-        .unwrap();
-    let change = f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
-    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    f.admin(environment(
+        "hooked",
+        TargetConfig::Webhook {
+            url: ok.url("/hook"),
+        },
+    ))
+    .unwrap();
+    f.admin(environment(
+        "broken",
+        TargetConfig::Webhook {
+            url: ok.url("/down"),
+        },
+    ))
+    .unwrap();
+    let result = deployment(f.admin(create(paste("ec", EC))).unwrap());
     let by_env: Vec<(String, bool, String)> = result
         .environment_results
         .iter()
@@ -1432,13 +1388,12 @@ fn webhooks_go_through_the_ssrf_guard_and_take_http_urls_only() {
         ("relative", "/hook", "the URL needs a scheme (https://…)"),
     ] {
         assert_eq!(
-            err(f.reg.create_environment(
-                &f.admin,
+            err(f.admin(environment(
                 name,
                 TargetConfig::Webhook {
                     url: url.to_owned()
-                },
-            )),
+                }
+            ))),
             (
                 400,
                 format!(
@@ -1460,18 +1415,15 @@ fn webhooks_go_through_the_ssrf_guard_and_take_http_urls_only() {
         "[::ffff:127.0.0.1]",
     ];
     for (i, host) in hosts.iter().enumerate() {
-        f.reg
-            .create_environment(
-                &f.admin,
-                &format!("hook{i}"),
-                TargetConfig::Webhook {
-                    url: format!("http://{host}:{port}/hook"),
-                },
-            )
-            .unwrap();
+        f.admin(environment(
+            &format!("hook{i}"),
+            TargetConfig::Webhook {
+                url: format!("http://{host}:{port}/hook"),
+            },
+        ))
+        .unwrap();
     }
-    let change = f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
-    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    let result = deployment(f.admin(create(paste("ec", EC))).unwrap());
     let hooks: Vec<_> = result
         .environment_results
         .iter()
@@ -1503,16 +1455,21 @@ fn url_options_are_bounded_by_the_server_whatever_the_request_says() {
     let stub = jwk_testkit::HttpStub::start(|_, s| {
         jwk_testkit::respond(s, "200 OK", &[], br#"{"kty":"oct","kid":"a","k":"AAAA"}"#)
     });
-    let req =
-        |name: &str, connect: Option<u64>, read: Option<u64>, size: Option<u64>| CreateJwkRequest {
-            name: Some(name.into()),
-            source_type: Some("URL".into()),
-            url: Some(stub.url("/jwks")),
-            url_option_connect_timeout: connect,
-            url_option_read_timeout: read,
-            url_option_size_limit: size,
-            ..CreateJwkRequest::default()
+    let req = |name: &str, connect: Option<u64>, read: Option<u64>, size: Option<u64>| {
+        let options = UrlOptions {
+            connect_timeout_ms: connect,
+            read_timeout_ms: read,
+            size_limit: size,
         };
+        NewJwk::new(
+            name,
+            Source::Url {
+                url: stub.url("/jwks"),
+                options,
+                kid: None,
+            },
+        )
+    };
     for (connect, read, size, message) in [
         (
             None,
@@ -1534,9 +1491,7 @@ fn url_options_are_bounded_by_the_server_whatever_the_request_says() {
         ),
     ] {
         assert_eq!(
-            err(f
-                .reg
-                .create_jwk(&f.admin, P, &req("r", connect, read, size))),
+            err(f.admin(create(req("r", connect, read, size)))),
             (400, message.to_owned())
         );
     }
@@ -1545,8 +1500,7 @@ fn url_options_are_bounded_by_the_server_whatever_the_request_says() {
         "nothing fetched for a refused request"
     );
     // The defaults (5 s connect, 10 s read) are held to the server's maximum.
-    f.reg
-        .create_jwk(&f.admin, P, &req("ok", None, None, Some(10_485_760)))
+    f.admin(create(req("ok", None, None, Some(10_485_760))))
         .unwrap();
     assert_eq!(stub.requests().len(), 1);
 }
@@ -1562,9 +1516,7 @@ fn file_targets_stay_in_their_directory() {
     // No directory given: file targets are refused.
     let f = fixture();
     assert_eq!(
-        err(f
-            .reg
-            .create_environment(&f.admin, "files", file("jwks.json"))),
+        err(f.admin(environment("files", file("jwks.json")))),
         (
             400,
             "Environment (name: files) is a file target, but no directory is given for file \
@@ -1600,7 +1552,7 @@ fn file_targets_stay_in_their_directory() {
     ];
     for (path, why) in refused {
         assert_eq!(
-            err(f.reg.create_environment(&f.admin, "files", file(&path))),
+            err(f.admin(environment("files", file(&path)))),
             (
                 400,
                 format!("Environment (name: files) has a file path that is not valid: {why}")
@@ -1610,16 +1562,13 @@ fn file_targets_stay_in_their_directory() {
     }
     // An absolute path inside the directory is its relative path.
     let inside = root.join("in/jwks.json");
-    f.reg
-        .create_environment(&f.admin, "inside", file(&inside.to_string_lossy()))
+    f.admin(environment("inside", file(&inside.to_string_lossy())))
         .unwrap();
     // A symbolic link inside the directory that leads out of it: the write is refused.
     std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
-    f.reg
-        .create_environment(&f.admin, "linked", file("link/master.key"))
+    f.admin(environment("linked", file("link/master.key")))
         .unwrap();
-    let change = f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
-    let result = rt().block_on(f.reg.deploy(&change)).unwrap();
+    let result = deployment(f.admin(create(paste("ec", EC))).unwrap());
     let by_env: Vec<(String, bool, String)> = result
         .environment_results
         .iter()
@@ -1675,18 +1624,22 @@ fn url_fetches_beyond_the_cap_are_refused_at_once_and_other_work_goes_on() {
             .recv_timeout(Duration::from_secs(10));
         jwk_testkit::respond(s, "200 OK", &[], br#"{"kty":"oct","kid":"a","k":"AAAA"}"#);
     });
-    let req = |name: &str| CreateJwkRequest {
-        name: Some(name.into()),
-        source_type: Some("URL".into()),
-        url: Some(stub.url("/jwks")),
-        ..CreateJwkRequest::default()
+    let req = |name: &str| {
+        NewJwk::new(
+            name,
+            Source::Url {
+                url: stub.url("/jwks"),
+                options: UrlOptions::default(),
+                kid: None,
+            },
+        )
     };
     let (reg, admin, slow) = (f.reg.clone(), f.admin.clone(), req("slow"));
-    let first = std::thread::spawn(move || reg.create_jwk(&admin, P, &slow).map(|_| ()));
+    let first = std::thread::spawn(move || run(&reg, &admin, create(slow)).map(|_| ()));
     entered
         .recv_timeout(Duration::from_secs(10))
         .expect("the first fetch reached the server");
-    let e = f.reg.create_jwk(&f.admin, P, &req("second")).unwrap_err();
+    let e = f.admin(create(req("second"))).unwrap_err();
     assert_eq!(
         (status(e.kind()), e.code(), e.message().as_str()),
         (
@@ -1696,12 +1649,12 @@ fn url_fetches_beyond_the_cap_are_refused_at_once_and_other_work_goes_on() {
         )
     );
     // Work that fetches nothing goes on meanwhile.
-    f.reg.create_jwk(&f.admin, P, &paste("ec", EC)).unwrap();
+    f.admin(create(paste("ec", EC))).unwrap();
     release.send(()).unwrap();
     first.join().unwrap().unwrap();
     // The slot is free again.
     release.send(()).unwrap();
-    f.reg.create_jwk(&f.admin, P, &req("third")).unwrap();
+    f.admin(create(req("third"))).unwrap();
 }
 
 /// A registry stored before approval existed served every record it held: on first use the
@@ -1710,12 +1663,15 @@ fn url_fetches_beyond_the_cap_are_refused_at_once_and_other_work_goes_on() {
 fn records_stored_before_approval_existed_stay_served() {
     let store = Arc::new(MemoryStore::new());
     let key = || MasterKey::from_bytes([7; 32]);
-    let reg = Registry::new(store.clone(), key(), RegistryConfig::default());
+    let reg = Arc::new(Registry::new(
+        store.clone(),
+        key(),
+        RegistryConfig::default(),
+    ));
     let admin = reg.authenticate(&reg.bootstrap().unwrap()).unwrap();
-    reg.create_project(&admin, P).unwrap();
-    reg.create_jwk(&admin, P, &paste("old", EC)).unwrap();
-    reg.create_credential(&admin, P, &Some("api-user".into()))
-        .unwrap();
+    run(&reg, &admin, project(P)).unwrap();
+    run(&reg, &admin, create(paste("old", EC))).unwrap();
+    run(&reg, &admin, credential(P, "api-user")).unwrap();
     // What a registry from before approval holds: the records, no approved copies.
     let mut txn = jwk_registry::store::Txn::new().delete("meta/approval-layout");
     for (key, _) in store.scan(b"approved/").unwrap() {

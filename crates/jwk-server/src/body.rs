@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::de::DeserializeOwned;
 
 /// Largest request body accepted (1 MiB).
@@ -13,12 +13,7 @@ pub const MAX_BODY: usize = 1 << 20;
 pub struct JsonBody<T>(pub T);
 
 fn bad_request(status: StatusCode, message: String) -> Response {
-    (
-        status,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        serde_json::json!({"error": "bad_request", "error_description": message}).to_string(),
-    )
-        .into_response()
+    crate::error_json(status, "bad_request", &message)
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {

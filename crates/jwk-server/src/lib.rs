@@ -7,6 +7,7 @@
 mod body;
 pub mod serve;
 pub mod tls;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,10 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use jwk_registry::model::TargetConfig;
 use jwk_registry::perm::Permission;
-use jwk_registry::{
-    Actor, AddCertificateRequest, AddKeyRequest, AddKeystoreRequest, Change, CreateJwkRequest,
-    ErrorKind, GenerateJwkRequest, Registry, RegistryError, Slot, UpdateJwkRequest,
-};
+use jwk_registry::{Actor, Command, ErrorKind, NewRecord, Outcome, Registry, RegistryError, Slot};
 use serde::Deserialize;
 
 pub use body::{JsonBody, MAX_BODY};
@@ -105,37 +103,6 @@ fn json_response(status: StatusCode, body: String) -> Response {
 
 type ApiResult = Result<Response, ApiError>;
 
-/// Runs blocking registry work (store I/O, URL fetches) off the async workers.
-///
-/// If the request is abandoned first (the timeout layer drops the handler), the work is told
-/// so ([`jwk_registry::run_abandonable`]): it commits nothing from then on.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
-) -> Result<T, ApiError> {
-    /// Sets the flag when dropped before the work's answer arrived.
-    struct AbandonOnDrop(Option<Arc<std::sync::atomic::AtomicBool>>);
-    impl Drop for AbandonOnDrop {
-        fn drop(&mut self) {
-            if let Some(flag) = self.0.take() {
-                flag.store(true, std::sync::atomic::Ordering::Release);
-            }
-        }
-    }
-    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut guard = AbandonOnDrop(Some(flag.clone()));
-    let answer = tokio::task::spawn_blocking(move || jwk_registry::run_abandonable(flag, f)).await;
-    guard.0 = None;
-    answer
-        .map_err(|e| {
-            // A panic's text stays in the log: it may quote stored or fetched data.
-            tracing::error!(error = %e, "a request worker failed");
-            ApiError(RegistryError::internal(
-                "the request failed inside the server (see its log)".to_owned(),
-            ))
-        })?
-        .map_err(ApiError)
-}
-
 /// The authenticated caller, as an extractor: it runs before the body is read (handlers
 /// take it before `JsonBody`), so an unauthenticated caller learns nothing from a 400.
 pub struct Caller(pub Actor);
@@ -161,7 +128,10 @@ async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError>
         .map(str::to_owned)
         .ok_or_else(|| ApiError(RegistryError::invalid_token()))?;
     let reg = state.registry.clone();
-    blocking(move || reg.authenticate(&token)).await
+    Ok(state
+        .registry
+        .run_blocking(move || reg.authenticate(&token))
+        .await?)
 }
 
 /// The token of an `Authorization` value with the Bearer scheme, whose name is compared
@@ -293,15 +263,64 @@ fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     )
 }
 
-/// Commits with `op`, deploys, and answers the product's success body.
-async fn change_and_deploy(
-    state: &AppState,
-    op: impl FnOnce(&Registry) -> Result<Change, RegistryError> + Send + 'static,
+/// Applies `command` for `actor` through the registry's one pipeline.
+async fn apply(state: &AppState, actor: &Actor, command: Command) -> Result<Outcome, ApiError> {
+    Ok(state.registry.apply(actor, command).await?)
+}
+
+/// The product's success body for a change: `{"success":true}`, with its
+/// `deploymentResult` when environments serve what changed (and a re-sync's
+/// `resyncResult`).
+fn changed(outcome: &Outcome) -> ApiResult {
+    success(outcome.resync.as_ref(), outcome.deployment.as_ref())
+}
+
+/// `{"success":true}` with what is given of `resyncResult` and `deploymentResult`.
+fn success(
+    resync: Option<&jwk_registry::ResyncReport>,
+    deployment: Option<&jwk_registry::DeploymentResult>,
 ) -> ApiResult {
-    let reg = state.registry.clone();
-    let change = blocking(move || op(&reg)).await?;
-    let result = state.registry.deploy(&change).await?;
-    Ok(json_response(StatusCode::OK, result.response_json()))
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Success<'a> {
+        success: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resync_result: Option<&'a jwk_registry::ResyncReport>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        deployment_result: Option<&'a jwk_registry::DeploymentResult>,
+    }
+    ok_json(&Success {
+        success: true,
+        resync_result: resync,
+        deployment_result: deployment,
+    })
+}
+
+/// Applies `command` and answers the product's success body.
+async fn apply_and_answer(state: &AppState, actor: &Actor, command: Command) -> ApiResult {
+    changed(&apply(state, actor, command).await?)
+}
+
+/// A body read into a command's part, or, when it does not read, the answer the registry's
+/// first checks of `record` in `project` give (permission, project, name), else why it does
+/// not read: the product's order of answers.
+async fn read_body<T>(
+    state: &AppState,
+    actor: &Actor,
+    project: &str,
+    record: NewRecord,
+    read: Result<T, RegistryError>,
+) -> Result<T, ApiError> {
+    let unread = match read {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    let (reg, who, project) = (state.registry.clone(), actor.clone(), project.to_owned());
+    state
+        .registry
+        .run_blocking(move || reg.check_new(&who, &project, &record))
+        .await?;
+    Err(ApiError(unread))
 }
 
 /// A 200 with `value` written straight to JSON text: never through `serde_json::Value`,
@@ -335,30 +354,34 @@ async fn create_jwk(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
-    JsonBody(req): JsonBody<CreateJwkRequest>,
+    JsonBody(body): JsonBody<wire::CreateJwkBody>,
 ) -> ApiResult {
-    change_and_deploy(&s, move |r| r.create_jwk(&a, &project, &req)).await
+    let record = NewRecord::Jwk(body.name().to_owned());
+    let jwk = read_body(&s, &a, &project, record, body.into_new_jwk()).await?;
+    apply_and_answer(&s, &a, Command::CreateJwk { project, jwk }).await
 }
 
 async fn create_from_certificate(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
-    JsonBody(req): JsonBody<CreateJwkRequest>,
+    JsonBody(body): JsonBody<wire::CreateJwkBody>,
 ) -> ApiResult {
-    change_and_deploy(&s, move |r| {
-        r.create_jwk_from_certificate(&a, &project, &req)
-    })
-    .await
+    let record = NewRecord::Jwk(body.name().to_owned());
+    let read = body.into_new_jwk_from_certificate();
+    let jwk = read_body(&s, &a, &project, record, read).await?;
+    apply_and_answer(&s, &a, Command::CreateJwk { project, jwk }).await
 }
 
 async fn generate_jwk(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
-    JsonBody(req): JsonBody<GenerateJwkRequest>,
+    JsonBody(body): JsonBody<wire::GenerateJwkBody>,
 ) -> ApiResult {
-    change_and_deploy(&s, move |r| r.generate_jwk(&a, &project, &req)).await
+    let record = NewRecord::Jwk(body.name().to_owned());
+    let jwk = read_body(&s, &a, &project, record, body.into_new_jwk()).await?;
+    apply_and_answer(&s, &a, Command::CreateJwk { project, jwk }).await
 }
 
 #[derive(Deserialize, Default)]
@@ -373,7 +396,10 @@ async fn list_jwks(
     Query(q): Query<PrivateQuery>,
 ) -> ApiResult {
     let reg = s.registry.clone();
-    let jwks = blocking(move || reg.list_jwks(&a, &project, q.private.unwrap_or(false))).await?;
+    let jwks = s
+        .registry
+        .run_blocking(move || reg.list_jwks(&a, &project, q.private.unwrap_or(false)))
+        .await?;
     ok_json(&ResultList {
         success: true,
         result_list: jwks,
@@ -387,8 +413,10 @@ async fn get_jwk(
     Query(q): Query<PrivateQuery>,
 ) -> ApiResult {
     let reg = s.registry.clone();
-    let jwk =
-        blocking(move || reg.get_jwk(&a, &project, &name, q.private.unwrap_or(false))).await?;
+    let jwk = s
+        .registry
+        .run_blocking(move || reg.get_jwk(&a, &project, &name, q.private.unwrap_or(false)))
+        .await?;
     ok_json(&ResultItem {
         success: true,
         result_item: jwk,
@@ -399,9 +427,19 @@ async fn update_jwk(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
-    JsonBody(req): JsonBody<UpdateJwkRequest>,
+    JsonBody(body): JsonBody<wire::UpdateJwkBody>,
 ) -> ApiResult {
-    change_and_deploy(&s, move |r| r.update_jwk(&a, &project, &name, &req)).await
+    let update = body.into();
+    apply_and_answer(
+        &s,
+        &a,
+        Command::UpdateJwk {
+            project,
+            name,
+            update,
+        },
+    )
+    .await
 }
 
 async fn delete_jwk(
@@ -409,7 +447,7 @@ async fn delete_jwk(
     Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult {
-    change_and_deploy(&s, move |r| r.delete_jwk(&a, &project, &name)).await
+    apply_and_answer(&s, &a, Command::DeleteJwk { project, name }).await
 }
 
 async fn deploy_jwk(
@@ -417,7 +455,7 @@ async fn deploy_jwk(
     Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult {
-    change_and_deploy(&s, move |r| r.deploy_jwk(&a, &project, &name)).await
+    apply_and_answer(&s, &a, Command::DeployJwk { project, name }).await
 }
 
 async fn deploy_credential(
@@ -425,7 +463,7 @@ async fn deploy_credential(
     Caller(a): Caller,
     Path((project, username)): Path<(String, String)>,
 ) -> ApiResult {
-    change_and_deploy(&s, move |r| r.deploy_credential(&a, &project, &username)).await
+    apply_and_answer(&s, &a, Command::DeployCredential { project, username }).await
 }
 
 async fn resync_jwk(
@@ -433,12 +471,7 @@ async fn resync_jwk(
     Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let (report, change) = blocking(move || reg.resync_jwk(&a, &project, &name)).await?;
-    let result = s.registry.deploy(&change).await?;
-    ok_json(
-        &serde_json::json!({ "success": true, "resyncResult": report, "deploymentResult": result }),
-    )
+    apply_and_answer(&s, &a, Command::ResyncJwk { project, name }).await
 }
 
 #[derive(Deserialize, Default)]
@@ -450,12 +483,10 @@ async fn create_credential(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
-    JsonBody(req): JsonBody<CredentialBody>,
+    JsonBody(body): JsonBody<CredentialBody>,
 ) -> ApiResult {
-    change_and_deploy(&s, move |r| {
-        r.create_credential(&a, &project, &req.username)
-    })
-    .await
+    let username = body.username.unwrap_or_default();
+    apply_and_answer(&s, &a, Command::CreateCredential { project, username }).await
 }
 
 async fn get_credential(
@@ -464,7 +495,10 @@ async fn get_credential(
     Path((project, username)): Path<(String, String)>,
 ) -> ApiResult {
     let reg = s.registry.clone();
-    let view = blocking(move || reg.get_credential(&a, &project, &username)).await?;
+    let view = s
+        .registry
+        .run_blocking(move || reg.get_credential(&a, &project, &username))
+        .await?;
     ok_json(&ResultItem {
         success: true,
         result_item: view,
@@ -486,11 +520,14 @@ async fn set_slot(
     Caller(a): Caller,
     Path((project, username, slot_name, jwk)): Path<(String, String, String, String)>,
 ) -> ApiResult {
-    let which = slot(&slot_name)?;
-    change_and_deploy(&s, move |r| {
-        r.set_credential_jwk(&a, &project, &username, which, Some(&jwk))
-    })
-    .await
+    let slot = slot(&slot_name)?;
+    let command = Command::SetCredentialJwk {
+        project,
+        username,
+        slot,
+        jwk: Some(jwk),
+    };
+    apply_and_answer(&s, &a, command).await
 }
 
 async fn remove_slot(
@@ -498,55 +535,54 @@ async fn remove_slot(
     Caller(a): Caller,
     Path((project, username, slot_name)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let which = slot(&slot_name)?;
-    change_and_deploy(&s, move |r| {
-        r.set_credential_jwk(&a, &project, &username, which, None)
-    })
-    .await
-}
-
-fn created() -> ApiResult {
-    ok_json(&serde_json::json!({ "success": true }))
-}
-
-/// A secrets-store addition: authenticate, run `op` off the async workers, answer success.
-async fn add_secret<T: Send + 'static>(
-    s: &AppState,
-    a: Actor,
-    project: String,
-    req: T,
-    op: fn(&Registry, &Actor, &str, &T) -> Result<(), RegistryError>,
-) -> ApiResult {
-    let reg = s.registry.clone();
-    blocking(move || op(&reg, &a, &project, &req)).await?;
-    created()
+    let slot = slot(&slot_name)?;
+    let command = Command::SetCredentialJwk {
+        project,
+        username,
+        slot,
+        jwk: None,
+    };
+    apply_and_answer(&s, &a, command).await
 }
 
 async fn add_certificate(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
-    JsonBody(req): JsonBody<AddCertificateRequest>,
+    JsonBody(body): JsonBody<wire::AddCertificateBody>,
 ) -> ApiResult {
-    add_secret(&s, a, project, req, Registry::add_certificate).await
+    let certificate = body.into();
+    apply_and_answer(
+        &s,
+        &a,
+        Command::AddCertificate {
+            project,
+            certificate,
+        },
+    )
+    .await
 }
 
 async fn add_key(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
-    JsonBody(req): JsonBody<AddKeyRequest>,
+    JsonBody(body): JsonBody<wire::AddKeyBody>,
 ) -> ApiResult {
-    add_secret(&s, a, project, req, Registry::add_key).await
+    let record = body.record();
+    let key = read_body(&s, &a, &project, record, body.into_new_key()).await?;
+    apply_and_answer(&s, &a, Command::AddKey { project, key }).await
 }
 
 async fn add_keystore(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
-    JsonBody(req): JsonBody<AddKeystoreRequest>,
+    JsonBody(body): JsonBody<wire::AddKeystoreBody>,
 ) -> ApiResult {
-    add_secret(&s, a, project, req, Registry::add_keystore).await
+    let record = body.record();
+    let keystore = read_body(&s, &a, &project, record, body.into_new_keystore()).await?;
+    apply_and_answer(&s, &a, Command::AddKeystore { project, keystore }).await
 }
 
 #[derive(Deserialize, Default)]
@@ -557,11 +593,10 @@ struct NameBody {
 async fn create_project(
     State(s): State<AppState>,
     Caller(a): Caller,
-    JsonBody(req): JsonBody<NameBody>,
+    JsonBody(body): JsonBody<NameBody>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    blocking(move || reg.create_project(&a, req.name.as_deref().unwrap_or(""))).await?;
-    created()
+    let name = body.name.unwrap_or_default();
+    apply_and_answer(&s, &a, Command::CreateProject { name }).await
 }
 
 #[derive(Deserialize)]
@@ -573,12 +608,13 @@ struct EnvironmentBody {
 async fn create_environment(
     State(s): State<AppState>,
     Caller(a): Caller,
-    JsonBody(req): JsonBody<EnvironmentBody>,
+    JsonBody(body): JsonBody<EnvironmentBody>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    blocking(move || reg.create_environment(&a, req.name.as_deref().unwrap_or(""), req.target))
-        .await?;
-    created()
+    let command = Command::CreateEnvironment {
+        name: body.name.unwrap_or_default(),
+        target: body.target,
+    };
+    apply_and_answer(&s, &a, command).await
 }
 
 #[derive(Deserialize)]
@@ -591,23 +627,19 @@ struct TargetBody {
 async fn update_environment(
     State(s): State<AppState>,
     Caller(a): Caller,
-    Path(environment): Path<String>,
-    JsonBody(req): JsonBody<TargetBody>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<TargetBody>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    blocking(move || reg.update_environment(&a, &environment, req.target)).await?;
-    let result = s.registry.reconcile().await?;
-    Ok(json_response(StatusCode::OK, result.response_json()))
+    let target = body.target;
+    apply_and_answer(&s, &a, Command::UpdateEnvironment { name, target }).await
 }
 
 async fn delete_environment(
     State(s): State<AppState>,
     Caller(a): Caller,
-    Path(environment): Path<String>,
+    Path(name): Path<String>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    blocking(move || reg.delete_environment(&a, &environment)).await?;
-    created()
+    apply_and_answer(&s, &a, Command::DeleteEnvironment { name }).await
 }
 
 #[derive(Deserialize, Default)]
@@ -615,16 +647,22 @@ struct UserBody {
     username: Option<String>,
 }
 
+/// `{"username":…,"token":…}`: a user's new token, shown once.
+fn user_token(username: &str, outcome: Outcome) -> ApiResult {
+    ok_json(&serde_json::json!({ "username": username, "token": outcome.token }))
+}
+
 async fn create_user(
     State(s): State<AppState>,
     Caller(a): Caller,
-    JsonBody(req): JsonBody<UserBody>,
+    JsonBody(body): JsonBody<UserBody>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let username = req.username.unwrap_or_default();
-    let name = username.clone();
-    let token = blocking(move || reg.create_user(&a, &name)).await?;
-    ok_json(&serde_json::json!({ "username": username.trim(), "token": token }))
+    let username = body.username.unwrap_or_default();
+    let shown = username.trim().to_owned();
+    user_token(
+        &shown,
+        apply(&s, &a, Command::CreateUser { username }).await?,
+    )
 }
 
 /// Issues a user a new token; the old one stops working (admin).
@@ -633,10 +671,11 @@ async fn reset_user_token(
     Caller(a): Caller,
     Path(username): Path<String>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let name = username.clone();
-    let token = blocking(move || reg.reset_user_token(&a, &name)).await?;
-    ok_json(&serde_json::json!({ "username": username, "token": token }))
+    let shown = username.clone();
+    user_token(
+        &shown,
+        apply(&s, &a, Command::ResetUserToken { username }).await?,
+    )
 }
 
 async fn delete_user(
@@ -644,9 +683,7 @@ async fn delete_user(
     Caller(a): Caller,
     Path(username): Path<String>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    blocking(move || reg.delete_user(&a, &username)).await?;
-    created()
+    apply_and_answer(&s, &a, Command::DeleteUser { username }).await
 }
 
 #[derive(Deserialize)]
@@ -658,11 +695,15 @@ async fn set_member(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path((project, username)): Path<(String, String)>,
-    JsonBody(req): JsonBody<MemberBody>,
+    JsonBody(body): JsonBody<MemberBody>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    blocking(move || reg.set_member(&a, &project, &username, req.permissions)).await?;
-    created()
+    let permissions = body.permissions;
+    let command = Command::SetMember {
+        project,
+        username,
+        permissions,
+    };
+    apply_and_answer(&s, &a, command).await
 }
 
 async fn reconcile(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
@@ -671,8 +712,8 @@ async fn reconcile(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
             "Only the admin user can reconcile deployments!",
         )));
     }
-    let result = s.registry.reconcile().await?;
-    Ok(json_response(StatusCode::OK, result.response_json()))
+    let deployment = s.registry.reconcile().await?;
+    success(None, Some(&deployment))
 }
 
 /// The public JWKS this node's in-process resolver serves for a `memory` environment; the
@@ -683,7 +724,10 @@ async fn environment_jwks(
     Path(environment): Path<String>,
 ) -> ApiResult {
     let reg = s.registry.clone();
-    let (jwks, revision) = blocking(move || reg.served_jwks(&environment)).await?;
+    let (jwks, revision) = s
+        .registry
+        .run_blocking(move || reg.served_jwks(&environment))
+        .await?;
     Ok((
         StatusCode::OK,
         [
@@ -864,44 +908,6 @@ pub fn service(state: AppState) -> tower_http::normalize_path::NormalizePath<Rou
 #[cfg(test)]
 mod answer_tests {
     use super::*;
-
-    /// A request abandoned while its blocking work runs (what the timeout layer does) saves
-    /// nothing that work would commit afterwards.
-    #[test]
-    fn abandoned_work_commits_nothing() {
-        use jwk_registry::store::MemoryStore;
-        let registry = Arc::new(Registry::new(
-            Arc::new(MemoryStore::new()),
-            jwk_registry::MasterKey::generate().unwrap(),
-            jwk_registry::RegistryConfig::default(),
-        ));
-        let token = registry.bootstrap().unwrap();
-        let admin = registry.authenticate(&token).unwrap();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let (reg, who) = (registry.clone(), admin.clone());
-        let late = blocking(move || {
-            std::thread::sleep(Duration::from_millis(300));
-            reg.create_project(&who, "late")
-        });
-        let gave_up =
-            rt.block_on(async { tokio::time::timeout(Duration::from_millis(50), late).await });
-        assert!(gave_up.is_err(), "the request was abandoned");
-        // Let the blocking work finish: its commit is refused.
-        std::thread::sleep(Duration::from_millis(600));
-        registry.create_project(&admin, "late").unwrap();
-        // Work that is not abandoned commits as usual.
-        let (reg, who) = (registry.clone(), admin.clone());
-        rt.block_on(blocking(move || reg.create_project(&who, "on-time")))
-            .map_err(|e| e.0)
-            .unwrap();
-        assert_eq!(
-            registry
-                .create_project(&admin, "on-time")
-                .unwrap_err()
-                .kind(),
-            ErrorKind::BadRequest
-        );
-    }
 
     /// Each row of the route table is served with its method and no other: the table the
     /// OpenAPI document is checked against says what the router does.

@@ -11,7 +11,7 @@ use crate::store::Txn;
 
 impl Registry {
     /// Creates a project. Admin only.
-    pub fn create_project(&self, actor: &Actor, name: &str) -> Result<()> {
+    pub(super) fn create_project(&self, actor: &Actor, name: &str) -> Result<u64> {
         Self::require_admin(actor, "create projects")?;
         let name = name_in("Project", name)?
             .ok_or_else(|| RegistryError::bad_request("Project name can not be empty!"))?;
@@ -25,17 +25,16 @@ impl Registry {
         let txn = self.audit(txn, actor, "project.create", Some(name), name)?;
         self.commit(txn, || {
             RegistryError::bad_request(format!("Project (name: {name}) is already exist!"))
-        })?;
-        Ok(())
+        })
     }
 
     /// Creates an environment. Admin only.
-    pub fn create_environment(
+    pub(super) fn create_environment(
         &self,
         actor: &Actor,
         name: &str,
         target: TargetConfig,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         Self::require_admin(actor, "create environments")?;
         let name = name_in("Environment", name)?
             .ok_or_else(|| RegistryError::bad_request("Environment name can not be empty!"))?;
@@ -51,8 +50,7 @@ impl Registry {
         let txn = self.audit(txn, actor, "environment.create", None, name)?;
         self.commit(txn, || {
             RegistryError::bad_request(format!("Environment (name: {name}) is already exist!"))
-        })?;
-        Ok(())
+        })
     }
 
     /// Checks an environment's target before it is stored.
@@ -97,12 +95,12 @@ impl Registry {
 
     /// Replaces an environment's target. Admin only. The environment is then pending: its
     /// next deployment ([`Registry::reconcile`]) writes every key to the new target.
-    pub fn update_environment(
+    pub(super) fn update_environment(
         &self,
         actor: &Actor,
         name: &str,
         target: TargetConfig,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         Self::require_admin(actor, "update environments")?;
         let (old, revision) = self.environment_at(name)?;
         self.check_target(name, &target)?;
@@ -117,7 +115,7 @@ impl Registry {
     /// Deletes an environment and its deployment state. Admin only. What its target served
     /// stays where it is (a file, a gateway); the in-process resolver of a `memory`
     /// environment is dropped.
-    pub fn delete_environment(&self, actor: &Actor, name: &str) -> Result<()> {
+    pub(super) fn delete_environment(&self, actor: &Actor, name: &str) -> Result<u64> {
         Self::require_admin(actor, "delete environments")?;
         let (_, revision) = self.environment_at(name)?;
         let txn = Txn::new()
@@ -129,9 +127,9 @@ impl Registry {
 
     /// Audits and commits a change to the stored environment `name` (read at the revision the
     /// transaction compares), then drops its in-process resolver: the next use starts afresh.
-    fn commit_environment(&self, txn: Txn, actor: &Actor, action: &str, name: &str) -> Result<()> {
+    fn commit_environment(&self, txn: Txn, actor: &Actor, action: &str, name: &str) -> Result<u64> {
         let txn = self.audit(txn, actor, action, None, name)?;
-        self.commit(txn, || {
+        let revision = self.commit(txn, || {
             RegistryError::bad_request(format!(
                 "Environment (name: {name}) was changed meanwhile: try again!"
             ))
@@ -140,17 +138,17 @@ impl Registry {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(name);
-        Ok(())
+        Ok(revision)
     }
 
     /// Sets a user's permissions in a project. Admin only.
-    pub fn set_member(
+    pub(super) fn set_member(
         &self,
         actor: &Actor,
         project: &str,
         username: &str,
         permissions: Vec<Permission>,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         Self::require_admin(actor, "set project members")?;
         if load::<ProjectRec>(&*self.store, &keys::project(project))?.is_none() {
             return Err(RegistryError::project_not_found(project));
@@ -169,7 +167,6 @@ impl Registry {
         };
         let txn = Txn::new().put(keys::member(project, username), encode(&rec));
         let txn = self.audit(txn, actor, "member.set", Some(project), username)?;
-        self.commit(txn, || RegistryError::bad_request("conflict"))?;
-        Ok(())
+        self.commit(txn, || RegistryError::bad_request("conflict"))
     }
 }

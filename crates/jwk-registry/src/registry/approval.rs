@@ -113,7 +113,7 @@ impl Registry {
     /// Deploy JWK: approves the JWK `name` of `project` as it is saved (or its deletion, or
     /// a rename away from `name`), then [`Registry::deploy`] ships it. Needs
     /// SECRETS+DEPLOY_UNDEPLOY.
-    pub fn deploy_jwk(&self, actor: &Actor, project: &str, name: &str) -> Result<Change> {
+    pub(super) fn deploy_jwk(&self, actor: &Actor, project: &str, name: &str) -> Result<Change> {
         let perms = self.require(actor, project, SECRETS_DEPLOY)?;
         self.ensure_approval_layout()?;
         let committed = self.commit_retrying(&format!("JWK (name: {name})"), || {
@@ -156,7 +156,7 @@ impl Registry {
     /// Deploy credential: approves the credential `username` of `project` (its slots) as it
     /// is saved, or its deletion, then [`Registry::deploy`] ships it. Needs
     /// IDENTITY+DEPLOY_UNDEPLOY.
-    pub fn deploy_credential(
+    pub(super) fn deploy_credential(
         &self,
         actor: &Actor,
         project: &str,

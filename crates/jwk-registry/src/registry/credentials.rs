@@ -38,14 +38,14 @@ pub(super) fn not_found(username: &str) -> RegistryError {
 
 impl Registry {
     /// Creates a credential.
-    pub fn create_credential(
+    pub(super) fn create_credential(
         &self,
         actor: &Actor,
         project: &str,
-        username: &Option<String>,
+        username: &str,
     ) -> Result<Change> {
         let perms = self.require(actor, project, IDENTITY_MANAGE)?;
-        let username = name_in("Credential", username.as_deref().unwrap_or_default())?
+        let username = name_in("Credential", username)?
             .ok_or_else(|| RegistryError::bad_request("Credential username can not be empty!"))?;
         let rec = CredentialRec {
             v: FORMAT,
@@ -80,7 +80,7 @@ impl Registry {
     /// Assigns a JWK to a slot, replacing what was there; with `None` empties the slot.
     /// A compare-and-put on the credential: when two requests race, the slot ends with
     /// exactly one of the two JWKs.
-    pub fn set_credential_jwk(
+    pub(super) fn set_credential_jwk(
         &self,
         actor: &Actor,
         project: &str,

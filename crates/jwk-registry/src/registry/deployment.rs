@@ -103,7 +103,7 @@ impl Registry {
 
     /// Deploys to every environment and reports per environment. A failed environment does
     /// not undo the change: it stays pending until [`Registry::reconcile`] succeeds.
-    pub async fn deploy(&self, change: &Change) -> Result<DeploymentResult> {
+    pub(crate) async fn deploy(&self, change: &Change) -> Result<DeploymentResult> {
         if let Some(reason) = &change.skipped {
             // Saved, not approved: what the environments serve has not changed.
             return Ok(DeploymentResult {

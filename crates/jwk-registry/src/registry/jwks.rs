@@ -2,86 +2,15 @@
 //! (rename, detach), get, list and delete (re-sync of URL sources: `resync.rs`). Checks run in the product's order, with its messages.
 
 use jwk_core::Jwk;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::sources::{parse_usage, public_view};
-use super::{Actor, Change, Registry, name_in, new_id, non_blank};
+use super::command::{JwkUpdate, NewJwk, Source};
+use super::sources::public_view;
+use super::{Actor, Change, Registry, name_in, new_id};
 use crate::error::{RegistryError, Result};
 use crate::model::{CredentialRec, FORMAT, JwkRec, SourceRec, encode, keys, load, load_all};
 use crate::perm::{SECRETS_DEPLOY, SECRETS_MANAGE, SECRETS_VIEW};
 use crate::store::Txn;
-
-/// The body of Create JWK (`POST …/jwks/`), field names as the product writes them.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateJwkRequest {
-    /// JWK name (unique in the project).
-    pub name: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-    /// URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY or KEYSTORE.
-    pub source_type: Option<String>,
-    /// URL source.
-    pub url: Option<String>,
-    /// Connect timeout, ms (default 5000).
-    pub url_option_connect_timeout: Option<u64>,
-    /// Read timeout, ms (default 10000).
-    pub url_option_read_timeout: Option<u64>,
-    /// Size limit, bytes (default 1048576).
-    pub url_option_size_limit: Option<u64>,
-    /// COPY_PASTE source.
-    pub jwk_str: Option<String>,
-    /// CERTIFICATE source.
-    pub certificate_name: Option<String>,
-    /// PUBLIC_KEY / PRIVATE_KEY source.
-    pub key_name: Option<String>,
-    /// KEYSTORE source.
-    pub key_store_name: Option<String>,
-    /// kid to select from a set.
-    pub kid: Option<String>,
-    /// Environment of the certificate, key or keystore.
-    pub environment_name: Option<String>,
-    /// Keystore alias.
-    pub alias_name: Option<String>,
-    /// SIGNATURE or ENCRYPTION.
-    pub use_type: Option<String>,
-    /// The algorithm.
-    pub algorithm: Option<String>,
-}
-
-/// The body of Generate JWK (`POST …/jwks/generate/`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GenerateJwkRequest {
-    /// JWK name.
-    pub name: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-    /// RSA, EC, OKP or OCT.
-    pub key_type: Option<String>,
-    /// Bits: RSA 2048 (default) / 3072 / 4096; OCT 128–512 (default 256).
-    pub key_size: Option<usize>,
-    /// EC: P-256 (default), P-384, P-521, secp256k1; OKP: Ed25519 (default), Ed448, X25519, X448.
-    pub curve: Option<String>,
-    /// SIGNATURE or ENCRYPTION.
-    pub use_type: Option<String>,
-    /// The algorithm.
-    pub algorithm: Option<String>,
-    /// THUMBPRINT (default), UUID, TIMESTAMP, NONE.
-    pub kid_type: Option<String>,
-    /// An explicit kid (overrides kidType).
-    pub kid: Option<String>,
-}
-
-/// The body of Update JWK (`PUT …/jwks/{name}/`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateJwkRequest {
-    /// New name (unique in the project).
-    pub name: Option<String>,
-    /// New description.
-    pub description: Option<String>,
-}
 
 /// A JWK as Get and List show it.
 #[derive(Debug, Clone, Serialize)]
@@ -164,8 +93,8 @@ impl Registry {
     }
 
     /// Checks name emptiness, length and uniqueness, in the product's order.
-    fn check_new_name(&self, project: &str, name: &Option<String>) -> Result<String> {
-        let name = name_in("JWK", name.as_deref().unwrap_or_default())?
+    pub(super) fn check_new_name(&self, project: &str, name: &str) -> Result<String> {
+        let name = name_in("JWK", name)?
             .ok_or_else(|| RegistryError::bad_request("JWK name can not be empty!"))?;
         not_a_route(name)?;
         if self.find_jwk(project, name)?.is_some() {
@@ -175,8 +104,8 @@ impl Registry {
     }
 
     /// Stores a new JWK; the revision it was committed at.
-    fn insert_jwk(&self, actor: &Actor, project: &str, new: NewJwk<'_>) -> Result<u64> {
-        let NewJwk {
+    fn insert_jwk(&self, actor: &Actor, project: &str, new: JwkToStore<'_>) -> Result<u64> {
+        let JwkToStore {
             perms,
             name,
             description,
@@ -204,142 +133,25 @@ impl Registry {
         self.commit(txn, || already_exists_create(name))
     }
 
-    /// Create JWK: every sourceType. Needs SECRETS+MANAGE; deploys with SECRETS+DEPLOY_UNDEPLOY.
-    pub fn create_jwk(
-        &self,
-        actor: &Actor,
-        project: &str,
-        req: &CreateJwkRequest,
-    ) -> Result<Change> {
+    /// Create JWK from every source (generated keys included). Needs SECRETS+MANAGE; deploys
+    /// with SECRETS+DEPLOY_UNDEPLOY.
+    pub(super) fn create_jwk(&self, actor: &Actor, project: &str, new: &NewJwk) -> Result<Change> {
         let perms = self.require(actor, project, SECRETS_MANAGE)?;
-        let name = self.check_new_name(project, &req.name)?;
-        let (jwk, source) = self.build_from_source(project, req)?;
+        let name = self.check_new_name(project, &new.name)?;
+        let (jwk, source) = self.build_from_source(project, new)?;
         let committed = self.insert_jwk(
             actor,
             project,
-            NewJwk {
+            JwkToStore {
                 perms: &perms,
                 name: &name,
-                description: &req.description,
+                description: &new.description,
                 jwk: &jwk,
                 source: Some(source),
-                action: "jwk.create",
-            },
-        )?;
-        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
-    }
-
-    /// Create JWK from Certificate: the CERTIFICATE source with the page's fields.
-    pub fn create_jwk_from_certificate(
-        &self,
-        actor: &Actor,
-        project: &str,
-        req: &CreateJwkRequest,
-    ) -> Result<Change> {
-        let req = CreateJwkRequest {
-            source_type: Some("CERTIFICATE".to_owned()),
-            ..req.clone()
-        };
-        self.create_jwk(actor, project, &req)
-    }
-
-    /// Generate JWK.
-    pub fn generate_jwk(
-        &self,
-        actor: &Actor,
-        project: &str,
-        req: &GenerateJwkRequest,
-    ) -> Result<Change> {
-        use jwk_core::{EcCurve, KeySpec, KidType, OkpCurve};
-        let perms = self.require(actor, project, SECRETS_MANAGE)?;
-        let name = self.check_new_name(project, &req.name)?;
-        let key_type = non_blank(&req.key_type)
-            .ok_or_else(|| RegistryError::bad_request("Key type is required!"))?;
-        let use_type = non_blank(&req.use_type)
-            .ok_or_else(|| RegistryError::bad_request("Use type is required!"))?;
-        let alg = non_blank(&req.algorithm)
-            .ok_or_else(|| RegistryError::bad_request("Algorithm is required!"))?;
-        let curve = non_blank(&req.curve);
-        let spec = match key_type.to_ascii_uppercase().as_str() {
-            "RSA" => KeySpec::Rsa {
-                bits: req.key_size.unwrap_or(2048),
-            },
-            "OCT" => KeySpec::Oct {
-                bits: req.key_size.unwrap_or(256),
-            },
-            "EC" => KeySpec::Ec(EcCurve::from_name(curve.unwrap_or("P-256")).ok_or_else(|| {
-                RegistryError::bad_request(format!(
-                    "Curve ({}) is not valid for EC! Use P-256, P-384, P-521 or secp256k1.",
-                    curve.unwrap_or_default()
-                ))
-            })?),
-            "OKP" => KeySpec::Okp(OkpCurve::from_name(curve.unwrap_or("Ed25519")).ok_or_else(
-                || {
-                    RegistryError::bad_request(format!(
-                        "Curve ({}) is not valid for OKP! Use Ed25519, Ed448, X25519 or X448.",
-                        curve.unwrap_or_default()
-                    ))
+                action: match new.source {
+                    Source::Generate { .. } => "jwk.generate",
+                    _ => "jwk.create",
                 },
-            )?),
-            other => {
-                return Err(RegistryError::bad_request(format!(
-                    "Key type ({other}) is not valid! Use RSA, EC, OKP or OCT."
-                )));
-            }
-        };
-        let kid = match (
-            non_blank(&req.kid),
-            non_blank(&req.kid_type).map(str::to_ascii_uppercase),
-        ) {
-            (Some(k), _) => KidType::Explicit(k.to_owned()),
-            // An oct key's thumbprint is a hash of its secret: never published as its kid.
-            (None, None) if matches!(spec, KeySpec::Oct { .. }) => KidType::Uuid,
-            (None, None) => KidType::Thumbprint,
-            (None, Some(t)) => match t.as_str() {
-                "THUMBPRINT" if matches!(spec, KeySpec::Oct { .. }) => {
-                    return Err(RegistryError::bad_request(
-                        "Kid type (THUMBPRINT) is not valid for an OCT key: its thumbprint is a \
-                         hash of the secret. Use UUID, TIMESTAMP or NONE, or give a kid.",
-                    ));
-                }
-                "THUMBPRINT" => KidType::Thumbprint,
-                "UUID" => KidType::Uuid,
-                "TIMESTAMP" => KidType::Timestamp,
-                "NONE" => KidType::None,
-                other => {
-                    return Err(RegistryError::bad_request(format!(
-                        "Kid type ({other}) is not valid! Use THUMBPRINT, UUID, TIMESTAMP or NONE."
-                    )));
-                }
-            },
-        };
-        let jwk = jwk_core::generate(&jwk_core::GenerateOptions {
-            spec,
-            usage: parse_usage(use_type)?,
-            alg: alg.to_owned(),
-            kid,
-        })?;
-        let source = SourceRec {
-            source_type: "GENERATE".to_owned(),
-            name: None,
-            environment_name: None,
-            alias_name: None,
-            url: None,
-            url_options: None,
-            kid: None,
-            set_kids: Vec::new(),
-            etag: None,
-        };
-        let committed = self.insert_jwk(
-            actor,
-            project,
-            NewJwk {
-                perms: &perms,
-                name: &name,
-                description: &req.description,
-                jwk: &jwk,
-                source: Some(source),
-                action: "jwk.generate",
             },
         )?;
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
@@ -347,12 +159,12 @@ impl Registry {
 
     /// Update JWK: rename and/or describe; detaches it from its source. Credentials refer to
     /// the JWK's id, so they keep pointing at it after a rename.
-    pub fn update_jwk(
+    pub(super) fn update_jwk(
         &self,
         actor: &Actor,
         project: &str,
         name: &str,
-        req: &UpdateJwkRequest,
+        req: &JwkUpdate,
     ) -> Result<Change> {
         let perms = self.require(actor, project, SECRETS_MANAGE)?;
         let Some((mut rec, rev, idx_rev)) = self.find_jwk(project, name)? else {
@@ -462,7 +274,7 @@ impl Registry {
     }
 
     /// Delete JWK: refused while a credential (of any project) uses it.
-    pub fn delete_jwk(&self, actor: &Actor, project: &str, name: &str) -> Result<Change> {
+    pub(super) fn delete_jwk(&self, actor: &Actor, project: &str, name: &str) -> Result<Change> {
         let perms = self.require(actor, project, SECRETS_MANAGE)?;
         let committed = self.commit_retrying(&format!("JWK (name: {name})"), || {
             let Some((rec, rev, idx_rev)) = self.find_jwk(project, name)? else {
@@ -519,7 +331,7 @@ fn not_a_route(name: &str) -> Result<()> {
 }
 
 /// A JWK about to be stored.
-struct NewJwk<'a> {
+struct JwkToStore<'a> {
     /// The actor's permissions in the project (a permitted actor's JWK is approved at once).
     perms: &'a [crate::perm::Permission],
     name: &'a str,

@@ -3,6 +3,7 @@
 mod access;
 mod admin;
 mod approval;
+mod command;
 mod credentials;
 mod deployment;
 mod jwks;
@@ -16,10 +17,13 @@ use std::sync::{Arc, Mutex};
 
 pub(crate) use access::has;
 pub use approval::Pending;
+pub use command::{
+    Command, JwkUpdate, KeyKind, NewCertificate, NewJwk, NewKey, NewKeystore, NewRecord, Outcome,
+    Source, UrlOptions,
+};
 pub use credentials::CredentialView;
-pub use jwks::{CreateJwkRequest, GenerateJwkRequest, JwkView, UpdateJwkRequest};
+pub use jwks::JwkView;
 pub use resync::ResyncReport;
-pub use secrets::{AddCertificateRequest, AddKeyRequest, AddKeystoreRequest};
 
 use crate::crypto::MasterKey;
 use crate::deploy::{DeployTarget, Resolver};
@@ -102,14 +106,17 @@ pub(crate) struct OpenedJwk {
     pub(crate) deployed: crate::deploy::DeployedJwk,
 }
 
-/// A committed change, to be deployed with [`Registry::deploy`].
+/// A committed change of what environments serve, to be deployed with
+/// [`Registry::deploy`] (by [`Registry::apply`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
+pub(crate) struct Change {
     /// Why the automatic deployment is skipped (a missing DEPLOY_UNDEPLOY permission).
-    pub skipped: Option<String>,
+    pub(crate) skipped: Option<String>,
     /// The content revision that holds the change: a deployment of this revision or a
     /// later one serves it.
-    pub revision: u64,
+    pub(crate) revision: u64,
+    /// The revision of the change's own commit (`None`: it wrote nothing).
+    pub(crate) committed: Option<u64>,
 }
 
 /// The registry of projects, JWKs, secrets, credentials, users and environments.
@@ -192,9 +199,9 @@ pub(crate) fn new_id() -> Result<String> {
     Ok(random::<12>()?.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// A required text field: present and not blank.
-pub(crate) fn non_blank(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+/// A required text field: not blank (surrounding white space trimmed).
+pub(crate) fn non_blank(value: &str) -> Option<&str> {
+    Some(value.trim()).filter(|v| !v.is_empty())
 }
 
 /// A name as given: surrounding white space trimmed (but not control characters, which are
@@ -237,6 +244,34 @@ impl Registry {
             fetching: std::sync::atomic::AtomicUsize::new(0),
             approval_layout: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Runs blocking registry work (store I/O, URL fetches, key generation) on tokio's
+    /// blocking threads: the one boundary between the store and async code. When the future
+    /// is dropped before the work is done (a server's request timeout), the work is told so
+    /// ([`run_abandonable`]) and commits nothing from then on.
+    pub async fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        /// Sets the flag when dropped before the work's answer arrived.
+        struct AbandonOnDrop(Option<Arc<std::sync::atomic::AtomicBool>>);
+        impl Drop for AbandonOnDrop {
+            fn drop(&mut self) {
+                if let Some(flag) = self.0.take() {
+                    flag.store(true, std::sync::atomic::Ordering::Release);
+                }
+            }
+        }
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut guard = AbandonOnDrop(Some(flag.clone()));
+        let answer = tokio::task::spawn_blocking(move || run_abandonable(flag, work)).await;
+        guard.0 = None;
+        answer.map_err(|e| {
+            // A panic's text stays in the log: it may quote stored or fetched data.
+            tracing::error!(error = %e, "a registry worker failed");
+            RegistryError::internal("the request failed inside the server (see its log)")
+        })?
     }
 
     /// Commits a change unless the request it belongs to was abandoned ([`run_abandonable`]).
@@ -491,6 +526,7 @@ impl Registry {
     ) -> Change {
         Change {
             revision: committed.unwrap_or_else(|| self.content_revision().unwrap_or(u64::MAX)),
+            committed,
             skipped: (!has(perms, deploy)).then(|| {
                 format!(
                     "Deployment skipped: user does not have {deploy} permission; the change is saved and pending"
@@ -610,6 +646,40 @@ mod name_tests {
 mod retry_tests {
     use super::*;
     use crate::store::MemoryStore;
+
+    /// Work abandoned while it runs (what a server's timeout does to a request) saves nothing
+    /// it would commit afterwards.
+    #[test]
+    fn abandoned_work_commits_nothing() {
+        use std::time::Duration;
+        let registry = Arc::new(Registry::new(
+            Arc::new(MemoryStore::new()),
+            MasterKey::from_bytes([2; 32]),
+            RegistryConfig::default(),
+        ));
+        let token = registry.bootstrap().unwrap();
+        let admin = registry.authenticate(&token).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (reg, who) = (registry.clone(), admin.clone());
+        let late = registry.run_blocking(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            reg.create_project(&who, "late")
+        });
+        let gave_up =
+            rt.block_on(async { tokio::time::timeout(Duration::from_millis(50), late).await });
+        assert!(gave_up.is_err(), "the work was abandoned");
+        // Let the blocking work finish: its commit is refused.
+        std::thread::sleep(Duration::from_millis(600));
+        registry.create_project(&admin, "late").unwrap();
+        // Work that is not abandoned commits as usual.
+        let (reg, who) = (registry.clone(), admin.clone());
+        rt.block_on(registry.run_blocking(move || reg.create_project(&who, "on-time")))
+            .unwrap();
+        assert_eq!(
+            registry.create_project(&admin, "on-time").unwrap_err(),
+            RegistryError::bad_request("Project (name: on-time) is already exist!")
+        );
+    }
 
     #[test]
     fn a_change_is_tried_a_bounded_number_of_times_then_answered_with_one_error() {

@@ -28,7 +28,7 @@ pub struct ResyncReport {
 impl Registry {
     /// Re-fetches a URL-sourced JWK (with its stored options, kid and ETag) and reports which
     /// kids of the set were added, removed or changed.
-    pub fn resync_jwk(
+    pub(super) fn resync_jwk(
         &self,
         actor: &Actor,
         project: &str,

@@ -1,57 +1,14 @@
 //! The secrets store: certificates, public keys, private keys and keystores, per environment.
 //! Private keys, keystores and every password are sealed with the master key.
 
-use base64ct::{Base64, Encoding};
 use jwk_core::{ImportOptions, KdfLimits};
-use serde::Deserialize;
 
+use super::command::{KeyKind, NewCertificate, NewKey, NewKeystore};
 use super::{Actor, Registry, name_in, non_blank};
 use crate::error::{RegistryError, Result};
 use crate::model::{FORMAT, SecretRec, encode, keys, load};
 use crate::perm::SECRETS_MANAGE;
 use crate::store::Txn;
-
-/// `POST …/certificates/`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AddCertificateRequest {
-    /// Name.
-    pub name: Option<String>,
-    /// Environment.
-    pub environment_name: Option<String>,
-    /// PEM (or base64 DER) of the certificate.
-    pub pem: Option<String>,
-}
-
-/// `POST …/keys/`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AddKeyRequest {
-    /// Name.
-    pub name: Option<String>,
-    /// Environment.
-    pub environment_name: Option<String>,
-    /// PUBLIC or PRIVATE.
-    pub key_type: Option<String>,
-    /// PEM of the key.
-    pub pem: Option<String>,
-    /// Password of an encrypted private key.
-    pub password: Option<String>,
-}
-
-/// `POST …/keystores/`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AddKeystoreRequest {
-    /// Name.
-    pub name: Option<String>,
-    /// Environment.
-    pub environment_name: Option<String>,
-    /// The PKCS#12 file, base64.
-    pub content_base64: Option<String>,
-    /// Its password.
-    pub password: Option<String>,
-}
 
 /// A secret about to be stored.
 struct NewSecret<'a> {
@@ -64,7 +21,7 @@ struct NewSecret<'a> {
 }
 
 impl Registry {
-    fn add_secret(&self, actor: &Actor, project: &str, new: NewSecret<'_>) -> Result<()> {
+    fn add_secret(&self, actor: &Actor, project: &str, new: NewSecret<'_>) -> Result<u64> {
         let NewSecret {
             what,
             kind,
@@ -94,21 +51,20 @@ impl Registry {
         let txn = self.audit(txn, actor, &format!("{kind}.create"), Some(project), name)?;
         self.commit(txn, || {
             RegistryError::bad_request(format!("{what} (name: {name}) is already exist!"))
-        })?;
-        Ok(())
+        })
     }
 
     /// The common checks: permission, name, environment. The name and environment as given.
-    fn secret_preamble<'a>(
+    pub(super) fn secret_preamble<'a>(
         &self,
         actor: &Actor,
         project: &str,
         what: &str,
-        name: &'a Option<String>,
-        env: &'a Option<String>,
+        name: &'a str,
+        env: &'a str,
     ) -> Result<(&'a str, &'a str)> {
         self.require(actor, project, SECRETS_MANAGE)?;
-        let name = name_in(what, name.as_deref().unwrap_or_default())?
+        let name = name_in(what, name)?
             .ok_or_else(|| RegistryError::bad_request(format!("{what} name can not be empty!")))?;
         let env = non_blank(env)
             .ok_or_else(|| RegistryError::bad_request("Environment name is required!"))?;
@@ -122,20 +78,15 @@ impl Registry {
     }
 
     /// Adds a certificate (checked to parse as one).
-    pub fn add_certificate(
+    pub(super) fn add_certificate(
         &self,
         actor: &Actor,
         project: &str,
-        req: &AddCertificateRequest,
-    ) -> Result<()> {
-        let (name, env) = self.secret_preamble(
-            actor,
-            project,
-            "Certificate",
-            &req.name,
-            &req.environment_name,
-        )?;
-        let pem = non_blank(&req.pem)
+        new: &NewCertificate,
+    ) -> Result<u64> {
+        let (name, env) =
+            self.secret_preamble(actor, project, "Certificate", &new.name, &new.environment)?;
+        let pem = non_blank(&new.pem)
             .ok_or_else(|| RegistryError::bad_request("Certificate content (pem) is required!"))?;
         let jwk = jwk_core::import(pem.as_bytes(), &ImportOptions::default())?;
         if jwk.params().x5c.is_none() {
@@ -158,22 +109,12 @@ impl Registry {
     }
 
     /// Adds a public or private key (checked to import with its password).
-    pub fn add_key(&self, actor: &Actor, project: &str, req: &AddKeyRequest) -> Result<()> {
+    pub(super) fn add_key(&self, actor: &Actor, project: &str, new: &NewKey) -> Result<u64> {
         let (name, env) =
-            self.secret_preamble(actor, project, "Key", &req.name, &req.environment_name)?;
-        let kind = match non_blank(&req.key_type) {
-            Some("PUBLIC") => "public-key",
-            Some("PRIVATE") => "private-key",
-            Some(other) => {
-                return Err(RegistryError::bad_request(format!(
-                    "Key type ({other}) is not valid! Use PUBLIC or PRIVATE."
-                )));
-            }
-            None => return Err(RegistryError::bad_request("Key type is required!")),
-        };
-        let pem = non_blank(&req.pem)
+            self.secret_preamble(actor, project, "Key", &new.name, &new.environment)?;
+        let pem = non_blank(&new.pem)
             .ok_or_else(|| RegistryError::bad_request("Key content (pem) is required!"))?;
-        let password = req.password.as_deref().filter(|p| !p.is_empty());
+        let password = new.password.as_deref().filter(|p| !p.is_empty());
         let jwk = jwk_core::import(
             pem.as_bytes(),
             &ImportOptions {
@@ -181,16 +122,20 @@ impl Registry {
                 ..ImportOptions::default()
             },
         )?;
-        if kind == "public-key" && jwk.is_private() {
-            return Err(RegistryError::bad_request(format!(
-                "Key (name: {name}) is a private key; add it with keyType PRIVATE!"
-            )));
-        }
-        if kind == "private-key" && !jwk.is_private() {
-            return Err(RegistryError::bad_request(format!(
-                "Key (name: {name}) is a public key; add it with keyType PUBLIC!"
-            )));
-        }
+        let kind = match (new.kind, jwk.is_private()) {
+            (KeyKind::Public, true) => {
+                return Err(RegistryError::bad_request(format!(
+                    "Key (name: {name}) is a private key; add it with keyType PRIVATE!"
+                )));
+            }
+            (KeyKind::Private, false) => {
+                return Err(RegistryError::bad_request(format!(
+                    "Key (name: {name}) is a public key; add it with keyType PUBLIC!"
+                )));
+            }
+            (KeyKind::Public, false) => "public-key",
+            (KeyKind::Private, true) => "private-key",
+        };
         self.add_secret(
             actor,
             project,
@@ -205,23 +150,16 @@ impl Registry {
         )
     }
 
-    /// Adds a PKCS#12 keystore (checked to open with its password).
-    pub fn add_keystore(
+    /// Adds a PKCS#12 or JKS keystore (checked to open with its password).
+    pub(super) fn add_keystore(
         &self,
         actor: &Actor,
         project: &str,
-        req: &AddKeystoreRequest,
-    ) -> Result<()> {
+        new: &NewKeystore,
+    ) -> Result<u64> {
         let (name, env) =
-            self.secret_preamble(actor, project, "Keystore", &req.name, &req.environment_name)?;
-        let content = non_blank(&req.content_base64).ok_or_else(|| {
-            RegistryError::bad_request("Keystore content (contentBase64) is required!")
-        })?;
-        let der =
-            zeroize::Zeroizing::new(Base64::decode_vec(content).map_err(|_| {
-                RegistryError::bad_request("Keystore content is not valid base64!")
-            })?);
-        jwk_core::keystore_entries(&der, req.password.as_deref(), &KdfLimits::default())?;
+            self.secret_preamble(actor, project, "Keystore", &new.name, &new.environment)?;
+        jwk_core::keystore_entries(&new.content, new.password.as_deref(), &KdfLimits::default())?;
         self.add_secret(
             actor,
             project,
@@ -230,8 +168,8 @@ impl Registry {
                 kind: "keystore",
                 name,
                 env,
-                content: &der,
-                password: Some(req.password.as_deref().unwrap_or("")),
+                content: &new.content,
+                password: Some(new.password.as_deref().unwrap_or("")),
             },
         )
     }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use jwk_core::{ImportOptions, Jwk, Usage};
+use jwk_core::{ImportOptions, Jwk, KeySpec, KidType};
 
-use super::jwks::CreateJwkRequest;
+use super::command::{NewJwk, Source};
 use super::{Registry, non_blank};
 use crate::error::{RegistryError, Result};
 use crate::model::{EnvironmentRec, SecretRec, SourceRec, keys, load};
@@ -15,40 +15,29 @@ pub(crate) fn public_view(jwk: &Jwk) -> String {
     jwk.to_disclosable_json()
 }
 
-pub(super) fn parse_usage(use_type: &str) -> Result<Usage> {
-    match use_type {
-        "SIGNATURE" => Ok(Usage::Signature),
-        "ENCRYPTION" => Ok(Usage::Encryption),
-        other => Err(RegistryError::bad_request(format!(
-            "Use type ({other}) is not valid! Use SIGNATURE or ENCRYPTION."
-        ))),
-    }
-}
-
-/// Applies useType + algorithm: required for secrets-store sources, optional otherwise.
-pub(super) fn apply_usage(
-    jwk: &mut Jwk,
-    req: &CreateJwkRequest,
-    source: &str,
-    required: bool,
-) -> Result<()> {
-    let use_type = non_blank(&req.use_type);
-    let alg = non_blank(&req.algorithm);
+/// Applies the use and algorithm of a new JWK: required for secrets-store sources (their
+/// messages name the source type) and for generated keys, optional otherwise.
+fn apply_usage(jwk: &mut Jwk, new: &NewJwk, required: bool) -> Result<()> {
+    let alg = new.algorithm.as_deref().and_then(non_blank);
     if required {
-        if use_type.is_none() {
+        let source = match new.source {
+            Source::Generate { .. } => String::new(),
+            ref s => format!(" for {} source type", s.type_name()),
+        };
+        if new.usage.is_none() {
             return Err(RegistryError::bad_request(format!(
-                "Use type is required for {source} source type!"
+                "Use type is required{source}!"
             )));
         }
         if alg.is_none() {
             return Err(RegistryError::bad_request(format!(
-                "Algorithm is required for {source} source type!"
+                "Algorithm is required{source}!"
             )));
         }
     }
-    match (use_type, alg) {
-        (Some(u), Some(a)) => jwk.set_usage(parse_usage(u)?, a)?,
-        (Some(u), None) => jwk.params_mut().key_use = Some(parse_usage(u)?.key_use()),
+    match (new.usage, alg) {
+        (Some(u), Some(a)) => jwk.set_usage(u, a)?,
+        (Some(u), None) => jwk.params_mut().key_use = Some(u.key_use()),
         (None, Some(a)) => jwk.set_algorithm(a)?,
         (None, None) => {}
     }
@@ -102,187 +91,185 @@ impl Registry {
         }
     }
 
-    /// The environment name required by a secrets-store source, and the environment itself.
-    pub(super) fn source_environment(
-        &self,
-        req: &CreateJwkRequest,
-        source: &str,
-    ) -> Result<String> {
-        let env = non_blank(&req.environment_name).ok_or_else(|| {
+    /// The environment a secrets-store source names: given, and existing.
+    fn source_environment<'a>(&self, environment: &'a str, source: &Source) -> Result<&'a str> {
+        let env = non_blank(environment).ok_or_else(|| {
             RegistryError::bad_request(format!(
-                "Environment name is required for {source} source type!"
+                "Environment name is required for {} source type!",
+                source.type_name()
             ))
         })?;
         self.environment(env)?;
-        Ok(env.to_owned())
+        Ok(env)
     }
 
-    /// Builds the key of a create request and its source record.
+    /// A secret a source names, opened into a key: its name given, its environment given and
+    /// existing, the secret found (else `missing(name)`), and imported with its password.
+    fn secret_key(
+        &self,
+        project: &str,
+        (name, environment, kind): (&str, &str, &str),
+        source: &Source,
+        required: &str,
+        missing: &str,
+        alias: Option<&str>,
+    ) -> Result<(Jwk, SourceRec)> {
+        let source_type = source.type_name();
+        let name = non_blank(name).ok_or_else(|| {
+            RegistryError::bad_request(format!(
+                "{required} is required for {source_type} source type!"
+            ))
+        })?;
+        let env = self.source_environment(environment, source)?;
+        let alias = match alias {
+            Some(alias) => Some(non_blank(alias).ok_or_else(|| {
+                RegistryError::bad_request(format!(
+                    "Alias name is required for {source_type} source type!"
+                ))
+            })?),
+            None => None,
+        };
+        let secret = self.secret(project, kind, env, name)?.ok_or_else(|| {
+            RegistryError::bad_request(format!("{missing} (name: {name}) is not found!"))
+        })?;
+        let content = self.secret_content(&secret)?;
+        let password = self.secret_password(&secret)?;
+        let opts = ImportOptions {
+            password: password.as_deref().map(String::as_str),
+            alias,
+            ..ImportOptions::default()
+        };
+        let jwk = jwk_core::import(&content, &opts).map_err(|e| match (e, alias) {
+            (jwk_core::Error::AliasNotFound { .. }, Some(alias)) => RegistryError::bad_request(
+                format!("Alias (name: {alias}) is not found in keystore (name: {name})!"),
+            ),
+            (other, _) => other.into(),
+        })?;
+        Ok((
+            jwk,
+            SourceRec {
+                name: Some(name.to_owned()),
+                environment_name: Some(env.to_owned()),
+                alias_name: alias.map(str::to_owned),
+                ..SourceRec::of_type(source_type)
+            },
+        ))
+    }
+
+    /// Builds the key of a new JWK and its source record.
     pub(super) fn build_from_source(
         &self,
         project: &str,
-        req: &CreateJwkRequest,
+        new: &NewJwk,
     ) -> Result<(Jwk, SourceRec)> {
-        let source_type = non_blank(&req.source_type)
-            .ok_or_else(|| RegistryError::bad_request("Source type is required!"))?;
-        let mut source = SourceRec {
-            source_type: source_type.to_owned(),
-            name: None,
-            environment_name: None,
-            alias_name: None,
-            url: None,
-            url_options: None,
-            kid: non_blank(&req.kid).map(str::to_owned),
-            set_kids: Vec::new(),
-            etag: None,
-        };
-        let kid = non_blank(&req.kid);
-        let jwk = match source_type {
-            "URL" => {
-                let url = non_blank(&req.url).ok_or_else(|| {
+        let source = &new.source;
+        let (mut jwk, record, required) = match source {
+            Source::Url { url, options, kid } => {
+                let url = non_blank(url).ok_or_else(|| {
                     RegistryError::bad_request("URL is required for URL source type!")
                 })?;
+                let kid = kid.as_deref().and_then(non_blank);
                 let max_ms = self.config.max_fetch_timeout_ms;
                 let max_size = self.config.max_fetch_size;
                 let options = (
                     bounded(
                         "urlOptionConnectTimeout",
-                        req.url_option_connect_timeout,
+                        options.connect_timeout_ms,
                         jwk_fetch::DEFAULT_CONNECT_TIMEOUT_MS,
                         max_ms,
                         "milliseconds",
                     )?,
                     bounded(
                         "urlOptionReadTimeout",
-                        req.url_option_read_timeout,
+                        options.read_timeout_ms,
                         jwk_fetch::DEFAULT_READ_TIMEOUT_MS,
                         max_ms,
                         "milliseconds",
                     )?,
                     bounded(
                         "urlOptionSizeLimit",
-                        req.url_option_size_limit,
+                        options.size_limit,
                         jwk_fetch::DEFAULT_SIZE_LIMIT,
                         max_size,
                         "bytes",
                     )?,
                 );
-                source.url = Some(url.to_owned());
-                source.url_options = Some(options);
                 let (jwk, set_kids, etag) =
                     self.fetch_url(url, options, kid, None)?.ok_or_else(|| {
                         RegistryError::bad_request(
                             "The URL answered 304 Not Modified to a first fetch!",
                         )
                     })?;
-                source.set_kids = set_kids;
-                source.etag = etag;
-                let mut jwk = jwk;
-                apply_usage(&mut jwk, req, "URL", false)?;
-                jwk
+                let record = SourceRec {
+                    url: Some(url.to_owned()),
+                    url_options: Some(options),
+                    kid: kid.map(str::to_owned),
+                    set_kids,
+                    etag,
+                    ..SourceRec::of_type("URL")
+                };
+                (jwk, record, false)
             }
-            "COPY_PASTE" => {
-                let text = non_blank(&req.jwk_str).ok_or_else(|| {
+            Source::Paste { jwk, kid } => {
+                let text = non_blank(jwk).ok_or_else(|| {
                     RegistryError::bad_request("JWK string is required for COPY_PASTE source type!")
                 })?;
-                let mut jwk = jwk_core::select_from_json(text, kid)?;
-                apply_usage(&mut jwk, req, "COPY_PASTE", false)?;
-                jwk
+                let kid = kid.as_deref().and_then(non_blank);
+                let record = SourceRec {
+                    kid: kid.map(str::to_owned),
+                    ..SourceRec::of_type("COPY_PASTE")
+                };
+                (jwk_core::select_from_json(text, kid)?, record, false)
             }
-            "CERTIFICATE" => {
-                let name = non_blank(&req.certificate_name).ok_or_else(|| {
-                    RegistryError::bad_request(
-                        "Certificate name is required for CERTIFICATE source type!",
-                    )
-                })?;
-                let env = self.source_environment(req, "CERTIFICATE")?;
-                let cert = self
-                    .secret(project, "certificate", &env, name)?
-                    .ok_or_else(|| {
-                        RegistryError::bad_request(format!(
-                            "Certificate (name: {name}) is not found!"
-                        ))
-                    })?;
-                let content = self.secret_content(&cert)?;
-                let mut jwk = jwk_core::import(&content, &ImportOptions::default())?;
-                apply_usage(&mut jwk, req, "CERTIFICATE", true)?;
-                source.name = Some(name.to_owned());
-                source.environment_name = Some(env);
-                jwk
+            Source::Certificate { name, environment } => {
+                let (jwk, record) = self.secret_key(
+                    project,
+                    (name, environment, "certificate"),
+                    source,
+                    "Certificate name",
+                    "Certificate",
+                    None,
+                )?;
+                (jwk, record, true)
             }
-            "PUBLIC_KEY" | "PRIVATE_KEY" => {
-                let kind = if source_type == "PUBLIC_KEY" {
+            Source::PublicKey { name, environment } | Source::PrivateKey { name, environment } => {
+                let kind = if matches!(source, Source::PublicKey { .. }) {
                     "public-key"
                 } else {
                     "private-key"
                 };
-                let name = non_blank(&req.key_name).ok_or_else(|| {
-                    RegistryError::bad_request(format!(
-                        "Key name is required for {source_type} source type!"
-                    ))
-                })?;
-                let env = self.source_environment(req, source_type)?;
-                let key = self.secret(project, kind, &env, name)?.ok_or_else(|| {
-                    RegistryError::bad_request(format!("Key (name: {name}) is not found!"))
-                })?;
-                let content = self.secret_content(&key)?;
-                let password = self.secret_password(&key)?;
-                let opts = ImportOptions {
-                    password: password.as_deref().map(String::as_str),
-                    ..ImportOptions::default()
-                };
-                let mut jwk = jwk_core::import(&content, &opts)?;
-                apply_usage(&mut jwk, req, source_type, true)?;
-                source.name = Some(name.to_owned());
-                source.environment_name = Some(env);
-                jwk
+                let (jwk, record) = self.secret_key(
+                    project,
+                    (name, environment, kind),
+                    source,
+                    "Key name",
+                    "Key",
+                    None,
+                )?;
+                (jwk, record, true)
             }
-            "KEYSTORE" => {
-                let name = non_blank(&req.key_store_name).ok_or_else(|| {
-                    RegistryError::bad_request(
-                        "Keystore name is required for KEYSTORE source type!",
-                    )
-                })?;
-                let env = self.source_environment(req, "KEYSTORE")?;
-                let alias = non_blank(&req.alias_name).ok_or_else(|| {
-                    RegistryError::bad_request("Alias name is required for KEYSTORE source type!")
-                })?;
-                let ks = self
-                    .secret(project, "keystore", &env, name)?
-                    .ok_or_else(|| {
-                        RegistryError::bad_request(format!("Keystore (name: {name}) is not found!"))
-                    })?;
-                let content = self.secret_content(&ks)?;
-                let password = self.secret_password(&ks)?;
-                let opts = ImportOptions {
-                    password: password.as_deref().map(String::as_str),
-                    alias: Some(alias),
-                    ..ImportOptions::default()
-                };
-                let mut jwk = jwk_core::import(&content, &opts).map_err(|e| match e {
-                    jwk_core::Error::AliasNotFound { .. } => RegistryError::bad_request(format!(
-                        "Alias (name: {alias}) is not found in keystore (name: {name})!"
-                    )),
-                    other => other.into(),
-                })?;
-                apply_usage(&mut jwk, req, "KEYSTORE", true)?;
-                source.name = Some(name.to_owned());
-                source.environment_name = Some(env);
-                source.alias_name = Some(alias.to_owned());
-                jwk
+            Source::Keystore {
+                name,
+                environment,
+                alias,
+            } => {
+                let (jwk, record) = self.secret_key(
+                    project,
+                    (name, environment, "keystore"),
+                    source,
+                    "Keystore name",
+                    "Keystore",
+                    Some(alias),
+                )?;
+                (jwk, record, true)
             }
-            "GENERATE" => {
-                return Err(RegistryError::bad_request(
-                    "For GENERATE source type, use the Generate JWK endpoint!",
-                ));
-            }
-            other => {
-                return Err(RegistryError::bad_request(format!(
-                    "Source type ({other}) is not valid! Valid source types: URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY, KEYSTORE"
-                )));
+            Source::Generate { spec, kid } => {
+                let jwk = generated(new, spec, kid)?;
+                return Ok((jwk, SourceRec::of_type("GENERATE")));
             }
         };
-        Ok((jwk, source))
+        apply_usage(&mut jwk, new, required)?;
+        Ok((jwk, record))
     }
 
     /// Fetches a URL source: the selected key, (kid, thumbprint) of the set, the ETag.
@@ -338,4 +325,35 @@ pub(super) fn bounded(
         )));
     }
     Ok(value)
+}
+
+/// A new key for Generate JWK: its use and algorithm required, and no thumbprint kid for an
+/// `oct` key (its thumbprint is a hash of the secret).
+fn generated(new: &NewJwk, spec: &KeySpec, kid: &Option<KidType>) -> Result<Jwk> {
+    let usage = new
+        .usage
+        .ok_or_else(|| RegistryError::bad_request("Use type is required!"))?;
+    let alg = new
+        .algorithm
+        .as_deref()
+        .and_then(non_blank)
+        .ok_or_else(|| RegistryError::bad_request("Algorithm is required!"))?;
+    let oct = matches!(spec, KeySpec::Oct { .. });
+    let kid = match kid {
+        Some(KidType::Thumbprint) if oct => {
+            return Err(RegistryError::bad_request(
+                "Kid type (THUMBPRINT) is not valid for an OCT key: its thumbprint is a hash of \
+                 the secret. Use UUID, TIMESTAMP or NONE, or give a kid.",
+            ));
+        }
+        Some(kid) => kid.clone(),
+        None if oct => KidType::Uuid,
+        None => KidType::Thumbprint,
+    };
+    Ok(jwk_core::generate(&jwk_core::GenerateOptions {
+        spec: *spec,
+        usage,
+        alg: alg.to_owned(),
+        kid,
+    })?)
 }

@@ -83,11 +83,12 @@ impl Registry {
                 "The registry is not bootstrapped: there is no admin token to reset!",
             )
         })
+        .map(|(token, _)| token)
     }
 
     /// Gives a user a new token and revokes the old one at once; returns the new token
     /// (shown once). Admin only.
-    pub fn reset_user_token(&self, actor: &Actor, username: &str) -> Result<String> {
+    pub(super) fn reset_user_token(&self, actor: &Actor, username: &str) -> Result<(String, u64)> {
         Self::require_admin(actor, "issue tokens")?;
         self.replace_token(actor, username, "user.token.reset", || {
             user_not_found(username)
@@ -102,7 +103,7 @@ impl Registry {
         username: &str,
         action: &str,
         missing: impl FnOnce() -> RegistryError,
-    ) -> Result<String> {
+    ) -> Result<(String, u64)> {
         let key = keys::user(username);
         let Some((mut user, revision)) = load::<UserRec>(&*self.store, &key)? else {
             return Err(missing());
@@ -115,17 +116,17 @@ impl Registry {
             .put(keys::token(&user.token_sha256), username)
             .put(key.as_str(), encode(&user));
         let txn = self.audit(txn, actor, action, None, username)?;
-        self.commit(txn, || {
+        let revision = self.commit(txn, || {
             RegistryError::bad_request(format!(
                 "The user (username: {username}) changed meanwhile: issue the token again!"
             ))
         })?;
-        Ok(token)
+        Ok((token, revision))
     }
 
     /// Deletes a user: its token stops working and its project memberships go. Admin only;
     /// the admin user cannot be deleted.
-    pub fn delete_user(&self, actor: &Actor, username: &str) -> Result<()> {
+    pub(super) fn delete_user(&self, actor: &Actor, username: &str) -> Result<u64> {
         Self::require_admin(actor, "delete users")?;
         if username == ADMIN_USER {
             return Err(RegistryError::bad_request(
@@ -151,8 +152,7 @@ impl Registry {
             RegistryError::bad_request(format!(
                 "The user (username: {username}) changed meanwhile: delete it again!"
             ))
-        })?;
-        Ok(())
+        })
     }
 
     /// The user a token belongs to, or the product's 401.
@@ -182,16 +182,16 @@ impl Registry {
     }
 
     /// Creates a user and returns its token (shown once; only its hash is stored). Admin only.
-    pub fn create_user(&self, actor: &Actor, username: &str) -> Result<String> {
+    pub(super) fn create_user(&self, actor: &Actor, username: &str) -> Result<(String, u64)> {
         Self::require_admin(actor, "create users")?;
         let username = name_in("User", username)?
             .ok_or_else(|| RegistryError::bad_request("Username can not be empty!"))?;
         let (token, txn) = new_user(username, false)?;
         let txn = self.audit(txn, actor, "user.create", None, username)?;
-        self.commit(txn, || {
+        let revision = self.commit(txn, || {
             RegistryError::bad_request(format!("User (username: {username}) is already exist!"))
         })?;
-        Ok(token)
+        Ok((token, revision))
     }
 }
 

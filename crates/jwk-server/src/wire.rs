@@ -1,0 +1,524 @@
+//! The product's request bodies (camelCase, every field optional as its pages write them)
+//! read into the registry's typed commands, and its success bodies.
+//!
+//! What a body says that is not a value of the command's types (an unknown `sourceType`, a
+//! `useType` other than SIGNATURE and ENCRYPTION, a `keyType` that is no key type, base64
+//! that does not decode) is refused here with the product's message; the registry checks
+//! everything else (names, required values, the key itself). So that an answer is the one
+//! the product gives first, a body that does not read is answered only after the registry's
+//! first checks of the change (permission, project, name: [`Registry::check_new`]).
+
+use base64ct::{Base64, Encoding};
+use jwk_core::{EcCurve, KeySpec, KidType, OkpCurve, Usage};
+use jwk_registry::{
+    KeyKind, NewCertificate, NewJwk, NewKey, NewKeystore, NewRecord, RegistryError, Source,
+    UrlOptions,
+};
+use serde::Deserialize;
+
+type Read<T> = Result<T, RegistryError>;
+
+/// A text field as given, or empty when absent.
+fn text(value: Option<String>) -> String {
+    value.unwrap_or_default()
+}
+
+/// A text field when present and not blank.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `useType`: `SIGNATURE`, `ENCRYPTION` or nothing.
+fn use_type(value: &Option<String>) -> Read<Option<Usage>> {
+    match given(value) {
+        None => Ok(None),
+        Some("SIGNATURE") => Ok(Some(Usage::Signature)),
+        Some("ENCRYPTION") => Ok(Some(Usage::Encryption)),
+        Some(other) => Err(RegistryError::bad_request(format!(
+            "Use type ({other}) is not valid! Use SIGNATURE or ENCRYPTION."
+        ))),
+    }
+}
+
+/// The body of Create JWK (`POST …/jwks/`) and Create JWK from Certificate.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateJwkBody {
+    name: Option<String>,
+    description: Option<String>,
+    source_type: Option<String>,
+    url: Option<String>,
+    url_option_connect_timeout: Option<u64>,
+    url_option_read_timeout: Option<u64>,
+    url_option_size_limit: Option<u64>,
+    jwk_str: Option<String>,
+    certificate_name: Option<String>,
+    key_name: Option<String>,
+    key_store_name: Option<String>,
+    kid: Option<String>,
+    environment_name: Option<String>,
+    alias_name: Option<String>,
+    use_type: Option<String>,
+    algorithm: Option<String>,
+}
+
+impl CreateJwkBody {
+    /// The name as given (checked by the registry).
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_default()
+    }
+
+    /// The JWK to create, its source chosen by `sourceType`.
+    pub fn into_new_jwk(self) -> Read<NewJwk> {
+        let source = match given(&self.source_type) {
+            None => return Err(RegistryError::bad_request("Source type is required!")),
+            Some("GENERATE") => {
+                return Err(RegistryError::bad_request(
+                    "For GENERATE source type, use the Generate JWK endpoint!",
+                ));
+            }
+            Some(source_type) => self.source(source_type)?,
+        };
+        self.with_source(source)
+    }
+
+    /// The JWK to create from a certificate of the secrets store (Create JWK from
+    /// Certificate, which has no `sourceType`).
+    pub fn into_new_jwk_from_certificate(self) -> Read<NewJwk> {
+        let source = self.source("CERTIFICATE")?;
+        self.with_source(source)
+    }
+
+    fn source(&self, source_type: &str) -> Read<Source> {
+        let name = |field: &Option<String>| text(field.clone());
+        let environment = name(&self.environment_name);
+        Ok(match source_type {
+            "URL" => Source::Url {
+                url: name(&self.url),
+                options: UrlOptions {
+                    connect_timeout_ms: self.url_option_connect_timeout,
+                    read_timeout_ms: self.url_option_read_timeout,
+                    size_limit: self.url_option_size_limit,
+                },
+                kid: self.kid.clone(),
+            },
+            "COPY_PASTE" => Source::Paste {
+                jwk: name(&self.jwk_str),
+                kid: self.kid.clone(),
+            },
+            "CERTIFICATE" => Source::Certificate {
+                name: name(&self.certificate_name),
+                environment,
+            },
+            "PUBLIC_KEY" => Source::PublicKey {
+                name: name(&self.key_name),
+                environment,
+            },
+            "PRIVATE_KEY" => Source::PrivateKey {
+                name: name(&self.key_name),
+                environment,
+            },
+            "KEYSTORE" => Source::Keystore {
+                name: name(&self.key_store_name),
+                environment,
+                alias: name(&self.alias_name),
+            },
+            other => {
+                return Err(RegistryError::bad_request(format!(
+                    "Source type ({other}) is not valid! Valid source types: URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY, KEYSTORE"
+                )));
+            }
+        })
+    }
+
+    fn with_source(self, source: Source) -> Read<NewJwk> {
+        Ok(NewJwk {
+            usage: use_type(&self.use_type)?,
+            name: text(self.name),
+            description: self.description,
+            source,
+            algorithm: self.algorithm,
+        })
+    }
+}
+
+/// The body of Generate JWK (`POST …/jwks/generate/`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateJwkBody {
+    name: Option<String>,
+    description: Option<String>,
+    key_type: Option<String>,
+    key_size: Option<usize>,
+    curve: Option<String>,
+    use_type: Option<String>,
+    algorithm: Option<String>,
+    kid_type: Option<String>,
+    kid: Option<String>,
+}
+
+impl GenerateJwkBody {
+    /// The name as given (checked by the registry).
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_default()
+    }
+
+    /// The JWK to generate.
+    pub fn into_new_jwk(self) -> Read<NewJwk> {
+        let key_type = given(&self.key_type)
+            .ok_or_else(|| RegistryError::bad_request("Key type is required!"))?;
+        let curve = given(&self.curve);
+        let spec = match key_type.to_ascii_uppercase().as_str() {
+            "RSA" => KeySpec::Rsa {
+                bits: self.key_size.unwrap_or(2048),
+            },
+            "OCT" => KeySpec::Oct {
+                bits: self.key_size.unwrap_or(256),
+            },
+            "EC" => KeySpec::Ec(EcCurve::from_name(curve.unwrap_or("P-256")).ok_or_else(|| {
+                RegistryError::bad_request(format!(
+                    "Curve ({}) is not valid for EC! Use P-256, P-384, P-521 or secp256k1.",
+                    curve.unwrap_or_default()
+                ))
+            })?),
+            "OKP" => KeySpec::Okp(OkpCurve::from_name(curve.unwrap_or("Ed25519")).ok_or_else(
+                || {
+                    RegistryError::bad_request(format!(
+                        "Curve ({}) is not valid for OKP! Use Ed25519, Ed448, X25519 or X448.",
+                        curve.unwrap_or_default()
+                    ))
+                },
+            )?),
+            other => {
+                return Err(RegistryError::bad_request(format!(
+                    "Key type ({other}) is not valid! Use RSA, EC, OKP or OCT."
+                )));
+            }
+        };
+        let kid = match (given(&self.kid), given(&self.kid_type)) {
+            (Some(kid), _) => Some(KidType::Explicit(kid.to_owned())),
+            (None, None) => None,
+            (None, Some(kid_type)) => Some(match kid_type.to_ascii_uppercase().as_str() {
+                "THUMBPRINT" => KidType::Thumbprint,
+                "UUID" => KidType::Uuid,
+                "TIMESTAMP" => KidType::Timestamp,
+                "NONE" => KidType::None,
+                other => {
+                    return Err(RegistryError::bad_request(format!(
+                        "Kid type ({other}) is not valid! Use THUMBPRINT, UUID, TIMESTAMP or NONE."
+                    )));
+                }
+            }),
+        };
+        Ok(NewJwk {
+            usage: use_type(&self.use_type)?,
+            name: text(self.name),
+            description: self.description,
+            source: Source::Generate { spec, kid },
+            algorithm: self.algorithm,
+        })
+    }
+}
+
+/// The body of Update JWK (`PUT …/jwks/{name}/`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateJwkBody {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+impl From<UpdateJwkBody> for jwk_registry::JwkUpdate {
+    fn from(body: UpdateJwkBody) -> Self {
+        jwk_registry::JwkUpdate {
+            name: body.name,
+            description: body.description,
+        }
+    }
+}
+
+/// A secret named in a body, for the registry's first checks.
+fn secret_record(
+    what: &'static str,
+    name: &Option<String>,
+    environment: &Option<String>,
+) -> NewRecord {
+    NewRecord::Secret {
+        what,
+        name: text(name.clone()),
+        environment: text(environment.clone()),
+    }
+}
+
+/// `POST …/certificates/`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddCertificateBody {
+    name: Option<String>,
+    environment_name: Option<String>,
+    pem: Option<String>,
+}
+
+impl From<AddCertificateBody> for NewCertificate {
+    fn from(body: AddCertificateBody) -> Self {
+        NewCertificate {
+            name: text(body.name),
+            environment: text(body.environment_name),
+            pem: text(body.pem),
+        }
+    }
+}
+
+/// `POST …/keys/`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddKeyBody {
+    name: Option<String>,
+    environment_name: Option<String>,
+    key_type: Option<String>,
+    pem: Option<String>,
+    password: Option<String>,
+}
+
+impl AddKeyBody {
+    /// What the registry checks before the rest of the body.
+    pub fn record(&self) -> NewRecord {
+        secret_record("Key", &self.name, &self.environment_name)
+    }
+
+    /// The key to add: `keyType` PUBLIC or PRIVATE.
+    pub fn into_new_key(self) -> Read<NewKey> {
+        let kind = match given(&self.key_type) {
+            Some("PUBLIC") => KeyKind::Public,
+            Some("PRIVATE") => KeyKind::Private,
+            Some(other) => {
+                return Err(RegistryError::bad_request(format!(
+                    "Key type ({other}) is not valid! Use PUBLIC or PRIVATE."
+                )));
+            }
+            None => return Err(RegistryError::bad_request("Key type is required!")),
+        };
+        Ok(NewKey {
+            name: text(self.name),
+            environment: text(self.environment_name),
+            kind,
+            pem: text(self.pem),
+            password: self.password,
+        })
+    }
+}
+
+/// `POST …/keystores/`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddKeystoreBody {
+    name: Option<String>,
+    environment_name: Option<String>,
+    content_base64: Option<String>,
+    password: Option<String>,
+}
+
+impl AddKeystoreBody {
+    /// What the registry checks before the rest of the body.
+    pub fn record(&self) -> NewRecord {
+        secret_record("Keystore", &self.name, &self.environment_name)
+    }
+
+    /// The keystore to add, its content decoded from base64.
+    pub fn into_new_keystore(self) -> Read<NewKeystore> {
+        let content = given(&self.content_base64).ok_or_else(|| {
+            RegistryError::bad_request("Keystore content (contentBase64) is required!")
+        })?;
+        let content = Base64::decode_vec(content)
+            .map_err(|_| RegistryError::bad_request("Keystore content is not valid base64!"))?;
+        Ok(NewKeystore {
+            name: text(self.name),
+            environment: text(self.environment_name),
+            content,
+            password: self.password,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(body: serde_json::Value) -> Read<NewJwk> {
+        serde_json::from_value::<CreateJwkBody>(body)
+            .unwrap()
+            .into_new_jwk()
+    }
+
+    fn refused(r: Read<NewJwk>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn create_bodies_read_into_typed_sources() {
+        use serde_json::json;
+        assert_eq!(
+            create(
+                json!({"name": " a ", "sourceType": "URL", "url": "https://x/", "kid": "k", "urlOptionSizeLimit": 10, "useType": "ENCRYPTION"})
+            ),
+            Ok(NewJwk {
+                name: " a ".into(),
+                description: None,
+                source: Source::Url {
+                    url: "https://x/".into(),
+                    options: UrlOptions {
+                        connect_timeout_ms: None,
+                        read_timeout_ms: None,
+                        size_limit: Some(10),
+                    },
+                    kid: Some("k".into()),
+                },
+                usage: Some(Usage::Encryption),
+                algorithm: None,
+            })
+        );
+        assert_eq!(
+            create(json!({"name": "a", "sourceType": "KEYSTORE", "keyStoreName": "ks", "environmentName": "e", "aliasName": "al", "useType": "SIGNATURE", "algorithm": "RS256"}))
+                .unwrap()
+                .source,
+            Source::Keystore {
+                name: "ks".into(),
+                environment: "e".into(),
+                alias: "al".into()
+            }
+        );
+        // Missing fields read as empty: the registry answers with the product's message.
+        assert_eq!(
+            create(json!({"sourceType": "PRIVATE_KEY"})).unwrap().source,
+            Source::PrivateKey {
+                name: String::new(),
+                environment: String::new()
+            }
+        );
+        assert_eq!(
+            refused(create(json!({"name": "a"}))),
+            "Source type is required!"
+        );
+        assert_eq!(
+            refused(create(json!({"name": "a", "sourceType": " "}))),
+            "Source type is required!"
+        );
+        assert_eq!(
+            refused(create(json!({"sourceType": "GENERATE"}))),
+            "For GENERATE source type, use the Generate JWK endpoint!"
+        );
+        assert_eq!(
+            refused(create(json!({"sourceType": "FILE"}))),
+            "Source type (FILE) is not valid! Valid source types: URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY, KEYSTORE"
+        );
+        assert_eq!(
+            refused(create(
+                json!({"sourceType": "COPY_PASTE", "useType": "SIGNING"})
+            )),
+            "Use type (SIGNING) is not valid! Use SIGNATURE or ENCRYPTION."
+        );
+    }
+
+    #[test]
+    fn generate_bodies_read_into_key_specs() {
+        use serde_json::json;
+        let generate = |body: serde_json::Value| {
+            serde_json::from_value::<GenerateJwkBody>(body)
+                .unwrap()
+                .into_new_jwk()
+        };
+        assert_eq!(
+            generate(json!({"name": "g", "keyType": "ec", "curve": "P-384", "kidType": "uuid", "useType": "SIGNATURE", "algorithm": "ES384"}))
+                .unwrap(),
+            NewJwk::new(
+                "g",
+                Source::Generate {
+                    spec: KeySpec::Ec(EcCurve::P384),
+                    kid: Some(KidType::Uuid)
+                }
+            )
+            .usage(Usage::Signature, "ES384")
+        );
+        assert_eq!(
+            generate(json!({"keyType": "RSA", "kid": "mine", "kidType": "NONE"}))
+                .unwrap()
+                .source,
+            Source::Generate {
+                spec: KeySpec::Rsa { bits: 2048 },
+                kid: Some(KidType::Explicit("mine".into()))
+            }
+        );
+        for (body, message) in [
+            (json!({}), "Key type is required!"),
+            (
+                json!({"keyType": "DSA"}),
+                "Key type (DSA) is not valid! Use RSA, EC, OKP or OCT.",
+            ),
+            (
+                json!({"keyType": "EC", "curve": "P-192"}),
+                "Curve (P-192) is not valid for EC! Use P-256, P-384, P-521 or secp256k1.",
+            ),
+            (
+                json!({"keyType": "OKP", "curve": "P-256"}),
+                "Curve (P-256) is not valid for OKP! Use Ed25519, Ed448, X25519 or X448.",
+            ),
+            (
+                json!({"keyType": "OCT", "kidType": "serial"}),
+                "Kid type (SERIAL) is not valid! Use THUMBPRINT, UUID, TIMESTAMP or NONE.",
+            ),
+        ] {
+            assert_eq!(generate(body).unwrap_err().to_string(), message);
+        }
+    }
+
+    #[test]
+    fn secrets_bodies_read_their_kinds_and_content() {
+        use serde_json::json;
+        let key = |body: serde_json::Value| {
+            serde_json::from_value::<AddKeyBody>(body)
+                .unwrap()
+                .into_new_key()
+        };
+        assert_eq!(
+            key(
+                json!({"name": "k", "environmentName": "e", "keyType": "PRIVATE", "pem": "p", "password": "pw"})
+            ),
+            Ok(NewKey {
+                name: "k".into(),
+                environment: "e".into(),
+                kind: KeyKind::Private,
+                pem: "p".into(),
+                password: Some("pw".into())
+            })
+        );
+        assert_eq!(
+            key(json!({})).unwrap_err().to_string(),
+            "Key type is required!"
+        );
+        assert_eq!(
+            key(json!({"keyType": "SECRET"})).unwrap_err().to_string(),
+            "Key type (SECRET) is not valid! Use PUBLIC or PRIVATE."
+        );
+        let keystore = |body: serde_json::Value| {
+            serde_json::from_value::<AddKeystoreBody>(body)
+                .unwrap()
+                .into_new_keystore()
+        };
+        assert_eq!(
+            keystore(json!({"name": "ks", "contentBase64": "AAEC"}))
+                .unwrap()
+                .content,
+            [0, 1, 2]
+        );
+        assert_eq!(
+            keystore(json!({})).unwrap_err().to_string(),
+            "Keystore content (contentBase64) is required!"
+        );
+        assert_eq!(
+            keystore(json!({"contentBase64": "%%"}))
+                .unwrap_err()
+                .to_string(),
+            "Keystore content is not valid base64!"
+        );
+    }
+}
