@@ -103,11 +103,8 @@ impl Registry {
         saved: &T,
     ) -> Result<Option<Pending>> {
         self.ensure_approval_layout()?;
-        Ok(match load::<T>(&**self.store(), &keys::approved(key))? {
-            None => Some(Pending::Created),
-            Some((approved, _)) if &approved != saved => Some(Pending::Changed),
-            Some(_) => None,
-        })
+        let approved = load::<T>(&**self.store(), &keys::approved(key))?;
+        Ok(pending_against(approved.as_ref().map(|(a, _)| a), saved))
     }
 
     /// Deploy JWK: approves the JWK `name` of `project` as it is saved (or its deletion, or
@@ -192,5 +189,14 @@ impl Registry {
                     .map(Some)
             })?;
         Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed))
+    }
+}
+
+/// How a saved record stands against its approved copy (`None`: never approved).
+pub(crate) fn pending_against<T: PartialEq>(approved: Option<&T>, saved: &T) -> Option<Pending> {
+    match approved {
+        None => Some(Pending::Created),
+        Some(approved) if approved != saved => Some(Pending::Changed),
+        Some(_) => None,
     }
 }

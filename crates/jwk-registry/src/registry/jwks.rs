@@ -4,6 +4,8 @@
 use jwk_core::Jwk;
 use serde::Serialize;
 
+use super::Pending;
+use super::approval::pending_against;
 use super::command::{JwkUpdate, NewJwk, Source};
 use super::sources::public_view;
 use super::{Actor, Change, Registry, name_in, new_id};
@@ -35,7 +37,7 @@ pub struct JwkView {
     pub deployed: bool,
     /// What is saved and not deployed, when not `deployed`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending: Option<super::Pending>,
+    pub pending: Option<Pending>,
 }
 
 impl JwkView {
@@ -208,9 +210,8 @@ impl Registry {
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
     }
 
-    fn view(&self, project: &str, rec: &JwkRec, private: bool) -> Result<JwkView> {
+    fn view(&self, rec: &JwkRec, private: bool, pending: Option<Pending>) -> Result<JwkView> {
         let jwk = self.open_jwk(rec)?;
-        let pending = self.pending(&keys::jwk(project, &rec.id), rec)?;
         // Written from the key itself, so every answer is canonical (records from before
         // the canonical public view included).
         let text = if private {
@@ -258,16 +259,27 @@ impl Registry {
         let (rec, _, _) = self
             .find_jwk(project, name)?
             .ok_or_else(|| RegistryError::not_found(format!("JWK (name: {name}) is not found!")))?;
-        self.view(project, &rec, private)
+        let pending = self.pending(&keys::jwk(project, &rec.id), &rec)?;
+        self.view(&rec, private, pending)
     }
 
     /// List JWKs, sorted by name.
     pub fn list_jwks(&self, actor: &Actor, project: &str, private: bool) -> Result<Vec<JwkView>> {
         let perms = self.require(actor, project, SECRETS_VIEW)?;
         let private = self.private_allowed(&perms, private)?;
+        // The approved copies in one scan, not one read per JWK.
+        self.ensure_approval_layout()?;
+        let approved: std::collections::HashMap<String, JwkRec> =
+            load_all::<JwkRec>(&**self.store(), &keys::approved(&keys::jwks(project)))?
+                .into_iter()
+                .map(|(key, rec, _)| (key, rec))
+                .collect();
         let mut out = load_all::<JwkRec>(&**self.store(), &keys::jwks(project))?
             .into_iter()
-            .map(|(_, rec, _)| self.view(project, &rec, private))
+            .map(|(key, rec, _)| {
+                let pending = pending_against(approved.get(&keys::approved(&key)), &rec);
+                self.view(&rec, private, pending)
+            })
             .collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
