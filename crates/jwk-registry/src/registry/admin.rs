@@ -102,14 +102,15 @@ impl Registry {
         target: TargetConfig,
     ) -> Result<u64> {
         Self::require_admin(actor, "update environments")?;
-        let (old, revision) = self.environment_at(name)?;
+        self.environment_at(name)?;
         self.check_target(name, &target)?;
-        let rec = EnvironmentRec { target, ..old };
-        let txn = Txn::new()
-            .at(keys::environment(name), revision)
-            .put(keys::environment(name), encode(&rec))
-            .delete(keys::deploy(name));
-        self.commit_environment(txn, actor, "environment.update", name)
+        self.change_environment(actor, "environment.update", name, |txn, old| {
+            let rec = EnvironmentRec {
+                target: target.clone(),
+                ..old
+            };
+            txn.put(keys::environment(name), encode(&rec))
+        })
     }
 
     /// Deletes an environment and its deployment state. Admin only. What its target served
@@ -117,22 +118,27 @@ impl Registry {
     /// environment is dropped.
     pub(super) fn delete_environment(&self, actor: &Actor, name: &str) -> Result<u64> {
         Self::require_admin(actor, "delete environments")?;
-        let (_, revision) = self.environment_at(name)?;
-        let txn = Txn::new()
-            .at(keys::environment(name), revision)
-            .delete(keys::environment(name))
-            .delete(keys::deploy(name));
-        self.commit_environment(txn, actor, "environment.delete", name)
+        self.change_environment(actor, "environment.delete", name, |txn, _| {
+            txn.delete(keys::environment(name))
+        })
     }
 
-    /// Audits and commits a change to the stored environment `name` (read at the revision the
-    /// transaction compares), then drops its in-process resolver: the next use starts afresh.
-    fn commit_environment(&self, txn: Txn, actor: &Actor, action: &str, name: &str) -> Result<u64> {
-        let txn = self.audit(txn, actor, action, None, name)?;
-        let revision = self.commit(txn, || {
-            RegistryError::bad_request(format!(
-                "Environment (name: {name}) was changed meanwhile: try again!"
-            ))
+    /// Commits `change` of the stored environment `name` (read afresh for each attempt) with
+    /// its deployment state dropped and an audit entry, then drops its in-process resolver:
+    /// the next use starts afresh.
+    fn change_environment(
+        &self,
+        actor: &Actor,
+        action: &str,
+        name: &str,
+        change: impl Fn(Txn, EnvironmentRec) -> Txn,
+    ) -> Result<u64> {
+        let revision = self.commit_always(&format!("Environment (name: {name})"), || {
+            let (old, revision) = self.environment_at(name)?;
+            let txn = Txn::new()
+                .at(keys::environment(name), revision)
+                .delete(keys::deploy(name));
+            self.audit(change(txn, old), actor, action, None, name)
         })?;
         self.resolvers
             .lock()
@@ -167,6 +173,6 @@ impl Registry {
         };
         let txn = Txn::new().put(keys::member(project, username), encode(&rec));
         let txn = self.audit(txn, actor, "member.set", Some(project), username)?;
-        self.commit(txn, || RegistryError::bad_request("conflict"))
+        self.commit_always("Member", || Ok(txn.clone()))
     }
 }

@@ -169,45 +169,49 @@ impl Registry {
         req: &JwkUpdate,
     ) -> Result<Change> {
         let perms = self.require(actor, project, SECRETS_MANAGE)?;
-        let Some((mut rec, rev, idx_rev)) = self.find_jwk(project, name)? else {
-            return Err(RegistryError::bad_request(format!(
+        let missing = || {
+            RegistryError::bad_request(format!(
                 "JWK (name: {name}) is not found! Try create operation."
-            )));
+            ))
         };
+        if self.find_jwk(project, name)?.is_none() {
+            return Err(missing());
+        }
         // A blank new name keeps the name.
         let new_name = name_in("JWK", req.name.as_deref().unwrap_or_default())?
             .unwrap_or(name)
             .to_owned();
-        if new_name != name {
+        let renamed = new_name != name;
+        if renamed {
             not_a_route(&new_name)?;
         }
-        let mut txn = Txn::new()
-            .at(keys::jwk(project, &rec.id), rev)
-            .at(keys::jwk_name(project, name), idx_rev);
-        if new_name != name {
-            txn = txn
-                .absent(keys::jwk_name(project, &new_name))
-                .delete(keys::jwk_name(project, name))
-                .put(keys::jwk_name(project, &new_name), rec.id.clone());
-        }
-        rec.name = new_name.clone();
-        if let Some(d) = &req.description {
-            rec.description = d.clone();
-        }
-        rec.source = None;
-        let txn = txn.put(keys::jwk(project, &rec.id), encode(&rec));
-        let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
-        let txn = self.audit(txn, actor, "jwk.update", Some(project), &new_name)?;
-        let committed = self.commit(txn, || {
-            if self.find_jwk(project, &new_name).ok().flatten().is_some() && new_name != name {
-                RegistryError::bad_request(format!("JWK (name: {new_name}) is already exist!"))
-            } else {
-                RegistryError::bad_request(format!(
-                    "JWK (name: {name}) was changed by another request; try again!"
-                ))
+        let committed = self.commit_retrying(&format!("JWK (name: {name})"), || {
+            let (mut rec, rev, idx_rev) = self.find_jwk(project, name)?.ok_or_else(missing)?;
+            let mut txn = Txn::new()
+                .at(keys::jwk(project, &rec.id), rev)
+                .at(keys::jwk_name(project, name), idx_rev);
+            if renamed {
+                if self.find_jwk(project, &new_name)?.is_some() {
+                    return Err(RegistryError::bad_request(format!(
+                        "JWK (name: {new_name}) is already exist!"
+                    )));
+                }
+                txn = txn
+                    .absent(keys::jwk_name(project, &new_name))
+                    .delete(keys::jwk_name(project, name))
+                    .put(keys::jwk_name(project, &new_name), rec.id.clone());
             }
+            rec.name = new_name.clone();
+            if let Some(d) = &req.description {
+                rec.description = d.clone();
+            }
+            rec.source = None;
+            let txn = txn.put(keys::jwk(project, &rec.id), encode(&rec));
+            let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
+            self.audit(txn, actor, "jwk.update", Some(project), &new_name)
+                .map(Some)
         })?;
-        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
+        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
     }
 
     fn view(&self, rec: &JwkRec, private: bool, pending: Option<Pending>) -> Result<JwkView> {

@@ -310,6 +310,17 @@ impl Registry {
         Err(kept_changing(what))
     }
 
+    /// [`Registry::commit_retrying`] for a change that always writes: the revision of its
+    /// commit.
+    pub(crate) fn commit_always(
+        &self,
+        what: &str,
+        mut attempt: impl FnMut() -> Result<Txn>,
+    ) -> Result<u64> {
+        self.commit_retrying(what, || attempt().map(Some))?
+            .ok_or_else(|| RegistryError::internal(format!("{what}: the change wrote nothing")))
+    }
+
     /// A slot for one URL fetch, held until dropped; `temporarily_unavailable` when
     /// `max_concurrent_fetches` are in progress.
     pub(crate) fn fetch_slot(&self) -> Result<FetchSlot<'_>> {

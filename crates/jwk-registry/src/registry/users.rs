@@ -102,24 +102,22 @@ impl Registry {
         actor: &Actor,
         username: &str,
         action: &str,
-        missing: impl FnOnce() -> RegistryError,
+        missing: impl Fn() -> RegistryError,
     ) -> Result<(String, u64)> {
         let key = keys::user(username);
-        let Some((mut user, revision)) = load::<UserRec>(&*self.store, &key)? else {
-            return Err(missing());
-        };
         let token = new_token()?;
-        let old = std::mem::replace(&mut user.token_sha256, sha256_hex(&token));
-        let txn = Txn::new()
-            .at(key.as_str(), revision)
-            .delete(keys::token(&old))
-            .put(keys::token(&user.token_sha256), username)
-            .put(key.as_str(), encode(&user));
-        let txn = self.audit(txn, actor, action, None, username)?;
-        let revision = self.commit(txn, || {
-            RegistryError::bad_request(format!(
-                "The user (username: {username}) changed meanwhile: issue the token again!"
-            ))
+        let hash = sha256_hex(&token);
+        let revision = self.commit_always(&format!("User (username: {username})"), || {
+            let Some((mut user, revision)) = load::<UserRec>(&*self.store, &key)? else {
+                return Err(missing());
+            };
+            let old = std::mem::replace(&mut user.token_sha256, hash.clone());
+            let txn = Txn::new()
+                .at(key.as_str(), revision)
+                .delete(keys::token(&old))
+                .put(keys::token(&hash), username)
+                .put(key.as_str(), encode(&user));
+            self.audit(txn, actor, action, None, username)
         })?;
         Ok((token, revision))
     }
@@ -134,24 +132,21 @@ impl Registry {
             ));
         }
         let key = keys::user(username);
-        let Some((user, revision)) = load::<UserRec>(&*self.store, &key)? else {
-            return Err(user_not_found(username));
-        };
         let suffix = format!("/{}", crate::model::component(username));
-        let mut txn = Txn::new()
-            .at(key.as_str(), revision)
-            .delete(key.as_str())
-            .delete(keys::token(&user.token_sha256));
-        for (member_key, _) in self.store.scan(b"member/")? {
-            if member_key.ends_with(suffix.as_bytes()) {
-                txn = txn.delete(member_key);
+        self.commit_always(&format!("User (username: {username})"), || {
+            let Some((user, revision)) = load::<UserRec>(&*self.store, &key)? else {
+                return Err(user_not_found(username));
+            };
+            let mut txn = Txn::new()
+                .at(key.as_str(), revision)
+                .delete(key.as_str())
+                .delete(keys::token(&user.token_sha256));
+            for (member_key, _) in self.store.scan(b"member/")? {
+                if member_key.ends_with(suffix.as_bytes()) {
+                    txn = txn.delete(member_key);
+                }
             }
-        }
-        let txn = self.audit(txn, actor, "user.delete", None, username)?;
-        self.commit(txn, || {
-            RegistryError::bad_request(format!(
-                "The user (username: {username}) changed meanwhile: delete it again!"
-            ))
+            self.audit(txn, actor, "user.delete", None, username)
         })
     }
 
