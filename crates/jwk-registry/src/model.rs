@@ -19,17 +19,57 @@ pub fn component(name: &str) -> String {
     out
 }
 
+/// The name one component of a store key encodes (the inverse of [`component`]).
+pub fn name_of(component: &str) -> String {
+    let mut out = String::with_capacity(component.len());
+    let mut rest = component;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let escape = &rest[i..];
+        rest = if let Some(after) = escape.strip_prefix("%2F") {
+            out.push('/');
+            after
+        } else if let Some(after) = escape.strip_prefix("%25") {
+            out.push('%');
+            after
+        } else {
+            // Not written by `component`: kept as it is.
+            out.push('%');
+            &escape[1..]
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Store keys.
 pub mod keys {
     use super::component as c;
 
+    /// Every project: `project/`.
+    pub const PROJECTS: &str = "project/";
+    /// Every environment: `env/`.
+    pub const ENVIRONMENTS: &str = "env/";
+    /// Every project membership: `member/`.
+    pub const MEMBERS: &str = "member/";
+    /// Every JWK of every project: `jwk/`.
+    pub const ALL_JWKS: &str = "jwk/";
+    /// Every credential of every project: `cred/`.
+    pub const ALL_CREDENTIALS: &str = "cred/";
+
+    /// The project of a credential's key (`cred/<p>/<u>`).
+    pub fn credential_project(key: &str) -> Option<String> {
+        let (project, _) = key.strip_prefix(ALL_CREDENTIALS)?.split_once('/')?;
+        Some(super::name_of(project))
+    }
+
     /// `project/<p>`.
     pub fn project(p: &str) -> String {
-        format!("project/{}", c(p))
+        format!("{PROJECTS}{}", c(p))
     }
     /// `env/<e>`.
     pub fn environment(e: &str) -> String {
-        format!("env/{}", c(e))
+        format!("{ENVIRONMENTS}{}", c(e))
     }
     /// `user/<u>`.
     pub fn user(u: &str) -> String {
@@ -41,15 +81,15 @@ pub mod keys {
     }
     /// `member/<p>/<u>`.
     pub fn member(p: &str, u: &str) -> String {
-        format!("member/{}/{}", c(p), c(u))
+        format!("{MEMBERS}{}/{}", c(p), c(u))
     }
     /// `jwk/<p>/<id>`: the record.
     pub fn jwk(p: &str, id: &str) -> String {
-        format!("jwk/{}/{id}", c(p))
+        format!("{ALL_JWKS}{}/{id}", c(p))
     }
     /// `jwk/<p>/`: every JWK of a project.
     pub fn jwks(p: &str) -> String {
-        format!("jwk/{}/", c(p))
+        format!("{ALL_JWKS}{}/", c(p))
     }
     /// `jwkname/<p>/<name>`: name → id, the uniqueness index.
     pub fn jwk_name(p: &str, name: &str) -> String {
@@ -57,11 +97,11 @@ pub mod keys {
     }
     /// `cred/<p>/`: every credential of a project.
     pub fn credentials(p: &str) -> String {
-        format!("cred/{}/", c(p))
+        format!("{ALL_CREDENTIALS}{}/", c(p))
     }
     /// `cred/<p>/<username>`.
     pub fn credential(p: &str, u: &str) -> String {
-        format!("cred/{}/{}", c(p), c(u))
+        format!("{ALL_CREDENTIALS}{}/{}", c(p), c(u))
     }
     /// `secret/<p>/<kind>/<env>/<name>`.
     pub fn secret(p: &str, kind: &str, env: &str, name: &str) -> String {
@@ -336,4 +376,23 @@ pub fn load_all<T: DeserializeOwned>(
             Ok((key, rec, v.revision))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn names_in_keys_come_back_as_they_were() {
+        for name in ["plain", "a/b", "100%", "%2F", "a%252Fb", "/%/", ""] {
+            assert_eq!(name_of(&component(name)), name);
+        }
+        assert_eq!(name_of("50%"), "50%");
+        assert_eq!(name_of("%😀%2"), "%😀%2");
+        assert_eq!(
+            keys::credential_project(&keys::credential("my/project", "u")),
+            Some("my/project".to_owned())
+        );
+        assert_eq!(keys::credential_project("jwk/p/id"), None);
+    }
 }

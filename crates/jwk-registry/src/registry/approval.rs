@@ -27,7 +27,7 @@ pub enum Pending {
 
 /// Whether a served record's key is one whose writes are mirrored into approved copies.
 fn is_served(key: &[u8]) -> bool {
-    key.starts_with(b"jwk/") || key.starts_with(b"cred/")
+    key.starts_with(keys::ALL_JWKS.as_bytes()) || key.starts_with(keys::ALL_CREDENTIALS.as_bytes())
 }
 
 /// The transaction with every write to a served record repeated on its approved copy.
@@ -83,7 +83,7 @@ impl Registry {
                 return Ok(None);
             }
             let mut txn = Txn::new().absent(keys::APPROVAL_LAYOUT);
-            for prefix in ["jwk/", "cred/"] {
+            for prefix in [keys::ALL_JWKS, keys::ALL_CREDENTIALS] {
                 for (key, value) in self.store().scan(prefix.as_bytes())? {
                     txn = txn
                         .at(key.clone(), value.revision)

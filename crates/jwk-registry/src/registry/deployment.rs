@@ -31,7 +31,7 @@ impl Registry {
         let mut by_ref: HashMap<(String, String), DeployedJwk> = HashMap::new();
         let mut projects = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for (_, p, _) in load_all::<ProjectRec>(store, "project/")? {
+        for (_, p, _) in load_all::<ProjectRec>(store, keys::PROJECTS)? {
             let mut snap = ProjectSnapshot {
                 name: p.name.clone(),
                 ..ProjectSnapshot::default()
@@ -126,7 +126,7 @@ impl Registry {
     /// Redeploys every environment that is pending or behind the store's revision.
     pub async fn reconcile(&self) -> Result<DeploymentResult> {
         let revision = self.content_revision()?;
-        let behind: Vec<String> = load_all::<EnvironmentRec>(&**self.store(), "env/")?
+        let behind: Vec<String> = load_all::<EnvironmentRec>(&**self.store(), keys::ENVIRONMENTS)?
             .into_iter()
             .filter(|(_, env, _)| {
                 match load::<DeployRec>(&**self.store(), &keys::deploy(&env.name)) {
@@ -152,7 +152,7 @@ impl Registry {
         let mut results = Vec::new();
         // Whether every node-local target now serves this snapshot.
         let mut locals_current = true;
-        for (_, env, _) in load_all::<EnvironmentRec>(&**self.store(), "env/")? {
+        for (_, env, _) in load_all::<EnvironmentRec>(&**self.store(), keys::ENVIRONMENTS)? {
             let target = self.target_for(&env);
             let local = matches!(&target, Ok(t) if t.node_local());
             if !wanted(&env.name) {

@@ -298,7 +298,7 @@ impl Registry {
                     "JWK (name: {name}) is not found!"
                 )));
             };
-            let creds = load_all::<CredentialRec>(&**self.store(), "cred/")?;
+            let creds = load_all::<CredentialRec>(&**self.store(), keys::ALL_CREDENTIALS)?;
             let mut txn = Txn::new()
                 .at(keys::jwk(project, &rec.id), rev)
                 .at(keys::jwk_name(project, name), idx_rev);
@@ -308,12 +308,7 @@ impl Registry {
                     .flatten()
                     .any(|r| r.project == project && r.id == rec.id);
                 if uses {
-                    let cred_project = key
-                        .strip_prefix("cred/")
-                        .and_then(|k| k.split('/').next())
-                        .unwrap_or_default()
-                        .replace("%2F", "/")
-                        .replace("%25", "%");
+                    let cred_project = keys::credential_project(key).unwrap_or_default();
                     return Err(RegistryError::bad_request(format!(
                         "JWK (name: {name}) is used by credential (username: {}) in project ({cred_project})! Remove it from the credential first.",
                         cred.username

@@ -432,7 +432,7 @@ impl Registry {
             if revision <= me.refreshed.load(Ordering::Acquire) && revision != 0 {
                 return Ok(None);
             }
-            let envs = crate::model::load_all::<EnvironmentRec>(&*me.store, "env/")?;
+            let envs = crate::model::load_all::<EnvironmentRec>(&*me.store, keys::ENVIRONMENTS)?;
             let locals: Vec<(String, Arc<dyn DeployTarget>)> = envs
                 .into_iter()
                 .filter_map(|(_, env, _)| {

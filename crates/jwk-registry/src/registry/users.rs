@@ -141,7 +141,7 @@ impl Registry {
                 .at(key.as_str(), revision)
                 .delete(key.as_str())
                 .delete(keys::token(&user.token_sha256));
-            for (member_key, _) in self.store.scan(b"member/")? {
+            for (member_key, _) in self.store.scan(keys::MEMBERS.as_bytes())? {
                 if member_key.ends_with(suffix.as_bytes()) {
                     txn = txn.delete(member_key);
                 }
