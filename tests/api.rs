@@ -1303,3 +1303,151 @@ fn a_body_that_does_not_read_is_answered_after_the_first_checks() {
         );
     }
 }
+
+/// The secrets store over HTTP: list, get (with the PEM), replace (the attached JWK follows
+/// and is served at once) and delete (refused while attached, then with detach).
+#[test]
+fn the_secrets_store_is_listed_read_replaced_and_deleted_over_http() {
+    let (_dir, s, admin) = serving();
+    let d = jwk_testkit::temp_dir();
+    for (name, subject) in [("a", "/CN=first"), ("b", "/CN=second")] {
+        jwk_testkit::openssl_key_pair(
+            d.path(),
+            name,
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        );
+        jwk_testkit::openssl_self_signed(d.path(), name, subject);
+    }
+    let pem = |name: &str| {
+        String::from_utf8(jwk_testkit::read(d.path(), &format!("{name}.crt"))).unwrap()
+    };
+    let project = "/apiops/projects/MyProject";
+    let add = json!({"name": "edge", "environmentName": "production", "pem": pem("a")}).to_string();
+    assert_eq!(
+        s.call(
+            "POST",
+            &format!("{project}/certificates/"),
+            Some(&admin),
+            Some(&add)
+        ),
+        (200, json!({"success": true}))
+    );
+    let jwk = json!({"name": "edge-jwk", "certificateName": "edge", "environmentName": "production", "useType": "SIGNATURE", "algorithm": "ES256"}).to_string();
+    assert_eq!(
+        s.call(
+            "POST",
+            &format!("{project}/jwks/from-certificate/"),
+            Some(&admin),
+            Some(&jwk)
+        )
+        .0,
+        200
+    );
+    let (status, list) = s.call(
+        "GET",
+        &format!("{project}/secrets/?environmentName=production"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 200, "{list}");
+    let item = &list["resultList"][0];
+    assert_eq!(
+        (
+            &item["name"],
+            &item["type"],
+            &item["keyType"],
+            &item["certificate"]["subject"],
+            &item["attachedJwks"],
+            item.get("pem")
+        ),
+        (
+            &json!("edge"),
+            &json!("CERTIFICATE"),
+            &json!("EC P-256"),
+            &json!("CN=first"),
+            &json!(["edge-jwk"]),
+            None
+        )
+    );
+    let one = format!("{project}/certificates/production/edge/");
+    let (status, got) = s.call("GET", &one, Some(&admin), None);
+    assert_eq!(status, 200, "{got}");
+    assert!(
+        got["resultItem"]["pem"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----\n")
+    );
+    assert_eq!(
+        s.call(
+            "GET",
+            &format!("{project}/keys/production/edge/"),
+            Some(&admin),
+            None
+        ),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "Key (name: edge) is not found!"})
+        )
+    );
+
+    // Replace: the JWK follows, with its old and new thumbprints.
+    let served = || {
+        let (_, jwks) = s.call(
+            "GET",
+            "/apiops/environments/production/jwks/",
+            Some(&admin),
+            None,
+        );
+        jwks["keys"][0]["x"].clone()
+    };
+    let before = served();
+    let (_, view) = s.call(
+        "GET",
+        &format!("{project}/jwks/edge-jwk/"),
+        Some(&admin),
+        None,
+    );
+    let old = view["resultItem"]["thumbprint"].clone();
+    let (status, replaced) = s.call(
+        "PUT",
+        &one,
+        Some(&admin),
+        Some(&json!({"pem": pem("b")}).to_string()),
+    );
+    assert_eq!(status, 200, "{replaced}");
+    let (_, view) = s.call(
+        "GET",
+        &format!("{project}/jwks/edge-jwk/"),
+        Some(&admin),
+        None,
+    );
+    let new = view["resultItem"]["thumbprint"].clone();
+    assert_ne!(old, new);
+    assert_eq!(
+        replaced["rotatedJwks"],
+        json!([{"name": "edge-jwk", "oldThumbprint": old, "newThumbprint": new}])
+    );
+    assert_eq!(replaced["deploymentResult"]["success"], true);
+    assert_ne!(served(), before);
+
+    // Delete: refused while attached; with detach the JWK keeps its key.
+    assert_eq!(
+        s.call("DELETE", &one, Some(&admin), None),
+        bad(
+            "Certificate (name: edge) is used by JWK (edge-jwk): delete those JWKs, or delete the certificate with detach to keep them without their source!"
+        )
+    );
+    assert_eq!(
+        s.call("DELETE", &format!("{one}?detach=true"), Some(&admin), None),
+        (200, json!({"success": true, "detachedJwks": ["edge-jwk"]}))
+    );
+    assert_eq!(s.call("GET", &one, Some(&admin), None).0, 404);
+    let (_, view) = s.call(
+        "GET",
+        &format!("{project}/jwks/edge-jwk/"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(view["resultItem"]["thumbprint"], new);
+}

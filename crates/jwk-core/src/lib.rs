@@ -48,6 +48,7 @@ pub use key::{
 pub use keystore::KeystoreEntry;
 pub use policy::{Usage, check_algorithm, valid_algorithms};
 pub use secret::Secret;
+pub use x5c::CertificateInfo;
 
 use detect::DerKind;
 use zeroize::Zeroizing;

@@ -161,3 +161,82 @@ pub(crate) fn check_jwk_chain(jwk: &Jwk) -> Result<()> {
     }
     Ok(())
 }
+
+/// What a certificate says about itself, for listings: never its key material beyond what
+/// every holder of the certificate sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// The subject, as RFC 4514 text (`CN=example,O=Example`).
+    pub subject: String,
+    /// The issuer, as RFC 4514 text.
+    pub issuer: String,
+    /// Start of validity, RFC 3339 (UTC).
+    pub not_before: String,
+    /// End of validity, RFC 3339 (UTC).
+    pub not_after: String,
+    /// The serial number, lower-case hex, two digits per byte, without the sign byte (as
+    /// `openssl x509 -serial` shows it).
+    pub serial: String,
+    /// SHA-256 of the DER certificate, lower-case hex (what `openssl x509 -fingerprint
+    /// -sha256` shows, without colons).
+    pub sha256_fingerprint: String,
+}
+
+impl CertificateInfo {
+    /// Reads a DER certificate (trailing bytes refused).
+    pub fn from_der(der: &[u8]) -> Result<CertificateInfo> {
+        use x509_parser::nom::Parser;
+        let (rest, cert) = x509_parser::certificate::X509CertificateParser::new()
+            .with_deep_parse_extensions(false)
+            .parse(der)
+            .map_err(|e| Error::der("X.509 certificate", e))?;
+        if !rest.is_empty() {
+            return Err(Error::der(
+                "X.509 certificate",
+                format!("{} bytes follow the certificate", rest.len()),
+            ));
+        }
+        let rfc3339 = |t: x509_parser::time::ASN1Time| {
+            t.to_datetime()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        let validity = &cert.tbs_certificate.validity;
+        Ok(CertificateInfo {
+            subject: cert.tbs_certificate.subject.to_string(),
+            issuer: cert.tbs_certificate.issuer.to_string(),
+            not_before: rfc3339(validity.not_before),
+            not_after: rfc3339(validity.not_after),
+            serial: serial_hex(cert.tbs_certificate.raw_serial()),
+            sha256_fingerprint: Sha256::digest(der)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        })
+    }
+}
+
+/// A DER INTEGER's content as `openssl x509 -serial` writes it: two hex digits per byte,
+/// leading zero bytes (the sign byte) left out.
+fn serial_hex(raw: &[u8]) -> String {
+    let start = raw
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(raw.len().saturating_sub(1));
+    raw.get(start..)
+        .unwrap_or_default()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod serial_tests {
+    #[test]
+    fn serials_are_written_as_openssl_writes_them() {
+        assert_eq!(super::serial_hex(&[0x00, 0x8f, 0x01]), "8f01");
+        assert_eq!(super::serial_hex(&[0x0a, 0xbc]), "0abc");
+        assert_eq!(super::serial_hex(&[0x00]), "00");
+        assert_eq!(super::serial_hex(&[]), "");
+    }
+}

@@ -103,6 +103,10 @@ pub mod keys {
     pub fn credential(p: &str, u: &str) -> String {
         format!("{ALL_CREDENTIALS}{}/{}", c(p), c(u))
     }
+    /// `secret/<p>/`: every secret of a project.
+    pub fn secrets(p: &str) -> String {
+        format!("secret/{}/", c(p))
+    }
     /// `secret/<p>/<kind>/<env>/<name>`.
     pub fn secret(p: &str, kind: &str, env: &str, name: &str) -> String {
         format!("secret/{}/{kind}/{}/{}", c(p), c(env), c(name))
@@ -266,8 +270,11 @@ pub struct JwkRec {
     pub sealed_jwk: String,
     /// Whether the key holds private or symmetric material.
     pub private: bool,
-    /// The source, until an update detaches it.
+    /// The source, until an update (or the deletion of its secret) detaches it.
     pub source: Option<SourceRec>,
+    /// When the JWK was detached from its source (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detached_at: Option<String>,
 }
 
 /// A reference from a credential slot to a JWK.

@@ -1701,3 +1701,368 @@ fn records_stored_before_approval_existed_stay_served() {
     let v = upgraded.get_jwk(&admin, P, "old", false).unwrap();
     assert_eq!((v.deployed, v.pending), (true, None));
 }
+
+/// `openssl x509` fields of a PEM certificate in `d`: (subject, issuer, notBefore, notAfter,
+/// serial, sha256 fingerprint), as the registry writes them.
+fn openssl_certificate(d: &std::path::Path, file: &str) -> [String; 6] {
+    let field = |flag: &str| {
+        let mut args = vec!["x509", "-in", file, "-noout", "-nameopt", "RFC2253"];
+        args.extend(flag.split(' '));
+        let out = String::from_utf8(openssl(d, &args)).unwrap();
+        out.trim()
+            .split_once('=')
+            .map(|(_, v)| v.to_owned())
+            .unwrap()
+    };
+    // OpenSSL writes dates as "Nov 30 23:20:00 2026 GMT".
+    let date = |flag: &str| {
+        let text = field(flag);
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let month = months.iter().position(|m| *m == parts[0]).unwrap() + 1;
+        let day: u32 = parts[1].parse().unwrap();
+        format!("{}-{month:02}-{day:02}T{}Z", parts[3], parts[2])
+    };
+    [
+        field("-subject"),
+        field("-issuer"),
+        date("-startdate"),
+        date("-enddate"),
+        field("-serial").to_lowercase(),
+        field("-fingerprint -sha256")
+            .replace(':', "")
+            .to_lowercase(),
+    ]
+}
+
+/// The secrets store is listed, read, replaced and deleted; the JWKs attached to a secret
+/// follow its replacement in one transaction, and keep their keys when it is deleted.
+#[test]
+fn secrets_are_listed_read_replaced_and_deleted_and_attached_jwks_follow() {
+    use jwk_registry::{SecretClass, SecretKind, SecretName};
+    let f = fixture();
+    let dir = temp_dir();
+    let d = dir.path();
+    secrets_fixture(d);
+    let env = || "production".to_owned();
+    let certificate = |pem: &str| NewCertificate {
+        name: "my-certificate".into(),
+        environment: env(),
+        pem: text(d, pem),
+    };
+    f.admin(Command::AddCertificate {
+        project: P.into(),
+        certificate: certificate("c.pem"),
+    })
+    .unwrap();
+    let key = |name: &str, kind: KeyKind, pem: &str| NewKey {
+        name: name.into(),
+        environment: env(),
+        kind,
+        pem: text(d, pem),
+        password: None,
+    };
+    f.admin(Command::AddKey {
+        project: P.into(),
+        key: key("pub", KeyKind::Public, "p.pem"),
+    })
+    .unwrap();
+    // Public and private keys share their names.
+    assert_eq!(
+        err(f.admin(Command::AddKey {
+            project: P.into(),
+            key: key("pub", KeyKind::Private, "k.pem"),
+        })),
+        (400, "Key (name: pub) is already exist!".to_owned())
+    );
+    f.admin(Command::AddKeystore {
+        project: P.into(),
+        keystore: NewKeystore {
+            name: "ks".into(),
+            environment: env(),
+            content: read(d, "ks.p12"),
+            password: Some("kspw".into()),
+        },
+    })
+    .unwrap();
+    let cert_source = || Source::Certificate {
+        name: "my-certificate".into(),
+        environment: env(),
+    };
+    f.admin(create(
+        NewJwk::new("from-cert", cert_source()).usage(Usage::Signature, "RS256"),
+    ))
+    .unwrap();
+    f.admin(create(
+        NewJwk::new("also-from-cert", cert_source()).usage(Usage::Signature, "PS256"),
+    ))
+    .unwrap();
+
+    // List: every secret, its facts, no PEM and nothing private.
+    let listed = f.reg.list_secrets(&f.admin, P, None).unwrap();
+    let summary: Vec<(&str, SecretKind, Option<&str>, &[String])> = listed
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.kind,
+                s.key_type.as_deref(),
+                s.attached_jwks.as_slice(),
+            )
+        })
+        .collect();
+    let attached = ["also-from-cert".to_owned(), "from-cert".to_owned()];
+    assert_eq!(
+        summary,
+        [
+            (
+                "my-certificate",
+                SecretKind::Certificate,
+                Some("RSA 2048"),
+                &attached[..]
+            ),
+            ("ks", SecretKind::Keystore, None, &[][..]),
+            ("pub", SecretKind::PublicKey, Some("RSA 2048"), &[][..]),
+        ]
+    );
+    assert!(listed.iter().all(|s| s.pem.is_none()));
+    let [subject, issuer, not_before, not_after, serial, fingerprint] =
+        openssl_certificate(d, "c.pem");
+    let cert = &listed[0];
+    assert_eq!(cert.fingerprint, fingerprint);
+    let facts = cert.certificate.as_ref().unwrap();
+    assert_eq!(
+        [
+            &facts.subject,
+            &facts.issuer,
+            &facts.not_before,
+            &facts.not_after,
+            &facts.serial
+        ],
+        [&subject, &issuer, &not_before, &not_after, &serial]
+    );
+    assert_eq!(subject, "CN=api");
+    let entries = listed[1].entries.as_ref().unwrap();
+    assert_eq!(
+        (
+            entries[0].alias.as_deref(),
+            entries[0].entry_type,
+            entries[0].key_type.as_str()
+        ),
+        (Some("signing"), "PRIVATE_KEY", "RSA 2048")
+    );
+    let json = serde_json::to_string(&listed).unwrap();
+    assert!(
+        !json.contains("kspw") && !json.contains("PRIVATE KEY"),
+        "{json}"
+    );
+    assert_eq!(
+        f.reg
+            .list_secrets(&f.admin, P, Some("staging"))
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // Get: the PEM of a certificate or a public key; 404 for what does not exist.
+    let named = |class: SecretClass, name: &str| SecretName {
+        class,
+        environment: env(),
+        name: name.into(),
+    };
+    let got = f
+        .reg
+        .get_secret(
+            &f.admin,
+            P,
+            &named(SecretClass::Certificate, "my-certificate"),
+        )
+        .unwrap();
+    let pem = got.pem.unwrap();
+    assert_eq!(
+        jwk_core::import(pem.as_bytes(), &Default::default())
+            .unwrap()
+            .params()
+            .x5c,
+        jwk_core::import(text(d, "c.pem").as_bytes(), &Default::default())
+            .unwrap()
+            .params()
+            .x5c
+    );
+    let public = f
+        .reg
+        .get_secret(&f.admin, P, &named(SecretClass::Key, "pub"))
+        .unwrap();
+    assert_eq!(public.pem.as_deref(), Some(text(d, "p.pem").trim()));
+    assert_eq!(
+        err(f
+            .reg
+            .get_secret(&f.admin, P, &named(SecretClass::Keystore, "nope"))),
+        (404, "Keystore (name: nope) is not found!".to_owned())
+    );
+
+    // Replace: the attached JWKs follow, use and algorithm kept, and are served at once.
+    let served = |name: &str| {
+        f.reg
+            .resolver("production")
+            .by_name(P, name)
+            .unwrap()
+            .thumbprint(jwk_core::ThumbprintHash::Sha256)
+    };
+    let before = served("from-cert");
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k2.pem",
+            "-subj",
+            "/CN=api-2",
+            "-days",
+            "2",
+            "-out",
+            "c2.pem",
+        ],
+    );
+    let outcome = f
+        .admin(Command::ReplaceCertificate {
+            project: P.into(),
+            certificate: certificate("c2.pem"),
+        })
+        .unwrap();
+    let after = served("from-cert");
+    assert_ne!(before, after);
+    assert_eq!(
+        outcome.rotated,
+        [
+            jwk_registry::RotatedJwk {
+                name: "also-from-cert".into(),
+                old_thumbprint: Some(before.clone()),
+                new_thumbprint: Some(after.clone()),
+            },
+            jwk_registry::RotatedJwk {
+                name: "from-cert".into(),
+                old_thumbprint: Some(before.clone()),
+                new_thumbprint: Some(after.clone()),
+            },
+        ]
+    );
+    assert!(outcome.deployment.unwrap().success);
+    let view = f.reg.get_jwk(&f.admin, P, "also-from-cert", false).unwrap();
+    assert_eq!(
+        (view.jwk_value()["alg"].as_str(), view.deployed),
+        (Some("PS256"), true)
+    );
+    // A key the JWKs' algorithm does not fit refuses the whole replacement, naming the JWK.
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "k3.pem",
+            "-subj",
+            "/CN=api-3",
+            "-days",
+            "2",
+            "-out",
+            "c3.pem",
+        ],
+    );
+    assert_eq!(
+        err(f.admin(Command::ReplaceCertificate {
+            project: P.into(),
+            certificate: certificate("c3.pem"),
+        })),
+        (
+            400,
+            "JWK (name: also-from-cert) can not follow the new certificate: algorithm PS256 cannot be used with an EC P-256 key for SIGNATURE: valid are ES256"
+                .to_owned()
+        )
+    );
+    assert_eq!(served("from-cert"), after, "nothing changed");
+    // Without anything attached, a replacement deploys nothing.
+    let outcome = f
+        .admin(Command::ReplaceKey {
+            project: P.into(),
+            key: key("pub", KeyKind::Public, "p.pem"),
+        })
+        .unwrap();
+    assert_eq!((outcome.rotated, outcome.deployment), (vec![], None));
+    assert_eq!(
+        err(f.admin(Command::ReplaceKey {
+            project: P.into(),
+            key: key("nope", KeyKind::Public, "p.pem"),
+        })),
+        (400, "Key (name: nope) is not found!".to_owned())
+    );
+
+    // Delete: refused while JWKs are attached, unless they are detached.
+    let delete_cert = |detach: bool| Command::DeleteSecret {
+        project: P.into(),
+        secret: named(SecretClass::Certificate, "my-certificate"),
+        detach,
+    };
+    assert_eq!(
+        err(f.admin(delete_cert(false))),
+        (
+            400,
+            "Certificate (name: my-certificate) is used by JWK (also-from-cert, from-cert): delete those JWKs, or delete the certificate with detach to keep them without their source!"
+                .to_owned()
+        )
+    );
+    let outcome = f.admin(delete_cert(true)).unwrap();
+    assert_eq!(outcome.detached, ["also-from-cert", "from-cert"]);
+    let view = f.reg.get_jwk(&f.admin, P, "from-cert", false).unwrap();
+    assert_eq!(view.source_type, None);
+    assert_eq!(served("from-cert"), after, "a detached JWK keeps its key");
+    assert_eq!(
+        err(f.admin(delete_cert(false))),
+        (
+            400,
+            "Certificate (name: my-certificate) is not found!".to_owned()
+        )
+    );
+
+    // Reading needs SECRETS+VIEW, changing SECRETS+MANAGE.
+    let token = f.admin(user("viewer")).unwrap().token.unwrap();
+    let viewer = f.reg.authenticate(&token).unwrap();
+    assert_eq!(
+        err(f.reg.list_secrets(&viewer, P, None)).0,
+        404,
+        "a project the user cannot see"
+    );
+    f.admin(member(
+        P,
+        "viewer",
+        vec![Permission::parse("SECRETS+VIEW").unwrap()],
+    ))
+    .unwrap();
+    assert_eq!(f.reg.list_secrets(&viewer, P, None).unwrap().len(), 2);
+    assert_eq!(
+        err(f.run(
+            &viewer,
+            Command::DeleteSecret {
+                project: P.into(),
+                secret: named(SecretClass::Key, "pub"),
+                detach: false,
+            }
+        )),
+        (
+            403,
+            "User (username: viewer) does not have SECRETS+MANAGE permission in project (MyProject)!"
+                .to_owned()
+        )
+    );
+}

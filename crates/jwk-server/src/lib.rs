@@ -19,8 +19,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use jwk_registry::model::TargetConfig;
 use jwk_registry::perm::Permission;
-use jwk_registry::{Actor, Command, ErrorKind, NewRecord, Outcome, Registry, RegistryError, Slot};
+use jwk_registry::{
+    Actor, Command, ErrorKind, NewRecord, Outcome, Registry, RegistryError, SecretClass,
+    SecretName, Slot,
+};
 use serde::Deserialize;
+use wire::Placed;
 
 pub use body::{JsonBody, MAX_BODY};
 
@@ -272,28 +276,39 @@ async fn apply(state: &AppState, actor: &Actor, command: Command) -> Result<Outc
 /// `deploymentResult` when environments serve what changed (and a re-sync's
 /// `resyncResult`).
 fn changed(outcome: &Outcome) -> ApiResult {
-    success(outcome.resync.as_ref(), outcome.deployment.as_ref())
+    ok_json(&Success {
+        resync_result: outcome.resync.as_ref(),
+        deployment_result: outcome.deployment.as_ref(),
+        ..Success::default()
+    })
 }
 
-/// `{"success":true}` with what is given of `resyncResult` and `deploymentResult`.
-fn success(
-    resync: Option<&jwk_registry::ResyncReport>,
-    deployment: Option<&jwk_registry::DeploymentResult>,
-) -> ApiResult {
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Success<'a> {
-        success: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        resync_result: Option<&'a jwk_registry::ResyncReport>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        deployment_result: Option<&'a jwk_registry::DeploymentResult>,
+/// `{"success":true}` with what a change has to say: a re-sync's `resyncResult`, a replaced
+/// secret's `rotatedJwks`, a deleted one's `detachedJwks`, and the `deploymentResult`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Success<'a> {
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resync_result: Option<&'a jwk_registry::ResyncReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotated_jwks: Option<&'a [jwk_registry::RotatedJwk]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detached_jwks: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployment_result: Option<&'a jwk_registry::DeploymentResult>,
+}
+
+impl Default for Success<'_> {
+    fn default() -> Self {
+        Success {
+            success: true,
+            resync_result: None,
+            rotated_jwks: None,
+            detached_jwks: None,
+            deployment_result: None,
+        }
     }
-    ok_json(&Success {
-        success: true,
-        resync_result: resync,
-        deployment_result: deployment,
-    })
 }
 
 /// Applies `command` and answers the product's success body.
@@ -586,6 +601,188 @@ async fn add_keystore(
 }
 
 #[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SecretsQuery {
+    environment_name: Option<String>,
+}
+
+async fn list_secrets(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+    Query(q): Query<SecretsQuery>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let secrets = s
+        .registry
+        .run_blocking(move || reg.list_secrets(&a, &project, q.environment_name.as_deref()))
+        .await?;
+    ok_json(&ResultList {
+        success: true,
+        result_list: secrets,
+    })
+}
+
+/// The secret a path names.
+fn secret_name(class: SecretClass, environment: String, name: String) -> SecretName {
+    SecretName {
+        class,
+        environment,
+        name,
+    }
+}
+
+async fn get_secret(
+    s: AppState,
+    a: Actor,
+    (project, environment, name): (String, String, String),
+    class: SecretClass,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let secret = secret_name(class, environment, name);
+    let view = s
+        .registry
+        .run_blocking(move || reg.get_secret(&a, &project, &secret))
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: view,
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct DetachQuery {
+    detach: Option<bool>,
+}
+
+async fn delete_secret(
+    s: AppState,
+    a: Actor,
+    (project, environment, name): (String, String, String),
+    class: SecretClass,
+    detach: bool,
+) -> ApiResult {
+    let secret = secret_name(class, environment, name);
+    let command = Command::DeleteSecret {
+        project,
+        secret,
+        detach,
+    };
+    let outcome = apply(&s, &a, command).await?;
+    ok_json(&Success {
+        detached_jwks: Some(&outcome.detached),
+        ..Success::default()
+    })
+}
+
+/// A replaced secret's answer: the JWKs that followed it, and their deployment.
+fn rotated(outcome: &Outcome) -> ApiResult {
+    ok_json(&Success {
+        rotated_jwks: Some(&outcome.rotated),
+        deployment_result: outcome.deployment.as_ref(),
+        ..Success::default()
+    })
+}
+
+async fn get_certificate(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(place): Path<(String, String, String)>,
+) -> ApiResult {
+    get_secret(s, a, place, SecretClass::Certificate).await
+}
+
+async fn get_key(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(place): Path<(String, String, String)>,
+) -> ApiResult {
+    get_secret(s, a, place, SecretClass::Key).await
+}
+
+async fn get_keystore(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(place): Path<(String, String, String)>,
+) -> ApiResult {
+    get_secret(s, a, place, SecretClass::Keystore).await
+}
+
+async fn delete_certificate(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(place): Path<(String, String, String)>,
+    Query(q): Query<DetachQuery>,
+) -> ApiResult {
+    let detach = q.detach.unwrap_or(false);
+    delete_secret(s, a, place, SecretClass::Certificate, detach).await
+}
+
+async fn delete_key(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(place): Path<(String, String, String)>,
+    Query(q): Query<DetachQuery>,
+) -> ApiResult {
+    let detach = q.detach.unwrap_or(false);
+    delete_secret(s, a, place, SecretClass::Key, detach).await
+}
+
+async fn delete_keystore(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(place): Path<(String, String, String)>,
+    Query(q): Query<DetachQuery>,
+) -> ApiResult {
+    let detach = q.detach.unwrap_or(false);
+    delete_secret(s, a, place, SecretClass::Keystore, detach).await
+}
+
+async fn replace_certificate(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, environment, name)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<wire::AddCertificateBody>,
+) -> ApiResult {
+    let certificate = body.placed(&environment, &name).into();
+    rotated(
+        &apply(
+            &s,
+            &a,
+            Command::ReplaceCertificate {
+                project,
+                certificate,
+            },
+        )
+        .await?,
+    )
+}
+
+async fn replace_key(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, environment, name)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<wire::AddKeyBody>,
+) -> ApiResult {
+    let body = body.placed(&environment, &name);
+    let record = body.record();
+    let key = read_body(&s, &a, &project, record, body.into_new_key()).await?;
+    rotated(&apply(&s, &a, Command::ReplaceKey { project, key }).await?)
+}
+
+async fn replace_keystore(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, environment, name)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<wire::AddKeystoreBody>,
+) -> ApiResult {
+    let body = body.placed(&environment, &name);
+    let record = body.record();
+    let keystore = read_body(&s, &a, &project, record, body.into_new_keystore()).await?;
+    rotated(&apply(&s, &a, Command::ReplaceKeystore { project, keystore }).await?)
+}
+
+#[derive(Deserialize, Default)]
 struct NameBody {
     name: Option<String>,
 }
@@ -713,7 +910,10 @@ async fn reconcile(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
         )));
     }
     let deployment = s.registry.reconcile().await?;
-    success(None, Some(&deployment))
+    ok_json(&Success {
+        deployment_result: Some(&deployment),
+        ..Success::default()
+    })
 }
 
 /// The public JWKS this node's in-process resolver serves for a `memory` environment; the
@@ -825,6 +1025,56 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             post(add_certificate),
         ),
         ("POST", "/apiops/projects/{project}/keys", post(add_key)),
+        (
+            "GET",
+            "/apiops/projects/{project}/secrets",
+            get(list_secrets),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/certificates/{environment}/{name}",
+            get(get_certificate),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/certificates/{environment}/{name}",
+            put(replace_certificate),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/certificates/{environment}/{name}",
+            delete(delete_certificate),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/keys/{environment}/{name}",
+            get(get_key),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/keys/{environment}/{name}",
+            put(replace_key),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/keys/{environment}/{name}",
+            delete(delete_key),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/keystores/{environment}/{name}",
+            get(get_keystore),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/keystores/{environment}/{name}",
+            put(replace_keystore),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/keystores/{environment}/{name}",
+            delete(delete_keystore),
+        ),
         (
             "POST",
             "/apiops/projects/{project}/keystores",

@@ -259,6 +259,26 @@ pub struct AddCertificateBody {
     pem: Option<String>,
 }
 
+/// A secrets-store body for a replace: the name and environment come from the path.
+pub trait Placed: Sized {
+    /// The body with this name and environment.
+    fn placed(self, environment: &str, name: &str) -> Self;
+}
+
+macro_rules! placed {
+    ($($body:ty),*) => {$(
+        impl Placed for $body {
+            fn placed(mut self, environment: &str, name: &str) -> Self {
+                self.name = Some(name.to_owned());
+                self.environment_name = Some(environment.to_owned());
+                self
+            }
+        }
+    )*};
+}
+
+placed!(AddCertificateBody, AddKeyBody, AddKeystoreBody);
+
 impl From<AddCertificateBody> for NewCertificate {
     fn from(body: AddCertificateBody) -> Self {
         NewCertificate {

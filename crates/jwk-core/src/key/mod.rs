@@ -73,6 +73,12 @@ impl Key {
         }
     }
 
+    /// Type and size or curve, as listings show it: "RSA 2048", "EC P-256", "OKP Ed25519",
+    /// "oct 256" (bits).
+    pub fn summary(&self) -> String {
+        crate::keystore::key_type(self)
+    }
+
     /// A short description for messages, e.g. "an EC P-256 key".
     pub fn describe(&self) -> String {
         match self {

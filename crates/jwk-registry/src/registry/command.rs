@@ -8,6 +8,7 @@ use std::sync::Arc;
 use jwk_core::{KeySpec, KidType, Usage};
 
 use super::resync::ResyncReport;
+use super::secrets::{RotatedJwk, SecretContent, SecretName};
 use super::{Actor, Change, Registry};
 use crate::deploy::{DeploymentResult, Slot};
 use crate::error::Result;
@@ -104,6 +105,39 @@ pub enum Command {
         project: String,
         /// The keystore.
         keystore: NewKeystore,
+    },
+    /// Replace a certificate's content; the JWKs attached to it follow (re-derived in the same
+    /// transaction and deployed under the approval rules).
+    ReplaceCertificate {
+        /// The project.
+        project: String,
+        /// The certificate (its name and environment name the stored one).
+        certificate: NewCertificate,
+    },
+    /// Replace a key's content (public stays public, private stays private); the JWKs
+    /// attached to it follow.
+    ReplaceKey {
+        /// The project.
+        project: String,
+        /// The key (its name and environment name the stored one).
+        key: NewKey,
+    },
+    /// Replace a keystore's content; the JWKs attached to its entries follow (by alias).
+    ReplaceKeystore {
+        /// The project.
+        project: String,
+        /// The keystore (its name and environment name the stored one).
+        keystore: NewKeystore,
+    },
+    /// Delete a secret; refused while JWKs are attached to it unless `detach`, which detaches
+    /// them (they keep their keys).
+    DeleteSecret {
+        /// The project.
+        project: String,
+        /// The secret.
+        secret: SecretName,
+        /// Detach the JWKs attached to it instead of refusing.
+        detach: bool,
     },
     /// Create a project (admin).
     CreateProject {
@@ -374,6 +408,11 @@ pub struct Outcome {
     pub resync: Option<ResyncReport>,
     /// The token of [`Command::CreateUser`] and [`Command::ResetUserToken`], shown once.
     pub token: Option<String>,
+    /// The JWKs that followed a replaced secret, by name, with their old and new
+    /// thumbprints.
+    pub rotated: Vec<RotatedJwk>,
+    /// The JWKs a deleted secret's deletion detached, by name.
+    pub detached: Vec<String>,
 }
 
 /// What the blocking part of a command did, and what is left to deploy.
@@ -382,6 +421,8 @@ pub(crate) struct Applied {
     pub(crate) deploy: Deploy,
     pub(crate) resync: Option<ResyncReport>,
     pub(crate) token: Option<String>,
+    pub(crate) rotated: Vec<RotatedJwk>,
+    pub(crate) detached: Vec<String>,
 }
 
 /// What a committed command deploys.
@@ -401,6 +442,8 @@ impl Applied {
             deploy: Deploy::Nothing,
             resync: None,
             token: None,
+            rotated: Vec::new(),
+            detached: Vec::new(),
         }
     }
 
@@ -410,6 +453,8 @@ impl Applied {
             deploy: Deploy::Change(change),
             resync: None,
             token: None,
+            rotated: Vec::new(),
+            detached: Vec::new(),
         }
     }
 }
@@ -435,6 +480,8 @@ impl Registry {
             deployment,
             resync: applied.resync,
             token: applied.token,
+            rotated: applied.rotated,
+            detached: applied.detached,
         })
     }
 
@@ -490,6 +537,27 @@ impl Registry {
             Command::AddKeystore { project, keystore } => {
                 Applied::committed(self.add_keystore(actor, &project, &keystore)?)
             }
+            Command::ReplaceCertificate {
+                project,
+                certificate,
+            } => self.rotated(actor, &project, SecretContent::Certificate(&certificate))?,
+            Command::ReplaceKey { project, key } => {
+                self.rotated(actor, &project, SecretContent::Key(&key))?
+            }
+            Command::ReplaceKeystore { project, keystore } => {
+                self.rotated(actor, &project, SecretContent::Keystore(&keystore))?
+            }
+            Command::DeleteSecret {
+                project,
+                secret,
+                detach,
+            } => {
+                let (revision, detached) = self.delete_secret(actor, &project, &secret, detach)?;
+                Applied {
+                    detached,
+                    ..Applied::committed(revision)
+                }
+            }
             Command::CreateProject { name } => {
                 Applied::committed(self.create_project(actor, &name)?)
             }
@@ -525,6 +593,23 @@ impl Registry {
                 username,
                 permissions,
             } => Applied::committed(self.set_member(actor, &project, &username, permissions)?),
+        })
+    }
+
+    /// A replaced secret: deployed when JWKs followed it.
+    fn rotated(&self, actor: &Actor, project: &str, content: SecretContent<'_>) -> Result<Applied> {
+        let (revision, rotated) = self.replace_secret(actor, project, content)?;
+        if rotated.is_empty() {
+            return Ok(Applied::committed(revision));
+        }
+        let perms = self.require(actor, project, crate::perm::SECRETS_MANAGE)?;
+        Ok(Applied {
+            rotated,
+            ..Applied::change(self.change_to_deploy(
+                &perms,
+                crate::perm::SECRETS_DEPLOY,
+                Some(revision),
+            ))
         })
     }
 

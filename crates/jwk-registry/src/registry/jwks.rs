@@ -125,6 +125,7 @@ impl Registry {
             sealed_jwk: self.key().seal(jwk.to_json().as_bytes())?,
             private: jwk.is_private(),
             source,
+            detached_at: None,
         };
         let txn = Txn::new()
             .absent(keys::jwk_name(project, name))
@@ -205,7 +206,9 @@ impl Registry {
             if let Some(d) = &req.description {
                 rec.description = d.clone();
             }
-            rec.source = None;
+            if rec.source.take().is_some() {
+                rec.detached_at = Some(super::now_rfc3339());
+            }
             let txn = txn.put(keys::jwk(project, &rec.id), encode(&rec));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
             self.audit(txn, actor, "jwk.update", Some(project), &new_name)

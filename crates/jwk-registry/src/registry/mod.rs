@@ -24,6 +24,9 @@ pub use command::{
 pub use credentials::CredentialView;
 pub use jwks::JwkView;
 pub use resync::ResyncReport;
+pub use secrets::{
+    CertificateView, KeystoreEntryView, RotatedJwk, SecretClass, SecretKind, SecretName, SecretView,
+};
 
 use crate::crypto::MasterKey;
 use crate::deploy::{DeployTarget, Resolver};

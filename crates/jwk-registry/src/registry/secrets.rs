@@ -1,59 +1,210 @@
-//! The secrets store: certificates, public keys, private keys and keystores, per environment.
-//! Private keys, keystores and every password are sealed with the master key.
+//! The secrets store: certificates, public keys, private keys and keystores, per environment:
+//! add, list, read, replace and delete. Private keys, keystores and every password are sealed
+//! with the master key; nothing private is ever shown.
 
 use jwk_core::{ImportOptions, KdfLimits};
+use serde::Serialize;
 
 use super::command::{KeyKind, NewCertificate, NewKey, NewKeystore};
 use super::{Actor, Registry, name_in, non_blank};
 use crate::error::{RegistryError, Result};
-use crate::model::{FORMAT, SecretRec, encode, keys, load};
-use crate::perm::SECRETS_MANAGE;
+use crate::model::{FORMAT, SecretRec, encode, keys, load, load_all};
+use crate::perm::{SECRETS_MANAGE, SECRETS_VIEW};
 use crate::store::Txn;
 
-/// A secret about to be stored.
-struct NewSecret<'a> {
-    what: &'a str,
-    kind: &'a str,
-    name: &'a str,
-    env: &'a str,
-    content: &'a [u8],
-    password: Option<&'a str>,
+/// What a secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SecretKind {
+    /// An X.509 certificate.
+    Certificate,
+    /// A public key.
+    PublicKey,
+    /// A private key (stored sealed).
+    PrivateKey,
+    /// A PKCS#12 or JKS keystore (stored sealed).
+    Keystore,
+}
+
+impl SecretKind {
+    const ALL: [SecretKind; 4] = [
+        SecretKind::Certificate,
+        SecretKind::PublicKey,
+        SecretKind::PrivateKey,
+        SecretKind::Keystore,
+    ];
+
+    /// The kind as store keys write it.
+    pub(crate) fn stored(self) -> &'static str {
+        match self {
+            SecretKind::Certificate => "certificate",
+            SecretKind::PublicKey => "public-key",
+            SecretKind::PrivateKey => "private-key",
+            SecretKind::Keystore => "keystore",
+        }
+    }
+
+    fn from_stored(kind: &str) -> Option<SecretKind> {
+        SecretKind::ALL.into_iter().find(|k| k.stored() == kind)
+    }
+
+    /// The product's word in messages: "Certificate", "Key" or "Keystore".
+    pub fn what(self) -> &'static str {
+        self.class().what()
+    }
+
+    /// The class whose names are unique per project and environment.
+    pub fn class(self) -> SecretClass {
+        match self {
+            SecretKind::Certificate => SecretClass::Certificate,
+            SecretKind::PublicKey | SecretKind::PrivateKey => SecretClass::Key,
+            SecretKind::Keystore => SecretClass::Keystore,
+        }
+    }
+
+    /// The JWK source type that reads this kind (`CERTIFICATE`, `PUBLIC_KEY`, …).
+    pub fn source_type(self) -> &'static str {
+        match self {
+            SecretKind::Certificate => "CERTIFICATE",
+            SecretKind::PublicKey => "PUBLIC_KEY",
+            SecretKind::PrivateKey => "PRIVATE_KEY",
+            SecretKind::Keystore => "KEYSTORE",
+        }
+    }
+
+    fn sealed(self) -> bool {
+        matches!(self, SecretKind::PrivateKey | SecretKind::Keystore)
+    }
+}
+
+/// Certificates, keys (public and private share their names) and keystores: names are
+/// unique per class, project and environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecretClass {
+    /// Certificates.
+    Certificate,
+    /// Public and private keys.
+    Key,
+    /// Keystores.
+    Keystore,
+}
+
+impl SecretClass {
+    /// The product's word: "Certificate", "Key" or "Keystore".
+    pub fn what(self) -> &'static str {
+        match self {
+            SecretClass::Certificate => "Certificate",
+            SecretClass::Key => "Key",
+            SecretClass::Keystore => "Keystore",
+        }
+    }
+
+    fn kinds(self) -> &'static [SecretKind] {
+        match self {
+            SecretClass::Certificate => &[SecretKind::Certificate],
+            SecretClass::Key => &[SecretKind::PublicKey, SecretKind::PrivateKey],
+            SecretClass::Keystore => &[SecretKind::Keystore],
+        }
+    }
+}
+
+/// A secret named by its class, environment and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretName {
+    /// Certificate, key or keystore.
+    pub class: SecretClass,
+    /// The environment.
+    pub environment: String,
+    /// The name.
+    pub name: String,
+}
+
+/// A secret as List and Get show it: never private material or a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretView {
+    /// The name.
+    pub name: String,
+    /// CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY or KEYSTORE.
+    #[serde(rename = "type")]
+    pub kind: SecretKind,
+    /// The environment.
+    pub environment_name: String,
+    /// SHA-256, lower-case hex: of the DER certificate, of the keystore file, or for a key the
+    /// RFC 7638 thumbprint of its public key (base64url).
+    pub fingerprint: String,
+    /// What a certificate says about itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateView>,
+    /// A key's (or a certificate's) type and size or curve: "RSA 2048", "EC P-256", …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    /// A keystore's entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<KeystoreEntryView>>,
+    /// The JWKs created from this secret and still attached to it, sorted.
+    pub attached_jwks: Vec<String>,
+    /// Get only: the PEM of a certificate or a public key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pem: Option<String>,
+}
+
+/// Subject, issuer and validity of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateView {
+    /// RFC 4514 subject.
+    pub subject: String,
+    /// RFC 4514 issuer.
+    pub issuer: String,
+    /// RFC 3339.
+    pub not_before: String,
+    /// RFC 3339.
+    pub not_after: String,
+    /// Lower-case hex.
+    pub serial: String,
+}
+
+/// One entry of a keystore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeystoreEntryView {
+    /// Its alias (none for an entry without one).
+    pub alias: Option<String>,
+    /// PRIVATE_KEY, SECRET_KEY or CERTIFICATE.
+    pub entry_type: &'static str,
+    /// "RSA 2048", "EC P-256", "oct 256", …
+    pub key_type: String,
+}
+
+/// A secret's content checked as the add and replace of its kind require.
+struct Checked {
+    kind: SecretKind,
+    name: String,
+    environment: String,
+    content: Vec<u8>,
+    password: Option<String>,
+}
+
+/// What a secret is after [`Registry::replace_secret`]: the JWKs that followed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedJwk {
+    /// The JWK's name.
+    pub name: String,
+    /// Its thumbprint before (none for symmetric keys, whose thumbprint is a hash of the
+    /// secret).
+    pub old_thumbprint: Option<String>,
+    /// Its thumbprint now.
+    pub new_thumbprint: Option<String>,
+}
+
+/// The thumbprint a view may show: none for a symmetric key.
+pub(crate) fn shown_thumbprint(jwk: &jwk_core::Jwk) -> Option<String> {
+    (!matches!(jwk.key(), jwk_core::Key::Oct(_))).then(|| crate::deploy::thumbprint(jwk))
 }
 
 impl Registry {
-    fn add_secret(&self, actor: &Actor, project: &str, new: NewSecret<'_>) -> Result<u64> {
-        let NewSecret {
-            what,
-            kind,
-            name,
-            env,
-            content,
-            password,
-        } = new;
-        let sealed = kind != "certificate" && kind != "public-key";
-        let rec = SecretRec {
-            v: FORMAT,
-            kind: kind.to_owned(),
-            name: name.to_owned(),
-            environment: env.to_owned(),
-            content: if sealed {
-                self.key().seal(content)?
-            } else {
-                String::from_utf8_lossy(content).into_owned()
-            },
-            sealed,
-            password: password
-                .map(|p| self.key().seal(p.as_bytes()))
-                .transpose()?,
-        };
-        let key = keys::secret(project, kind, env, name);
-        let txn = Txn::new().absent(key.clone()).put(key, encode(&rec));
-        let txn = self.audit(txn, actor, &format!("{kind}.create"), Some(project), name)?;
-        self.commit(txn, || {
-            RegistryError::bad_request(format!("{what} (name: {name}) is already exist!"))
-        })
-    }
-
     /// The common checks: permission, name, environment. The name and environment as given.
     pub(super) fn secret_preamble<'a>(
         &self,
@@ -77,13 +228,13 @@ impl Registry {
         Ok((name, env))
     }
 
-    /// Adds a certificate (checked to parse as one).
-    pub(super) fn add_certificate(
+    /// A certificate checked to parse as one.
+    fn checked_certificate(
         &self,
         actor: &Actor,
         project: &str,
         new: &NewCertificate,
-    ) -> Result<u64> {
+    ) -> Result<Checked> {
         let (name, env) =
             self.secret_preamble(actor, project, "Certificate", &new.name, &new.environment)?;
         let pem = non_blank(&new.pem)
@@ -94,22 +245,18 @@ impl Registry {
                 "The certificate content is a key, not a certificate!",
             ));
         }
-        self.add_secret(
-            actor,
-            project,
-            NewSecret {
-                what: "Certificate",
-                kind: "certificate",
-                name,
-                env,
-                content: pem.as_bytes(),
-                password: None,
-            },
-        )
+        Ok(Checked {
+            kind: SecretKind::Certificate,
+            name: name.to_owned(),
+            environment: env.to_owned(),
+            content: pem.as_bytes().to_vec(),
+            password: None,
+        })
     }
 
-    /// Adds a public or private key (checked to import with its password).
-    pub(super) fn add_key(&self, actor: &Actor, project: &str, new: &NewKey) -> Result<u64> {
+    /// A public or private key checked to import (with its password) as the kind it is said
+    /// to be.
+    fn checked_key(&self, actor: &Actor, project: &str, new: &NewKey) -> Result<Checked> {
         let (name, env) =
             self.secret_preamble(actor, project, "Key", &new.name, &new.environment)?;
         let pem = non_blank(&new.pem)
@@ -133,21 +280,92 @@ impl Registry {
                     "Key (name: {name}) is a public key; add it with keyType PUBLIC!"
                 )));
             }
-            (KeyKind::Public, false) => "public-key",
-            (KeyKind::Private, true) => "private-key",
+            (KeyKind::Public, false) => SecretKind::PublicKey,
+            (KeyKind::Private, true) => SecretKind::PrivateKey,
         };
-        self.add_secret(
-            actor,
-            project,
-            NewSecret {
-                what: "Key",
-                kind,
-                name,
-                env,
-                content: pem.as_bytes(),
-                password,
+        Ok(Checked {
+            kind,
+            name: name.to_owned(),
+            environment: env.to_owned(),
+            content: pem.as_bytes().to_vec(),
+            password: password.map(str::to_owned),
+        })
+    }
+
+    /// A PKCS#12 or JKS keystore checked to open with its password.
+    fn checked_keystore(&self, actor: &Actor, project: &str, new: &NewKeystore) -> Result<Checked> {
+        let (name, env) =
+            self.secret_preamble(actor, project, "Keystore", &new.name, &new.environment)?;
+        jwk_core::keystore_entries(&new.content, new.password.as_deref(), &KdfLimits::default())?;
+        Ok(Checked {
+            kind: SecretKind::Keystore,
+            name: name.to_owned(),
+            environment: env.to_owned(),
+            content: new.content.clone(),
+            password: Some(new.password.clone().unwrap_or_default()),
+        })
+    }
+
+    /// The record of a checked secret: private kinds and passwords sealed.
+    fn secret_record(&self, checked: &Checked) -> Result<SecretRec> {
+        let sealed = checked.kind.sealed();
+        Ok(SecretRec {
+            v: FORMAT,
+            kind: checked.kind.stored().to_owned(),
+            name: checked.name.clone(),
+            environment: checked.environment.clone(),
+            content: if sealed {
+                self.key().seal(&checked.content)?
+            } else {
+                String::from_utf8_lossy(&checked.content).into_owned()
             },
-        )
+            sealed,
+            password: checked
+                .password
+                .as_deref()
+                .map(|p| self.key().seal(p.as_bytes()))
+                .transpose()?,
+        })
+    }
+
+    /// Stores a new secret; a key's name may be neither a public nor a private key's yet.
+    fn add_checked(&self, actor: &Actor, project: &str, checked: Checked) -> Result<u64> {
+        let rec = self.secret_record(&checked)?;
+        let Checked {
+            kind,
+            name,
+            environment,
+            ..
+        } = checked;
+        let taken = || {
+            RegistryError::bad_request(format!("{} (name: {name}) is already exist!", kind.what()))
+        };
+        let mut txn = Txn::new();
+        for other in kind.class().kinds() {
+            txn = txn.absent(keys::secret(project, other.stored(), &environment, &name));
+        }
+        let key = keys::secret(project, kind.stored(), &environment, &name);
+        let txn = txn.put(key, encode(&rec));
+        let action = format!("{}.create", kind.stored());
+        let txn = self.audit(txn, actor, &action, Some(project), &name)?;
+        self.commit(txn, taken)
+    }
+
+    /// Adds a certificate (checked to parse as one).
+    pub(super) fn add_certificate(
+        &self,
+        actor: &Actor,
+        project: &str,
+        new: &NewCertificate,
+    ) -> Result<u64> {
+        let checked = self.checked_certificate(actor, project, new)?;
+        self.add_checked(actor, project, checked)
+    }
+
+    /// Adds a public or private key (checked to import with its password).
+    pub(super) fn add_key(&self, actor: &Actor, project: &str, new: &NewKey) -> Result<u64> {
+        let checked = self.checked_key(actor, project, new)?;
+        self.add_checked(actor, project, checked)
     }
 
     /// Adds a PKCS#12 or JKS keystore (checked to open with its password).
@@ -157,20 +375,352 @@ impl Registry {
         project: &str,
         new: &NewKeystore,
     ) -> Result<u64> {
-        let (name, env) =
-            self.secret_preamble(actor, project, "Keystore", &new.name, &new.environment)?;
-        jwk_core::keystore_entries(&new.content, new.password.as_deref(), &KdfLimits::default())?;
-        self.add_secret(
-            actor,
-            project,
-            NewSecret {
-                what: "Keystore",
-                kind: "keystore",
-                name,
-                env,
-                content: &new.content,
-                password: Some(new.password.as_deref().unwrap_or("")),
-            },
-        )
+        let checked = self.checked_keystore(actor, project, new)?;
+        self.add_checked(actor, project, checked)
     }
+
+    /// The stored secret a name denotes, its store key and revision; `None` when there is
+    /// none. Of the two key kinds, the one that exists (keys added before names were unique
+    /// across both: the public one first).
+    pub(crate) fn find_secret(
+        &self,
+        project: &str,
+        secret: &SecretName,
+    ) -> Result<Option<(SecretKind, SecretRec, String, u64)>> {
+        for kind in secret.class.kinds() {
+            let key = keys::secret(project, kind.stored(), &secret.environment, &secret.name);
+            if let Some((rec, revision)) = load::<SecretRec>(&**self.store(), &key)? {
+                return Ok(Some((*kind, rec, key, revision)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The product's answer for a change that names a missing secret.
+    fn secret_not_found(secret: &SecretName) -> RegistryError {
+        RegistryError::bad_request(format!(
+            "{} (name: {}) is not found!",
+            secret.class.what(),
+            secret.name
+        ))
+    }
+
+    /// The JWKs of `project` created from the secret and still attached to it: (store key,
+    /// record, revision).
+    fn attached_jwks(
+        &self,
+        project: &str,
+        kind: SecretKind,
+        rec: &SecretRec,
+    ) -> Result<Vec<(String, crate::model::JwkRec, u64)>> {
+        let mut attached: Vec<_> =
+            load_all::<crate::model::JwkRec>(&**self.store(), &keys::jwks(project))?
+                .into_iter()
+                .filter(|(_, jwk, _)| {
+                    jwk.source.as_ref().is_some_and(|s| {
+                        s.source_type == kind.source_type()
+                            && s.name.as_deref() == Some(rec.name.as_str())
+                            && s.environment_name.as_deref() == Some(rec.environment.as_str())
+                    })
+                })
+                .collect();
+        // By name: the first JWK a new key does not fit is the one a refusal names.
+        attached.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        Ok(attached)
+    }
+
+    /// Replaces a secret's content (the same checks as when it was added) and, in the same
+    /// transaction, re-derives every JWK still attached to it: same name, the kid the import
+    /// gives, its use and algorithm kept and checked against the new key. A JWK the new key
+    /// does not fit refuses the whole replacement, naming the JWK.
+    pub(super) fn replace_secret(
+        &self,
+        actor: &Actor,
+        project: &str,
+        new: SecretContent<'_>,
+    ) -> Result<(u64, Vec<RotatedJwk>)> {
+        let checked = match new {
+            SecretContent::Certificate(c) => self.checked_certificate(actor, project, c)?,
+            SecretContent::Key(k) => self.checked_key(actor, project, k)?,
+            SecretContent::Keystore(k) => self.checked_keystore(actor, project, k)?,
+        };
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        let rec = self.secret_record(&checked)?;
+        let named = SecretName {
+            class: checked.kind.class(),
+            environment: checked.environment.clone(),
+            name: checked.name.clone(),
+        };
+        let what = checked.kind.what();
+        let mut rotated = Vec::new();
+        let committed = self.commit_always(&format!("{what} (name: {})", named.name), || {
+            let (old_kind, _, key, revision) = self
+                .find_secret(project, &named)?
+                .ok_or_else(|| Self::secret_not_found(&named))?;
+            if old_kind != checked.kind {
+                return Err(RegistryError::bad_request(format!(
+                    "Key (name: {}) is a {} key; replace it with keyType {}!",
+                    named.name,
+                    if old_kind == SecretKind::PublicKey {
+                        "public"
+                    } else {
+                        "private"
+                    },
+                    if old_kind == SecretKind::PublicKey {
+                        "PUBLIC"
+                    } else {
+                        "PRIVATE"
+                    },
+                )));
+            }
+            let mut txn = Txn::new().at(key.clone(), revision).put(key, encode(&rec));
+            rotated.clear();
+            for (jwk_key, mut jwk_rec, jwk_revision) in
+                self.attached_jwks(project, checked.kind, &rec)?
+            {
+                let refused = |e: RegistryError| {
+                    RegistryError::bad_request(format!(
+                        "JWK (name: {}) can not follow the new {}: {e}",
+                        jwk_rec.name,
+                        what.to_lowercase()
+                    ))
+                };
+                let old = self.open_jwk(&jwk_rec)?;
+                let alias = jwk_rec.source.as_ref().and_then(|s| s.alias_name.clone());
+                let mut jwk = self
+                    .import_secret(&rec, alias.as_deref())
+                    .map_err(refused)?;
+                let params = old.params();
+                match (&params.key_use, &params.alg) {
+                    (Some(u), Some(alg)) => match jwk_core::Usage::parse(u.as_str()) {
+                        Some(usage) => jwk.set_usage(usage, alg),
+                        None => jwk.set_algorithm(alg),
+                    },
+                    (None, Some(alg)) => jwk.set_algorithm(alg),
+                    (Some(u), None) => {
+                        jwk.params_mut().key_use = Some(u.clone());
+                        Ok(())
+                    }
+                    (None, None) => Ok(()),
+                }
+                .map_err(|e| refused(e.into()))?;
+                rotated.push(RotatedJwk {
+                    name: jwk_rec.name.clone(),
+                    old_thumbprint: shown_thumbprint(&old),
+                    new_thumbprint: shown_thumbprint(&jwk),
+                });
+                jwk_rec.public_jwk = super::sources::public_view(&jwk);
+                jwk_rec.sealed_jwk = self.key().seal(jwk.to_json().as_bytes())?;
+                jwk_rec.private = jwk.is_private();
+                txn = txn
+                    .at(jwk_key.clone(), jwk_revision)
+                    .put(jwk_key, encode(&jwk_rec));
+            }
+            let txn = self.approved_if(txn, &perms, crate::perm::SECRETS_DEPLOY)?;
+            let action = format!("{}.replace", checked.kind.stored());
+            self.audit(txn, actor, &action, Some(project), &named.name)
+        })?;
+        rotated.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok((committed, rotated))
+    }
+
+    /// Deletes a secret. Refused while JWKs are attached to it, naming them, unless `detach`:
+    /// then they are detached (they keep their keys) in the same transaction.
+    pub(super) fn delete_secret(
+        &self,
+        actor: &Actor,
+        project: &str,
+        secret: &SecretName,
+        detach: bool,
+    ) -> Result<(u64, Vec<String>)> {
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        let mut detached = Vec::new();
+        let what = secret.class.what();
+        let committed = self.commit_always(&format!("{what} (name: {})", secret.name), || {
+            let (kind, rec, key, revision) = self
+                .find_secret(project, secret)?
+                .ok_or_else(|| Self::secret_not_found(secret))?;
+            let attached = self.attached_jwks(project, kind, &rec)?;
+            let mut names: Vec<String> = attached.iter().map(|(_, j, _)| j.name.clone()).collect();
+            names.sort();
+            if !attached.is_empty() && !detach {
+                return Err(RegistryError::bad_request(format!(
+                    "{what} (name: {}) is used by JWK ({}): delete those JWKs, or delete the {} with detach to keep them without their source!",
+                    secret.name,
+                    names.join(", "),
+                    what.to_lowercase()
+                )));
+            }
+            let mut txn = Txn::new().at(key.clone(), revision).delete(key);
+            let now = super::now_rfc3339();
+            for (jwk_key, mut jwk_rec, jwk_revision) in attached {
+                jwk_rec.source = None;
+                jwk_rec.detached_at = Some(now.clone());
+                txn = txn
+                    .at(jwk_key.clone(), jwk_revision)
+                    .put(jwk_key, encode(&jwk_rec));
+            }
+            detached = names;
+            let txn = self.approved_if(txn, &perms, crate::perm::SECRETS_DEPLOY)?;
+            let action = format!("{}.delete", kind.stored());
+            self.audit(txn, actor, &action, Some(project), &secret.name)
+        })?;
+        Ok((committed, detached))
+    }
+
+    /// The secrets of a project (of one environment, when given), sorted by environment,
+    /// type and name. Needs SECRETS+VIEW.
+    pub fn list_secrets(
+        &self,
+        actor: &Actor,
+        project: &str,
+        environment: Option<&str>,
+    ) -> Result<Vec<SecretView>> {
+        self.require(actor, project, SECRETS_VIEW)?;
+        let mut out = Vec::new();
+        for (_, rec, _) in load_all::<SecretRec>(&**self.store(), &keys::secrets(project))? {
+            if environment.is_some_and(|e| e != rec.environment) {
+                continue;
+            }
+            out.push(self.secret_view(project, &rec, false)?);
+        }
+        out.sort_by(|a, b| {
+            (&a.environment_name, a.kind.stored(), &a.name).cmp(&(
+                &b.environment_name,
+                b.kind.stored(),
+                &b.name,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// One secret, with the PEM of a certificate or a public key. Needs SECRETS+VIEW; a
+    /// secret that does not exist is 404.
+    pub fn get_secret(
+        &self,
+        actor: &Actor,
+        project: &str,
+        secret: &SecretName,
+    ) -> Result<SecretView> {
+        self.require(actor, project, SECRETS_VIEW)?;
+        let (_, rec, _, _) = self
+            .find_secret(project, secret)?
+            .ok_or_else(|| RegistryError::not_found(Self::secret_not_found(secret).to_string()))?;
+        self.secret_view(project, &rec, true)
+    }
+
+    fn secret_view(&self, project: &str, rec: &SecretRec, with_pem: bool) -> Result<SecretView> {
+        let kind = SecretKind::from_stored(&rec.kind).ok_or_else(|| {
+            RegistryError::internal(format!("the stored secret {} has no known kind", rec.name))
+        })?;
+        let content = self.secret_content(rec)?;
+        let unreadable = |e: jwk_core::Error| {
+            RegistryError::internal(format!("the stored secret {} does not read: {e}", rec.name))
+        };
+        let mut view = SecretView {
+            name: rec.name.clone(),
+            kind,
+            environment_name: rec.environment.clone(),
+            fingerprint: String::new(),
+            certificate: None,
+            key_type: None,
+            entries: None,
+            attached_jwks: self
+                .attached_jwks(project, kind, rec)?
+                .into_iter()
+                .map(|(_, j, _)| j.name)
+                .collect(),
+            pem: None,
+        };
+        view.attached_jwks.sort();
+        match kind {
+            SecretKind::Keystore => {
+                let password = self.secret_password(rec)?;
+                let entries = jwk_core::keystore_entries(
+                    &content,
+                    password.as_deref().map(String::as_str),
+                    &KdfLimits::default(),
+                )
+                .map_err(unreadable)?;
+                view.fingerprint = sha256_hex(&content);
+                view.entries = Some(
+                    entries
+                        .into_iter()
+                        .map(|e| KeystoreEntryView {
+                            alias: e.alias,
+                            entry_type: match (e.secret, e.private) {
+                                (true, _) => "SECRET_KEY",
+                                (false, true) => "PRIVATE_KEY",
+                                (false, false) => "CERTIFICATE",
+                            },
+                            key_type: e.key_type,
+                        })
+                        .collect(),
+                );
+            }
+            SecretKind::Certificate | SecretKind::PublicKey | SecretKind::PrivateKey => {
+                let password = self.secret_password(rec)?;
+                let jwk = jwk_core::import(
+                    &content,
+                    &ImportOptions {
+                        password: password.as_deref().map(String::as_str),
+                        ..ImportOptions::default()
+                    },
+                )
+                .map_err(unreadable)?;
+                view.key_type = Some(jwk.key().summary());
+                match jwk.params().x5c.as_ref().and_then(|c| c.first()) {
+                    Some(der) if kind == SecretKind::Certificate => {
+                        let info = jwk_core::CertificateInfo::from_der(der).map_err(unreadable)?;
+                        view.fingerprint = info.sha256_fingerprint;
+                        view.certificate = Some(CertificateView {
+                            subject: info.subject,
+                            issuer: info.issuer,
+                            not_before: info.not_before,
+                            not_after: info.not_after,
+                            serial: info.serial,
+                        });
+                        if with_pem {
+                            view.pem = Some(pem("CERTIFICATE", der));
+                        }
+                    }
+                    _ => {
+                        view.fingerprint = crate::deploy::thumbprint(&jwk);
+                        if with_pem && kind == SecretKind::PublicKey {
+                            view.pem = Some(String::from_utf8_lossy(&content).trim().to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(view)
+    }
+}
+
+/// New content for a stored secret ([`Registry::replace_secret`]).
+pub(super) enum SecretContent<'a> {
+    Certificate(&'a NewCertificate),
+    Key(&'a NewKey),
+    Keystore(&'a NewKeystore),
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A PEM block of `der`, lines of 64 characters.
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64ct::{Base64, Encoding};
+    let body = Base64::encode_string(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }

@@ -132,19 +132,7 @@ impl Registry {
         let secret = self.secret(project, kind, env, name)?.ok_or_else(|| {
             RegistryError::bad_request(format!("{missing} (name: {name}) is not found!"))
         })?;
-        let content = self.secret_content(&secret)?;
-        let password = self.secret_password(&secret)?;
-        let opts = ImportOptions {
-            password: password.as_deref().map(String::as_str),
-            alias,
-            ..ImportOptions::default()
-        };
-        let jwk = jwk_core::import(&content, &opts).map_err(|e| match (e, alias) {
-            (jwk_core::Error::AliasNotFound { .. }, Some(alias)) => RegistryError::bad_request(
-                format!("Alias (name: {alias}) is not found in keystore (name: {name})!"),
-            ),
-            (other, _) => other.into(),
-        })?;
+        let jwk = self.import_secret(&secret, alias)?;
         Ok((
             jwk,
             SourceRec {
@@ -154,6 +142,27 @@ impl Registry {
                 ..SourceRec::of_type(source_type)
             },
         ))
+    }
+
+    /// The key a stored secret holds (with `alias`, the keystore entry), opened with its
+    /// password.
+    pub(super) fn import_secret(&self, secret: &SecretRec, alias: Option<&str>) -> Result<Jwk> {
+        let content = self.secret_content(secret)?;
+        let password = self.secret_password(secret)?;
+        let opts = ImportOptions {
+            password: password.as_deref().map(String::as_str),
+            alias,
+            ..ImportOptions::default()
+        };
+        jwk_core::import(&content, &opts).map_err(|e| match (e, alias) {
+            (jwk_core::Error::AliasNotFound { .. }, Some(alias)) => {
+                RegistryError::bad_request(format!(
+                    "Alias (name: {alias}) is not found in keystore (name: {})!",
+                    secret.name
+                ))
+            }
+            (other, _) => other.into(),
+        })
     }
 
     /// Builds the key of a new JWK and its source record.
