@@ -365,8 +365,15 @@ fn the_product_flows_over_http() {
     );
     assert_eq!(
         cred["resultItem"],
-        json!({"username": "api-user", "validationJwk": null, "encryptionJwk": "admin/shared-jwk", "deployed": true})
+        json!({"username": "api-user", "validationJwk": null, "encryptionJwk": "admin/shared-jwk", "validation": null, "encryption": {"project": "admin", "name": "shared-jwk", "kid": "k1"}, "deployed": true})
     );
+    let (_, list) = s.call(
+        "GET",
+        "/apiops/projects/MyProject/credentials/",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(list["resultList"], json!([cred["resultItem"]]));
     assert_eq!(
         s.call(
             "DELETE",
@@ -697,7 +704,7 @@ fn the_readme_walkthrough_serves_its_key_and_answers_canonically() {
         format!(r#"{{"keys":[{canonical}]}}"#)
     );
     let item = format!(
-        r#"{{"name":"my-jwk","description":"","jwk":{canonical},"thumbprint":"cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s","sourceType":"COPY_PASTE","deployed":true}}"#
+        r#"{{"name":"my-jwk","description":"","jwk":{canonical},"thumbprint":"cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s","sourceType":"COPY_PASTE","useType":"ENCRYPTION","source":{{"type":"COPY_PASTE"}},"detached":false,"deployed":true}}"#
     );
     assert_eq!(
         raw("GET", "/apiops/projects/MyProject/jwks/my-jwk/", None),

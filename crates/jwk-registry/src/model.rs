@@ -111,6 +111,15 @@ pub mod keys {
     pub fn secret(p: &str, kind: &str, env: &str, name: &str) -> String {
         format!("secret/{}/{kind}/{}/{}", c(p), c(env), c(name))
     }
+    /// `sync/<p>/<id>`: when a URL-sourced JWK was last fetched, and how that went (kept apart
+    /// from the JWK's record, which approval compares).
+    pub fn sync(p: &str, id: &str) -> String {
+        format!("sync/{}/{id}", c(p))
+    }
+    /// `sync/<p>/`: the sync records of a project.
+    pub fn syncs(p: &str) -> String {
+        format!("sync/{}/", c(p))
+    }
     /// `deploy/<env>`: what an environment serves.
     pub fn deploy(e: &str) -> String {
         format!("deploy/{}", c(e))
@@ -250,6 +259,17 @@ impl SourceRec {
             etag: None,
         }
     }
+}
+
+/// The last fetch of a URL-sourced JWK.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncRec {
+    /// Format version.
+    pub v: u32,
+    /// When (RFC 3339).
+    pub at: String,
+    /// "fetched", "not modified" or "failed: <why>".
+    pub result: String,
 }
 
 /// A JWK of a project.

@@ -2066,3 +2066,181 @@ fn secrets_are_listed_read_replaced_and_deleted_and_attached_jwks_follow() {
         )
     );
 }
+
+/// Get and List show where a JWK comes from (and the last fetch of a URL source), its use and
+/// algorithm, and whether and when it was detached; credentials are listed with their slots;
+/// a slot refuses a JWK whose `use` is the other one.
+#[test]
+fn views_show_sources_and_credentials_list_their_slots() {
+    let f = fixture_with(RegistryConfig {
+        allow_private_networks: true,
+        ..RegistryConfig::default()
+    });
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let serving = up.clone();
+    let stub = jwk_testkit::HttpStub::start(move |_, s| {
+        if serving.load(Ordering::SeqCst) {
+            jwk_testkit::respond(s, "200 OK", &["ETag: \"v1\""], OCT.as_bytes());
+        } else {
+            jwk_testkit::respond(s, "500 Internal Server Error", &[], b"down");
+        }
+    });
+    let url = stub.url("/jwks");
+    let remote = NewJwk::new(
+        "remote",
+        Source::Url {
+            url: url.clone(),
+            options: UrlOptions {
+                connect_timeout_ms: Some(1000),
+                read_timeout_ms: None,
+                size_limit: None,
+            },
+            kid: None,
+        },
+    )
+    .usage(Usage::Encryption, "A128KW");
+    f.admin(create(remote)).unwrap();
+    let view = f.reg.get_jwk(&f.admin, P, "remote", false).unwrap();
+    let source = view.source.clone().unwrap();
+    assert_eq!(
+        (
+            view.use_type.as_deref(),
+            view.algorithm.as_deref(),
+            view.detached,
+            source.source_type.as_str(),
+            source.url.as_deref(),
+            source.url_options,
+        ),
+        (
+            Some("ENCRYPTION"),
+            Some("A128KW"),
+            false,
+            "URL",
+            Some(url.as_str()),
+            Some(jwk_registry::UrlOptionsView {
+                connect_timeout: 1000,
+                read_timeout: 10_000,
+                size_limit: 1_048_576,
+            }),
+        )
+    );
+    let last = |f: &Fixture| {
+        let view = f.reg.get_jwk(&f.admin, P, "remote", false).unwrap();
+        view.source.unwrap().last_sync.unwrap()
+    };
+    assert_eq!(last(&f).result, "fetched");
+    let resync = || Command::ResyncJwk {
+        project: P.into(),
+        name: "remote".into(),
+    };
+    up.store(false, Ordering::SeqCst);
+    let failed = err(f.admin(resync()));
+    assert_eq!(
+        failed,
+        (
+            400,
+            "JWK could not be fetched from the URL: the server answered HTTP 500".to_owned()
+        )
+    );
+    assert_eq!(
+        last(&f).result,
+        "failed: JWK could not be fetched from the URL: the server answered HTTP 500"
+    );
+    // The record the approval compares did not change: still deployed.
+    assert!(
+        f.reg
+            .get_jwk(&f.admin, P, "remote", false)
+            .unwrap()
+            .deployed
+    );
+    up.store(true, Ordering::SeqCst);
+    f.admin(resync()).unwrap();
+    assert_eq!(last(&f).result, "fetched");
+    let listed = f.reg.list_jwks(&f.admin, P, false).unwrap();
+    assert_eq!(
+        listed[0]
+            .source
+            .as_ref()
+            .unwrap()
+            .last_sync
+            .as_ref()
+            .unwrap()
+            .result,
+        "fetched"
+    );
+
+    // An update detaches the JWK and says when.
+    f.admin(update("remote", JwkUpdate::default())).unwrap();
+    let view = f.reg.get_jwk(&f.admin, P, "remote", false).unwrap();
+    assert!(view.detached && view.source.is_none() && view.source_type.is_none());
+    let at = view.detached_at.unwrap();
+    assert!(at.starts_with("20") && at.ends_with('Z'), "{at}");
+
+    // Slots: a JWK for signatures cannot decrypt, one for encryption cannot validate.
+    let sig = paste("sig", EC).usage(Usage::Signature, "ES256");
+    f.admin(create(sig)).unwrap();
+    let enc = paste("enc", EC).usage(Usage::Encryption, "ECDH-ES");
+    f.admin(create(enc)).unwrap();
+    f.admin(credential(P, "b-user")).unwrap();
+    f.admin(credential(P, "a-user")).unwrap();
+    assert_eq!(
+        err(f.admin(slot(P, "a-user", Slot::Encryption, Some("sig")))),
+        (
+            400,
+            "JWK (name: sig) is for signatures (use: sig): the encryption slot takes a JWK whose use is enc or not set!"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        err(f.admin(slot(P, "a-user", Slot::Validation, Some("enc")))),
+        (
+            400,
+            "JWK (name: enc) is for encryption (use: enc): the validation slot takes a JWK whose use is sig or not set!"
+                .to_owned()
+        )
+    );
+    f.admin(slot(P, "a-user", Slot::Validation, Some("sig")))
+        .unwrap();
+    f.admin(slot(P, "a-user", Slot::Encryption, Some("enc")))
+        .unwrap();
+    f.admin(slot(P, "b-user", Slot::Encryption, Some("remote")))
+        .unwrap();
+    // Without `use`, either slot.
+    f.admin(create(paste("plain", EC))).unwrap();
+    f.admin(slot(P, "b-user", Slot::Validation, Some("plain")))
+        .unwrap();
+    let listed = f.reg.list_credentials(&f.admin, P).unwrap();
+    let ec_thumbprint = f.reg.get_jwk(&f.admin, P, "sig", false).unwrap().thumbprint;
+    let slots: Vec<_> = listed
+        .iter()
+        .map(|c| {
+            (
+                c.username.as_str(),
+                c.validation
+                    .as_ref()
+                    .map(|s| (s.name.as_str(), s.kid.as_deref(), &s.thumbprint)),
+                c.encryption
+                    .as_ref()
+                    .map(|s| (s.name.as_str(), s.kid.as_deref(), &s.thumbprint)),
+                c.deployed,
+            )
+        })
+        .collect();
+    assert_eq!(
+        slots,
+        [
+            (
+                "a-user",
+                Some(("sig", Some("ec1"), &ec_thumbprint)),
+                Some(("enc", Some("ec1"), &ec_thumbprint)),
+                true
+            ),
+            (
+                "b-user",
+                Some(("plain", Some("ec1"), &ec_thumbprint)),
+                Some(("remote", Some("k1"), &None)),
+                true
+            ),
+        ]
+    );
+}

@@ -504,6 +504,22 @@ async fn create_credential(
     apply_and_answer(&s, &a, Command::CreateCredential { project, username }).await
 }
 
+async fn list_credentials(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let credentials = s
+        .registry
+        .run_blocking(move || reg.list_credentials(&a, &project))
+        .await?;
+    ok_json(&ResultList {
+        success: true,
+        result_list: credentials,
+    })
+}
+
 async fn get_credential(
     State(s): State<AppState>,
     Caller(a): Caller,
@@ -998,6 +1014,11 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "POST",
             "/apiops/projects/{project}/credentials",
             post(create_credential),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/credentials",
+            get(list_credentials),
         ),
         (
             "GET",

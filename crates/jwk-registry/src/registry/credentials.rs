@@ -19,12 +19,32 @@ pub struct CredentialView {
     pub validation_jwk: Option<String>,
     /// Encryption JWK as `project/name`, if any.
     pub encryption_jwk: Option<String>,
+    /// The validation slot's JWK.
+    pub validation: Option<SlotView>,
+    /// The encryption slot's JWK.
+    pub encryption: Option<SlotView>,
     /// Whether the environments serve the credential as saved (`false` until a user holding
     /// IDENTITY+DEPLOY_UNDEPLOY approves a change by one who does not).
     pub deployed: bool,
     /// What is saved and not deployed, when not `deployed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<super::Pending>,
+}
+
+/// The JWK in a credential's slot.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotView {
+    /// The project holding the JWK (the credential's own or the admin project).
+    pub project: String,
+    /// The JWK's name.
+    pub name: String,
+    /// Its kid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Its thumbprint (none for a symmetric key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbprint: Option<String>,
 }
 
 fn missing(username: &str) -> String {
@@ -98,6 +118,7 @@ impl Registry {
                 let target = match jwk_name {
                     Some(name) => {
                         let (jwk_project, rec, jwk_rev) = self.resolve_jwk_for(project, name)?;
+                        slot_takes(slot, name, &self.open_jwk(&rec)?)?;
                         // The JWK must still exist, unchanged, when the slot points at it.
                         txn = txn.at(keys::jwk(&jwk_project, &rec.id), jwk_rev);
                         Some(JwkRef {
@@ -125,7 +146,7 @@ impl Registry {
         Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed))
     }
 
-    /// A credential's slots, by JWK `project/name`.
+    /// A credential's slots, by JWK `project/name`. Needs IDENTITY+VIEW; 404 when missing.
     pub fn get_credential(
         &self,
         actor: &Actor,
@@ -137,20 +158,66 @@ impl Registry {
         // A read of what does not exist is a 404 (the product's changes answer 400).
         let (cred, _) = load::<CredentialRec>(&**self.store(), &key)?
             .ok_or_else(|| RegistryError::not_found(missing(username)))?;
-        let name_of = |r: &Option<JwkRef>| -> Result<Option<String>> {
-            Ok(match r {
-                Some(r) => load::<JwkRec>(&**self.store(), &keys::jwk(&r.project, &r.id))?
-                    .map(|(j, _)| format!("{}/{}", r.project, j.name)),
-                None => None,
-            })
+        self.credential_view(&key, &cred)
+    }
+
+    /// The credentials of a project, by username, with their slots. Needs IDENTITY+VIEW.
+    pub fn list_credentials(&self, actor: &Actor, project: &str) -> Result<Vec<CredentialView>> {
+        self.require(actor, project, IDENTITY_VIEW)?;
+        let mut out =
+            crate::model::load_all::<CredentialRec>(&**self.store(), &keys::credentials(project))?
+                .into_iter()
+                .map(|(key, cred, _)| self.credential_view(&key, &cred))
+                .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(out)
+    }
+
+    fn credential_view(&self, key: &str, cred: &CredentialRec) -> Result<CredentialView> {
+        let slot = |r: &Option<JwkRef>| -> Result<Option<SlotView>> {
+            let Some(r) = r else { return Ok(None) };
+            let Some((jwk, _)) = load::<JwkRec>(&**self.store(), &keys::jwk(&r.project, &r.id))?
+            else {
+                return Ok(None);
+            };
+            let opened = self.open_jwk(&jwk)?;
+            Ok(Some(SlotView {
+                project: r.project.clone(),
+                name: jwk.name,
+                kid: opened.params().kid.clone(),
+                thumbprint: super::secrets::shown_thumbprint(&opened),
+            }))
         };
-        let pending = self.pending(&key, &cred)?;
+        let validation = slot(&cred.validation)?;
+        let encryption = slot(&cred.encryption)?;
+        let qualified =
+            |s: &Option<SlotView>| s.as_ref().map(|s| format!("{}/{}", s.project, s.name));
+        let pending = self.pending(key, cred)?;
         Ok(CredentialView {
             username: cred.username.clone(),
-            validation_jwk: name_of(&cred.validation)?,
-            encryption_jwk: name_of(&cred.encryption)?,
+            validation_jwk: qualified(&validation),
+            encryption_jwk: qualified(&encryption),
+            validation,
+            encryption,
             deployed: pending.is_none(),
             pending,
         })
+    }
+}
+
+/// The slot rule: the encryption slot takes no JWK whose `use` is `sig`, the validation slot
+/// none whose `use` is `enc`; a JWK without `use` goes in either.
+fn slot_takes(slot: Slot, name: &str, jwk: &jwk_core::Jwk) -> Result<()> {
+    let key_use = jwk.params().key_use.as_ref().map(|u| u.as_str().to_owned());
+    let refused = match (slot, key_use.as_deref()) {
+        (Slot::Encryption, Some("sig")) => Some(("encryption", "sig", "signatures", "enc")),
+        (Slot::Validation, Some("enc")) => Some(("validation", "enc", "encryption", "sig")),
+        _ => None,
+    };
+    match refused {
+        Some((slot, key_use, purpose, wanted)) => Err(RegistryError::bad_request(format!(
+            "JWK (name: {name}) is for {purpose} (use: {key_use}): the {slot} slot takes a JWK whose use is {wanted} or not set!"
+        ))),
+        None => Ok(()),
     }
 }

@@ -10,7 +10,9 @@ use super::command::{JwkUpdate, NewJwk, Source};
 use super::sources::public_view;
 use super::{Actor, Change, Registry, name_in, new_id};
 use crate::error::{RegistryError, Result};
-use crate::model::{CredentialRec, FORMAT, JwkRec, SourceRec, encode, keys, load, load_all};
+use crate::model::{
+    CredentialRec, FORMAT, JwkRec, SourceRec, SyncRec, encode, keys, load, load_all,
+};
 use crate::perm::{SECRETS_DEPLOY, SECRETS_MANAGE, SECRETS_VIEW};
 use crate::store::Txn;
 
@@ -32,12 +34,77 @@ pub struct JwkView {
     /// The source type, while attached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
+    /// `SIGNATURE` or `ENCRYPTION`: the JWK's `use`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_type: Option<String>,
+    /// The JWK's `alg`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// Where the key comes from, while attached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceView>,
+    /// True once an update (or the deletion of its secret) detached the JWK from its source.
+    pub detached: bool,
+    /// When it was detached (RFC 3339; unknown for JWKs detached before this was recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detached_at: Option<String>,
     /// Whether the environments serve the JWK as saved (`false` until a user holding
     /// SECRETS+DEPLOY_UNDEPLOY approves a change by one who does not).
     pub deployed: bool,
     /// What is saved and not deployed, when not `deployed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
+}
+
+/// A JWK's source as Get and List show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceView {
+    /// URL, COPY_PASTE, CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY, KEYSTORE or GENERATE.
+    #[serde(rename = "type")]
+    pub source_type: String,
+    /// URL: where it is fetched from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// URL: the fetch options in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_options: Option<UrlOptionsView>,
+    /// URL and COPY_PASTE: the kid chosen from a set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// URL: the last fetch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<SyncView>,
+    /// CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY, KEYSTORE: the secret's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The secret's environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_name: Option<String>,
+    /// KEYSTORE: the entry's alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias_name: Option<String>,
+}
+
+/// The fetch options of a URL source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UrlOptionsView {
+    /// Connect timeout, ms.
+    pub connect_timeout: u64,
+    /// Read timeout, ms.
+    pub read_timeout: u64,
+    /// Size limit, bytes.
+    pub size_limit: u64,
+}
+
+/// The last fetch of a URL source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncView {
+    /// When (RFC 3339).
+    pub at: String,
+    /// "fetched", "not modified" or "failed: <why>".
+    pub result: String,
 }
 
 impl JwkView {
@@ -56,6 +123,8 @@ impl PartialEq for JwkView {
             self.jwk.get(),
             &self.thumbprint,
             &self.source_type,
+            (&self.use_type, &self.algorithm, &self.source),
+            (self.detached, &self.detached_at),
             self.deployed,
             self.pending,
         ) == (
@@ -64,6 +133,8 @@ impl PartialEq for JwkView {
             other.jwk.get(),
             &other.thumbprint,
             &other.source_type,
+            (&other.use_type, &other.algorithm, &other.source),
+            (other.detached, &other.detached_at),
             other.deployed,
             other.pending,
         )
@@ -127,10 +198,16 @@ impl Registry {
             source,
             detached_at: None,
         };
-        let txn = Txn::new()
+        let mut txn = Txn::new()
             .absent(keys::jwk_name(project, name))
             .put(keys::jwk_name(project, name), id.clone())
             .put(keys::jwk(project, &id), encode(&rec));
+        if rec.source.as_ref().is_some_and(|s| s.source_type == "URL") {
+            txn = txn.put(
+                keys::sync(project, &id),
+                encode(&super::resync::fetched_now()),
+            );
+        }
         let txn = self.approved_if(txn, perms, SECRETS_DEPLOY)?;
         let txn = self.audit(txn, actor, action, Some(project), name)?;
         self.commit(txn, || already_exists_create(name))
@@ -217,8 +294,21 @@ impl Registry {
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
     }
 
-    fn view(&self, rec: &JwkRec, private: bool, pending: Option<Pending>) -> Result<JwkView> {
+    fn view(
+        &self,
+        rec: &JwkRec,
+        private: bool,
+        pending: Option<Pending>,
+        sync: Option<SyncRec>,
+    ) -> Result<JwkView> {
         let jwk = self.open_jwk(rec)?;
+        let params = jwk.params();
+        let use_type = params
+            .key_use
+            .as_ref()
+            .and_then(|u| jwk_core::Usage::parse(u.as_str()))
+            .map(|u| u.as_str().to_owned());
+        let algorithm = params.alg.clone();
         // Written from the key itself, so every answer is canonical (records from before
         // the canonical public view included).
         let text = if private {
@@ -238,6 +328,27 @@ impl Registry {
             thumbprint: (!matches!(jwk.key(), jwk_core::Key::Oct(_)))
                 .then(|| crate::deploy::thumbprint(&jwk)),
             source_type: rec.source.as_ref().map(|s| s.source_type.clone()),
+            use_type,
+            algorithm,
+            source: rec.source.as_ref().map(|s| SourceView {
+                source_type: s.source_type.clone(),
+                url: s.url.clone(),
+                url_options: s.url_options.map(|(connect, read, size)| UrlOptionsView {
+                    connect_timeout: connect,
+                    read_timeout: read,
+                    size_limit: size,
+                }),
+                kid: s.kid.clone(),
+                last_sync: sync.map(|s| SyncView {
+                    at: s.at,
+                    result: s.result,
+                }),
+                name: s.name.clone(),
+                environment_name: s.environment_name.clone(),
+                alias_name: s.alias_name.clone(),
+            }),
+            detached: rec.source.is_none(),
+            detached_at: rec.detached_at.clone(),
             deployed: pending.is_none(),
             pending,
         })
@@ -267,7 +378,8 @@ impl Registry {
             .find_jwk(project, name)?
             .ok_or_else(|| RegistryError::not_found(format!("JWK (name: {name}) is not found!")))?;
         let pending = self.pending(&keys::jwk(project, &rec.id), &rec)?;
-        self.view(&rec, private, pending)
+        let sync = load::<SyncRec>(&**self.store(), &keys::sync(project, &rec.id))?.map(|(s, _)| s);
+        self.view(&rec, private, pending, sync)
     }
 
     /// List JWKs, sorted by name.
@@ -281,11 +393,17 @@ impl Registry {
                 .into_iter()
                 .map(|(key, rec, _)| (key, rec))
                 .collect();
+        let mut syncs: std::collections::HashMap<String, SyncRec> =
+            load_all::<SyncRec>(&**self.store(), &keys::syncs(project))?
+                .into_iter()
+                .map(|(key, rec, _)| (key, rec))
+                .collect();
         let mut out = load_all::<JwkRec>(&**self.store(), &keys::jwks(project))?
             .into_iter()
             .map(|(key, rec, _)| {
                 let pending = pending_against(approved.get(&keys::approved(&key)), &rec);
-                self.view(&rec, private, pending)
+                let sync = syncs.remove(&keys::sync(project, &rec.id));
+                self.view(&rec, private, pending, sync)
             })
             .collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -322,7 +440,8 @@ impl Registry {
             }
             let txn = txn
                 .delete(keys::jwk(project, &rec.id))
-                .delete(keys::jwk_name(project, name));
+                .delete(keys::jwk_name(project, name))
+                .delete(keys::sync(project, &rec.id));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
             self.audit(txn, actor, "jwk.delete", Some(project), name)
                 .map(Some)

@@ -21,8 +21,8 @@ pub use command::{
     Command, JwkUpdate, KeyKind, NewCertificate, NewJwk, NewKey, NewKeystore, NewRecord, Outcome,
     Source, UrlOptions,
 };
-pub use credentials::CredentialView;
-pub use jwks::JwkView;
+pub use credentials::{CredentialView, SlotView};
+pub use jwks::{JwkView, SourceView, SyncView, UrlOptionsView};
 pub use resync::ResyncReport;
 pub use secrets::{
     CertificateView, KeystoreEntryView, RotatedJwk, SecretClass, SecretKind, SecretName, SecretView,

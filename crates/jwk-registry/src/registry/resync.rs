@@ -25,7 +25,28 @@ pub struct ResyncReport {
     pub not_modified: bool,
 }
 
+/// The sync record of a fetch that succeeded now.
+pub(super) fn fetched_now() -> crate::model::SyncRec {
+    crate::model::SyncRec {
+        v: crate::model::FORMAT,
+        at: super::now_rfc3339(),
+        result: "fetched".to_owned(),
+    }
+}
+
 impl Registry {
+    /// Records how the last fetch of the JWK `id` went (no audit entry, no content change:
+    /// nothing served changes).
+    fn record_sync(&self, project: &str, id: &str, result: &str) -> Result<()> {
+        let rec = crate::model::SyncRec {
+            v: crate::model::FORMAT,
+            at: super::now_rfc3339(),
+            result: result.to_owned(),
+        };
+        self.commit_txn(Txn::new().put(keys::sync(project, id), encode(&rec)))?;
+        Ok(())
+    }
+
     /// Re-fetches a URL-sourced JWK (with its stored options, kid and ETag) and reports which
     /// kids of the set were added, removed or changed.
     pub(super) fn resync_jwk(
@@ -57,9 +78,21 @@ impl Registry {
             size.min(self.config.max_fetch_size),
         );
         let old = self.open_jwk(&rec)?;
-        let Some((mut jwk, kids, etag)) =
-            self.fetch_url(&url, options, source.kid.as_deref(), source.etag.clone())?
-        else {
+        let fetched = self.fetch_url(&url, options, source.kid.as_deref(), source.etag.clone());
+        let fetched = match fetched {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                // The failure is what the JWK's view shows as its last sync.
+                if let Err(not_recorded) =
+                    self.record_sync(project, &rec.id, &format!("failed: {e}"))
+                {
+                    tracing::warn!(error = %not_recorded, "a failed re-sync was not recorded");
+                }
+                return Err(e);
+            }
+        };
+        let Some((mut jwk, kids, etag)) = fetched else {
+            self.record_sync(project, &rec.id, "not modified")?;
             let report = ResyncReport {
                 not_modified: true,
                 ..ResyncReport::default()
@@ -93,7 +126,8 @@ impl Registry {
         rec.private = jwk.is_private();
         let txn = Txn::new()
             .at(keys::jwk(project, &rec.id), rev)
-            .put(keys::jwk(project, &rec.id), encode(&rec));
+            .put(keys::jwk(project, &rec.id), encode(&rec))
+            .put(keys::sync(project, &rec.id), encode(&fetched_now()));
         let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
         let txn = self.audit(txn, actor, "jwk.resync", Some(project), name)?;
         let committed = self.commit(txn, || {
