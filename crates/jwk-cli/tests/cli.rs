@@ -69,7 +69,7 @@ fn import_refuses_an_algorithm_the_policy_refuses() {
     assert_eq!(r.stdout, "");
     assert_eq!(
         r.stderr,
-        "error: policy.algorithm_mismatch: algorithm EdDSA cannot be used with an OKP Ed25519 key for ENCRYPTION: valid are none\n"
+        "error: policy.algorithm_mismatch: algorithm EdDSA cannot be used with an OKP Ed25519 key for ENCRYPTION: EdDSA is a signature algorithm; valid are none\n"
     );
     let r = jwk(&["import", "-", "--alg", "RSA"], ED25519_PUBLIC);
     assert_eq!(r.code, 2);
@@ -227,7 +227,7 @@ fn generate_prints_a_private_jwk_with_use_alg_and_kid() {
     assert_eq!(r.code, 2);
     assert_eq!(
         r.stderr,
-        "error: policy.algorithm_mismatch: algorithm HS256 cannot be used with a 128-bit oct key for SIGNATURE: valid are none\n"
+        "error: policy.algorithm_mismatch: algorithm HS256 cannot be used with a 128-bit oct key for SIGNATURE: HS256 needs an oct key of at least 256 bits, this key has 128; valid are none\n"
     );
     let r = jwk(
         &["generate", "--kty", "DSA", "--use", "sig", "--alg", "RS256"],

@@ -317,8 +317,8 @@ pub enum Error {
         hint: String,
     },
 
-    /// The algorithm does not fit the key type, curve or use.
-    #[error("algorithm {alg} cannot be used with {key} for {usage}: valid are {valid}")]
+    /// The algorithm does not fit the key type, curve, size or use.
+    #[error("algorithm {alg} cannot be used with {key} for {usage}: {why}; valid are {valid}")]
     AlgorithmMismatch {
         /// The algorithm given.
         alg: String,
@@ -326,6 +326,9 @@ pub enum Error {
         key: String,
         /// SIGNATURE or ENCRYPTION.
         usage: &'static str,
+        /// Why not, e.g. "ES384 needs an EC P-384 key" or "HS256 needs an oct key of at least
+        /// 256 bits, this key has 128".
+        why: String,
         /// The valid algorithms.
         valid: String,
     },

@@ -183,8 +183,15 @@ fn join(list: &[&str]) -> String {
     }
 }
 
-/// The verdict on `alg` given the algorithms allowed for a key (described as `key`).
-fn judge(alg: &str, allowed: &[&str], key: String, usage: Usage) -> Result<()> {
+/// The verdict on `alg` given the algorithms allowed for a key (described as `key`); `why`
+/// says what the algorithm needs that the key does not have.
+fn judge(
+    alg: &str,
+    allowed: &[&str],
+    key: String,
+    usage: Usage,
+    why: impl FnOnce(&str) -> String,
+) -> Result<()> {
     if KEY_TYPES.iter().any(|t| t.eq_ignore_ascii_case(alg)) {
         return Err(Error::AlgorithmIsKeyType);
     }
@@ -193,10 +200,22 @@ fn judge(alg: &str, allowed: &[&str], key: String, usage: Usage) -> Result<()> {
         return Ok(());
     }
     if is_known(alg_n) {
+        let why = match usage_of(alg_n) {
+            Some(other) if other != usage => format!(
+                "{alg} is {} algorithm",
+                if other == Usage::Signature {
+                    "a signature"
+                } else {
+                    "an encryption"
+                }
+            ),
+            _ => why(alg_n),
+        };
         return Err(Error::AlgorithmMismatch {
             alg: alg.to_owned(),
             key,
             usage: usage.as_str(),
+            why,
             valid: join(allowed),
         });
     }
@@ -210,6 +229,59 @@ fn judge(alg: &str, allowed: &[&str], key: String, usage: Usage) -> Result<()> {
     })
 }
 
+/// Whether a known algorithm signs or encrypts.
+fn usage_of(alg: &str) -> Option<Usage> {
+    if [RSA_SIG, EC_SIG, OCT_SIG, OKP_SIG]
+        .iter()
+        .any(|l| l.contains(&alg))
+    {
+        Some(Usage::Signature)
+    } else if [RSA_ENC, ECDH, OCT_ENC].iter().any(|l| l.contains(&alg)) {
+        Some(Usage::Encryption)
+    } else {
+        None
+    }
+}
+
+/// What a known algorithm needs of its key, e.g. "an EC P-384 key".
+fn needs(alg: &str) -> String {
+    let oct = |size: Option<(usize, bool)>| match size {
+        Some((bytes, true)) => format!("an oct key of exactly {} bits", bytes * 8),
+        Some((bytes, false)) => format!("an oct key of at least {} bits", bytes * 8),
+        None => "an oct key".to_owned(),
+    };
+    match alg {
+        "ES256" => "an EC P-256 key".to_owned(),
+        "ES384" => "an EC P-384 key".to_owned(),
+        "ES512" => "an EC P-521 key".to_owned(),
+        "ES256K" => "an EC secp256k1 key".to_owned(),
+        "EdDSA" => "an OKP Ed25519 or Ed448 key".to_owned(),
+        a if ECDH.contains(&a) => "an EC key or an OKP X25519 or X448 key".to_owned(),
+        a if RSA_SIG.contains(&a) || RSA_ENC.contains(&a) => "an RSA key".to_owned(),
+        a => oct(oct_size(a)),
+    }
+}
+
+/// Why `alg` (known, for the right use) does not fit `key`.
+fn why_not(key: &Key, alg: &str) -> String {
+    match key {
+        Key::Rsa(k) if k.pss().is_some() && alg.starts_with("PS") => {
+            "this RSASSA-PSS key's parameters pin another hash".to_owned()
+        }
+        Key::Rsa(k) if k.pss().is_some() => {
+            "an RSASSA-PSS key is for PS256, PS384 or PS512 signatures only".to_owned()
+        }
+        Key::Oct(k) if oct_size(alg).is_some() => {
+            format!(
+                "{alg} needs {}, this key has {}",
+                needs(alg),
+                k.k().len() * 8
+            )
+        }
+        _ => format!("{alg} needs {}", needs(alg)),
+    }
+}
+
 /// Checks that `alg` may be used with `key` for `usage`.
 pub fn check_algorithm(key: &Key, usage: Usage, alg: &str) -> Result<()> {
     judge(
@@ -217,6 +289,7 @@ pub fn check_algorithm(key: &Key, usage: Usage, alg: &str) -> Result<()> {
         &valid_algorithms(key, usage),
         key_with_size(key),
         usage,
+        |alg| why_not(key, alg),
     )
 }
 
@@ -227,7 +300,13 @@ pub(crate) fn check_rsa_algorithm(bits: usize, usage: Usage, alg: &str) -> Resul
     } else {
         RSA_ENC
     };
-    judge(alg, allowed, format!("a {bits}-bit RSA key"), usage)
+    judge(
+        alg,
+        allowed,
+        format!("a {bits}-bit RSA key"),
+        usage,
+        |alg| format!("{alg} needs {}", needs(alg)),
+    )
 }
 
 /// Checks a JWK's own `alg` member against its key type and curve (either use; unknown
@@ -248,8 +327,9 @@ pub(crate) fn check_alg_fits_key(key: &Key, alg: &str) -> Result<()> {
     Err(Error::member(
         "alg",
         format!(
-            "{alg} cannot be used with {}: valid are {}",
+            "{alg} cannot be used with {}: {}; valid are {}",
             key_with_size(key),
+            why_not(key, alg_n),
             join(&allowed)
         ),
     ))

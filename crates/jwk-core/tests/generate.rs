@@ -204,7 +204,7 @@ fn policy_and_sizes_are_checked_before_generating() {
     };
     assert_eq!(
         err(KeySpec::Rsa { bits: 4096 }, Usage::Signature, "RSA-OAEP"),
-        "algorithm RSA-OAEP cannot be used with a 4096-bit RSA key for SIGNATURE: valid are RS256, RS384, RS512, PS256, PS384, PS512"
+        "algorithm RSA-OAEP cannot be used with a 4096-bit RSA key for SIGNATURE: RSA-OAEP is an encryption algorithm; valid are RS256, RS384, RS512, PS256, PS384, PS512"
     );
     assert_eq!(
         err(KeySpec::Rsa { bits: 1024 }, Usage::Signature, "RS256"),
@@ -216,7 +216,7 @@ fn policy_and_sizes_are_checked_before_generating() {
     );
     assert_eq!(
         err(KeySpec::Oct { bits: 256 }, Usage::Signature, "HS512"),
-        "algorithm HS512 cannot be used with a 256-bit oct key for SIGNATURE: valid are HS256"
+        "algorithm HS512 cannot be used with a 256-bit oct key for SIGNATURE: HS512 needs an oct key of at least 512 bits, this key has 256; valid are HS256"
     );
     assert_eq!(
         err(KeySpec::Ec(EcCurve::P384), Usage::Signature, "EC"),

@@ -162,7 +162,7 @@ fn malformed_inputs_have_exact_codes_and_messages() {
         (
             r#"{"kty":"oct","k":"AAAA","alg":"ES256"}"#.into(),
             "jwk.invalid_member",
-            "JWK member \"alg\" is invalid: ES256 cannot be used with a 24-bit oct key: valid are HS256, HS384, HS512, A128KW, A192KW, A256KW, A128GCMKW, A192GCMKW, A256GCMKW, DIR, PBES2-HS256+A128KW, PBES2-HS384+A192KW, PBES2-HS512+A256KW",
+            "JWK member \"alg\" is invalid: ES256 cannot be used with a 24-bit oct key: ES256 needs an EC P-256 key; valid are HS256, HS384, HS512, A128KW, A192KW, A256KW, A128GCMKW, A192GCMKW, A256GCMKW, DIR, PBES2-HS256+A128KW, PBES2-HS384+A192KW, PBES2-HS512+A256KW",
         ),
         (
             r#"{"kty":"oct","k":"AAAA","key_ops":["sign","sign"]}"#.into(),

@@ -453,7 +453,7 @@ fn rsa_pss_without_parameters_is_rsa_for_ps_algorithms_only() {
     assert_eq!(err.code(), "policy.algorithm_mismatch");
     assert_eq!(
         err.to_string(),
-        "algorithm RS256 cannot be used with a 2048-bit RSASSA-PSS key for SIGNATURE: valid are PS256, PS384, PS512"
+        "algorithm RS256 cannot be used with a 2048-bit RSASSA-PSS key for SIGNATURE: an RSASSA-PSS key is for PS256, PS384 or PS512 signatures only; valid are PS256, PS384, PS512"
     );
 }
 

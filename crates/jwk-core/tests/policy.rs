@@ -137,17 +137,17 @@ fn wrong_and_unknown_algorithms_say_what_is_valid() {
     assert_eq!(e.code(), "policy.algorithm_mismatch");
     assert_eq!(
         e.to_string(),
-        "algorithm ES384 cannot be used with an EC P-256 key for SIGNATURE: valid are ES256"
+        "algorithm ES384 cannot be used with an EC P-256 key for SIGNATURE: ES384 needs an EC P-384 key; valid are ES256"
     );
     let e = check_algorithm(key(RSA).key(), Usage::Encryption, "RS256").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "algorithm RS256 cannot be used with an RSA key for ENCRYPTION: valid are RSA1_5, RSA-OAEP, RSA-OAEP-256, RSA-OAEP-384, RSA-OAEP-512"
+        "algorithm RS256 cannot be used with an RSA key for ENCRYPTION: RS256 is a signature algorithm; valid are RSA1_5, RSA-OAEP, RSA-OAEP-256, RSA-OAEP-384, RSA-OAEP-512"
     );
     let e = check_algorithm(key(OCT128).key(), Usage::Signature, "HS256").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "algorithm HS256 cannot be used with a 128-bit oct key for SIGNATURE: valid are none"
+        "algorithm HS256 cannot be used with a 128-bit oct key for SIGNATURE: HS256 needs an oct key of at least 256 bits, this key has 128; valid are none"
     );
     let e = check_algorithm(key(ED25519).key(), Usage::Signature, "Ed25519").unwrap_err();
     assert_eq!(e.code(), "policy.unknown_algorithm");
@@ -175,4 +175,79 @@ fn dir_is_accepted_in_both_spellings() {
     let jwk = key(OCT128);
     check_algorithm(jwk.key(), Usage::Encryption, "DIR").unwrap();
     check_algorithm(jwk.key(), Usage::Encryption, "dir").unwrap();
+}
+
+/// Every refusal of an algorithm says why and what would be valid for this key.
+#[test]
+fn refusals_say_why_and_what_is_valid() {
+    let cases = [
+        (
+            P256,
+            Usage::Signature,
+            "ES384",
+            "ES384 needs an EC P-384 key; valid are ES256",
+        ),
+        (
+            P256,
+            Usage::Signature,
+            "RS256",
+            "RS256 needs an RSA key; valid are ES256",
+        ),
+        (
+            P256,
+            Usage::Signature,
+            "ECDH-ES",
+            "ECDH-ES is an encryption algorithm; valid are ES256",
+        ),
+        (
+            RSA,
+            Usage::Encryption,
+            "RS256",
+            "RS256 is a signature algorithm; valid are RSA1_5, RSA-OAEP, RSA-OAEP-256, RSA-OAEP-384, RSA-OAEP-512",
+        ),
+        (
+            ED25519,
+            Usage::Signature,
+            "ES256",
+            "ES256 needs an EC P-256 key; valid are EdDSA",
+        ),
+        (
+            X25519,
+            Usage::Signature,
+            "EdDSA",
+            "EdDSA needs an OKP Ed25519 or Ed448 key; valid are none",
+        ),
+        (
+            RSA,
+            Usage::Encryption,
+            "ECDH-ES",
+            "ECDH-ES needs an EC key or an OKP X25519 or X448 key; valid are RSA1_5, RSA-OAEP, RSA-OAEP-256, RSA-OAEP-384, RSA-OAEP-512",
+        ),
+        (
+            OCT128,
+            Usage::Signature,
+            "HS256",
+            "HS256 needs an oct key of at least 256 bits, this key has 128; valid are none",
+        ),
+        (
+            OCT256,
+            Usage::Encryption,
+            "A128KW",
+            "A128KW needs an oct key of exactly 128 bits, this key has 256; valid are A256KW, A256GCMKW, DIR, PBES2-HS256+A128KW, PBES2-HS384+A192KW, PBES2-HS512+A256KW",
+        ),
+        (
+            OCT512,
+            Usage::Signature,
+            "ES256",
+            "ES256 needs an EC P-256 key; valid are HS256, HS384, HS512",
+        ),
+    ];
+    for (jwk, usage, alg, why) in cases {
+        let key = key(jwk);
+        let err = check_algorithm(key.key(), usage, alg).unwrap_err();
+        assert_eq!(err.code(), "policy.algorithm_mismatch");
+        let message = err.to_string();
+        let (_, reason) = message.split_once(": ").unwrap();
+        assert_eq!(reason, why, "{alg} with {jwk}");
+    }
 }

@@ -493,7 +493,7 @@ fn every_secrets_store_source() {
     );
     assert_eq!(
         err(f.admin(create(NewJwk::new("x", cert()).usage(Usage::Signature, "ES256")))),
-        (400, "algorithm ES256 cannot be used with an RSA key for SIGNATURE: valid are RS256, RS384, RS512, PS256, PS384, PS512".to_owned())
+        (400, "algorithm ES256 cannot be used with an RSA key for SIGNATURE: ES256 needs an EC P-256 key; valid are RS256, RS384, RS512, PS256, PS384, PS512".to_owned())
     );
 
     let views = f.reg.list_jwks(&f.admin, P, false).unwrap();
@@ -559,7 +559,7 @@ fn a_keystore_secret_key_entry_is_an_oct_jwk() {
         (
             400,
             // HMAC keys must be as long as the hash (RFC 7518 §3.2): 128 bits fit no HS*.
-            "algorithm RS256 cannot be used with a 128-bit oct key for SIGNATURE: valid are none"
+            "algorithm RS256 cannot be used with a 128-bit oct key for SIGNATURE: RS256 needs an RSA key; valid are none"
                 .to_owned()
         )
     );
@@ -676,7 +676,7 @@ fn generate_every_key_type() {
         err(generate(g("bad", p384, Usage::Signature, "ES256"))),
         (
             400,
-            "algorithm ES256 cannot be used with an EC P-384 key for SIGNATURE: valid are ES384"
+            "algorithm ES256 cannot be used with an EC P-384 key for SIGNATURE: ES256 needs an EC P-256 key; valid are ES384"
                 .to_owned()
         )
     );
@@ -1987,7 +1987,7 @@ fn secrets_are_listed_read_replaced_and_deleted_and_attached_jwks_follow() {
         })),
         (
             400,
-            "JWK (name: also-from-cert) can not follow the new certificate: algorithm PS256 cannot be used with an EC P-256 key for SIGNATURE: valid are ES256"
+            "JWK (name: also-from-cert) can not follow the new certificate: algorithm PS256 cannot be used with an EC P-256 key for SIGNATURE: PS256 needs an RSA key; valid are ES256"
                 .to_owned()
         )
     );
