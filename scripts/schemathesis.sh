@@ -71,6 +71,8 @@ call POST /apiops/projects/MyProject/jwks/ \
   '{"name":"my-jwk","sourceType":"COPY_PASTE","jwkStr":"{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\",\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\",\"kid\":\"1\"}"}'
 call POST /apiops/projects/MyProject/credentials/ '{"username":"api-user"}'
 call POST /apiops/users/ '{"username":"alice"}'
+certificate=$("$venv/bin/python" -c 'import json, sys; print(json.dumps({"name": "my-certificate", "environmentName": "production", "pem": open(sys.argv[1]).read()}))' testdata/samples/p256-cert.pem)
+call POST /apiops/projects/MyProject/certificates/ "$certificate"
 
 seed=(--seed "${JWK_SCHEMATHESIS_SEED:-20261130}")
 if [ "${JWK_SCHEMATHESIS_SEED:-}" = random ]; then seed=(); fi

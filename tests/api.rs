@@ -1458,3 +1458,50 @@ fn the_secrets_store_is_listed_read_replaced_and_deleted_over_http() {
     );
     assert_eq!(view["resultItem"]["thumbprint"], new);
 }
+
+/// The slot rule over HTTP: a JWK whose `use` is `sig` does not go in the encryption slot.
+#[test]
+fn a_slot_refuses_a_jwk_for_the_other_use() {
+    let (_dir, s, admin) = serving();
+    let project = "/apiops/projects/MyProject";
+    let ec = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
+    let signing = json!({"name": "signing", "sourceType": "COPY_PASTE", "jwkStr": ec, "useType": "SIGNATURE", "algorithm": "ES256"}).to_string();
+    let (status, body) = s.call(
+        "POST",
+        &format!("{project}/jwks/"),
+        Some(&admin),
+        Some(&signing),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        s.call(
+            "POST",
+            &format!("{project}/credentials/"),
+            Some(&admin),
+            Some(r#"{"username":"api-user"}"#)
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            &format!("{project}/credentials/api-user/jwk/encryption/signing/"),
+            Some(&admin),
+            None
+        ),
+        bad(
+            "JWK (name: signing) is for signatures (use: sig): the encryption slot takes a JWK whose use is enc or not set!"
+        )
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            &format!("{project}/credentials/api-user/jwk/validation/signing/"),
+            Some(&admin),
+            None
+        )
+        .0,
+        200
+    );
+}

@@ -2244,3 +2244,82 @@ fn views_show_sources_and_credentials_list_their_slots() {
         ]
     );
 }
+
+/// A secret replaced by a user who may not deploy: the JWKs that follow it are saved and
+/// pending, and served only once a user holding the permission approves them.
+#[test]
+fn a_rotation_by_a_user_who_may_not_deploy_waits_for_approval() {
+    let f = fixture();
+    let dir = temp_dir();
+    let d = dir.path();
+    secrets_fixture(d);
+    openssl(
+        d,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k2.pem", "-subj",
+            "/CN=next", "-days", "2", "-out", "c2.pem",
+        ],
+    );
+    let certificate = |pem: &str| NewCertificate {
+        name: "c".into(),
+        environment: "production".into(),
+        pem: text(d, pem),
+    };
+    f.admin(Command::AddCertificate {
+        project: P.into(),
+        certificate: certificate("c.pem"),
+    })
+    .unwrap();
+    let source = Source::Certificate {
+        name: "c".into(),
+        environment: "production".into(),
+    };
+    f.admin(create(
+        NewJwk::new("signing", source).usage(Usage::Signature, "RS256"),
+    ))
+    .unwrap();
+    let served = || {
+        f.reg
+            .resolver("production")
+            .by_name(P, "signing")
+            .unwrap()
+            .thumbprint(jwk_core::ThumbprintHash::Sha256)
+    };
+    let before = served();
+    let token = f.admin(user("bob")).unwrap().token.unwrap();
+    let bob = f.reg.authenticate(&token).unwrap();
+    f.admin(member(
+        P,
+        "bob",
+        vec![Permission::parse("SECRETS+MANAGE").unwrap()],
+    ))
+    .unwrap();
+    let outcome = f
+        .run(
+            &bob,
+            Command::ReplaceCertificate {
+                project: P.into(),
+                certificate: certificate("c2.pem"),
+            },
+        )
+        .unwrap();
+    let skipped = outcome.deployment.unwrap();
+    assert_eq!(
+        (skipped.success, skipped.message.as_str()),
+        (
+            false,
+            "Deployment skipped: user does not have SECRETS+DEPLOY_UNDEPLOY permission; the change is saved and pending"
+        )
+    );
+    let after = outcome.rotated[0].new_thumbprint.clone().unwrap();
+    assert_ne!(after, before);
+    rt().block_on(f.reg.reconcile()).unwrap();
+    assert_eq!(served(), before, "served as approved");
+    let view = f.reg.get_jwk(&f.admin, P, "signing", false).unwrap();
+    assert_eq!(
+        (view.deployed, view.pending),
+        (false, Some(Pending::Changed))
+    );
+    f.admin(deploy_jwk("signing")).unwrap();
+    assert_eq!(served(), after);
+}
