@@ -217,7 +217,7 @@ fn a_change_on_one_node_reaches_the_other_and_deploys_once() {
     );
     assert_eq!(
         cred["resultItem"],
-        json!({"username": "api-user", "validationJwk": "p/signing-2026", "encryptionJwk": null, "deployed": true})
+        json!({"username": "api-user", "validationJwk": "p/signing-2026", "encryptionJwk": null, "validation": {"project": "p", "name": "signing-2026", "kid": k1, "thumbprint": k1}, "encryption": null, "deployed": true})
     );
     // Four changes (create, credential, slot, rename), four webhook deployments — not eight.
     assert_eq!(hook.requests().len(), 4);
