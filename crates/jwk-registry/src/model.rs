@@ -336,6 +336,10 @@ pub struct SecretRec {
     pub sealed: bool,
     /// The password, sealed.
     pub password: Option<String>,
+    /// What listings show (fingerprint, certificate facts, key type, keystore entries) as
+    /// JSON, worked out when the content was stored; absent in records from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<String>,
 }
 
 /// What an environment serves, as its last deployment reported.

@@ -1848,7 +1848,7 @@ fn secrets_are_listed_read_replaced_and_deleted_and_attached_jwks_follow() {
     assert_eq!(
         (
             entries[0].alias.as_deref(),
-            entries[0].entry_type,
+            entries[0].entry_type.as_str(),
             entries[0].key_type.as_str()
         ),
         (Some("signing"), "PRIVATE_KEY", "RSA 2048")
@@ -1865,6 +1865,15 @@ fn secrets_are_listed_read_replaced_and_deleted_and_attached_jwks_follow() {
             .len(),
         0
     );
+    // Records from before the listing facts were stored are listed the same.
+    let mut txn = jwk_registry::store::Txn::new();
+    for (key, value) in f.store.scan(b"secret/").unwrap() {
+        let mut record: serde_json::Value = serde_json::from_slice(&value.value).unwrap();
+        assert!(record.as_object_mut().unwrap().remove("facts").is_some());
+        txn = txn.put(key, serde_json::to_vec(&record).unwrap());
+    }
+    f.store.commit(txn).unwrap();
+    assert_eq!(f.reg.list_secrets(&f.admin, P, None).unwrap(), listed);
 
     // Get: the PEM of a certificate or a public key; 404 for what does not exist.
     let named = |class: SecretClass, name: &str| SecretName {

@@ -3,7 +3,7 @@
 //! with the master key; nothing private is ever shown.
 
 use jwk_core::{ImportOptions, KdfLimits};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::command::{KeyKind, NewCertificate, NewKey, NewKeystore};
 use super::{Actor, Registry, name_in, non_blank};
@@ -150,7 +150,7 @@ pub struct SecretView {
 }
 
 /// Subject, issuer and validity of a certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateView {
     /// RFC 4514 subject.
@@ -166,15 +166,88 @@ pub struct CertificateView {
 }
 
 /// One entry of a keystore.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeystoreEntryView {
     /// Its alias (none for an entry without one).
     pub alias: Option<String>,
     /// PRIVATE_KEY, SECRET_KEY or CERTIFICATE.
-    pub entry_type: &'static str,
+    pub entry_type: String,
     /// "RSA 2048", "EC P-256", "oct 256", …
     pub key_type: String,
+}
+
+/// What listings show of a secret, worked out once when it is stored (listing never opens a
+/// sealed key or runs a keystore's key derivation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretFacts {
+    /// See [`SecretView::fingerprint`].
+    pub fingerprint: String,
+    /// See [`SecretView::key_type`].
+    pub key_type: Option<String>,
+    /// See [`SecretView::certificate`].
+    pub certificate: Option<CertificateView>,
+    /// See [`SecretView::entries`].
+    pub entries: Option<Vec<KeystoreEntryView>>,
+}
+
+/// The facts of a secret's content.
+fn facts_of(
+    kind: SecretKind,
+    content: &[u8],
+    password: Option<&str>,
+) -> std::result::Result<SecretFacts, jwk_core::Error> {
+    if kind == SecretKind::Keystore {
+        let entries = jwk_core::keystore_entries(content, password, &KdfLimits::default())?;
+        return Ok(SecretFacts {
+            fingerprint: sha256_hex(content),
+            key_type: None,
+            certificate: None,
+            entries: Some(
+                entries
+                    .into_iter()
+                    .map(|e| KeystoreEntryView {
+                        alias: e.alias,
+                        entry_type: match (e.secret, e.private) {
+                            (true, _) => "SECRET_KEY",
+                            (false, true) => "PRIVATE_KEY",
+                            (false, false) => "CERTIFICATE",
+                        }
+                        .to_owned(),
+                        key_type: e.key_type,
+                    })
+                    .collect(),
+            ),
+        });
+    }
+    let jwk = jwk_core::import(
+        content,
+        &ImportOptions {
+            password,
+            ..ImportOptions::default()
+        },
+    )?;
+    let certificate = match jwk.params().x5c.as_ref().and_then(|c| c.first()) {
+        Some(der) if kind == SecretKind::Certificate => {
+            Some(jwk_core::CertificateInfo::from_der(der)?)
+        }
+        _ => None,
+    };
+    Ok(SecretFacts {
+        fingerprint: match &certificate {
+            Some(info) => info.sha256_fingerprint.clone(),
+            None => crate::deploy::thumbprint(&jwk),
+        },
+        key_type: Some(jwk.key().summary()),
+        certificate: certificate.map(|info| CertificateView {
+            subject: info.subject,
+            issuer: info.issuer,
+            not_before: info.not_before,
+            not_after: info.not_after,
+            serial: info.serial,
+        }),
+        entries: None,
+    })
 }
 
 /// A secret's content checked as the add and replace of its kind require.
@@ -309,7 +382,11 @@ impl Registry {
     /// The record of a checked secret: private kinds and passwords sealed.
     fn secret_record(&self, checked: &Checked) -> Result<SecretRec> {
         let sealed = checked.kind.sealed();
+        let facts = facts_of(checked.kind, &checked.content, checked.password.as_deref())?;
         Ok(SecretRec {
+            facts: Some(serde_json::to_string(&facts).map_err(|e| {
+                RegistryError::internal(format!("the facts of a secret do not write: {e}"))
+            })?),
             v: FORMAT,
             kind: checked.kind.stored().to_owned(),
             name: checked.name.clone(),
@@ -577,12 +654,36 @@ impl Registry {
         environment: Option<&str>,
     ) -> Result<Vec<SecretView>> {
         self.require(actor, project, SECRETS_VIEW)?;
+        // The JWKs attached to each secret, from one scan of the project's JWKs.
+        let mut attached: std::collections::HashMap<(String, String, String), Vec<String>> =
+            std::collections::HashMap::new();
+        for (_, jwk, _) in load_all::<crate::model::JwkRec>(&**self.store(), &keys::jwks(project))?
+        {
+            if let Some(s) = &jwk.source
+                && let (Some(name), Some(env)) = (&s.name, &s.environment_name)
+            {
+                attached
+                    .entry((s.source_type.clone(), env.clone(), name.clone()))
+                    .or_default()
+                    .push(jwk.name.clone());
+            }
+        }
         let mut out = Vec::new();
         for (_, rec, _) in load_all::<SecretRec>(&**self.store(), &keys::secrets(project))? {
             if environment.is_some_and(|e| e != rec.environment) {
                 continue;
             }
-            out.push(self.secret_view(project, &rec, false)?);
+            let kind = SecretKind::from_stored(&rec.kind).ok_or_else(|| {
+                RegistryError::internal(format!("the stored secret {} has no known kind", rec.name))
+            })?;
+            let key = (
+                kind.source_type().to_owned(),
+                rec.environment.clone(),
+                rec.name.clone(),
+            );
+            let mut names = attached.remove(&key).unwrap_or_default();
+            names.sort();
+            out.push(self.secret_view(&rec, names, false)?);
         }
         out.sort_by(|a, b| {
             (&a.environment_name, a.kind.stored(), &a.name).cmp(&(
@@ -603,97 +704,82 @@ impl Registry {
         secret: &SecretName,
     ) -> Result<SecretView> {
         self.require(actor, project, SECRETS_VIEW)?;
-        let (_, rec, _, _) = self
+        let (kind, rec, _, _) = self
             .find_secret(project, secret)?
             .ok_or_else(|| RegistryError::not_found(Self::secret_not_found(secret).to_string()))?;
-        self.secret_view(project, &rec, true)
+        let attached = self.attached_names(project, kind, &rec)?;
+        self.secret_view(&rec, attached, true)
     }
 
-    fn secret_view(&self, project: &str, rec: &SecretRec, with_pem: bool) -> Result<SecretView> {
+    fn secret_view(
+        &self,
+        rec: &SecretRec,
+        attached_jwks: Vec<String>,
+        with_pem: bool,
+    ) -> Result<SecretView> {
         let kind = SecretKind::from_stored(&rec.kind).ok_or_else(|| {
             RegistryError::internal(format!("the stored secret {} has no known kind", rec.name))
         })?;
-        let content = self.secret_content(rec)?;
         let unreadable = |e: jwk_core::Error| {
             RegistryError::internal(format!("the stored secret {} does not read: {e}", rec.name))
         };
-        let mut view = SecretView {
+        let stored = rec
+            .facts
+            .as_deref()
+            .and_then(|f| serde_json::from_str::<SecretFacts>(f).ok());
+        let facts = match stored {
+            Some(facts) => facts,
+            // Stored before facts were recorded: worked out now.
+            None => {
+                let content = self.secret_content(rec)?;
+                let password = self.secret_password(rec)?;
+                facts_of(kind, &content, password.as_deref().map(String::as_str))
+                    .map_err(unreadable)?
+            }
+        };
+        let pem = match kind {
+            SecretKind::Certificate if with_pem => {
+                let content = self.secret_content(rec)?;
+                let jwk =
+                    jwk_core::import(&content, &ImportOptions::default()).map_err(unreadable)?;
+                jwk.params()
+                    .x5c
+                    .as_ref()
+                    .and_then(|c| c.first())
+                    .map(|der| pem_block("CERTIFICATE", der))
+            }
+            SecretKind::PublicKey if with_pem => Some(
+                String::from_utf8_lossy(&self.secret_content(rec)?)
+                    .trim()
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        Ok(SecretView {
             name: rec.name.clone(),
             kind,
             environment_name: rec.environment.clone(),
-            fingerprint: String::new(),
-            certificate: None,
-            key_type: None,
-            entries: None,
-            attached_jwks: self
-                .attached_jwks(project, kind, rec)?
-                .into_iter()
-                .map(|(_, j, _)| j.name)
-                .collect(),
-            pem: None,
-        };
-        view.attached_jwks.sort();
-        match kind {
-            SecretKind::Keystore => {
-                let password = self.secret_password(rec)?;
-                let entries = jwk_core::keystore_entries(
-                    &content,
-                    password.as_deref().map(String::as_str),
-                    &KdfLimits::default(),
-                )
-                .map_err(unreadable)?;
-                view.fingerprint = sha256_hex(&content);
-                view.entries = Some(
-                    entries
-                        .into_iter()
-                        .map(|e| KeystoreEntryView {
-                            alias: e.alias,
-                            entry_type: match (e.secret, e.private) {
-                                (true, _) => "SECRET_KEY",
-                                (false, true) => "PRIVATE_KEY",
-                                (false, false) => "CERTIFICATE",
-                            },
-                            key_type: e.key_type,
-                        })
-                        .collect(),
-                );
-            }
-            SecretKind::Certificate | SecretKind::PublicKey | SecretKind::PrivateKey => {
-                let password = self.secret_password(rec)?;
-                let jwk = jwk_core::import(
-                    &content,
-                    &ImportOptions {
-                        password: password.as_deref().map(String::as_str),
-                        ..ImportOptions::default()
-                    },
-                )
-                .map_err(unreadable)?;
-                view.key_type = Some(jwk.key().summary());
-                match jwk.params().x5c.as_ref().and_then(|c| c.first()) {
-                    Some(der) if kind == SecretKind::Certificate => {
-                        let info = jwk_core::CertificateInfo::from_der(der).map_err(unreadable)?;
-                        view.fingerprint = info.sha256_fingerprint;
-                        view.certificate = Some(CertificateView {
-                            subject: info.subject,
-                            issuer: info.issuer,
-                            not_before: info.not_before,
-                            not_after: info.not_after,
-                            serial: info.serial,
-                        });
-                        if with_pem {
-                            view.pem = Some(pem("CERTIFICATE", der));
-                        }
-                    }
-                    _ => {
-                        view.fingerprint = crate::deploy::thumbprint(&jwk);
-                        if with_pem && kind == SecretKind::PublicKey {
-                            view.pem = Some(String::from_utf8_lossy(&content).trim().to_owned());
-                        }
-                    }
-                }
-            }
-        }
-        Ok(view)
+            fingerprint: facts.fingerprint,
+            certificate: facts.certificate,
+            key_type: facts.key_type,
+            entries: facts.entries,
+            attached_jwks,
+            pem,
+        })
+    }
+
+    /// The names of the JWKs attached to `rec`, sorted.
+    fn attached_names(
+        &self,
+        project: &str,
+        kind: SecretKind,
+        rec: &SecretRec,
+    ) -> Result<Vec<String>> {
+        Ok(self
+            .attached_jwks(project, kind, rec)?
+            .into_iter()
+            .map(|(_, j, _)| j.name)
+            .collect())
     }
 }
 
@@ -713,7 +799,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A PEM block of `der`, lines of 64 characters.
-fn pem(label: &str, der: &[u8]) -> String {
+fn pem_block(label: &str, der: &[u8]) -> String {
     use base64ct::{Base64, Encoding};
     let body = Base64::encode_string(der);
     let mut out = format!("-----BEGIN {label}-----\n");
