@@ -457,36 +457,24 @@ async fn update_jwk(
     .await
 }
 
-async fn delete_jwk(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path((project, name)): Path<(String, String)>,
+/// A change named by the two path parameters after the project's (`…/jwks/{name}/deploy/`,
+/// …): `make` builds the command from them.
+async fn pair_change(
+    s: AppState,
+    a: Actor,
+    (project, name): (String, String),
+    make: fn(String, String) -> Command,
 ) -> ApiResult {
-    apply_and_answer(&s, &a, Command::DeleteJwk { project, name }).await
+    apply_and_answer(&s, &a, make(project, name)).await
 }
 
-async fn deploy_jwk(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path((project, name)): Path<(String, String)>,
-) -> ApiResult {
-    apply_and_answer(&s, &a, Command::DeployJwk { project, name }).await
-}
-
-async fn deploy_credential(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path((project, username)): Path<(String, String)>,
-) -> ApiResult {
-    apply_and_answer(&s, &a, Command::DeployCredential { project, username }).await
-}
-
-async fn resync_jwk(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path((project, name)): Path<(String, String)>,
-) -> ApiResult {
-    apply_and_answer(&s, &a, Command::ResyncJwk { project, name }).await
+/// `POST` of a [`pair_change`].
+fn post_pair(make: fn(String, String) -> Command) -> MethodRouter<AppState> {
+    post(
+        move |State(s): State<AppState>, Caller(a): Caller, Path(pair): Path<(String, String)>| {
+            pair_change(s, a, pair, make)
+        },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -700,58 +688,25 @@ fn rotated(outcome: &Outcome) -> ApiResult {
     })
 }
 
-async fn get_certificate(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path(place): Path<(String, String, String)>,
-) -> ApiResult {
-    get_secret(s, a, place, SecretClass::Certificate).await
+/// `GET …/{certificates|keys|keystores}/{environment}/{name}/` for one class of secret.
+fn secret_get(class: SecretClass) -> MethodRouter<AppState> {
+    get(
+        move |State(s): State<AppState>,
+              Caller(a): Caller,
+              Path(place): Path<(String, String, String)>| get_secret(s, a, place, class),
+    )
 }
 
-async fn get_key(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path(place): Path<(String, String, String)>,
-) -> ApiResult {
-    get_secret(s, a, place, SecretClass::Key).await
-}
-
-async fn get_keystore(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path(place): Path<(String, String, String)>,
-) -> ApiResult {
-    get_secret(s, a, place, SecretClass::Keystore).await
-}
-
-async fn delete_certificate(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path(place): Path<(String, String, String)>,
-    Query(q): Query<DetachQuery>,
-) -> ApiResult {
-    let detach = q.detach.unwrap_or(false);
-    delete_secret(s, a, place, SecretClass::Certificate, detach).await
-}
-
-async fn delete_key(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path(place): Path<(String, String, String)>,
-    Query(q): Query<DetachQuery>,
-) -> ApiResult {
-    let detach = q.detach.unwrap_or(false);
-    delete_secret(s, a, place, SecretClass::Key, detach).await
-}
-
-async fn delete_keystore(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path(place): Path<(String, String, String)>,
-    Query(q): Query<DetachQuery>,
-) -> ApiResult {
-    let detach = q.detach.unwrap_or(false);
-    delete_secret(s, a, place, SecretClass::Keystore, detach).await
+/// `DELETE …/{certificates|keys|keystores}/{environment}/{name}/[?detach=true]`.
+fn secret_delete(class: SecretClass) -> MethodRouter<AppState> {
+    axum::routing::delete(
+        move |State(s): State<AppState>,
+              Caller(a): Caller,
+              Path(place): Path<(String, String, String)>,
+              Query(q): Query<DetachQuery>| {
+            delete_secret(s, a, place, class, q.detach.unwrap_or(false))
+        },
+    )
 }
 
 async fn replace_certificate(
@@ -998,17 +953,26 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         (
             "DELETE",
             "/apiops/projects/{project}/jwks/{name}",
-            delete(delete_jwk),
+            axum::routing::delete(
+                move |State(s): State<AppState>,
+                      Caller(a): Caller,
+                      Path(pair): Path<(String, String)>| {
+                    pair_change(s, a, pair, |project, name| Command::DeleteJwk {
+                        project,
+                        name,
+                    })
+                },
+            ),
         ),
         (
             "POST",
             "/apiops/projects/{project}/jwks/{name}/resync",
-            post(resync_jwk),
+            post_pair(|project, name| Command::ResyncJwk { project, name }),
         ),
         (
             "POST",
             "/apiops/projects/{project}/jwks/{name}/deploy",
-            post(deploy_jwk),
+            post_pair(|project, name| Command::DeployJwk { project, name }),
         ),
         (
             "POST",
@@ -1028,7 +992,7 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         (
             "POST",
             "/apiops/projects/{project}/credentials/{username}/deploy",
-            post(deploy_credential),
+            post_pair(|project, username| Command::DeployCredential { project, username }),
         ),
         (
             "PUT",
@@ -1054,7 +1018,7 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         (
             "GET",
             "/apiops/projects/{project}/certificates/{environment}/{name}",
-            get(get_certificate),
+            secret_get(SecretClass::Certificate),
         ),
         (
             "PUT",
@@ -1064,12 +1028,12 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         (
             "DELETE",
             "/apiops/projects/{project}/certificates/{environment}/{name}",
-            delete(delete_certificate),
+            secret_delete(SecretClass::Certificate),
         ),
         (
             "GET",
             "/apiops/projects/{project}/keys/{environment}/{name}",
-            get(get_key),
+            secret_get(SecretClass::Key),
         ),
         (
             "PUT",
@@ -1079,12 +1043,12 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         (
             "DELETE",
             "/apiops/projects/{project}/keys/{environment}/{name}",
-            delete(delete_key),
+            secret_delete(SecretClass::Key),
         ),
         (
             "GET",
             "/apiops/projects/{project}/keystores/{environment}/{name}",
-            get(get_keystore),
+            secret_get(SecretClass::Keystore),
         ),
         (
             "PUT",
@@ -1094,7 +1058,7 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         (
             "DELETE",
             "/apiops/projects/{project}/keystores/{environment}/{name}",
-            delete(delete_keystore),
+            secret_delete(SecretClass::Keystore),
         ),
         (
             "POST",
