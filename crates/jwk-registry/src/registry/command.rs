@@ -530,13 +530,19 @@ impl Registry {
             Command::AddCertificate {
                 project,
                 certificate,
-            } => Applied::committed(self.add_certificate(actor, &project, &certificate)?),
+            } => Applied::committed(self.add_secret(
+                actor,
+                &project,
+                SecretContent::Certificate(&certificate),
+            )?),
             Command::AddKey { project, key } => {
-                Applied::committed(self.add_key(actor, &project, &key)?)
+                Applied::committed(self.add_secret(actor, &project, SecretContent::Key(&key))?)
             }
-            Command::AddKeystore { project, keystore } => {
-                Applied::committed(self.add_keystore(actor, &project, &keystore)?)
-            }
+            Command::AddKeystore { project, keystore } => Applied::committed(self.add_secret(
+                actor,
+                &project,
+                SecretContent::Keystore(&keystore),
+            )?),
             Command::ReplaceCertificate {
                 project,
                 certificate,
@@ -598,18 +604,13 @@ impl Registry {
 
     /// A replaced secret: deployed when JWKs followed it.
     fn rotated(&self, actor: &Actor, project: &str, content: SecretContent<'_>) -> Result<Applied> {
-        let (revision, rotated) = self.replace_secret(actor, project, content)?;
-        if rotated.is_empty() {
-            return Ok(Applied::committed(revision));
-        }
-        let perms = self.require(actor, project, crate::perm::SECRETS_MANAGE)?;
-        Ok(Applied {
-            rotated,
-            ..Applied::change(self.change_to_deploy(
-                &perms,
-                crate::perm::SECRETS_DEPLOY,
-                Some(revision),
-            ))
+        let (revision, rotated, change) = self.replace_secret(actor, project, content)?;
+        Ok(match change {
+            Some(change) => Applied {
+                rotated,
+                ..Applied::change(change)
+            },
+            None => Applied::committed(revision),
         })
     }
 

@@ -6,7 +6,7 @@ use jwk_core::{ImportOptions, KdfLimits};
 use serde::{Deserialize, Serialize};
 
 use super::command::{KeyKind, NewCertificate, NewKey, NewKeystore};
-use super::{Actor, Registry, name_in, non_blank};
+use super::{Actor, Change, Registry, name_in, non_blank};
 use crate::error::{RegistryError, Result};
 use crate::model::{FORMAT, SecretRec, encode, keys, load, load_all};
 use crate::perm::{SECRETS_MANAGE, SECRETS_VIEW};
@@ -191,42 +191,35 @@ pub struct SecretFacts {
     pub entries: Option<Vec<KeystoreEntryView>>,
 }
 
-/// The facts of a secret's content.
-fn facts_of(
-    kind: SecretKind,
-    content: &[u8],
-    password: Option<&str>,
-) -> std::result::Result<SecretFacts, jwk_core::Error> {
-    if kind == SecretKind::Keystore {
-        let entries = jwk_core::keystore_entries(content, password, &KdfLimits::default())?;
-        return Ok(SecretFacts {
-            fingerprint: sha256_hex(content),
-            key_type: None,
-            certificate: None,
-            entries: Some(
-                entries
-                    .into_iter()
-                    .map(|e| KeystoreEntryView {
-                        alias: e.alias,
-                        entry_type: match (e.secret, e.private) {
-                            (true, _) => "SECRET_KEY",
-                            (false, true) => "PRIVATE_KEY",
-                            (false, false) => "CERTIFICATE",
-                        }
-                        .to_owned(),
-                        key_type: e.key_type,
-                    })
-                    .collect(),
-            ),
-        });
+/// The facts of a keystore from its file and its entries.
+fn keystore_facts(content: &[u8], entries: Vec<jwk_core::KeystoreEntry>) -> SecretFacts {
+    SecretFacts {
+        fingerprint: sha256_hex(content),
+        key_type: None,
+        certificate: None,
+        entries: Some(
+            entries
+                .into_iter()
+                .map(|e| KeystoreEntryView {
+                    alias: e.alias,
+                    entry_type: match (e.secret, e.private) {
+                        (true, _) => "SECRET_KEY",
+                        (false, true) => "PRIVATE_KEY",
+                        (false, false) => "CERTIFICATE",
+                    }
+                    .to_owned(),
+                    key_type: e.key_type,
+                })
+                .collect(),
+        ),
     }
-    let jwk = jwk_core::import(
-        content,
-        &ImportOptions {
-            password,
-            ..ImportOptions::default()
-        },
-    )?;
+}
+
+/// The facts of a certificate or key from the JWK it imports as.
+fn key_facts(
+    kind: SecretKind,
+    jwk: &jwk_core::Jwk,
+) -> std::result::Result<SecretFacts, jwk_core::Error> {
     let certificate = match jwk.params().x5c.as_ref().and_then(|c| c.first()) {
         Some(der) if kind == SecretKind::Certificate => {
             Some(jwk_core::CertificateInfo::from_der(der)?)
@@ -236,7 +229,7 @@ fn facts_of(
     Ok(SecretFacts {
         fingerprint: match &certificate {
             Some(info) => info.sha256_fingerprint.clone(),
-            None => crate::deploy::thumbprint(&jwk),
+            None => crate::deploy::thumbprint(jwk),
         },
         key_type: Some(jwk.key().summary()),
         certificate: certificate.map(|info| CertificateView {
@@ -250,6 +243,26 @@ fn facts_of(
     })
 }
 
+/// The facts of stored content (records from before the facts were stored with it).
+fn facts_of(
+    kind: SecretKind,
+    content: &[u8],
+    password: Option<&str>,
+) -> std::result::Result<SecretFacts, jwk_core::Error> {
+    if kind == SecretKind::Keystore {
+        let entries = jwk_core::keystore_entries(content, password, &KdfLimits::default())?;
+        return Ok(keystore_facts(content, entries));
+    }
+    let jwk = jwk_core::import(
+        content,
+        &ImportOptions {
+            password,
+            ..ImportOptions::default()
+        },
+    )?;
+    key_facts(kind, &jwk)
+}
+
 /// A secret's content checked as the add and replace of its kind require.
 struct Checked {
     kind: SecretKind,
@@ -257,6 +270,10 @@ struct Checked {
     environment: String,
     content: Vec<u8>,
     password: Option<String>,
+    /// Worked out from what the checks parsed.
+    facts: SecretFacts,
+    /// The actor's permissions in the project.
+    perms: Vec<crate::perm::Permission>,
 }
 
 /// What a secret is after [`Registry::replace_secret`]: the JWKs that followed it.
@@ -286,8 +303,8 @@ impl Registry {
         what: &str,
         name: &'a str,
         env: &'a str,
-    ) -> Result<(&'a str, &'a str)> {
-        self.require(actor, project, SECRETS_MANAGE)?;
+    ) -> Result<(Vec<crate::perm::Permission>, &'a str, &'a str)> {
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
         let name = name_in(what, name)?
             .ok_or_else(|| RegistryError::bad_request(format!("{what} name can not be empty!")))?;
         let env = non_blank(env)
@@ -298,7 +315,7 @@ impl Registry {
                 "Environment (name: {env}) is not found!"
             )));
         }
-        Ok((name, env))
+        Ok((perms, name, env))
     }
 
     /// A certificate checked to parse as one.
@@ -308,7 +325,7 @@ impl Registry {
         project: &str,
         new: &NewCertificate,
     ) -> Result<Checked> {
-        let (name, env) =
+        let (perms, name, env) =
             self.secret_preamble(actor, project, "Certificate", &new.name, &new.environment)?;
         let pem = non_blank(&new.pem)
             .ok_or_else(|| RegistryError::bad_request("Certificate content (pem) is required!"))?;
@@ -319,18 +336,20 @@ impl Registry {
             ));
         }
         Ok(Checked {
+            facts: key_facts(SecretKind::Certificate, &jwk)?,
             kind: SecretKind::Certificate,
             name: name.to_owned(),
             environment: env.to_owned(),
             content: pem.as_bytes().to_vec(),
             password: None,
+            perms,
         })
     }
 
     /// A public or private key checked to import (with its password) as the kind it is said
     /// to be.
     fn checked_key(&self, actor: &Actor, project: &str, new: &NewKey) -> Result<Checked> {
-        let (name, env) =
+        let (perms, name, env) =
             self.secret_preamble(actor, project, "Key", &new.name, &new.environment)?;
         let pem = non_blank(&new.pem)
             .ok_or_else(|| RegistryError::bad_request("Key content (pem) is required!"))?;
@@ -357,34 +376,41 @@ impl Registry {
             (KeyKind::Private, true) => SecretKind::PrivateKey,
         };
         Ok(Checked {
+            facts: key_facts(kind, &jwk)?,
             kind,
             name: name.to_owned(),
             environment: env.to_owned(),
             content: pem.as_bytes().to_vec(),
             password: password.map(str::to_owned),
+            perms,
         })
     }
 
     /// A PKCS#12 or JKS keystore checked to open with its password.
     fn checked_keystore(&self, actor: &Actor, project: &str, new: &NewKeystore) -> Result<Checked> {
-        let (name, env) =
+        let (perms, name, env) =
             self.secret_preamble(actor, project, "Keystore", &new.name, &new.environment)?;
-        jwk_core::keystore_entries(&new.content, new.password.as_deref(), &KdfLimits::default())?;
+        let entries = jwk_core::keystore_entries(
+            &new.content,
+            new.password.as_deref(),
+            &KdfLimits::default(),
+        )?;
         Ok(Checked {
+            facts: keystore_facts(&new.content, entries),
             kind: SecretKind::Keystore,
             name: name.to_owned(),
             environment: env.to_owned(),
             content: new.content.clone(),
             password: Some(new.password.clone().unwrap_or_default()),
+            perms,
         })
     }
 
     /// The record of a checked secret: private kinds and passwords sealed.
     fn secret_record(&self, checked: &Checked) -> Result<SecretRec> {
         let sealed = checked.kind.sealed();
-        let facts = facts_of(checked.kind, &checked.content, checked.password.as_deref())?;
         Ok(SecretRec {
-            facts: Some(serde_json::to_string(&facts).map_err(|e| {
+            facts: Some(serde_json::to_string(&checked.facts).map_err(|e| {
                 RegistryError::internal(format!("the facts of a secret do not write: {e}"))
             })?),
             v: FORMAT,
@@ -428,31 +454,25 @@ impl Registry {
         self.commit(txn, taken)
     }
 
-    /// Adds a certificate (checked to parse as one).
-    pub(super) fn add_certificate(
+    /// Checks new content as the add and replace of its kind require.
+    fn checked(&self, actor: &Actor, project: &str, new: SecretContent<'_>) -> Result<Checked> {
+        match new {
+            SecretContent::Certificate(c) => self.checked_certificate(actor, project, c),
+            SecretContent::Key(k) => self.checked_key(actor, project, k),
+            SecretContent::Keystore(k) => self.checked_keystore(actor, project, k),
+        }
+    }
+
+    /// Adds a certificate (checked to parse as one), a key (checked to import with its
+    /// password as the kind it is said to be) or a keystore (checked to open with its
+    /// password).
+    pub(super) fn add_secret(
         &self,
         actor: &Actor,
         project: &str,
-        new: &NewCertificate,
+        new: SecretContent<'_>,
     ) -> Result<u64> {
-        let checked = self.checked_certificate(actor, project, new)?;
-        self.add_checked(actor, project, checked)
-    }
-
-    /// Adds a public or private key (checked to import with its password).
-    pub(super) fn add_key(&self, actor: &Actor, project: &str, new: &NewKey) -> Result<u64> {
-        let checked = self.checked_key(actor, project, new)?;
-        self.add_checked(actor, project, checked)
-    }
-
-    /// Adds a PKCS#12 or JKS keystore (checked to open with its password).
-    pub(super) fn add_keystore(
-        &self,
-        actor: &Actor,
-        project: &str,
-        new: &NewKeystore,
-    ) -> Result<u64> {
-        let checked = self.checked_keystore(actor, project, new)?;
+        let checked = self.checked(actor, project, new)?;
         self.add_checked(actor, project, checked)
     }
 
@@ -494,11 +514,12 @@ impl Registry {
             load_all::<crate::model::JwkRec>(&**self.store(), &keys::jwks(project))?
                 .into_iter()
                 .filter(|(_, jwk, _)| {
-                    jwk.source.as_ref().is_some_and(|s| {
-                        s.source_type == kind.source_type()
-                            && s.name.as_deref() == Some(rec.name.as_str())
-                            && s.environment_name.as_deref() == Some(rec.environment.as_str())
-                    })
+                    attachment(jwk)
+                        == Some((
+                            kind.source_type(),
+                            rec.environment.as_str(),
+                            rec.name.as_str(),
+                        ))
                 })
                 .collect();
         // By name: the first JWK a new key does not fit is the one a refusal names.
@@ -515,13 +536,9 @@ impl Registry {
         actor: &Actor,
         project: &str,
         new: SecretContent<'_>,
-    ) -> Result<(u64, Vec<RotatedJwk>)> {
-        let checked = match new {
-            SecretContent::Certificate(c) => self.checked_certificate(actor, project, c)?,
-            SecretContent::Key(k) => self.checked_key(actor, project, k)?,
-            SecretContent::Keystore(k) => self.checked_keystore(actor, project, k)?,
-        };
-        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+    ) -> Result<(u64, Vec<RotatedJwk>, Option<Change>)> {
+        let checked = self.checked(actor, project, new)?;
+        let perms = &checked.perms;
         let rec = self.secret_record(&checked)?;
         let named = SecretName {
             class: checked.kind.class(),
@@ -593,12 +610,15 @@ impl Registry {
                     .at(jwk_key.clone(), jwk_revision)
                     .put(jwk_key, encode(&jwk_rec));
             }
-            let txn = self.approved_if(txn, &perms, crate::perm::SECRETS_DEPLOY)?;
+            let txn = self.approved_if(txn, perms, crate::perm::SECRETS_DEPLOY)?;
             let action = format!("{}.replace", checked.kind.stored());
             self.audit(txn, actor, &action, Some(project), &named.name)
         })?;
         rotated.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok((committed, rotated))
+        // Deployed only when JWKs followed: nothing else a secret holds is served.
+        let change = (!rotated.is_empty())
+            .then(|| self.change_to_deploy(perms, crate::perm::SECRETS_DEPLOY, Some(committed)));
+        Ok((committed, rotated, change))
     }
 
     /// Deletes a secret. Refused while JWKs are attached to it, naming them, unless `detach`:
@@ -655,35 +675,29 @@ impl Registry {
     ) -> Result<Vec<SecretView>> {
         self.require(actor, project, SECRETS_VIEW)?;
         // The JWKs attached to each secret, from one scan of the project's JWKs.
-        let mut attached: std::collections::HashMap<(String, String, String), Vec<String>> =
+        let jwks = load_all::<crate::model::JwkRec>(&**self.store(), &keys::jwks(project))?;
+        let secrets = load_all::<SecretRec>(&**self.store(), &keys::secrets(project))?;
+        let mut attached: std::collections::HashMap<(&str, &str, &str), Vec<String>> =
             std::collections::HashMap::new();
-        for (_, jwk, _) in load_all::<crate::model::JwkRec>(&**self.store(), &keys::jwks(project))?
-        {
-            if let Some(s) = &jwk.source
-                && let (Some(name), Some(env)) = (&s.name, &s.environment_name)
-            {
-                attached
-                    .entry((s.source_type.clone(), env.clone(), name.clone()))
-                    .or_default()
-                    .push(jwk.name.clone());
+        for (_, jwk, _) in &jwks {
+            if let Some(place) = attachment(jwk) {
+                attached.entry(place).or_default().push(jwk.name.clone());
             }
         }
         let mut out = Vec::new();
-        for (_, rec, _) in load_all::<SecretRec>(&**self.store(), &keys::secrets(project))? {
+        for (_, rec, _) in &secrets {
             if environment.is_some_and(|e| e != rec.environment) {
                 continue;
             }
-            let kind = SecretKind::from_stored(&rec.kind).ok_or_else(|| {
-                RegistryError::internal(format!("the stored secret {} has no known kind", rec.name))
-            })?;
-            let key = (
-                kind.source_type().to_owned(),
-                rec.environment.clone(),
-                rec.name.clone(),
+            let kind = stored_kind(rec)?;
+            let place = (
+                kind.source_type(),
+                rec.environment.as_str(),
+                rec.name.as_str(),
             );
-            let mut names = attached.remove(&key).unwrap_or_default();
+            let mut names = attached.remove(&place).unwrap_or_default();
             names.sort();
-            out.push(self.secret_view(&rec, names, false)?);
+            out.push(self.secret_view(kind, rec, names, false)?);
         }
         out.sort_by(|a, b| {
             (&a.environment_name, a.kind.stored(), &a.name).cmp(&(
@@ -708,18 +722,16 @@ impl Registry {
             .find_secret(project, secret)?
             .ok_or_else(|| RegistryError::not_found(Self::secret_not_found(secret).to_string()))?;
         let attached = self.attached_names(project, kind, &rec)?;
-        self.secret_view(&rec, attached, true)
+        self.secret_view(kind, &rec, attached, true)
     }
 
     fn secret_view(
         &self,
+        kind: SecretKind,
         rec: &SecretRec,
         attached_jwks: Vec<String>,
         with_pem: bool,
     ) -> Result<SecretView> {
-        let kind = SecretKind::from_stored(&rec.kind).ok_or_else(|| {
-            RegistryError::internal(format!("the stored secret {} has no known kind", rec.name))
-        })?;
         let unreadable = |e: jwk_core::Error| {
             RegistryError::internal(format!("the stored secret {} does not read: {e}", rec.name))
         };
@@ -783,7 +795,25 @@ impl Registry {
     }
 }
 
-/// New content for a stored secret ([`Registry::replace_secret`]).
+/// The kind a stored secret says it is.
+fn stored_kind(rec: &SecretRec) -> Result<SecretKind> {
+    SecretKind::from_stored(&rec.kind).ok_or_else(|| {
+        RegistryError::internal(format!("the stored secret {} has no known kind", rec.name))
+    })
+}
+
+/// The secret a JWK is attached to: (source type, environment, name); `None` for a detached
+/// JWK or one from a URL, a paste or generation.
+fn attachment(jwk: &crate::model::JwkRec) -> Option<(&str, &str, &str)> {
+    let source = jwk.source.as_ref()?;
+    Some((
+        source.source_type.as_str(),
+        source.environment_name.as_deref()?,
+        source.name.as_deref()?,
+    ))
+}
+
+/// New content for a secret ([`Registry::add_secret`], [`Registry::replace_secret`]).
 pub(super) enum SecretContent<'a> {
     Certificate(&'a NewCertificate),
     Key(&'a NewKey),
