@@ -374,6 +374,16 @@ fn secrets_fixture(d: &std::path::Path) {
     );
 }
 
+/// genpkey arguments of a 2048-bit RSA key and of a P-256 key.
+const RSA2048: &[&str] = &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"];
+const P256: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+/// A new key pair and a self-signed certificate for it: `<name>.key`, `<name>.crt` in `d`.
+fn new_certificate(d: &std::path::Path, name: &str, key: &[&str], subject: &str) {
+    jwk_testkit::openssl_key_pair(d, name, key);
+    jwk_testkit::openssl_self_signed(d, name, subject);
+}
+
 fn text(d: &std::path::Path, n: &str) -> String {
     String::from_utf8(read(d, n)).unwrap()
 }
@@ -1921,28 +1931,11 @@ fn secrets_are_listed_read_replaced_and_deleted_and_attached_jwks_follow() {
             .thumbprint(jwk_core::ThumbprintHash::Sha256)
     };
     let before = served("from-cert");
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "k2.pem",
-            "-subj",
-            "/CN=api-2",
-            "-days",
-            "2",
-            "-out",
-            "c2.pem",
-        ],
-    );
+    new_certificate(d, "c2", RSA2048, "/CN=api-2");
     let outcome = f
         .admin(Command::ReplaceCertificate {
             project: P.into(),
-            certificate: certificate("c2.pem"),
+            certificate: certificate("c2.crt"),
         })
         .unwrap();
     let after = served("from-cert");
@@ -1969,30 +1962,11 @@ fn secrets_are_listed_read_replaced_and_deleted_and_attached_jwks_follow() {
         (Some("PS256"), true)
     );
     // A key the JWKs' algorithm does not fit refuses the whole replacement, naming the JWK.
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "k3.pem",
-            "-subj",
-            "/CN=api-3",
-            "-days",
-            "2",
-            "-out",
-            "c3.pem",
-        ],
-    );
+    new_certificate(d, "c3", P256, "/CN=api-3");
     assert_eq!(
         err(f.admin(Command::ReplaceCertificate {
             project: P.into(),
-            certificate: certificate("c3.pem"),
+            certificate: certificate("c3.crt"),
         })),
         (
             400,
@@ -2262,13 +2236,7 @@ fn a_rotation_by_a_user_who_may_not_deploy_waits_for_approval() {
     let dir = temp_dir();
     let d = dir.path();
     secrets_fixture(d);
-    openssl(
-        d,
-        &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k2.pem", "-subj",
-            "/CN=next", "-days", "2", "-out", "c2.pem",
-        ],
-    );
+    new_certificate(d, "c2", RSA2048, "/CN=next");
     let certificate = |pem: &str| NewCertificate {
         name: "c".into(),
         environment: "production".into(),
@@ -2308,7 +2276,7 @@ fn a_rotation_by_a_user_who_may_not_deploy_waits_for_approval() {
             &bob,
             Command::ReplaceCertificate {
                 project: P.into(),
-                certificate: certificate("c2.pem"),
+                certificate: certificate("c2.crt"),
             },
         )
         .unwrap();
