@@ -514,6 +514,7 @@ fn resolver_with_keys(
             name: "P".into(),
             jwks,
             credentials: Vec::new(),
+            remote_keys: Vec::new(),
         }],
     };
     let resolver = std::sync::Arc::new(jwk_engine::registry::Resolver::new());

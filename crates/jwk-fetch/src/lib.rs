@@ -77,6 +77,33 @@ pub struct Fetched {
     pub last_modified: Option<String>,
     /// True for `304 Not Modified` (a conditional refresh found nothing new).
     pub not_modified: bool,
+    /// How long the server says the body stays fresh, in seconds: `Cache-Control: max-age`
+    /// (`no-cache` and `no-store` read as 0), `None` when it says nothing.
+    pub max_age: Option<u64>,
+}
+
+/// The freshness a `Cache-Control` value gives, in seconds: `max-age=N` (a number too large
+/// saturates), 0 for `no-cache` or `no-store` (which win over a max-age), `None` when the
+/// value says nothing of freshness or its max-age is not a number.
+pub fn cache_max_age(value: &str) -> Option<u64> {
+    let mut max_age = None;
+    for directive in value.split(',') {
+        let directive = directive.trim();
+        let (name, arg) = match directive.split_once('=') {
+            Some((name, arg)) => (name.trim(), Some(arg.trim().trim_matches('"'))),
+            None => (directive, None),
+        };
+        if name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store") {
+            return Some(0);
+        }
+        if name.eq_ignore_ascii_case("max-age")
+            && let Some(arg) =
+                arg.filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            max_age = Some(arg.parse::<u64>().unwrap_or(u64::MAX));
+        }
+    }
+    max_age
 }
 
 /// Every way a fetch fails, each with a stable [`FetchError::code`].
@@ -314,6 +341,7 @@ pub fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchError> {
     };
     let etag = header("etag");
     let last_modified = header("last-modified");
+    let max_age = header("cache-control").as_deref().and_then(cache_max_age);
     let status = response.status().as_u16();
     if status == 304 && (opts.if_none_match.is_some() || opts.if_modified_since.is_some()) {
         return Ok(Fetched {
@@ -321,6 +349,7 @@ pub fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchError> {
             etag,
             last_modified,
             not_modified: true,
+            max_age,
         });
     }
     if status != 200 {
@@ -365,6 +394,7 @@ pub fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchError> {
         etag,
         last_modified,
         not_modified: false,
+        max_age,
     })
 }
 
@@ -422,6 +452,24 @@ pub fn fetch_jwk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_control_gives_the_freshness_in_seconds() {
+        for (value, expected) in [
+            ("max-age=300", Some(300)),
+            ("public, max-age=19437, must-revalidate", Some(19437)),
+            ("Max-Age = \"60\"", Some(60)),
+            ("max-age=99999999999999999999999", Some(u64::MAX)),
+            ("max-age=600, no-cache", Some(0)),
+            ("no-store", Some(0)),
+            ("max-age=-1", None),
+            ("max-age=", None),
+            ("public", None),
+            ("", None),
+        ] {
+            assert_eq!(cache_max_age(value), expected, "{value:?}");
+        }
+    }
 
     #[test]
     fn a_name_that_does_not_resolve_has_its_own_code() {

@@ -44,6 +44,15 @@ pub struct ProjectSnapshot {
     pub jwks: Vec<DeployedJwk>,
     /// Its credentials.
     pub credentials: Vec<DeployedCredential>,
+    /// The keys its remote JWK Sets serve (public keys; each entry's `name` is the set's).
+    pub remote_keys: Vec<DeployedJwk>,
+}
+
+impl ProjectSnapshot {
+    /// Every key the project serves: its JWKs, then its remote sets' keys.
+    pub fn all_keys(&self) -> impl Iterator<Item = &DeployedJwk> {
+        self.jwks.iter().chain(&self.remote_keys)
+    }
 }
 
 /// What a target is asked to serve: the whole registry state at one store revision.
@@ -64,7 +73,7 @@ impl EnvironmentSnapshot {
         let mut seen = std::collections::BTreeSet::new();
         let mut keys = Vec::new();
         for p in &self.projects {
-            for j in &p.jwks {
+            for j in p.all_keys() {
                 let Some(public) = j.jwk.to_public_json() else {
                     continue; // oct
                 };
@@ -85,7 +94,7 @@ impl EnvironmentSnapshot {
         let mut all: Vec<String> = self
             .projects
             .iter()
-            .flat_map(|p| p.jwks.iter())
+            .flat_map(ProjectSnapshot::all_keys)
             .filter(|j| !is_symmetric(&j.jwk))
             .map(|j| j.thumbprint.clone())
             .collect();
@@ -158,6 +167,8 @@ type CredentialSlots = (Option<Arc<Jwk>>, Option<Arc<Jwk>>);
 struct ResolverTables {
     by_name: HashMap<String, HashMap<String, Arc<Jwk>>>,
     by_kid: HashMap<String, Arc<Jwk>>,
+    /// Per project: kid → key (its JWKs first, then its remote sets' keys).
+    project_kids: HashMap<String, HashMap<String, Arc<Jwk>>>,
     by_thumbprint: HashMap<String, Arc<Jwk>>,
     credentials: HashMap<String, HashMap<String, CredentialSlots>>,
     revision: u64,
@@ -219,6 +230,18 @@ impl Resolver {
         self.tables.load().by_kid.get(kid).cloned()
     }
 
+    /// The key with this kid that `project` serves: one of its JWKs, else a key of one of
+    /// its remote JWK Sets. Lock-free; for a lookup that refetches a project's remote sets
+    /// on a miss, see [`crate::LiveKeys`].
+    pub fn by_project_kid(&self, project: &str, kid: &str) -> Option<Arc<Jwk>> {
+        self.tables
+            .load()
+            .project_kids
+            .get(project)?
+            .get(kid)
+            .cloned()
+    }
+
     /// The JWK with this SHA-256 thumbprint (also a symmetric key's: the resolver lives in
     /// the process that holds the secrets; its receipts never list those).
     pub fn by_thumbprint(&self, thumbprint: &str) -> Option<Arc<Jwk>> {
@@ -276,10 +299,21 @@ impl Resolver {
             let names = t.by_name.entry(p.name.clone()).or_default();
             for j in &p.jwks {
                 names.insert(j.name.clone(), j.jwk.clone());
+            }
+            let kids = t.project_kids.entry(p.name.clone()).or_default();
+            for j in p.all_keys() {
                 if let Some(kid) = &j.jwk.params().kid {
                     t.by_kid.entry(kid.clone()).or_insert_with(|| j.jwk.clone());
+                    kids.entry(kid.clone()).or_insert_with(|| j.jwk.clone());
                 }
+            }
+            for j in &p.jwks {
                 t.by_thumbprint.insert(j.thumbprint.clone(), j.jwk.clone());
+            }
+            for j in &p.remote_keys {
+                t.by_thumbprint
+                    .entry(j.thumbprint.clone())
+                    .or_insert_with(|| j.jwk.clone());
             }
             let creds = t.credentials.entry(p.name.clone()).or_default();
             for c in &p.credentials {

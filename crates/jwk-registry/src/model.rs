@@ -120,6 +120,34 @@ pub mod keys {
     pub fn syncs(p: &str) -> String {
         format!("sync/{}/", c(p))
     }
+    /// Every remote JWK Set of every project: `jwkset/`.
+    pub const ALL_JWK_SETS: &str = "jwkset/";
+    /// `jwkset/<p>/<name>`: a remote JWK Set (where and how it is followed).
+    pub fn jwk_set(p: &str, name: &str) -> String {
+        format!("{ALL_JWK_SETS}{}/{}", c(p), c(name))
+    }
+    /// `jwkset/<p>/`: the remote JWK Sets of a project.
+    pub fn jwk_sets(p: &str) -> String {
+        format!("{ALL_JWK_SETS}{}/", c(p))
+    }
+    /// The (project, name) of a remote JWK Set's key (`jwkset/<p>/<name>`).
+    pub fn jwk_set_of(key: &str) -> Option<(String, String)> {
+        let (project, name) = key.strip_prefix(ALL_JWK_SETS)?.split_once('/')?;
+        Some((super::name_of(project), super::name_of(name)))
+    }
+    /// `jwksetkeys/<p>/<name>`: the keys a remote JWK Set serves (content: deployed).
+    pub fn jwk_set_keys(p: &str, name: &str) -> String {
+        format!("jwksetkeys/{}/{}", c(p), c(name))
+    }
+    /// `jwksetkeys/<p>/`: the served keys of every remote set of a project.
+    pub fn jwk_set_keys_of(p: &str) -> String {
+        format!("jwksetkeys/{}/", c(p))
+    }
+    /// `jwksetstatus/<p>/<name>`: how a remote JWK Set's fetches go, and the lease of the node
+    /// fetching it (not content: writing it deploys nothing).
+    pub fn jwk_set_status(p: &str, name: &str) -> String {
+        format!("jwksetstatus/{}/{}", c(p), c(name))
+    }
     /// `deploy/<env>`: what an environment serves.
     pub fn deploy(e: &str) -> String {
         format!("deploy/{}", c(e))

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use jwk_core::{KeySpec, KidType, Usage};
 
+use super::remote::JwkSetSpec;
 use super::resync::ResyncReport;
 use super::secrets::{RotatedJwk, SecretContent, SecretName};
 use super::{Actor, Change, Registry};
@@ -58,6 +59,41 @@ pub enum Command {
         /// The project.
         project: String,
         /// The JWK.
+        name: String,
+    },
+    /// Create JWK Set: follow a remote JWK Set (SECRETS+MANAGE and SECRETS+DEPLOY_UNDEPLOY:
+    /// its keys are deployed as its provider publishes them). Fetched at once; a set that
+    /// cannot be fetched or holds no usable key is refused.
+    CreateJwkSet {
+        /// The project.
+        project: String,
+        /// The set's name (unique among the project's sets).
+        name: String,
+        /// Where and how it is followed.
+        spec: JwkSetSpec,
+    },
+    /// Update JWK Set: a new URL, options or policy; fetched at once like a new set.
+    UpdateJwkSet {
+        /// The project.
+        project: String,
+        /// The set.
+        name: String,
+        /// Where and how it is followed from now on.
+        spec: JwkSetSpec,
+    },
+    /// Delete JWK Set: its keys are no longer served.
+    DeleteJwkSet {
+        /// The project.
+        project: String,
+        /// The set.
+        name: String,
+    },
+    /// Refresh JWK Set now (SECRETS+MANAGE), whatever its schedule: the report says which
+    /// kids were added, removed or changed.
+    RefreshJwkSet {
+        /// The project.
+        project: String,
+        /// The set.
         name: String,
     },
     /// Create a credential (CREDENTIALS+MANAGE).
@@ -423,6 +459,9 @@ pub(crate) struct Applied {
     pub(crate) token: Option<String>,
     pub(crate) rotated: Vec<RotatedJwk>,
     pub(crate) detached: Vec<String>,
+    /// The command's answer is this error, once what it committed is deployed (a refresh
+    /// whose failure withdrew a set's keys).
+    pub(crate) failed: Option<crate::error::RegistryError>,
 }
 
 /// What a committed command deploys.
@@ -444,6 +483,14 @@ impl Applied {
             token: None,
             rotated: Vec::new(),
             detached: Vec::new(),
+            failed: None,
+        }
+    }
+
+    fn resynced((report, change): (ResyncReport, Change)) -> Applied {
+        Applied {
+            resync: Some(report),
+            ..Applied::change(change)
         }
     }
 
@@ -455,6 +502,7 @@ impl Applied {
             token: None,
             rotated: Vec::new(),
             detached: Vec::new(),
+            failed: None,
         }
     }
 }
@@ -475,6 +523,9 @@ impl Registry {
             Deploy::Change(change) => Some(self.deploy(change).await?),
             Deploy::Reconcile => Some(self.reconcile().await?),
         };
+        if let Some(e) = applied.failed {
+            return Err(e);
+        }
         Ok(Outcome {
             revision: applied.revision,
             deployment,
@@ -503,10 +554,29 @@ impl Registry {
                 Applied::change(self.deploy_jwk(actor, &project, &name)?)
             }
             Command::ResyncJwk { project, name } => {
-                let (report, change) = self.resync_jwk(actor, &project, &name)?;
-                Applied {
-                    resync: Some(report),
-                    ..Applied::change(change)
+                Applied::resynced(self.resync_jwk(actor, &project, &name)?)
+            }
+            Command::CreateJwkSet {
+                project,
+                name,
+                spec,
+            } => Applied::resynced(self.put_jwk_set(actor, &project, &name, &spec, false)?),
+            Command::UpdateJwkSet {
+                project,
+                name,
+                spec,
+            } => Applied::resynced(self.put_jwk_set(actor, &project, &name, &spec, true)?),
+            Command::DeleteJwkSet { project, name } => {
+                Applied::change(self.delete_jwk_set(actor, &project, &name)?)
+            }
+            Command::RefreshJwkSet { project, name } => {
+                let (refreshed, change) = self.refresh_jwk_set(actor, &project, &name)?;
+                match refreshed {
+                    Ok(report) => Applied::resynced((report, change)),
+                    Err(e) => Applied {
+                        failed: Some(e),
+                        ..Applied::change(change)
+                    },
                 }
             }
             Command::CreateCredential { project, username } => {

@@ -47,6 +47,7 @@ impl Registry {
                 by_ref.insert((p.name.clone(), opened.id), opened.deployed.clone());
                 snap.jwks.push(opened.deployed);
             }
+            snap.remote_keys = self.remote_keys(&p.name)?;
             projects.push(snap);
         }
         // Deleted JWKs leave the cache.

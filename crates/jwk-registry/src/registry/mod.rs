@@ -7,6 +7,8 @@ mod command;
 mod credentials;
 mod deployment;
 mod jwks;
+mod live;
+mod remote;
 mod resync;
 mod secrets;
 mod sources;
@@ -23,6 +25,10 @@ pub use command::{
 };
 pub use credentials::{CredentialView, SlotView};
 pub use jwks::{JwkView, SourceView, SyncView, UrlOptionsView};
+pub use live::{DEFAULT_MISS_WAIT, LiveKeys, LookupError, MissStats};
+pub use remote::{
+    DEFAULT_REFRESH, JwkSetSpec, JwkSetStatus, JwkSetView, RefreshPolicy, SkippedKey,
+};
 pub use resync::ResyncReport;
 pub use secrets::{
     CertificateView, KeystoreEntryView, RotatedJwk, SecretClass, SecretKind, SecretName, SecretView,
@@ -144,6 +150,8 @@ pub struct Registry {
     fetching: std::sync::atomic::AtomicUsize,
     /// Whether the store holds the approved copies (`approval.rs`).
     approval_layout: std::sync::atomic::AtomicBool,
+    /// The remote JWK Sets followed in this process (`live.rs`).
+    live: live::Live,
 }
 
 impl std::fmt::Debug for Registry {
@@ -246,6 +254,7 @@ impl Registry {
             refreshing: tokio::sync::Mutex::new(()),
             fetching: std::sync::atomic::AtomicUsize::new(0),
             approval_layout: std::sync::atomic::AtomicBool::new(false),
+            live: live::Live::new(),
         }
     }
 
