@@ -1505,3 +1505,137 @@ fn a_slot_refuses_a_jwk_for_the_other_use() {
         200
     );
 }
+
+#[test]
+fn remote_jwk_sets_are_followed_over_http_and_readyz_waits_for_them() {
+    let (_dir, s, admin) = serving();
+    // No set yet: ready as soon as the follower has looked.
+    let mut ready = (0, Value::Null);
+    for _ in 0..100 {
+        ready = s.call("GET", "/readyz", None, None);
+        if ready.0 == 200 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(ready, (200, json!({"status": "ready"})));
+
+    let key = r#"{"kty":"EC","crv":"P-256","kid":"idp-1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
+    let body = format!(r#"{{"keys":[{key},{{"kty":"oct","kid":"s","k":"AQID"}}]}}"#);
+    let stub = jwk_testkit::HttpStub::start(move |_, st| {
+        jwk_testkit::respond(
+            st,
+            "200 OK",
+            &["Cache-Control: max-age=600", "ETag: \"1\""],
+            body.as_bytes(),
+        )
+    });
+    let sets = "/apiops/projects/MyProject/jwk-sets/";
+    let create =
+        json!({"name": "idp", "url": stub.url("/jwks"), "refresh": {"minIntervalSeconds": 10}})
+            .to_string();
+    let mut created = deployed(&["production", "staging"]);
+    created["resyncResult"] =
+        json!({"added": ["idp-1"], "removed": [], "changed": [], "notModified": false});
+    assert_eq!(
+        s.call("POST", sets, Some(&admin), Some(&create)),
+        (200, created)
+    );
+    assert_eq!(
+        s.call("POST", sets, Some(&admin), Some(&create)),
+        bad("JWK Set (name: idp) is already exist!")
+    );
+    let (status, jwks) = s.call(
+        "GET",
+        "/apiops/environments/production/jwks/",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(
+        (status, common::sorted_kids(&jwks)),
+        (200, vec!["idp-1".to_owned()])
+    );
+
+    let (status, mut item) = s.call("GET", &format!("{sets}idp/"), Some(&admin), None);
+    assert_eq!(status, 200);
+    let view = &mut item["resultItem"];
+    for time in ["lastAttempt", "lastSuccess", "nextRefresh"] {
+        let t = view["status"][time].take();
+        assert!(t.as_str().unwrap().ends_with('Z'), "{time}: {t}");
+    }
+    assert_eq!(
+        *view,
+        json!({
+            "name": "idp", "url": stub.url("/jwks"),
+            "urlOptionConnectTimeout": 5000, "urlOptionReadTimeout": 10000, "urlOptionSizeLimit": 1048576,
+            "refresh": {"defaultIntervalSeconds": 300, "minIntervalSeconds": 10, "maxIntervalSeconds": 3600,
+                        "graceSeconds": null, "staleLimitSeconds": 86400, "missCooldownSeconds": 30, "missBudgetPerHour": 60},
+            "status": {"kids": ["idp-1"], "graceKids": [], "lastAttempt": null, "lastSuccess": null, "nextRefresh": null,
+                       "intervalSeconds": 600, "etag": "\"1\"", "consecutiveFailures": 0, "withdrawn": false,
+                       "skipped": [{"index": 1, "kid": "s", "code": "jwk_set.symmetric_key",
+                                    "message": "a symmetric (oct) key is never taken from a remote JWK Set"}]}
+        })
+    );
+    let (status, list) = s.call("GET", sets, Some(&admin), None);
+    assert_eq!(
+        (status, list["resultList"].as_array().unwrap().len()),
+        (200, 1)
+    );
+
+    // A manual refresh sends the ETag back.
+    let (status, refreshed) = s.call("POST", &format!("{sets}idp/refresh/"), Some(&admin), None);
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(
+        refreshed["resyncResult"],
+        json!({"added": [], "removed": [], "changed": [], "notModified": false})
+    );
+    assert!(
+        stub.requests()
+            .last()
+            .unwrap()
+            .contains("if-none-match: \"1\"")
+    );
+
+    // Bounds, permissions, deletion.
+    assert_eq!(
+        s.call(
+            "PUT",
+            &format!("{sets}idp/"),
+            Some(&admin),
+            Some(
+                &json!({"url": stub.url("/jwks"), "refresh": {"minIntervalSeconds": 0}})
+                    .to_string()
+            )
+        ),
+        bad(
+            "refresh.minIntervalSeconds (0) is not valid! It must be between 1 and 604800 seconds."
+        )
+    );
+    let bob = common::new_member(&s, &admin, "MyProject", "bob", &["SECRETS+MANAGE"]);
+    let other = json!({"name": "other", "url": stub.url("/jwks")}).to_string();
+    assert_eq!(
+        s.call("POST", sets, Some(&bob), Some(&other)),
+        (
+            403,
+            json!({"error": "access_denied", "error_description": "User (username: bob) does not have SECRETS+DEPLOY_UNDEPLOY permission in project (MyProject)!"})
+        )
+    );
+    assert_eq!(
+        s.call("DELETE", &format!("{sets}idp/"), Some(&admin), None),
+        (200, deployed(&["production", "staging"]))
+    );
+    assert_eq!(
+        s.call("GET", &format!("{sets}idp/"), Some(&admin), None),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "JWK Set (name: idp) is not found!"})
+        )
+    );
+    let (_, jwks) = s.call(
+        "GET",
+        "/apiops/environments/production/jwks/",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(jwks, json!({"keys": []}));
+}

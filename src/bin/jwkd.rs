@@ -234,6 +234,8 @@ async fn serve(
     tracing::info!(%addr, scheme, "listening");
     // Loads the in-process resolvers now, and keeps them current with other nodes' changes.
     tokio::spawn(registry.clone().follow());
+    // Keeps the remote JWK Sets fresh; /readyz answers 200 once each was loaded once.
+    tokio::spawn(registry.clone().follow_jwk_sets());
     let reconciler = registry.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(interval.max(1)));

@@ -468,6 +468,69 @@ async fn pair_change(
     apply_and_answer(&s, &a, make(project, name)).await
 }
 
+async fn create_jwk_set(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody<wire::JwkSetBody>,
+) -> ApiResult {
+    let name = body.name();
+    let spec = body.into_spec();
+    let command = Command::CreateJwkSet {
+        project,
+        name,
+        spec,
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+async fn update_jwk_set(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<wire::JwkSetBody>,
+) -> ApiResult {
+    let spec = body.into_spec();
+    let command = Command::UpdateJwkSet {
+        project,
+        name,
+        spec,
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+async fn list_jwk_sets(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let sets = s
+        .registry
+        .run_blocking(move || reg.list_jwk_sets(&a, &project))
+        .await?;
+    ok_json(&ResultList {
+        success: true,
+        result_list: sets,
+    })
+}
+
+async fn get_jwk_set(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let set = s
+        .registry
+        .run_blocking(move || reg.get_jwk_set(&a, &project, &name))
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: set,
+    })
+}
+
 /// `POST` of a [`pair_change`].
 fn post_pair(make: fn(String, String) -> Command) -> MethodRouter<AppState> {
     post(
@@ -914,6 +977,20 @@ async fn healthz() -> Response {
     json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
 }
 
+/// Ready once every remote JWK Set was loaded once or failed its first attempt
+/// ([`Registry::jwk_sets_ready`]); 503 until then.
+async fn readyz(State(s): State<AppState>) -> Response {
+    if s.registry.jwk_sets_ready() {
+        json_response(StatusCode::OK, r#"{"status":"ready"}"#.to_owned())
+    } else {
+        error_json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "The remote JWK Sets are being loaded: not ready yet!",
+        )
+    }
+}
+
 async fn openapi() -> Response {
     json_response(StatusCode::OK, OPENAPI.to_owned())
 }
@@ -973,6 +1050,45 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "POST",
             "/apiops/projects/{project}/jwks/{name}/deploy",
             post_pair(|project, name| Command::DeployJwk { project, name }),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwk-sets",
+            post(create_jwk_set),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/jwk-sets",
+            get(list_jwk_sets),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/jwk-sets/{name}",
+            get(get_jwk_set),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/jwk-sets/{name}",
+            put(update_jwk_set),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/jwk-sets/{name}",
+            delete(
+                move |State(s): State<AppState>,
+                      Caller(a): Caller,
+                      Path(pair): Path<(String, String)>| {
+                    pair_change(s, a, pair, |project, name| Command::DeleteJwkSet {
+                        project,
+                        name,
+                    })
+                },
+            ),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwk-sets/{name}/refresh",
+            post_pair(|project, name| Command::RefreshJwkSet { project, name }),
         ),
         (
             "POST",
@@ -1097,6 +1213,7 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("POST", "/apiops/reconcile", post(reconcile)),
         ("GET", "/apiops/openapi.json", get(openapi)),
         ("GET", "/healthz", get(healthz)),
+        ("GET", "/readyz", get(readyz)),
     ]
 }
 
@@ -1176,6 +1293,8 @@ mod answer_tests {
                 let expected = match (listed, *path) {
                     (false, _) => StatusCode::METHOD_NOT_ALLOWED,
                     (true, "/healthz" | "/apiops/openapi.json") => StatusCode::OK,
+                    // No follower runs in this test.
+                    (true, "/readyz") => StatusCode::SERVICE_UNAVAILABLE,
                     (true, _) => StatusCode::UNAUTHORIZED,
                 };
                 assert_eq!(status, expected, "{method} {concrete}");

@@ -237,6 +237,65 @@ impl From<UpdateJwkBody> for jwk_registry::JwkUpdate {
     }
 }
 
+/// The body of Create JWK Set (`POST …/jwk-sets/`) and Update JWK Set (`PUT
+/// …/jwk-sets/{name}/`, where the name in the path wins). Absent options and policy fields
+/// take their defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JwkSetBody {
+    name: Option<String>,
+    url: Option<String>,
+    url_option_connect_timeout: Option<u64>,
+    url_option_read_timeout: Option<u64>,
+    url_option_size_limit: Option<u64>,
+    refresh: Option<RefreshBody>,
+}
+
+/// `refresh` of a [`JwkSetBody`]: seconds, each optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshBody {
+    default_interval_seconds: Option<u64>,
+    min_interval_seconds: Option<u64>,
+    max_interval_seconds: Option<u64>,
+    grace_seconds: Option<u64>,
+    stale_limit_seconds: Option<u64>,
+    miss_cooldown_seconds: Option<u64>,
+    miss_budget_per_hour: Option<u64>,
+}
+
+impl JwkSetBody {
+    /// The name as given (checked by the registry).
+    pub fn name(&self) -> String {
+        text(self.name.clone())
+    }
+
+    /// The set to follow.
+    pub fn into_spec(self) -> jwk_registry::JwkSetSpec {
+        let d = jwk_registry::DEFAULT_REFRESH;
+        let r = self.refresh.unwrap_or_default();
+        jwk_registry::JwkSetSpec {
+            url: text(self.url),
+            options: UrlOptions {
+                connect_timeout_ms: self.url_option_connect_timeout,
+                read_timeout_ms: self.url_option_read_timeout,
+                size_limit: self.url_option_size_limit,
+            },
+            policy: jwk_registry::RefreshPolicy {
+                default_interval_seconds: r
+                    .default_interval_seconds
+                    .unwrap_or(d.default_interval_seconds),
+                min_interval_seconds: r.min_interval_seconds.unwrap_or(d.min_interval_seconds),
+                max_interval_seconds: r.max_interval_seconds.unwrap_or(d.max_interval_seconds),
+                grace_seconds: r.grace_seconds.or(d.grace_seconds),
+                stale_limit_seconds: r.stale_limit_seconds.unwrap_or(d.stale_limit_seconds),
+                miss_cooldown_seconds: r.miss_cooldown_seconds.unwrap_or(d.miss_cooldown_seconds),
+                miss_budget_per_hour: r.miss_budget_per_hour.unwrap_or(d.miss_budget_per_hour),
+            },
+        }
+    }
+}
+
 /// A secret named in a body, for the registry's first checks.
 fn secret_record(
     what: &'static str,
