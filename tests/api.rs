@@ -1639,3 +1639,162 @@ fn remote_jwk_sets_are_followed_over_http_and_readyz_waits_for_them() {
     );
     assert_eq!(jwks, json!({"keys": []}));
 }
+
+/// The samples of an OpenMetrics / Prometheus text exposition, as "name{labels}" → value;
+/// panics on a line that is not a comment, a sample or the final `# EOF`.
+fn exposition(text: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut samples = std::collections::BTreeMap::new();
+    let mut typed = std::collections::BTreeSet::new();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.last(),
+        Some(&"# EOF"),
+        "the exposition ends with # EOF"
+    );
+    for line in &lines[..lines.len() - 1] {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (family, kind) = rest.split_once(' ').unwrap();
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+            typed.insert(family.to_owned());
+            continue;
+        }
+        if line.starts_with("# HELP ") || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let name = series.split('{').next().unwrap();
+        assert!(
+            typed.iter().any(|f| name.starts_with(f.as_str())),
+            "a sample of an undeclared family: {line}"
+        );
+        if let Some(labels) = series.strip_prefix(name) {
+            assert!(
+                labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+                "{line}"
+            );
+        }
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
+        assert!(
+            samples.insert(series.to_owned(), value).is_none(),
+            "twice: {line}"
+        );
+    }
+    samples
+}
+
+#[test]
+fn metrics_are_served_in_the_exposition_format_to_the_admin() {
+    let (_dir, s, admin) = serving();
+    let key = r#"{"kty":"EC","crv":"P-256","kid":"idp-1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
+    let body = format!(r#"{{"keys":[{key}]}}"#);
+    let stub = jwk_testkit::HttpStub::start(move |_, st| {
+        jwk_testkit::respond(st, "200 OK", &[], body.as_bytes())
+    });
+    let sets = "/apiops/projects/MyProject/jwk-sets/";
+    let create = json!({"name": "idp", "url": stub.url("/jwks")}).to_string();
+    assert_eq!(s.call("POST", sets, Some(&admin), Some(&create)).0, 200);
+    // A JWK whose certificate expires: its x5c leaf's notAfter.
+    let pem = std::fs::read_to_string("testdata/samples/p256-cert.pem").unwrap();
+    let cert =
+        json!({"name": "my-certificate", "environmentName": "production", "pem": pem}).to_string();
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/certificates/",
+            Some(&admin),
+            Some(&cert)
+        )
+        .0,
+        200
+    );
+    let from_cert = json!({"name": "signing", "sourceType": "CERTIFICATE", "certificateName": "my-certificate", "environmentName": "production", "useType": "SIGNATURE", "algorithm": "ES256"}).to_string();
+    let (status, made) = s.call(
+        "POST",
+        "/apiops/projects/MyProject/jwks/",
+        Some(&admin),
+        Some(&from_cert),
+    );
+    assert_eq!(status, 200, "{made}");
+    let (_, jwk) = s.call(
+        "GET",
+        "/apiops/projects/MyProject/jwks/signing/",
+        Some(&admin),
+        None,
+    );
+    let kid = jwk["resultItem"]["jwk"]["kid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let der = jwk_testkit::b64std_decode(jwk["resultItem"]["jwk"]["x5c"][0].as_str().unwrap());
+    let not_after = jwk_engine::core::CertificateInfo::from_der(&der)
+        .unwrap()
+        .not_after_unix;
+
+    let bob = common::new_member(&s, &admin, "MyProject", "bob", &["SECRETS+VIEW"]);
+    assert_eq!(
+        s.call("GET", "/metrics", None, None),
+        (
+            401,
+            json!({"error": "unauthorized_client", "error_description": "Invalid token"})
+        )
+    );
+    assert_eq!(
+        s.call("GET", "/metrics", Some(&bob), None),
+        (
+            403,
+            json!({"error": "access_denied", "error_description": "User (username: bob) may not read the metrics: only the admin user may!"})
+        )
+    );
+    let (status, headers, text) = s.call_with_headers("GET", "/metrics", Some(&admin), None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let m = exposition(text.as_str().unwrap());
+    let set = r#"project="MyProject",set="idp""#;
+    assert_eq!(
+        m[&format!("jwk_jwkset_fetches_total{{{set},result=\"ok\"}}")],
+        1.0
+    );
+    assert_eq!(m[&format!("jwk_jwkset_keys{{{set}}}")], 1.0);
+    assert_eq!(m[&format!("jwk_jwkset_withdrawn{{{set}}}")], 0.0);
+    assert_eq!(m[&format!("jwk_jwkset_consecutive_failures{{{set}}}")], 0.0);
+    let age = m[&format!("jwk_jwkset_age_seconds{{{set}}}")];
+    assert!((0.0..60.0).contains(&age), "{age}");
+    assert_eq!(m["jwk_kid_miss_refetches_total"], 0.0);
+    assert_eq!(m["jwk_kid_miss_suppressed_total"], 0.0);
+    // The set, the certificate JWK (and nothing failed).
+    assert_eq!(
+        m[r#"jwk_deployments_total{environment="production",result="success"}"#],
+        2.0
+    );
+    assert!(!m.keys().any(|k| k.contains(r#"result="failure""#)));
+    assert_eq!(m[r#"jwk_environment_pending{environment="staging"}"#], 0.0);
+    assert_eq!(m["jwk_environments_pending"], 0.0);
+    let expiry = m[&format!(
+        "jwk_key_certificate_expiry_seconds{{project=\"MyProject\",name=\"signing\",kid=\"{kid}\"}}"
+    )];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((expiry - (not_after as f64 - now)).abs() < 60.0, "{expiry}");
+    let route = r#"method="POST",route="/apiops/projects/{project}/jwk-sets""#;
+    assert_eq!(
+        m[&format!("jwk_http_requests_total{{{route},status=\"200\"}}")],
+        1.0
+    );
+    assert_eq!(
+        m[&format!("jwk_http_request_duration_seconds_count{{{route}}}")],
+        1.0
+    );
+    assert_eq!(
+        m[&format!("jwk_http_request_duration_seconds_bucket{{le=\"+Inf\",{route}}}")],
+        1.0
+    );
+    assert_eq!(
+        m[r#"jwk_http_requests_total{method="GET",route="/metrics",status="403"}"#],
+        1.0
+    );
+}

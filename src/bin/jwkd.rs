@@ -111,6 +111,11 @@ enum Command {
         /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Serve GET /metrics without a token (for a scraper on a private network). Without
+        /// it the admin user's token is asked for: the metrics name every project's remote
+        /// JWK Sets and every environment.
+        #[arg(long)]
+        public_metrics: bool,
     },
 }
 
@@ -191,6 +196,8 @@ struct Listen {
     listener: std::net::TcpListener,
     /// HTTPS, loaded from the certificate and key files.
     tls: Option<Arc<jwk_engine::server::tls::ServerConfig>>,
+    /// GET /metrics without a token.
+    public_metrics: bool,
 }
 
 impl Listen {
@@ -201,7 +208,11 @@ impl Listen {
         let listener = std::net::TcpListener::bind(addr)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        Ok(Listen { listener, tls })
+        Ok(Listen {
+            listener,
+            tls,
+            public_metrics: false,
+        })
     }
 }
 
@@ -213,6 +224,7 @@ async fn serve(
     limits: jwk_engine::server::serve::ConnectionLimits,
 ) -> Result<(), String> {
     let tls = listen.tls;
+    let public_metrics = listen.public_metrics;
     if !registry.is_bootstrapped().map_err(|e| e.to_string())? {
         match registry.bootstrap() {
             Ok(token) => {
@@ -247,7 +259,10 @@ async fn serve(
             }
         }
     });
-    let app = jwk_engine::server::service(jwk_engine::server::AppState { registry });
+    let app = jwk_engine::server::service(jwk_engine::server::AppState {
+        public_metrics,
+        ..jwk_engine::server::AppState::new(registry)
+    });
     match tls {
         Some(config) => {
             let listener = jwk_engine::server::tls::TlsListener::new(listener, config)
@@ -298,6 +313,7 @@ fn main() -> ExitCode {
             reconcile_interval_secs,
             tls_cert,
             tls_key,
+            public_metrics,
         } => {
             // A certificate that does not load, or a file target directory that cannot be
             // used, stops the start before the store is opened.
@@ -311,7 +327,8 @@ fn main() -> ExitCode {
                     .as_deref()
                     .map(|dir| file_target_root(dir, &cli.data_dir))
                     .transpose()?;
-                let listen = Listen::bind(*listen, tls)?;
+                let mut listen = Listen::bind(*listen, tls)?;
+                listen.public_metrics = *public_metrics;
                 let config = RegistryConfig {
                     allow_private_networks: *allow_private_networks,
                     max_fetch_timeout_ms: *max_fetch_timeout_ms,

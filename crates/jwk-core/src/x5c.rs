@@ -174,6 +174,8 @@ pub struct CertificateInfo {
     pub not_before: String,
     /// End of validity, RFC 3339 (UTC).
     pub not_after: String,
+    /// End of validity, Unix seconds.
+    pub not_after_unix: i64,
     /// The serial number, lower-case hex, two digits per byte, without the sign byte (as
     /// `openssl x509 -serial` shows it).
     pub serial: String,
@@ -207,6 +209,7 @@ impl CertificateInfo {
             issuer: cert.tbs_certificate.issuer.to_string(),
             not_before: rfc3339(validity.not_before),
             not_after: rfc3339(validity.not_after),
+            not_after_unix: validity.not_after.timestamp(),
             serial: serial_hex(cert.tbs_certificate.raw_serial()),
             sha256_fingerprint: Sha256::digest(der)
                 .iter()

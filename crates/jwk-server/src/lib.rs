@@ -5,6 +5,7 @@
 //! `{"success":true,"deploymentResult":{…}}` after deploying to every environment.
 
 mod body;
+pub mod metrics;
 pub mod serve;
 pub mod tls;
 pub mod wire;
@@ -36,6 +37,22 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub struct AppState {
     /// The registry.
     pub registry: Arc<Registry>,
+    /// The HTTP requests answered, for `/metrics`.
+    pub http_metrics: metrics::HttpMetrics,
+    /// Serve `/metrics` without a token (default: the admin user's token is asked for, as
+    /// the metrics name every project's sets and environments).
+    pub public_metrics: bool,
+}
+
+impl AppState {
+    /// The state of a server over `registry`: `/metrics` for the admin user only.
+    pub fn new(registry: Arc<Registry>) -> AppState {
+        AppState {
+            registry,
+            http_metrics: metrics::HttpMetrics::default(),
+            public_metrics: false,
+        }
+    }
 }
 
 /// A handler's failure, rendered in the product's error shape.
@@ -977,6 +994,56 @@ async fn healthz() -> Response {
     json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
 }
 
+/// The metrics ([`metrics::render`]): the admin user's token is asked for unless the
+/// server was started with public metrics.
+async fn metrics_text(State(s): State<AppState>, headers: HeaderMap) -> ApiResult {
+    if !s.public_metrics {
+        let caller = actor(&s, &headers).await?;
+        if !caller.admin {
+            return Err(ApiError(RegistryError::forbidden(format!(
+                "User (username: {}) may not read the metrics: only the admin user may!",
+                caller.username
+            ))));
+        }
+    }
+    let reg = s.registry.clone();
+    let observed = s.registry.run_blocking(move || reg.observe()).await?;
+    let text = metrics::render(&s.http_metrics, &observed)
+        .map_err(|e| ApiError(RegistryError::internal(format!("the metrics: {e}"))))?;
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// Counts a routed request for `/metrics`, under its route template.
+async fn count_request(
+    State(s): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", axum::extract::MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    s.http_metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
 /// Ready once every remote JWK Set was loaded once or failed its first attempt
 /// ([`Registry::jwk_sets_ready`]); 503 until then.
 async fn readyz(State(s): State<AppState>) -> Response {
@@ -1214,6 +1281,7 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/apiops/openapi.json", get(openapi)),
         ("GET", "/healthz", get(healthz)),
         ("GET", "/readyz", get(readyz)),
+        ("GET", "/metrics", get(metrics_text)),
     ]
 }
 
@@ -1232,6 +1300,10 @@ pub fn router(state: AppState) -> Router {
         .fold(Router::new(), |router, (_, path, handler)| {
             router.route(path, handler)
         })
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_request,
+        ))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -1272,7 +1344,7 @@ mod answer_tests {
             jwk_registry::MasterKey::from_bytes([3; 32]),
             jwk_registry::RegistryConfig::default(),
         ));
-        let app = router(AppState { registry });
+        let app = router(AppState::new(registry));
         let rt = tokio::runtime::Runtime::new().unwrap();
         let table = routes();
         for (_, path) in &table {

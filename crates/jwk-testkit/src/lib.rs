@@ -222,6 +222,11 @@ pub fn b64std(bytes: &[u8]) -> String {
     Base64::encode_string(bytes)
 }
 
+/// Decodes standard base64 with padding (panics on anything else: test input).
+pub fn b64std_decode(text: &str) -> Vec<u8> {
+    Base64::decode_vec(text).expect("standard base64")
+}
+
 /// The hex fields of `openssl pkey -text -noout` (`modulus`, `priv`, `pub`, ...), as bytes,
 /// plus `publicExponent` as big-endian bytes. An independent view of a key's numbers.
 pub fn openssl_key_fields(text: &str) -> Vec<(String, Vec<u8>)> {

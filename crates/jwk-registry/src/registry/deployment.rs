@@ -219,6 +219,7 @@ impl Registry {
                 }
             };
             self.record_deployment(&env.name, rec)?;
+            self.live.tally.deployed(&env.name, success);
             results.push(EnvironmentResult {
                 environment_name: env.name.clone(),
                 success,

@@ -63,6 +63,52 @@ pub(crate) struct Counters {
     pub(crate) miss_suppressed: AtomicU64,
 }
 
+/// Counts by label, for metrics: fetches by (project, set, result) and deployments by
+/// (environment, success). Entries of deleted sets and environments are dropped, so the
+/// count of entries is bounded by what the registry holds.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    fetches: Mutex<HashMap<(String, String, String), u64>>,
+    deployments: Mutex<HashMap<(String, bool), u64>>,
+}
+
+impl Tally {
+    pub(crate) fn fetched(&self, project: &str, set: &str, result: &str) {
+        let mut map = self.fetches.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((project.to_owned(), set.to_owned(), result.to_owned()))
+            .or_default() += 1;
+    }
+
+    pub(crate) fn deployed(&self, environment: &str, success: bool) {
+        let mut map = self.deployments.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((environment.to_owned(), success)).or_default() += 1;
+    }
+
+    /// The fetch counts of the sets in `sets` (others are forgotten).
+    pub(crate) fn fetches(&self, sets: &[(String, String)]) -> Vec<(String, String, String, u64)> {
+        let mut map = self.fetches.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|(p, s, _), _| sets.iter().any(|(sp, ss)| sp == p && ss == s));
+        let mut out: Vec<_> = map
+            .iter()
+            .map(|((p, s, r), n)| (p.clone(), s.clone(), r.clone(), *n))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The deployment counts of the environments in `environments` (others are forgotten).
+    pub(crate) fn deployments(&self, environments: &[String]) -> Vec<(String, bool, u64)> {
+        let mut map = self.deployments.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|(e, _), _| environments.contains(e));
+        let mut out: Vec<_> = map
+            .iter()
+            .map(|((e, ok), n)| (e.clone(), *ok, *n))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 /// Counts of what lookups of unknown kids did, in this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -80,6 +126,7 @@ pub(crate) struct Live {
     /// True once every set was refreshed (or failed) once since the follower started.
     ready: AtomicBool,
     pub(crate) counters: Counters,
+    pub(crate) tally: Tally,
 }
 
 impl Live {
@@ -93,6 +140,7 @@ impl Live {
             sets: Mutex::new(HashMap::new()),
             ready: AtomicBool::new(false),
             counters: Counters::default(),
+            tally: Tally::default(),
         }
     }
 

@@ -8,6 +8,7 @@ mod credentials;
 mod deployment;
 mod jwks;
 mod live;
+mod observe;
 mod remote;
 mod resync;
 mod secrets;
@@ -26,6 +27,7 @@ pub use command::{
 pub use credentials::{CredentialView, SlotView};
 pub use jwks::{JwkView, SourceView, SyncView, UrlOptionsView};
 pub use live::{DEFAULT_MISS_WAIT, LiveKeys, LookupError, MissStats};
+pub use observe::{DeploymentCount, EnvironmentGauge, FetchCount, KeyExpiry, Observed, SetGauge};
 pub use remote::{
     DEFAULT_REFRESH, JwkSetSpec, JwkSetStatus, JwkSetView, RefreshPolicy, SkippedKey,
 };

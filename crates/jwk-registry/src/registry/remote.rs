@@ -490,6 +490,22 @@ impl Registry {
     /// Fetches a set (conditionally with `validators`) and reads its keys.
     fn fetch_set(
         &self,
+        project: &str,
+        rec: &JwkSetRec,
+        validators: Option<(Option<String>, Option<String>)>,
+    ) -> Result<FetchedSet> {
+        let fetched = self.fetch_set_uncounted(rec, validators);
+        let result = match &fetched {
+            Ok(set) if set.keys.is_none() => "not_modified",
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        self.live.tally.fetched(project, &rec.name, result);
+        fetched
+    }
+
+    fn fetch_set_uncounted(
+        &self,
         rec: &JwkSetRec,
         validators: Option<(Option<String>, Option<String>)>,
     ) -> Result<FetchedSet> {
@@ -592,7 +608,7 @@ impl Registry {
         if let Some((old, _)) = &current {
             rec.created_at = old.created_at.clone();
         }
-        let fetched = self.fetch_set(&rec, None)?;
+        let fetched = self.fetch_set(project, &rec, None)?;
         let fresh = fetched.keys.ok_or_else(|| {
             RegistryError::bad_request("The URL answered 304 Not Modified to a first fetch!")
         })?;
@@ -753,7 +769,7 @@ impl Registry {
         };
         let validators = (!served.withdrawn && !served.keys.is_empty())
             .then(|| (status.etag.clone(), status.last_modified.clone()));
-        let fetched = self.fetch_set(&rec, validators);
+        let fetched = self.fetch_set(project, &rec, validators);
         let now = now_ms();
         status.last_attempt = Some(now);
         status.lease_until = 0;
