@@ -602,3 +602,91 @@ fn postgres_ca_options_are_checked() {
         "{message}"
     );
 }
+
+/// A JWKS server on loopback that counts its requests (with when they came) and serves the
+/// keys the test sets, with `Cache-Control: max-age=2`.
+struct CountingJwks {
+    stub: jwk_testkit::HttpStub,
+    keys: Arc<Mutex<String>>,
+    seen: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl CountingJwks {
+    fn start(keys: &str) -> CountingJwks {
+        let shared = Arc::new(Mutex::new(keys.to_owned()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (k, s) = (shared.clone(), seen.clone());
+        let stub = jwk_testkit::HttpStub::start(move |_, st| {
+            s.lock().unwrap().push(Instant::now());
+            let body = format!("{{\"keys\":[{}]}}", k.lock().unwrap());
+            jwk_testkit::respond(st, "200 OK", &["Cache-Control: max-age=2"], body.as_bytes());
+        });
+        CountingJwks {
+            stub,
+            keys: shared,
+            seen,
+        }
+    }
+}
+
+#[test]
+fn two_nodes_fetch_a_remote_set_once_per_interval_and_both_serve_its_new_key() {
+    let Some((c, a, b)) = two_nodes_with_a_memory_environment() else {
+        return;
+    };
+    let ec = |kid: &str, x: &str, y: &str| {
+        json!({"kty": "EC", "crv": "P-256", "kid": kid, "x": x, "y": y}).to_string()
+    };
+    let k1 = ec(
+        "k1",
+        "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+        "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM",
+    );
+    let k2 = ec(
+        "k2",
+        "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    );
+    let server = CountingJwks::start(&k1);
+    let create = json!({"name": "idp", "url": server.stub.url("/jwks"), "refresh": {"minIntervalSeconds": 1}}).to_string();
+    let (status, body) = a.call(
+        "POST",
+        "/apiops/projects/p/jwk-sets/",
+        Some(&c.admin),
+        Some(&create),
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_served(&b, &c.admin, "edge", &["k1".to_owned()]);
+
+    // Both followers run for 7 s: the set is fetched once per interval (2 s max-age,
+    // refreshed at 80–90 % of it), never by both nodes.
+    std::thread::sleep(Duration::from_secs(7));
+    let seen = server.seen.lock().unwrap().clone();
+    let gaps: Vec<Duration> = seen.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        (4..=6).contains(&seen.len()),
+        "{} requests in 7 s: {gaps:?}",
+        seen.len()
+    );
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(1400)),
+        "two fetches within one interval: {gaps:?}"
+    );
+
+    // The provider rotates: both nodes serve the new key within an interval or two.
+    *server.keys.lock().unwrap() = k2;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for node in [&a, &b] {
+        loop {
+            let (kids, _) = served(node, &c.admin, "edge");
+            if kids.contains(&"k2".to_owned()) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not served: {kids:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    for node in [&a, &b] {
+        assert_eq!(node.call("GET", "/readyz", None, None).0, 200);
+    }
+}
