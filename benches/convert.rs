@@ -4,6 +4,7 @@
 //! same validation, write the JWK members) so the ratio to our `engine/…` case is the cost of
 //! the engine itself. Inputs are made with the `openssl` CLI when the bench starts.
 
+use std::future::Future;
 use std::hint::black_box;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
@@ -460,14 +461,33 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    // The resolver's hot path: a lookup by kid among 100 deployed keys.
-    let reg = resolver_with_keys(&p256_jwk, 100);
+    // The resolver's hot path: a lookup by kid among 100 deployed keys; and the gateway's
+    // lookup (LiveKeys::find, which refetches remote sets on a miss) when the kid is served.
+    let (registry, reg) = resolver_with_keys(&p256_jwk, 100);
+    let live = registry.live_keys("bench");
     let mut r = c.benchmark_group("resolver");
     r.bench_function("by_kid", |b| {
         b.iter(|| reg.by_kid(black_box("key-57")).unwrap())
     });
     r.bench_function("by_name", |b| {
         b.iter(|| reg.by_name(black_box("P"), black_box("jwk-57")).unwrap())
+    });
+    r.bench_function("by_project_kid", |b| {
+        b.iter(|| {
+            reg.by_project_kid(black_box("P"), black_box("key-57"))
+                .unwrap()
+        })
+    });
+    r.bench_function("live_find_hit", |b| {
+        // A hit answers at the first poll: polled once, with no runtime in the measurement.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        b.iter(|| {
+            let mut find = std::pin::pin!(live.find(black_box("P"), black_box("key-57")));
+            match find.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(found) => found.unwrap(),
+                std::task::Poll::Pending => panic!("a hit is ready at once"),
+            }
+        })
     });
     r.finish();
 
@@ -489,10 +509,14 @@ fn benches(c: &mut Criterion) {
     k.finish();
 }
 
+/// A registry whose `bench` memory resolver serves `n` keys (project P, kids key-0…).
 fn resolver_with_keys(
     template: &jwk_engine::Jwk,
     n: usize,
-) -> std::sync::Arc<jwk_engine::registry::Resolver> {
+) -> (
+    std::sync::Arc<jwk_engine::registry::Registry>,
+    std::sync::Arc<jwk_engine::registry::Resolver>,
+) {
     use jwk_engine::registry::deploy::{
         DeployTarget, DeployedJwk, EnvironmentSnapshot, ProjectSnapshot,
     };
@@ -517,12 +541,17 @@ fn resolver_with_keys(
             remote_keys: Vec::new(),
         }],
     };
-    let resolver = std::sync::Arc::new(jwk_engine::registry::Resolver::new());
+    let registry = std::sync::Arc::new(jwk_engine::registry::Registry::new(
+        std::sync::Arc::new(jwk_engine::registry::store::MemoryStore::new()),
+        jwk_engine::registry::MasterKey::from_bytes([7; 32]),
+        jwk_engine::registry::RegistryConfig::default(),
+    ));
+    let resolver = registry.resolver("bench");
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     rt.block_on(resolver.deploy(&snapshot)).unwrap();
-    resolver
+    (registry, resolver)
 }
 
 criterion_group!(convert, benches);
