@@ -1798,3 +1798,70 @@ fn metrics_are_served_in_the_exposition_format_to_the_admin() {
         1.0
     );
 }
+
+#[test]
+fn a_url_source_can_be_followed_over_http() {
+    let (_dir, s, admin) = serving();
+    let key = r#"{"kty":"EC","crv":"P-256","kid":"idp-1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
+    let body = format!(r#"{{"keys":[{key}]}}"#);
+    let stub = jwk_testkit::HttpStub::start(move |_, st| {
+        jwk_testkit::respond(
+            st,
+            "200 OK",
+            &["Cache-Control: max-age=900"],
+            body.as_bytes(),
+        )
+    });
+    let jwks = "/apiops/projects/MyProject/jwks/";
+    let followed = json!({"name": "followed", "sourceType": "URL", "url": stub.url("/jwks"), "kid": "idp-1", "follow": true, "refresh": {"staleLimitSeconds": 3600}}).to_string();
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(&followed)),
+        (200, deployed(&["production", "staging"]))
+    );
+    let (status, item) = s.call("GET", &format!("{jwks}followed/"), Some(&admin), None);
+    assert_eq!(status, 200);
+    let source = &item["resultItem"]["source"];
+    assert_eq!(
+        source["follow"],
+        json!({"defaultIntervalSeconds": 300, "minIntervalSeconds": 60, "maxIntervalSeconds": 3600,
+               "graceSeconds": null, "staleLimitSeconds": 3600, "missCooldownSeconds": 30, "missBudgetPerHour": 60})
+    );
+    assert_eq!(source["followStatus"]["kids"], json!(["idp-1"]));
+    assert_eq!(source["followStatus"]["withdrawn"], json!(false));
+
+    assert_eq!(
+        s.call(
+            "POST",
+            jwks,
+            Some(&admin),
+            Some(
+                &json!({"name": "x", "sourceType": "URL", "url": stub.url("/jwks"), "refresh": {}})
+                    .to_string()
+            )
+        ),
+        bad("refresh is only for a followed URL source: give \"follow\": true too!")
+    );
+    assert_eq!(
+        s.call(
+            "POST",
+            jwks,
+            Some(&admin),
+            Some(
+                &json!({"name": "x", "sourceType": "COPY_PASTE", "jwkStr": key, "follow": true})
+                    .to_string()
+            )
+        ),
+        bad("follow and refresh are only for URL source type, not COPY_PASTE!")
+    );
+    let bob = common::new_member(&s, &admin, "MyProject", "bob", &["SECRETS+MANAGE"]);
+    let bobs =
+        json!({"name": "bobs", "sourceType": "URL", "url": stub.url("/jwks"), "follow": true})
+            .to_string();
+    assert_eq!(
+        s.call("POST", jwks, Some(&bob), Some(&bobs)),
+        (
+            403,
+            json!({"error": "access_denied", "error_description": "User (username: bob) does not have SECRETS+DEPLOY_UNDEPLOY permission in project (MyProject)!"})
+        )
+    );
+}

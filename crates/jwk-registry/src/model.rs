@@ -148,6 +148,11 @@ pub mod keys {
     pub fn jwk_set_status(p: &str, name: &str) -> String {
         format!("jwksetstatus/{}/{}", c(p), c(name))
     }
+    /// `jwkfollow/<p>/<id>`: how the fetches of a followed URL-sourced JWK go, and the lease
+    /// of the node fetching it (not content).
+    pub fn jwk_follow(p: &str, id: &str) -> String {
+        format!("jwkfollow/{}/{id}", c(p))
+    }
     /// `deploy/<env>`: what an environment serves.
     pub fn deploy(e: &str) -> String {
         format!("deploy/{}", c(e))
@@ -270,6 +275,9 @@ pub struct SourceRec {
     /// For URL sources: the ETag of the last fetch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
+    /// URL: followed with this refresh policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow: Option<crate::registry::RefreshPolicy>,
 }
 
 impl SourceRec {
@@ -285,6 +293,7 @@ impl SourceRec {
             kid: None,
             set_kids: Vec::new(),
             etag: None,
+            follow: None,
         }
     }
 }

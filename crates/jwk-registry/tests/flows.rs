@@ -243,6 +243,7 @@ fn create_checks_in_the_products_order_with_its_messages() {
                 url: String::new(),
                 options: UrlOptions::default(),
                 kid: None,
+                follow: None,
             },
         )
     };
@@ -1272,6 +1273,7 @@ fn url_sources_fetch_and_resync_with_a_kid_report() {
             url: stub.url("/jwks"),
             options: UrlOptions::default(),
             kid: Some("a".into()),
+            follow: None,
         },
     );
     f.admin(create(req.clone())).unwrap();
@@ -1477,6 +1479,7 @@ fn url_options_are_bounded_by_the_server_whatever_the_request_says() {
                 url: stub.url("/jwks"),
                 options,
                 kid: None,
+                follow: None,
             },
         )
     };
@@ -1641,6 +1644,7 @@ fn url_fetches_beyond_the_cap_are_refused_at_once_and_other_work_goes_on() {
                 url: stub.url("/jwks"),
                 options: UrlOptions::default(),
                 kid: None,
+                follow: None,
             },
         )
     };
@@ -2079,6 +2083,7 @@ fn views_show_sources_and_credentials_list_their_slots() {
                 size_limit: None,
             },
             kid: None,
+            follow: None,
         },
     )
     .usage(Usage::Encryption, "A128KW");

@@ -463,3 +463,91 @@ fn the_follower_refreshes_ahead_of_the_servers_max_age() {
     assert_eq!(view.status.kids, ["k2", "k1"], "k1 in its grace period");
     assert_eq!(f.reg.miss_stats(), jwk_registry::MissStats::default());
 }
+
+/// Waits (bounded) until `check` holds.
+fn until(what: &str, seconds: u64, check: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {seconds} s"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn a_followed_url_jwk_takes_its_new_key_and_is_withdrawn_past_the_stale_limit() {
+    let f = Fixture::new();
+    let (a, b) = (public_key("k1"), public_key("k1"));
+    let server = Jwks::start(&[&a], &["Cache-Control: max-age=1"]);
+    let policy = RefreshPolicy {
+        stale_limit_seconds: 2,
+        ..quick()
+    };
+    f.run(Command::CreateJwk {
+        project: P.into(),
+        jwk: jwk_registry::NewJwk::new(
+            "followed",
+            jwk_registry::Source::Url {
+                url: server.stub.url("/jwks"),
+                options: UrlOptions::default(),
+                kid: Some("k1".into()),
+                follow: Some(policy),
+            },
+        ),
+    })
+    .unwrap();
+    f.follow();
+    let served = || {
+        f.reg
+            .resolver("prod")
+            .by_name(P, "followed")
+            .map(|k| k.to_public_json().unwrap())
+    };
+    assert_eq!(served().as_deref(), Some(a.as_str()));
+
+    // The provider replaces the key behind the kid: the JWK follows within an interval.
+    server.serve(&[&b], &["Cache-Control: max-age=1"]);
+    until("the new key", 4, || served().as_deref() == Some(b.as_str()));
+    let view = f.reg.get_jwk(&f.admin, P, "followed", false).unwrap();
+    let source = view.source.unwrap();
+    assert_eq!(source.follow, Some(policy));
+    let status = source.follow_status.unwrap();
+    assert_eq!(status.kids, ["k1"]);
+    assert_eq!((status.consecutive_failures, status.withdrawn), (0, false));
+    assert_eq!(status.interval_seconds, 1);
+
+    // An outage: served until the stale limit, then withdrawn, then back once it recovers.
+    server.answer_with("500 Internal Server Error", &[], "");
+    until("withdrawn", 8, || served().is_none());
+    let view = f.reg.get_jwk(&f.admin, P, "followed", false).unwrap();
+    assert!(!view.deployed);
+    let status = view.source.unwrap().follow_status.unwrap();
+    assert!(status.withdrawn && status.kids.is_empty());
+    assert_eq!(status.error_code.as_deref(), Some("fetch.http_status"));
+    server.serve(&[&b], &["Cache-Control: max-age=1"]);
+    until("served again", 8, || {
+        served().as_deref() == Some(b.as_str())
+    });
+    assert!(
+        f.reg
+            .get_jwk(&f.admin, P, "followed", false)
+            .unwrap()
+            .deployed
+    );
+
+    // An update detaches it: no longer followed.
+    f.run(Command::UpdateJwk {
+        project: P.into(),
+        name: "followed".into(),
+        update: jwk_registry::JwkUpdate {
+            description: Some("pinned".into()),
+            ..jwk_registry::JwkUpdate::default()
+        },
+    })
+    .unwrap();
+    let before = server.requests();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(server.requests(), before, "a detached JWK is not fetched");
+}

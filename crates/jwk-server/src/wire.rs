@@ -60,9 +60,21 @@ pub struct CreateJwkBody {
     alias_name: Option<String>,
     use_type: Option<String>,
     algorithm: Option<String>,
+    follow: Option<bool>,
+    refresh: Option<RefreshBody>,
 }
 
 impl CreateJwkBody {
+    /// `follow` and `refresh` of a URL source: the policy to follow it with, if followed.
+    fn follow(&self) -> Read<Option<jwk_registry::RefreshPolicy>> {
+        match (self.follow.unwrap_or(false), &self.refresh) {
+            (true, refresh) => Ok(Some(refresh.clone().unwrap_or_default().policy())),
+            (false, None) => Ok(None),
+            (false, Some(_)) => Err(RegistryError::bad_request(
+                "refresh is only for a followed URL source: give \"follow\": true too!",
+            )),
+        }
+    }
     /// The name as given (checked by the registry).
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or_default()
@@ -90,6 +102,18 @@ impl CreateJwkBody {
     }
 
     fn source(&self, source_type: &str) -> Read<Source> {
+        let other = [
+            "COPY_PASTE",
+            "CERTIFICATE",
+            "PUBLIC_KEY",
+            "PRIVATE_KEY",
+            "KEYSTORE",
+        ];
+        if other.contains(&source_type) && (self.follow == Some(true) || self.refresh.is_some()) {
+            return Err(RegistryError::bad_request(format!(
+                "follow and refresh are only for URL source type, not {source_type}!"
+            )));
+        }
         let name = |field: &Option<String>| text(field.clone());
         let environment = name(&self.environment_name);
         Ok(match source_type {
@@ -101,6 +125,7 @@ impl CreateJwkBody {
                     size_limit: self.url_option_size_limit,
                 },
                 kid: self.kid.clone(),
+                follow: self.follow()?,
             },
             "COPY_PASTE" => Source::Paste {
                 jwk: name(&self.jwk_str),
@@ -272,8 +297,6 @@ impl JwkSetBody {
 
     /// The set to follow.
     pub fn into_spec(self) -> jwk_registry::JwkSetSpec {
-        let d = jwk_registry::DEFAULT_REFRESH;
-        let r = self.refresh.unwrap_or_default();
         jwk_registry::JwkSetSpec {
             url: text(self.url),
             options: UrlOptions {
@@ -281,17 +304,26 @@ impl JwkSetBody {
                 read_timeout_ms: self.url_option_read_timeout,
                 size_limit: self.url_option_size_limit,
             },
-            policy: jwk_registry::RefreshPolicy {
-                default_interval_seconds: r
-                    .default_interval_seconds
-                    .unwrap_or(d.default_interval_seconds),
-                min_interval_seconds: r.min_interval_seconds.unwrap_or(d.min_interval_seconds),
-                max_interval_seconds: r.max_interval_seconds.unwrap_or(d.max_interval_seconds),
-                grace_seconds: r.grace_seconds.or(d.grace_seconds),
-                stale_limit_seconds: r.stale_limit_seconds.unwrap_or(d.stale_limit_seconds),
-                miss_cooldown_seconds: r.miss_cooldown_seconds.unwrap_or(d.miss_cooldown_seconds),
-                miss_budget_per_hour: r.miss_budget_per_hour.unwrap_or(d.miss_budget_per_hour),
-            },
+            policy: self.refresh.unwrap_or_default().policy(),
+        }
+    }
+}
+
+impl RefreshBody {
+    /// The policy: what is given, the defaults for the rest.
+    fn policy(self) -> jwk_registry::RefreshPolicy {
+        let d = jwk_registry::DEFAULT_REFRESH;
+        let r = self;
+        jwk_registry::RefreshPolicy {
+            default_interval_seconds: r
+                .default_interval_seconds
+                .unwrap_or(d.default_interval_seconds),
+            min_interval_seconds: r.min_interval_seconds.unwrap_or(d.min_interval_seconds),
+            max_interval_seconds: r.max_interval_seconds.unwrap_or(d.max_interval_seconds),
+            grace_seconds: r.grace_seconds.or(d.grace_seconds),
+            stale_limit_seconds: r.stale_limit_seconds.unwrap_or(d.stale_limit_seconds),
+            miss_cooldown_seconds: r.miss_cooldown_seconds.unwrap_or(d.miss_cooldown_seconds),
+            miss_budget_per_hour: r.miss_budget_per_hour.unwrap_or(d.miss_budget_per_hour),
         }
     }
 }
@@ -451,6 +483,7 @@ mod tests {
                         size_limit: Some(10),
                     },
                     kid: Some("k".into()),
+                    follow: None,
                 },
                 usage: Some(Usage::Encryption),
                 algorithm: None,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jwk_core::{KeySpec, KidType, Usage};
 
-use super::remote::JwkSetSpec;
+use super::remote::{JwkSetSpec, RefreshPolicy};
 use super::resync::ResyncReport;
 use super::secrets::{RotatedJwk, SecretContent, SecretName};
 use super::{Actor, Change, Registry};
@@ -279,6 +279,10 @@ pub enum Source {
         options: UrlOptions,
         /// The kid to choose from a set.
         kid: Option<String>,
+        /// Follow the URL: fetch it again as this policy says (as a remote JWK Set is, see
+        /// [`RefreshPolicy`]) and update the key when it changes. Needs
+        /// SECRETS+DEPLOY_UNDEPLOY besides SECRETS+MANAGE.
+        follow: Option<RefreshPolicy>,
     },
     /// `COPY_PASTE`: a JWK or JWK Set as JSON text; a set needs `kid`.
     Paste {

@@ -84,6 +84,13 @@ pub struct SourceView {
     /// KEYSTORE: the entry's alias.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alias_name: Option<String>,
+    /// URL: the refresh policy it is followed with, when followed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow: Option<super::RefreshPolicy>,
+    /// URL, when followed: how its fetches go (`kids` is the kid served; empty once
+    /// withdrawn past the stale limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_status: Option<super::JwkSetStatus>,
 }
 
 /// The fetch options of a URL source.
@@ -217,6 +224,16 @@ impl Registry {
     /// with SECRETS+DEPLOY_UNDEPLOY.
     pub(super) fn create_jwk(&self, actor: &Actor, project: &str, new: &NewJwk) -> Result<Change> {
         let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        if matches!(
+            new.source,
+            Source::Url {
+                follow: Some(_),
+                ..
+            }
+        ) {
+            // A followed key is deployed as its URL publishes it.
+            self.require(actor, project, SECRETS_DEPLOY)?;
+        }
         let name = self.check_new_name(project, &new.name)?;
         let (jwk, source) = self.build_from_source(project, new)?;
         let committed = self.insert_jwk(
@@ -286,7 +303,9 @@ impl Registry {
             if rec.source.take().is_some() {
                 rec.detached_at = Some(super::now_rfc3339());
             }
-            let txn = txn.put(keys::jwk(project, &rec.id), encode(&rec));
+            let txn = txn
+                .put(keys::jwk(project, &rec.id), encode(&rec))
+                .delete(keys::jwk_follow(project, &rec.id));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
             self.audit(txn, actor, "jwk.update", Some(project), &new_name)
                 .map(Some)
@@ -296,12 +315,17 @@ impl Registry {
 
     fn view(
         &self,
+        project: &str,
         rec: &JwkRec,
         private: bool,
         pending: Option<Pending>,
         sync: Option<SyncRec>,
     ) -> Result<JwkView> {
         let jwk = self.open_jwk(rec)?;
+        let follow_status = match rec.source.as_ref().and_then(|s| s.follow) {
+            Some(_) => Some(self.follow_status(project, &rec.id, jwk.params().kid.clone())?),
+            None => None,
+        };
         let params = jwk.params();
         let use_type = params
             .key_use
@@ -339,6 +363,8 @@ impl Registry {
                     size_limit: size,
                 }),
                 kid: s.kid.clone(),
+                follow: s.follow,
+                follow_status: follow_status.clone(),
                 last_sync: sync.map(|s| SyncView {
                     at: s.at,
                     result: s.result,
@@ -379,7 +405,7 @@ impl Registry {
             .ok_or_else(|| RegistryError::not_found(format!("JWK (name: {name}) is not found!")))?;
         let pending = self.pending(&keys::jwk(project, &rec.id), &rec)?;
         let sync = load::<SyncRec>(&**self.store(), &keys::sync(project, &rec.id))?.map(|(s, _)| s);
-        self.view(&rec, private, pending, sync)
+        self.view(project, &rec, private, pending, sync)
     }
 
     /// List JWKs, sorted by name.
@@ -403,7 +429,7 @@ impl Registry {
             .map(|(key, rec, _)| {
                 let pending = pending_against(approved.get(&keys::approved(&key)), &rec);
                 let sync = syncs.remove(&keys::sync(project, &rec.id));
-                self.view(&rec, private, pending, sync)
+                self.view(project, &rec, private, pending, sync)
             })
             .collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -441,7 +467,8 @@ impl Registry {
             let txn = txn
                 .delete(keys::jwk(project, &rec.id))
                 .delete(keys::jwk_name(project, name))
-                .delete(keys::sync(project, &rec.id));
+                .delete(keys::sync(project, &rec.id))
+                .delete(keys::jwk_follow(project, &rec.id));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
             self.audit(txn, actor, "jwk.delete", Some(project), name)
                 .map(Some)

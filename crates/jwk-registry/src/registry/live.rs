@@ -15,7 +15,7 @@ use super::Registry;
 use super::remote::{JwkSetRec, RefreshPolicy, Why, now_ms};
 use crate::deploy::Resolver;
 use crate::error::Result;
-use crate::model::{keys, load_all};
+use crate::model::{JwkRec, keys, load_all, name_of};
 
 /// Most unknown kids remembered per set (beyond it, the cooldown alone suppresses misses).
 const MAX_REMEMBERED_MISSES: usize = 4096;
@@ -24,7 +24,13 @@ pub const DEFAULT_MISS_WAIT: Duration = Duration::from_secs(3);
 /// The follower looks for due sets and new or deleted ones at least this often.
 const TICK: Duration = Duration::from_secs(1);
 
-type SetId = (String, String);
+/// What is followed: a remote JWK Set (project, name) or a followed URL-sourced JWK
+/// (project, id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum SetId {
+    Set(String, String),
+    Jwk(String, String),
+}
 
 /// One set's in-process state.
 struct SetState {
@@ -178,10 +184,12 @@ impl Live {
         }
     }
 
+    /// The remote sets of `project` (a miss refetches sets, not followed JWKs, whose kid is
+    /// fixed).
     fn of_project(&self, project: &str) -> Vec<(SetId, Arc<SetState>)> {
         self.lock()
             .iter()
-            .filter(|((p, _), _)| p == project)
+            .filter(|(id, _)| matches!(id, SetId::Set(p, _) if p == project))
             .map(|(id, s)| (id.clone(), s.clone()))
             .collect()
     }
@@ -209,10 +217,12 @@ impl Registry {
         drop(inner);
         let (me, id, state) = (self.clone(), id.clone(), state.clone());
         tokio::spawn(async move {
-            let (project, name) = (id.0.clone(), id.1.clone());
-            let work = me.clone();
+            let (work, what) = (me.clone(), id.clone());
             let refreshed = me
-                .run_blocking(move || work.refresh_set(&project, &name, why))
+                .run_blocking(move || match &what {
+                    SetId::Set(project, name) => work.refresh_set(project, name, why),
+                    SetId::Jwk(project, id) => work.refresh_followed(project, id, why),
+                })
                 .await;
             let next_due = match refreshed {
                 Ok(r) => {
@@ -224,7 +234,7 @@ impl Registry {
                     instant_of(r.next_due)
                 }
                 Err(e) => {
-                    tracing::warn!(project = %id.0, set = %id.1, error = %e, "refreshing a remote JWK Set failed");
+                    tracing::warn!(followed = ?id, error = %e, "refreshing a remote JWK Set or followed JWK failed");
                     Instant::now() + TICK
                 }
             };
@@ -239,12 +249,24 @@ impl Registry {
         target
     }
 
-    /// The sets in the store, as (project, name) and policy.
+    /// What is followed in the store: every remote set and every followed URL-sourced JWK,
+    /// with its policy.
     fn set_definitions(&self) -> Result<Vec<(SetId, RefreshPolicy)>> {
-        Ok(load_all::<JwkSetRec>(&**self.store(), keys::ALL_JWK_SETS)?
+        let store = &**self.store();
+        let sets = load_all::<JwkSetRec>(store, keys::ALL_JWK_SETS)?
             .into_iter()
-            .filter_map(|(key, rec, _)| Some((keys::jwk_set_of(&key)?, rec.policy)))
-            .collect())
+            .filter_map(|(key, rec, _)| {
+                let (project, name) = keys::jwk_set_of(&key)?;
+                Some((SetId::Set(project, name), rec.policy))
+            });
+        let jwks = load_all::<JwkRec>(store, keys::ALL_JWKS)?
+            .into_iter()
+            .filter_map(|(key, rec, _)| {
+                let policy = rec.source?.follow?;
+                let (project, _) = key.strip_prefix(keys::ALL_JWKS)?.split_once('/')?;
+                Some((SetId::Jwk(name_of(project), rec.id), policy))
+            });
+        Ok(sets.chain(jwks).collect())
     }
 
     /// Keeps every remote JWK Set of the registry fresh in this process: refreshes each once

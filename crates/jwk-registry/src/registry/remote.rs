@@ -18,7 +18,7 @@ use super::resync::ResyncReport;
 use super::sources::bounded;
 use super::{Actor, Change, Registry, name_in, now_rfc3339, random};
 use crate::error::{RegistryError, Result};
-use crate::model::{FORMAT, encode, keys, load, load_all};
+use crate::model::{FORMAT, JwkRec, encode, keys, load, load_all};
 use crate::perm::{SECRETS_DEPLOY, SECRETS_MANAGE, SECRETS_VIEW};
 use crate::store::{Commit, Txn};
 
@@ -177,6 +177,64 @@ pub(crate) struct SetStatusRec {
     pub(crate) lease_until: i64,
     #[serde(default)]
     pub(crate) lease_holder: String,
+    /// A followed JWK: withdrawn (served nowhere) past the stale limit.
+    #[serde(default)]
+    pub(crate) withdrawn: bool,
+}
+
+impl SetStatusRec {
+    /// Records a successful fetch (a 304 keeps the validators it does not repeat) and
+    /// schedules the next one ahead of `interval`.
+    fn succeeded(
+        &mut self,
+        now: i64,
+        interval: u64,
+        (etag, last_modified): (Option<String>, Option<String>),
+        not_modified: bool,
+    ) {
+        self.last_success = Some(now);
+        self.failures = 0;
+        self.error_code = None;
+        self.error_message = None;
+        self.stale_since = None;
+        self.etag = etag.or(self.etag.take().filter(|_| not_modified));
+        self.last_modified = last_modified.or(self.last_modified.take().filter(|_| not_modified));
+        self.interval_seconds = interval;
+        self.next_refresh = now + (interval as f64 * 1000.0 * jitter(0.8, 0.9)) as i64;
+    }
+
+    /// Records a failed fetch and schedules a retry with backoff; true once the last success
+    /// is older than the policy's stale limit.
+    fn failed(&mut self, now: i64, e: &RegistryError, policy: &RefreshPolicy) -> bool {
+        self.failures = self.failures.saturating_add(1);
+        self.error_code = Some(e.code().to_owned());
+        self.error_message = Some(e.message());
+        let since = *self.stale_since.get_or_insert(now);
+        self.next_refresh = now.saturating_add(backoff_ms(self.failures));
+        let limit_ms = (policy.stale_limit_seconds as i64).saturating_mul(1000);
+        now >= self.last_success.unwrap_or(since).saturating_add(limit_ms)
+    }
+
+    /// The status as views show it, with the kids served.
+    fn view(self, kids: Vec<String>, grace_kids: Vec<String>, withdrawn: bool) -> JwkSetStatus {
+        let ms = |t: Option<i64>| t.and_then(rfc3339_ms);
+        JwkSetStatus {
+            kids,
+            grace_kids,
+            last_attempt: ms(self.last_attempt),
+            last_success: ms(self.last_success),
+            next_refresh: ms(Some(self.next_refresh).filter(|t| *t > 0)),
+            interval_seconds: self.interval_seconds,
+            etag: self.etag,
+            last_modified: self.last_modified,
+            consecutive_failures: self.failures,
+            error_code: self.error_code,
+            error_message: self.error_message,
+            stale_since: ms(self.stale_since),
+            withdrawn,
+            skipped: self.skipped,
+        }
+    }
 }
 
 /// A remote JWK Set as Get and List show it.
@@ -319,7 +377,7 @@ fn system() -> Actor {
 }
 
 /// Checks a policy against its bounds.
-fn checked_policy(p: &RefreshPolicy) -> Result<RefreshPolicy> {
+pub(crate) fn checked_policy(p: &RefreshPolicy) -> Result<RefreshPolicy> {
     let seconds = |field: &str, value: u64, max: u64| {
         bounded(field, Some(value), value, max, "seconds").map(|_| ())
     };
@@ -715,6 +773,47 @@ impl Registry {
         Ok((answer, change))
     }
 
+    /// Takes the lease recorded at `status_key` for one fetch with these URL options: the
+    /// status read and the revision of the claim, or (`Err`) when to look again — a scheduled
+    /// refresh that is not due (another node did it) or a lease in force (this node's too: a
+    /// manual refresh while a scheduled one runs).
+    pub(crate) fn claim(
+        &self,
+        status_key: &str,
+        why: Why,
+        (connect, read, _): (u64, u64, u64),
+    ) -> Result<std::result::Result<(SetStatusRec, u64), i64>> {
+        let (mut status, status_rev) = match load::<SetStatusRec>(&**self.store(), status_key)? {
+            Some((s, rev)) => (s, Some(rev)),
+            None => (SetStatusRec::default(), None),
+        };
+        let now = now_ms();
+        if (why == Why::Scheduled && status.next_refresh > now) || status.lease_until > now {
+            return Ok(Err(status.next_refresh.max(status.lease_until)));
+        }
+        // Long enough for the fetch; then anyone may take it again (a node that died).
+        let lease_ms = i64::try_from(connect.saturating_add(read))
+            .unwrap_or(i64::MAX)
+            .saturating_add(10_000);
+        status.lease_until = now.saturating_add(lease_ms);
+        status.lease_holder = self.live.node().to_owned();
+        status.v = FORMAT;
+        let claim = match status_rev {
+            Some(rev) => Txn::new().at(status_key, rev),
+            None => Txn::new().absent(status_key),
+        }
+        .put(status_key, encode(&status));
+        Ok(match self.commit_txn(claim)? {
+            Commit::Applied(rev) => {
+                status.last_attempt = Some(now);
+                status.lease_until = 0;
+                status.lease_holder.clear();
+                Ok((status, rev))
+            }
+            Commit::Conflict(_) => Err(now.saturating_add(1000)),
+        })
+    }
+
     /// Fetches a set and records the outcome: the keys it serves (a content change when they
     /// differ) and its status. Takes the set's lease first, so that of the nodes sharing the
     /// store one fetches; a scheduled refresh the set is not due for (another node did it) or
@@ -727,37 +826,11 @@ impl Registry {
             )));
         };
         let status_key = keys::jwk_set_status(project, name);
-        let (mut status, status_rev) = match load::<SetStatusRec>(&**self.store(), &status_key)? {
-            Some((s, rev)) => (s, Some(rev)),
-            None => (SetStatusRec::default(), None),
-        };
-        let now = now_ms();
-        // A lease in force (this node's too: a manual refresh while a scheduled one runs).
-        let leased = status.lease_until > now;
-        if (why == Why::Scheduled && status.next_refresh > now) || leased {
-            return Ok(Refreshed {
-                next_due: status.next_refresh.max(status.lease_until),
-                ..Refreshed::default()
-            });
-        }
-        // The lease: long enough for the fetch, then anyone may take the set again.
-        let (connect, read, _) = rec.url_options;
-        let lease_ms = i64::try_from(connect.saturating_add(read))
-            .unwrap_or(i64::MAX)
-            .saturating_add(10_000);
-        status.lease_until = now.saturating_add(lease_ms);
-        status.lease_holder = self.live.node().to_owned();
-        status.v = FORMAT;
-        let claim = match status_rev {
-            Some(rev) => Txn::new().at(status_key.as_str(), rev),
-            None => Txn::new().absent(status_key.as_str()),
-        }
-        .put(status_key.as_str(), encode(&status));
-        let claimed = match self.commit_txn(claim)? {
-            Commit::Applied(rev) => rev,
-            Commit::Conflict(_) => {
+        let (mut status, claimed) = match self.claim(&status_key, why, rec.url_options)? {
+            Ok(claimed) => claimed,
+            Err(next_due) => {
                 return Ok(Refreshed {
-                    next_due: now.saturating_add(1000),
+                    next_due,
                     ..Refreshed::default()
                 });
             }
@@ -772,8 +845,6 @@ impl Registry {
         let fetched = self.fetch_set(project, &rec, validators);
         let now = now_ms();
         status.last_attempt = Some(now);
-        status.lease_until = 0;
-        status.lease_holder.clear();
         let mut keys = served.keys.clone();
         let mut withdrawn = served.withdrawn;
         let mut report = ResyncReport::default();
@@ -793,29 +864,11 @@ impl Registry {
                     }
                 }
                 withdrawn = false;
-                status.last_success = Some(now);
-                status.failures = 0;
-                status.error_code = None;
-                status.error_message = None;
-                status.stale_since = None;
-                status.etag = set
-                    .etag
-                    .or(status.etag.take().filter(|_| report.not_modified));
-                status.last_modified = set
-                    .last_modified
-                    .or(status.last_modified.take().filter(|_| report.not_modified));
-                status.interval_seconds = interval;
-                status.next_refresh = now + (interval as f64 * 1000.0 * jitter(0.8, 0.9)) as i64;
+                let not_modified = report.not_modified;
+                status.succeeded(now, interval, (set.etag, set.last_modified), not_modified);
             }
             Err(e) => {
-                status.failures = status.failures.saturating_add(1);
-                status.error_code = Some(e.code().to_owned());
-                status.error_message = Some(e.message());
-                let since = *status.stale_since.get_or_insert(now);
-                status.next_refresh = now.saturating_add(backoff_ms(status.failures));
-                let limit_ms = (rec.policy.stale_limit_seconds as i64).saturating_mul(1000);
-                let good_since = status.last_success.unwrap_or(since);
-                if now >= good_since.saturating_add(limit_ms) && !withdrawn {
+                if status.failed(now, &e, &rec.policy) && !withdrawn {
                     tracing::warn!(
                         project,
                         set = name,
@@ -882,6 +935,170 @@ impl Registry {
         })
     }
 
+    /// Fetches a followed URL-sourced JWK and records the outcome: a new key (its `use` and
+    /// `alg` kept) replaces the JWK's and is deployed; past the stale limit the JWK is
+    /// withdrawn (served nowhere: its approved copy is removed) until a fetch succeeds again.
+    /// The same lease, schedule, backoff and status as a remote set's.
+    pub(crate) fn refresh_followed(&self, project: &str, id: &str, why: Why) -> Result<Refreshed> {
+        let key = keys::jwk(project, id);
+        let not_followed =
+            || RegistryError::bad_request(format!("JWK (id: {id}) is not a followed URL source!"));
+        let (mut rec, rev) = load::<JwkRec>(&**self.store(), &key)?.ok_or_else(not_followed)?;
+        let mut source = rec
+            .source
+            .clone()
+            .filter(|s| s.source_type == "URL")
+            .ok_or_else(not_followed)?;
+        let policy = source.follow.ok_or_else(not_followed)?;
+        let options = source.url_options.unwrap_or((
+            jwk_fetch::DEFAULT_CONNECT_TIMEOUT_MS,
+            jwk_fetch::DEFAULT_READ_TIMEOUT_MS,
+            jwk_fetch::DEFAULT_SIZE_LIMIT,
+        ));
+        let status_key = keys::jwk_follow(project, id);
+        let (mut status, claimed) = match self.claim(&status_key, why, options)? {
+            Ok(claimed) => claimed,
+            Err(next_due) => {
+                return Ok(Refreshed {
+                    next_due,
+                    ..Refreshed::default()
+                });
+            }
+        };
+        let max_ms = self.config.max_fetch_timeout_ms;
+        let bounded = (
+            options.0.min(max_ms),
+            options.1.min(max_ms),
+            options.2.min(self.config.max_fetch_size),
+        );
+        let validators = if status.withdrawn {
+            (None, None)
+        } else {
+            (
+                status.etag.clone().or(source.etag.clone()),
+                status.last_modified.clone(),
+            )
+        };
+        let url = source.url.clone().unwrap_or_default();
+        let fetched = self.fetch_url(&url, bounded, source.kid.as_deref(), validators);
+        let now = now_ms();
+        status.last_attempt = Some(now);
+        let approved = keys::approved(&key);
+        let label = source.kid.clone().unwrap_or_else(|| rec.name.clone());
+        let mut report = ResyncReport::default();
+        let mut txn = Txn::new().at(key.as_str(), rev);
+        let mut content = false;
+        let mut error = None;
+        match fetched {
+            Ok(fetched) => {
+                let interval = interval_seconds(&policy, fetched.max_age);
+                let not_modified = fetched.fresh.is_none();
+                report.not_modified = not_modified;
+                if let Some((mut jwk, kids)) = fetched.fresh {
+                    let old = self.open_jwk(&rec)?;
+                    // The use and algorithm chosen at creation survive the refresh.
+                    if let (Some(u), Some(a)) = (&old.params().key_use, &old.params().alg)
+                        && let Some(usage) = jwk_core::Usage::parse(u.as_str())
+                    {
+                        jwk.set_usage(usage, a)?;
+                    }
+                    if crate::deploy::thumbprint(&jwk) != crate::deploy::thumbprint(&old)
+                        || jwk.to_json() != old.to_json()
+                    {
+                        report.changed.push(label.clone());
+                        rec.public_jwk = super::sources::public_view(&jwk);
+                        rec.sealed_jwk = self.key().seal(jwk.to_json().as_bytes())?;
+                        rec.private = jwk.is_private();
+                        content = true;
+                    }
+                    source.set_kids = kids;
+                    source.etag = fetched.etag.clone();
+                    rec.source = Some(source);
+                }
+                content |= status.withdrawn;
+                status.withdrawn = false;
+                status.succeeded(
+                    now,
+                    interval,
+                    (fetched.etag, fetched.last_modified),
+                    not_modified,
+                );
+                if content {
+                    txn = txn
+                        .put(key.as_str(), encode(&rec))
+                        .put(approved.as_str(), encode(&rec));
+                }
+                txn = txn.put(
+                    keys::sync(project, id),
+                    encode(&super::resync::fetched_now()),
+                );
+            }
+            Err(e) => {
+                if status.failed(now, &e, &policy) && !status.withdrawn {
+                    tracing::warn!(
+                        project,
+                        jwk = %rec.name,
+                        "a followed JWK passed its stale limit: it is withdrawn"
+                    );
+                    status.withdrawn = true;
+                    content = true;
+                    txn = txn.delete(approved.as_str());
+                }
+                error = Some(e);
+            }
+        }
+        let txn = txn
+            .at(status_key.as_str(), claimed)
+            .put(status_key.as_str(), encode(&status));
+        let txn = if content {
+            self.audit(txn, &system(), "jwk.follow", Some(project), &rec.name)?
+        } else {
+            txn
+        };
+        let change = match self.commit_txn(txn)? {
+            Commit::Applied(rev) => content.then_some(Change {
+                skipped: None,
+                revision: rev,
+                committed: Some(rev),
+            }),
+            Commit::Conflict(_) => {
+                // Changed (renamed, detached, deleted) meanwhile: its own write stands.
+                return Ok(Refreshed {
+                    next_due: now,
+                    ..Refreshed::default()
+                });
+            }
+        };
+        if let Some(e) = &error {
+            tracing::warn!(project, jwk = %rec.name, code = e.code(), error = %e, "fetching a followed JWK failed");
+        }
+        Ok(Refreshed {
+            report: Some(report),
+            change,
+            next_due: status.next_refresh,
+            error,
+        })
+    }
+
+    /// The follow status of a followed JWK, as its view shows it.
+    pub(crate) fn follow_status(
+        &self,
+        project: &str,
+        id: &str,
+        kid: Option<String>,
+    ) -> Result<JwkSetStatus> {
+        let status = load::<SetStatusRec>(&**self.store(), &keys::jwk_follow(project, id))?
+            .map(|(s, _)| s)
+            .unwrap_or_default();
+        let withdrawn = status.withdrawn;
+        let kids = if withdrawn {
+            Vec::new()
+        } else {
+            kid.into_iter().collect()
+        };
+        Ok(status.view(kids, Vec::new(), withdrawn))
+    }
+
     /// The remote JWK Sets of a project, sorted by name (SECRETS+VIEW).
     pub fn list_jwk_sets(&self, actor: &Actor, project: &str) -> Result<Vec<JwkSetView>> {
         self.require(actor, project, SECRETS_VIEW)?;
@@ -909,33 +1126,19 @@ impl Registry {
         let status = load::<SetStatusRec>(store, &keys::jwk_set_status(project, &rec.name))?
             .map(|(s, _)| s)
             .unwrap_or_default();
-        let ms = |t: Option<i64>| t.and_then(rfc3339_ms);
+        let kids = served.keys.iter().map(SetKeyRec::identity).collect();
+        let grace_kids = served
+            .keys
+            .iter()
+            .filter(|k| k.removed_at.is_some())
+            .map(SetKeyRec::identity)
+            .collect();
         Ok(JwkSetView {
             url_option_connect_timeout: rec.url_options.0,
             url_option_read_timeout: rec.url_options.1,
             url_option_size_limit: rec.url_options.2,
             refresh: rec.policy,
-            status: JwkSetStatus {
-                kids: served.keys.iter().map(SetKeyRec::identity).collect(),
-                grace_kids: served
-                    .keys
-                    .iter()
-                    .filter(|k| k.removed_at.is_some())
-                    .map(SetKeyRec::identity)
-                    .collect(),
-                last_attempt: ms(status.last_attempt),
-                last_success: ms(status.last_success),
-                next_refresh: ms(Some(status.next_refresh).filter(|t| *t > 0)),
-                interval_seconds: status.interval_seconds,
-                etag: status.etag,
-                last_modified: status.last_modified,
-                consecutive_failures: status.failures,
-                error_code: status.error_code,
-                error_message: status.error_message,
-                stale_since: ms(status.stale_since),
-                withdrawn: served.withdrawn,
-                skipped: status.skipped,
-            },
+            status: status.view(kids, grace_kids, served.withdrawn),
             name: rec.name,
             url: rec.url,
         })

@@ -78,7 +78,12 @@ impl Registry {
             size.min(self.config.max_fetch_size),
         );
         let old = self.open_jwk(&rec)?;
-        let fetched = self.fetch_url(&url, options, source.kid.as_deref(), source.etag.clone());
+        let fetched = self.fetch_url(
+            &url,
+            options,
+            source.kid.as_deref(),
+            (source.etag.clone(), None),
+        );
         let fetched = match fetched {
             Ok(fetched) => fetched,
             Err(e) => {
@@ -91,7 +96,8 @@ impl Registry {
                 return Err(e);
             }
         };
-        let Some((mut jwk, kids, etag)) = fetched else {
+        let etag = fetched.etag;
+        let Some((mut jwk, kids)) = fetched.fresh else {
             self.record_sync(project, &rec.id, "not modified")?;
             let report = ResyncReport {
                 not_modified: true,

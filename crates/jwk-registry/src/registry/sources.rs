@@ -173,7 +173,12 @@ impl Registry {
     ) -> Result<(Jwk, SourceRec)> {
         let source = &new.source;
         let (mut jwk, record, required) = match source {
-            Source::Url { url, options, kid } => {
+            Source::Url {
+                url,
+                options,
+                kid,
+                follow,
+            } => {
                 let url = non_blank(url).ok_or_else(|| {
                     RegistryError::bad_request("URL is required for URL source type!")
                 })?;
@@ -203,18 +208,24 @@ impl Registry {
                         "bytes",
                     )?,
                 );
-                let (jwk, set_kids, etag) =
-                    self.fetch_url(url, options, kid, None)?.ok_or_else(|| {
-                        RegistryError::bad_request(
-                            "The URL answered 304 Not Modified to a first fetch!",
-                        )
-                    })?;
+                let follow = follow
+                    .as_ref()
+                    .map(super::remote::checked_policy)
+                    .transpose()?;
+                let fetched = self.fetch_url(url, options, kid, (None, None))?;
+                let etag = fetched.etag;
+                let (jwk, set_kids) = fetched.fresh.ok_or_else(|| {
+                    RegistryError::bad_request(
+                        "The URL answered 304 Not Modified to a first fetch!",
+                    )
+                })?;
                 let record = SourceRec {
                     url: Some(url.to_owned()),
                     url_options: Some(options),
                     kid: kid.map(str::to_owned),
                     set_kids,
                     etag,
+                    follow,
                     ..SourceRec::of_type("URL")
                 };
                 (jwk, record, false)
@@ -281,41 +292,58 @@ impl Registry {
         Ok((jwk, record))
     }
 
-    /// Fetches a URL source: the selected key, (kid, thumbprint) of the set, the ETag.
-    /// `None` when a conditional fetch found nothing new.
-    #[allow(clippy::type_complexity)]
+    /// Fetches a URL source (conditionally with an earlier answer's validators): the selected
+    /// key and the (kid, thumbprint) of every key of the set unless the server answered 304,
+    /// the new validators and the max-age.
     pub(super) fn fetch_url(
         &self,
         url: &str,
         (connect, read, size): (u64, u64, u64),
         kid: Option<&str>,
-        etag: Option<String>,
-    ) -> Result<Option<(Jwk, Vec<(String, String)>, Option<String>)>> {
+        (etag, last_modified): (Option<String>, Option<String>),
+    ) -> Result<UrlFetched> {
         let _slot = self.fetch_slot()?;
         let opts = jwk_fetch::FetchOptions {
             connect_timeout: Duration::from_millis(connect),
             read_timeout: Duration::from_millis(read),
             size_limit: size,
             if_none_match: etag,
+            if_modified_since: last_modified,
             ..self.fetch_options()
         };
         let fetched = jwk_fetch::fetch(url, &opts)?;
-        if fetched.not_modified {
-            return Ok(None);
-        }
-        let jwk = jwk_fetch::select(&fetched, kid)?;
-        let set = jwk_fetch::parse_set(&fetched)?;
-        let kids = set
-            .keys()
-            .map(|k| {
-                (
-                    k.params().kid.clone().unwrap_or_default(),
-                    crate::deploy::thumbprint(k),
-                )
-            })
-            .collect();
-        Ok(Some((jwk, kids, fetched.etag)))
+        let fresh = if fetched.not_modified {
+            None
+        } else {
+            let jwk = jwk_fetch::select(&fetched, kid)?;
+            let set = jwk_fetch::parse_set(&fetched)?;
+            let kids = set
+                .keys()
+                .map(|k| {
+                    (
+                        k.params().kid.clone().unwrap_or_default(),
+                        crate::deploy::thumbprint(k),
+                    )
+                })
+                .collect();
+            Some((jwk, kids))
+        };
+        Ok(UrlFetched {
+            fresh,
+            etag: fetched.etag,
+            last_modified: fetched.last_modified,
+            max_age: fetched.max_age,
+        })
     }
+}
+
+/// What a fetch of a URL source gave.
+pub(super) struct UrlFetched {
+    /// The selected key and (kid, thumbprint) of the set's keys; `None` for 304.
+    pub(super) fresh: Option<(Jwk, Vec<(String, String)>)>,
+    pub(super) etag: Option<String>,
+    pub(super) last_modified: Option<String>,
+    pub(super) max_age: Option<u64>,
 }
 
 /// A URL option as given (or its default), refused outside 1 ..= `max` (the server's bound,
