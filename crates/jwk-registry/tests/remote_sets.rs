@@ -346,12 +346,15 @@ fn an_outage_keeps_the_last_good_set_until_the_stale_limit_then_withdraws_it() {
     let url = server.stub.url("/jwks");
     f.create(
         "idp",
-        url,
+        url.clone(),
         RefreshPolicy {
             stale_limit_seconds: 1,
             ..quick()
         },
     );
+    // A second set of the same server, with the default stale limit (a day).
+    let other = Jwks::start(&[&public_key("k7")], &[]);
+    f.create("lenient", other.stub.url("/jwks"), quick());
     server.answer_with("503 Service Unavailable", &[], "down");
     let err = f.refresh("idp").unwrap_err();
     assert_eq!(
@@ -367,9 +370,20 @@ fn an_outage_keeps_the_last_good_set_until_the_stale_limit_then_withdraws_it() {
     assert_eq!(view.status.error_code.as_deref(), Some("fetch.http_status"));
     assert!(view.status.stale_since.is_some() && !view.status.withdrawn);
 
-    // The server goes away entirely; past the stale limit the keys are withdrawn.
+    // The servers go away entirely; past the stale limit the keys are withdrawn, within it
+    // the last good set is served.
     drop(server);
+    drop(other);
     std::thread::sleep(Duration::from_millis(1100));
+    let err = f.refresh("lenient").unwrap_err();
+    assert_eq!(err.code(), "fetch.connection", "{err}");
+    assert!(
+        f.served("k7"),
+        "an unreachable server leaves the last good set served"
+    );
+    let lenient = f.reg.get_jwk_set(&f.admin, P, "lenient").unwrap();
+    assert_eq!(lenient.status.kids, ["k7"]);
+    assert!(!lenient.status.withdrawn);
     let err = f.refresh("idp").unwrap_err();
     assert_eq!(err.code(), "fetch.connection", "{err}");
     assert!(!f.served("k1"), "withdrawn past the stale limit");
