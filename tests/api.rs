@@ -1865,3 +1865,117 @@ fn a_url_source_can_be_followed_over_http() {
         )
     );
 }
+
+#[test]
+fn each_memory_environment_publishes_its_jwks_without_a_token() {
+    let (_dir, s, admin) = serving();
+    let ec = json!({"name": "signing", "sourceType": "COPY_PASTE", "jwkStr": json!({"kty": "EC", "crv": "P-256", "kid": "1", "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4", "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}).to_string()}).to_string();
+    let jwks = "/apiops/projects/MyProject/jwks/";
+    assert_eq!(s.call("POST", jwks, Some(&admin), Some(&ec)).0, 200);
+    assert_eq!(
+        s.call("POST", jwks, Some(&admin), Some(&paste("secret"))).0,
+        200
+    );
+    let agent = common::agent(None);
+    let get = |path: &str, tag: Option<&str>| {
+        let mut req = agent.get(format!("{}{path}", s.base));
+        if let Some(tag) = tag {
+            req = req.header("If-None-Match", tag);
+        }
+        let mut response = req.call().unwrap();
+        let headers = response.headers().clone();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        (
+            response.status().as_u16(),
+            header("etag"),
+            header("cache-control"),
+            header("content-type"),
+            header("access-control-allow-origin"),
+            response.body_mut().read_to_string().unwrap(),
+        )
+    };
+    let (status, etag, cache, kind, cors, body) = get("/.well-known/jwks/production.json", None);
+    // The public EC key only (the oct key is never published), no token needed.
+    assert_eq!(
+        (
+            status,
+            cache.as_str(),
+            kind.as_str(),
+            cors.as_str(),
+            body.as_str()
+        ),
+        (
+            200,
+            "public, max-age=300",
+            "application/jwk-set+json",
+            "*",
+            r#"{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"1"}]}"#
+        )
+    );
+    // A strong tag: the SHA-256 of the bytes, in base64url.
+    use base64ct::Encoding;
+    use sha2::Digest;
+    let hash = base64ct::Base64UrlUnpadded::encode_string(&sha2::Sha256::digest(body.as_bytes()));
+    assert_eq!(etag, format!("\"{hash}\""));
+    // Unchanged: 304 for the same tag (also weak, or in a list), the same tag from staging.
+    for tag in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+        "*".into(),
+    ] {
+        let (status, again, cache, _, _, body) =
+            get("/.well-known/jwks/production.json", Some(&tag));
+        assert_eq!(
+            (status, again.as_str(), cache.as_str(), body.as_str()),
+            (304, etag.as_str(), "public, max-age=300", ""),
+            "{tag}"
+        );
+    }
+    assert_eq!(get("/.well-known/jwks/staging.json", None).1, etag);
+    assert_eq!(
+        get("/.well-known/jwks/production.json", Some("\"other\"")).0,
+        200
+    );
+
+    // A new key: a new tag.
+    let ec2 = json!({"name": "signing-2", "sourceType": "COPY_PASTE", "jwkStr": json!({"kty": "EC", "crv": "P-256", "kid": "2", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}).to_string()}).to_string();
+    assert_eq!(s.call("POST", jwks, Some(&admin), Some(&ec2)).0, 200);
+    let (status, newer, _, _, _, body) = get("/.well-known/jwks/production.json", Some(&etag));
+    assert_eq!(status, 200);
+    assert_ne!(newer, etag);
+    assert_eq!(
+        common::sorted_kids(&serde_json::from_str(&body).unwrap()),
+        ["1", "2"]
+    );
+
+    // Unknown, misnamed or deleted environments: 404.
+    let missing = r#"{"error":"not_found","error_description":"No such JWKS: /.well-known/jwks/{environment}.json names a memory environment this server serves!"}"#;
+    for path in [
+        "/.well-known/jwks/nowhere.json",
+        "/.well-known/jwks/production",
+    ] {
+        let (status, _, cache, _, _, body) = get(path, None);
+        assert_eq!(
+            (status, cache.as_str(), body.as_str()),
+            (404, "no-store", missing),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        s.call(
+            "DELETE",
+            "/apiops/environments/staging/",
+            Some(&admin),
+            None
+        )
+        .0,
+        200
+    );
+    assert_eq!(get("/.well-known/jwks/staging.json", None).0, 404);
+}

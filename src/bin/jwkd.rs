@@ -116,6 +116,10 @@ enum Command {
         /// JWK Sets and every environment.
         #[arg(long)]
         public_metrics: bool,
+        /// `Cache-Control: max-age` of the public JWKS at /.well-known/jwks/{environment}.json.
+        #[arg(long, value_name = "SECS", default_value_t = jwk_engine::server::DEFAULT_PUBLIC_JWKS_MAX_AGE,
+              value_parser = clap::value_parser!(u64).range(0..=86_400))]
+        public_jwks_max_age_secs: u64,
     },
 }
 
@@ -198,6 +202,8 @@ struct Listen {
     tls: Option<Arc<jwk_engine::server::tls::ServerConfig>>,
     /// GET /metrics without a token.
     public_metrics: bool,
+    /// max-age of the public JWKS.
+    public_jwks_max_age: u64,
 }
 
 impl Listen {
@@ -212,6 +218,7 @@ impl Listen {
             listener,
             tls,
             public_metrics: false,
+            public_jwks_max_age: jwk_engine::server::DEFAULT_PUBLIC_JWKS_MAX_AGE,
         })
     }
 }
@@ -224,7 +231,7 @@ async fn serve(
     limits: jwk_engine::server::serve::ConnectionLimits,
 ) -> Result<(), String> {
     let tls = listen.tls;
-    let public_metrics = listen.public_metrics;
+    let (public_metrics, public_jwks_max_age) = (listen.public_metrics, listen.public_jwks_max_age);
     if !registry.is_bootstrapped().map_err(|e| e.to_string())? {
         match registry.bootstrap() {
             Ok(token) => {
@@ -261,6 +268,7 @@ async fn serve(
     });
     let app = jwk_engine::server::service(jwk_engine::server::AppState {
         public_metrics,
+        public_jwks_max_age,
         ..jwk_engine::server::AppState::new(registry)
     });
     match tls {
@@ -314,6 +322,7 @@ fn main() -> ExitCode {
             tls_cert,
             tls_key,
             public_metrics,
+            public_jwks_max_age_secs,
         } => {
             // A certificate that does not load, or a file target directory that cannot be
             // used, stops the start before the store is opened.
@@ -329,6 +338,7 @@ fn main() -> ExitCode {
                     .transpose()?;
                 let mut listen = Listen::bind(*listen, tls)?;
                 listen.public_metrics = *public_metrics;
+                listen.public_jwks_max_age = *public_jwks_max_age_secs;
                 let config = RegistryConfig {
                     allow_private_networks: *allow_private_networks,
                     max_fetch_timeout_ms: *max_fetch_timeout_ms,

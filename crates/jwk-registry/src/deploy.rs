@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use base64ct::Encoding;
 use jwk_core::{Jwk, ThumbprintHash};
 use serde::Serialize;
 
@@ -174,6 +175,20 @@ struct ResolverTables {
     revision: u64,
     /// The public JWKS, made on first request.
     public: std::sync::OnceLock<Arc<str>>,
+    /// Its strong ETag, made with it.
+    etag: std::sync::OnceLock<Arc<str>>,
+}
+
+/// The public JWKS a resolver serves, as a client fetches it without a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedJwks {
+    /// `{"keys":[…]}`: the public keys (never an `oct` key), sorted by thumbprint.
+    pub body: Arc<str>,
+    /// A strong ETag, quoted: base64url of the SHA-256 of the body (the same keys give the
+    /// same tag on every node and across restarts).
+    pub etag: Arc<str>,
+    /// The store revision the resolver serves.
+    pub revision: u64,
 }
 
 impl ResolverTables {
@@ -267,20 +282,27 @@ impl Resolver {
     /// by thumbprint, and the revision it belongs to.
     pub fn public_jwks(&self) -> (Arc<str>, u64) {
         let tables = self.tables.load();
-        let jwks = tables
-            .public
+        (public_of(&tables), tables.revision)
+    }
+
+    /// The public JWKS with its strong ETag, both made once per deployed snapshot.
+    pub fn published(&self) -> PublishedJwks {
+        let tables = self.tables.load();
+        let (body, revision) = (public_of(&tables), tables.revision);
+        let etag = tables
+            .etag
             .get_or_init(|| {
-                let mut all: Vec<(&String, String)> = tables
-                    .by_thumbprint
-                    .iter()
-                    .filter_map(|(t, j)| Some((t, j.to_public_json()?)))
-                    .collect();
-                all.sort_by(|a, b| a.0.cmp(b.0));
-                let keys: Vec<String> = all.into_iter().map(|(_, json)| json).collect();
-                Arc::from(format!("{{\"keys\":[{}]}}", keys.join(",")))
+                use sha2::Digest;
+                let hash = sha2::Sha256::digest(body.as_bytes());
+                let tag = base64ct::Base64UrlUnpadded::encode_string(&hash);
+                Arc::from(format!("\"{tag}\""))
             })
             .clone();
-        (jwks, tables.revision)
+        PublishedJwks {
+            body,
+            etag,
+            revision,
+        }
     }
 
     fn install(&self, snapshot: &EnvironmentSnapshot) -> Receipt {
@@ -330,6 +352,24 @@ impl Resolver {
         self.tables.store(Arc::new(t));
         receipt
     }
+}
+
+/// The public JWKS `{"keys":[…]}` of `tables` (oct keys never), sorted by thumbprint, made
+/// once.
+fn public_of(tables: &ResolverTables) -> Arc<str> {
+    tables
+        .public
+        .get_or_init(|| {
+            let mut all: Vec<(&String, String)> = tables
+                .by_thumbprint
+                .iter()
+                .filter_map(|(t, j)| Some((t, j.to_public_json()?)))
+                .collect();
+            all.sort_by(|a, b| a.0.cmp(b.0));
+            let keys: Vec<String> = all.into_iter().map(|(_, json)| json).collect();
+            Arc::from(format!("{{\"keys\":[{}]}}", keys.join(",")))
+        })
+        .clone()
 }
 
 impl DeployTarget for Resolver {

@@ -42,7 +42,13 @@ pub struct AppState {
     /// Serve `/metrics` without a token (default: the admin user's token is asked for, as
     /// the metrics name every project's sets and environments).
     pub public_metrics: bool,
+    /// `max-age` of the public JWKS (`/.well-known/jwks/{environment}.json`), seconds
+    /// (default [`DEFAULT_PUBLIC_JWKS_MAX_AGE`]).
+    pub public_jwks_max_age: u64,
 }
+
+/// The default `Cache-Control: max-age` of the public JWKS: 5 minutes.
+pub const DEFAULT_PUBLIC_JWKS_MAX_AGE: u64 = 300;
 
 impl AppState {
     /// The state of a server over `registry`: `/metrics` for the admin user only.
@@ -51,6 +57,7 @@ impl AppState {
             registry,
             http_metrics: metrics::HttpMetrics::default(),
             public_metrics: false,
+            public_jwks_max_age: DEFAULT_PUBLIC_JWKS_MAX_AGE,
         }
     }
 }
@@ -214,10 +221,13 @@ fn error_json(status: StatusCode, code: &str, description: &str) -> Response {
 async fn answer_headers(response: Response) -> Response {
     let mut response = error_body(response).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
+    // Answers are private and current, except those that say otherwise (the public JWKS).
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
     if response.status() == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -1044,6 +1054,67 @@ async fn count_request(
     response
 }
 
+/// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 asks for
+/// this header; `*` names any).
+fn none_match(value: &str, etag: &str) -> bool {
+    value
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+/// `GET /.well-known/jwks/{environment}.json`: the public JWKS a `memory` environment's
+/// in-process resolver serves, without a token, from bytes made once per deployment, with a
+/// strong ETag (304 on a matching `If-None-Match`) and `Cache-Control: public, max-age`.
+async fn public_jwks(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let published = file
+        .strip_suffix(".json")
+        .and_then(|environment| s.registry.published_jwks(environment));
+    let Some(published) = published else {
+        return error_json(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such JWKS: /.well-known/jwks/{environment}.json names a memory environment this server serves!",
+        );
+    };
+    let cache = format!("public, max-age={}", s.public_jwks_max_age);
+    let etag = published.etag.to_string();
+    let matched = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| none_match(v, &etag));
+    let common = [
+        (header::ETAG, etag),
+        (header::CACHE_CONTROL, cache),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+    ];
+    if matched {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        StatusCode::OK,
+        common,
+        [(header::CONTENT_TYPE, "application/jwk-set+json")],
+        // The deployment's bytes themselves, not a copy.
+        axum::body::Body::from(bytes::Bytes::from_owner(SharedText(published.body))),
+    )
+        .into_response()
+}
+
+/// Shared text as a body's bytes.
+struct SharedText(Arc<str>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 /// Ready once every remote JWK Set was loaded once or failed its first attempt
 /// ([`Registry::jwk_sets_ready`]); 503 until then.
 async fn readyz(State(s): State<AppState>) -> Response {
@@ -1281,6 +1352,7 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/apiops/openapi.json", get(openapi)),
         ("GET", "/healthz", get(healthz)),
         ("GET", "/readyz", get(readyz)),
+        ("GET", "/.well-known/jwks/{file}", get(public_jwks)),
         ("GET", "/metrics", get(metrics_text)),
     ]
 }
@@ -1367,6 +1439,8 @@ mod answer_tests {
                     (true, "/healthz" | "/apiops/openapi.json") => StatusCode::OK,
                     // No follower runs in this test.
                     (true, "/readyz") => StatusCode::SERVICE_UNAVAILABLE,
+                    // Public; no environment is served in this test.
+                    (true, "/.well-known/jwks/{file}") => StatusCode::NOT_FOUND,
                     (true, _) => StatusCode::UNAUTHORIZED,
                 };
                 assert_eq!(status, expected, "{method} {concrete}");

@@ -447,6 +447,15 @@ impl Registry {
                 return Ok(None);
             }
             let envs = crate::model::load_all::<EnvironmentRec>(&*me.store, keys::ENVIRONMENTS)?;
+            // Resolvers of environments deleted, or no longer memory, on another node go: they
+            // would serve (and publish) keys of the past.
+            me.resolvers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|name, _| {
+                    envs.iter()
+                        .any(|(_, e, _)| e.name == *name && e.target == TargetConfig::Memory)
+                });
             let locals: Vec<(String, Arc<dyn DeployTarget>)> = envs
                 .into_iter()
                 .filter_map(|(_, env, _)| {
@@ -594,6 +603,20 @@ impl Registry {
         };
         lock().insert(key.to_owned(), opened.clone());
         Ok(Some(opened))
+    }
+
+    /// What a `memory` environment's in-process resolver publishes (its public JWKS, made
+    /// once per deployed snapshot, and its strong ETag); `None` for an environment this
+    /// process serves no resolver of (unknown, not memory, deleted) or has not deployed yet.
+    /// Never creates a resolver, so unknown names cost nothing.
+    pub fn published_jwks(&self, environment: &str) -> Option<crate::deploy::PublishedJwks> {
+        let resolver = self
+            .resolvers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(environment)?
+            .clone();
+        (resolver.revision() > 0).then(|| resolver.published())
     }
 
     /// The in-process resolver of a `memory` environment (created on first use).
