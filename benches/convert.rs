@@ -528,6 +528,7 @@ fn resolver_with_keys(
                 name: format!("jwk-{i}"),
                 thumbprint: format!("t{i}"),
                 jwk: std::sync::Arc::new(jwk),
+                state: jwk_engine::registry::deploy::KeyState::Active,
             }
         })
         .collect();

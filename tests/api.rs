@@ -704,7 +704,7 @@ fn the_readme_walkthrough_serves_its_key_and_answers_canonically() {
         format!(r#"{{"keys":[{canonical}]}}"#)
     );
     let item = format!(
-        r#"{{"name":"my-jwk","description":"","jwk":{canonical},"thumbprint":"cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s","sourceType":"COPY_PASTE","useType":"ENCRYPTION","source":{{"type":"COPY_PASTE"}},"detached":false,"deployed":true}}"#
+        r#"{{"name":"my-jwk","description":"","jwk":{canonical},"thumbprint":"cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s","sourceType":"COPY_PASTE","useType":"ENCRYPTION","source":{{"type":"COPY_PASTE"}},"detached":false,"state":"active","deployed":true}}"#
     );
     assert_eq!(
         raw("GET", "/apiops/projects/MyProject/jwks/my-jwk/", None),
@@ -1978,4 +1978,60 @@ fn each_memory_environment_publishes_its_jwks_without_a_token() {
         200
     );
     assert_eq!(get("/.well-known/jwks/staging.json", None).0, 404);
+}
+
+#[test]
+fn a_jwk_state_is_set_over_http_and_the_public_jwks_follows_it() {
+    let (_dir, s, admin) = serving();
+    let ec = json!({"name": "signing", "sourceType": "COPY_PASTE", "jwkStr": json!({"kty": "EC", "crv": "P-256", "kid": "1", "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4", "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}).to_string()}).to_string();
+    let jwks = "/apiops/projects/MyProject/jwks/";
+    assert_eq!(s.call("POST", jwks, Some(&admin), Some(&ec)).0, 200);
+    let state = "/apiops/projects/MyProject/jwks/signing/state/";
+    let public = || {
+        s.call("GET", "/.well-known/jwks/production.json", None, None)
+            .1
+    };
+    let kids = || common::sorted_kids(&public());
+    for (name, published) in [
+        ("retired", true),
+        ("disabled", false),
+        ("pending", true),
+        ("active", true),
+    ] {
+        assert_eq!(
+            s.call(
+                "PUT",
+                state,
+                Some(&admin),
+                Some(&json!({ "state": name }).to_string())
+            ),
+            (200, deployed(&["production", "staging"])),
+            "{name}"
+        );
+        let (_, item) = s.call(
+            "GET",
+            "/apiops/projects/MyProject/jwks/signing/",
+            Some(&admin),
+            None,
+        );
+        assert_eq!(item["resultItem"]["state"], name);
+        assert_eq!(kids() == ["1"], published, "{name}");
+    }
+    assert_eq!(
+        s.call("PUT", state, Some(&admin), Some(r#"{"state":"gone"}"#)),
+        bad("State (gone) is not valid! Use pending, active, retired or disabled.")
+    );
+    assert_eq!(
+        s.call("PUT", state, Some(&admin), Some("{}")),
+        bad("State is required!")
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/jwks/nope/state/",
+            Some(&admin),
+            Some(r#"{"state":"retired"}"#)
+        ),
+        bad("JWK (name: nope) is not found! Try create operation.")
+    );
 }

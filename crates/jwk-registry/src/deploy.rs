@@ -23,6 +23,57 @@ pub struct DeployedJwk {
     pub jwk: Arc<Jwk>,
     /// Its SHA-256 thumbprint.
     pub thumbprint: String,
+    /// Its state: pending, active or retired (disabled JWKs are never deployed).
+    pub state: KeyState,
+}
+
+/// A JWK's state. Every state but `Disabled` is published (in the resolver's lookups by kid,
+/// thumbprint and name, and in the public JWKS), so tokens can be verified with the key;
+/// only an `Active` key is for signing and encrypting ([`Resolver::active`], a credential's
+/// encryption slot).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    /// Published for verification; not to be used for signing or encryption yet.
+    Pending,
+    /// In use (the default).
+    #[default]
+    Active,
+    /// Published for verification only (tokens it signed still verify).
+    Retired,
+    /// Served nowhere.
+    Disabled,
+}
+
+impl KeyState {
+    /// `pending`, `active`, `retired` or `disabled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Pending => "pending",
+            KeyState::Active => "active",
+            KeyState::Retired => "retired",
+            KeyState::Disabled => "disabled",
+        }
+    }
+
+    /// The state of that name.
+    pub fn parse(name: &str) -> Option<KeyState> {
+        [
+            KeyState::Pending,
+            KeyState::Active,
+            KeyState::Retired,
+            KeyState::Disabled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
+    /// True for the default, `Active` (records leave it out).
+    pub fn is_active(&self) -> bool {
+        *self == KeyState::Active
+    }
 }
 
 /// A credential and the JWKs its slots point at, as deployed.
@@ -161,12 +212,12 @@ pub struct DeploymentResult {
 }
 
 /// A credential's (validation, encryption) JWKs.
-type CredentialSlots = (Option<Arc<Jwk>>, Option<Arc<Jwk>>);
+type CredentialSlots = (Option<(Arc<Jwk>, KeyState)>, Option<(Arc<Jwk>, KeyState)>);
 
 /// The lookup tables of one snapshot, swapped whole on each deployment.
 #[derive(Debug, Default)]
 struct ResolverTables {
-    by_name: HashMap<String, HashMap<String, Arc<Jwk>>>,
+    by_name: HashMap<String, HashMap<String, (Arc<Jwk>, KeyState)>>,
     by_kid: HashMap<String, Arc<Jwk>>,
     /// Per project: kid → key (its JWKs first, then its remote sets' keys).
     project_kids: HashMap<String, HashMap<String, Arc<Jwk>>>,
@@ -237,7 +288,27 @@ impl Resolver {
 
     /// The JWK `name` of `project`.
     pub fn by_name(&self, project: &str, name: &str) -> Option<Arc<Jwk>> {
-        self.tables.load().by_name.get(project)?.get(name).cloned()
+        Some(
+            self.tables
+                .load()
+                .by_name
+                .get(project)?
+                .get(name)?
+                .0
+                .clone(),
+        )
+    }
+
+    /// The JWK `name` of `project` when it is `Active`: the key to sign or encrypt with.
+    pub fn active(&self, project: &str, name: &str) -> Option<Arc<Jwk>> {
+        let tables = self.tables.load();
+        let (jwk, state) = tables.by_name.get(project)?.get(name)?;
+        (*state == KeyState::Active).then(|| jwk.clone())
+    }
+
+    /// The state of the JWK `name` of `project` (`None`: not served).
+    pub fn state(&self, project: &str, name: &str) -> Option<KeyState> {
+        Some(self.tables.load().by_name.get(project)?.get(name)?.1)
     }
 
     /// The JWK with this kid (the first deployed when several share it).
@@ -263,13 +334,17 @@ impl Resolver {
         self.tables.load().by_thumbprint.get(thumbprint).cloned()
     }
 
-    /// The JWK in a credential's slot.
+    /// The JWK in a credential's slot: the validation slot's in every published state (it
+    /// verifies), the encryption slot's only while `Active` (it encrypts).
     pub fn credential(&self, project: &str, username: &str, slot: Slot) -> Option<Arc<Jwk>> {
         let tables = self.tables.load();
         let (validation, encryption) = tables.credentials.get(project)?.get(username)?;
         match slot {
-            Slot::Validation => validation.clone(),
-            Slot::Encryption => encryption.clone(),
+            Slot::Validation => validation.as_ref().map(|(j, _)| j.clone()),
+            Slot::Encryption => encryption
+                .as_ref()
+                .filter(|(_, state)| *state == KeyState::Active)
+                .map(|(j, _)| j.clone()),
         }
     }
 
@@ -320,7 +395,7 @@ impl Resolver {
         for p in &snapshot.projects {
             let names = t.by_name.entry(p.name.clone()).or_default();
             for j in &p.jwks {
-                names.insert(j.name.clone(), j.jwk.clone());
+                names.insert(j.name.clone(), (j.jwk.clone(), j.state));
             }
             let kids = t.project_kids.entry(p.name.clone()).or_default();
             for j in p.all_keys() {
@@ -342,8 +417,8 @@ impl Resolver {
                 creds.insert(
                     c.username.clone(),
                     (
-                        c.validation.as_ref().map(|d| d.jwk.clone()),
-                        c.encryption.as_ref().map(|d| d.jwk.clone()),
+                        c.validation.as_ref().map(|d| (d.jwk.clone(), d.state)),
+                        c.encryption.as_ref().map(|d| (d.jwk.clone(), d.state)),
                     ),
                 );
             }

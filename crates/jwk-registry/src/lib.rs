@@ -18,6 +18,6 @@ mod registry;
 pub use jwk_store as store;
 
 pub use crypto::MasterKey;
-pub use deploy::{DeployTarget, DeploymentResult, Resolver, Slot};
+pub use deploy::{DeployTarget, DeploymentResult, KeyState, Resolver, Slot};
 pub use error::{ErrorKind, RegistryError};
 pub use registry::*;

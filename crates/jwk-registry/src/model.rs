@@ -332,6 +332,9 @@ pub struct JwkRec {
     /// When the JWK was detached from its source (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detached_at: Option<String>,
+    /// Its state (left out when `active`).
+    #[serde(default, skip_serializing_if = "crate::deploy::KeyState::is_active")]
+    pub state: crate::deploy::KeyState,
 }
 
 /// A reference from a credential slot to a JWK.

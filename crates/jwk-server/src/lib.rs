@@ -495,6 +495,21 @@ async fn pair_change(
     apply_and_answer(&s, &a, make(project, name)).await
 }
 
+async fn set_jwk_state(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<wire::StateBody>,
+) -> ApiResult {
+    let state = body.state()?;
+    let command = Command::SetJwkState {
+        project,
+        name,
+        state,
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
 async fn create_jwk_set(
     State(s): State<AppState>,
     Caller(a): Caller,
@@ -1178,6 +1193,11 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
                     })
                 },
             ),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/jwks/{name}/state",
+            put(set_jwk_state),
         ),
         (
             "POST",

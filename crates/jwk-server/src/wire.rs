@@ -262,6 +262,25 @@ impl From<UpdateJwkBody> for jwk_registry::JwkUpdate {
     }
 }
 
+/// The body of Set JWK state (`PUT …/jwks/{name}/state/`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StateBody {
+    state: Option<String>,
+}
+
+impl StateBody {
+    /// The state named: `pending`, `active`, `retired` or `disabled`.
+    pub fn state(&self) -> Read<jwk_registry::KeyState> {
+        let name =
+            given(&self.state).ok_or_else(|| RegistryError::bad_request("State is required!"))?;
+        jwk_registry::KeyState::parse(name).ok_or_else(|| {
+            RegistryError::bad_request(format!(
+                "State ({name}) is not valid! Use pending, active, retired or disabled."
+            ))
+        })
+    }
+}
+
 /// The body of Create JWK Set (`POST …/jwk-sets/`) and Update JWK Set (`PUT
 /// …/jwk-sets/{name}/`, where the name in the path wins). Absent options and policy fields
 /// take their defaults.

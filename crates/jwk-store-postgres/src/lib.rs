@@ -289,10 +289,13 @@ where
                             }
                         }
                     }
+                    // A store that was dropped closes its connection: nothing to report.
+                    Err(_) if tx.is_closed() => {}
                     Err(e) => tracing::warn!(error = %e, "PostgreSQL LISTEN failed"),
                 }
                 driver.abort();
             }
+            Err(_) if tx.is_closed() => {}
             Err(e) => tracing::warn!(error = %e, "PostgreSQL LISTEN connection failed"),
         }
         if tx.is_closed() {

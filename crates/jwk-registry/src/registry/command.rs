@@ -47,6 +47,17 @@ pub enum Command {
         /// The JWK.
         name: String,
     },
+    /// Set a JWK's state: `Pending` (published for verification, not for signing or
+    /// encryption yet), `Active`, `Retired` (published for verification only) or `Disabled`
+    /// (served nowhere). SECRETS+MANAGE; approved and deployed like any change.
+    SetJwkState {
+        /// The project.
+        project: String,
+        /// The JWK.
+        name: String,
+        /// The new state.
+        state: crate::deploy::KeyState,
+    },
     /// Approve and deploy what is saved for a JWK (SECRETS+DEPLOY_UNDEPLOY).
     DeployJwk {
         /// The project.
@@ -554,6 +565,11 @@ impl Registry {
             Command::DeleteJwk { project, name } => {
                 Applied::change(self.delete_jwk(actor, &project, &name)?)
             }
+            Command::SetJwkState {
+                project,
+                name,
+                state,
+            } => Applied::change(self.set_jwk_state(actor, &project, &name, state)?),
             Command::DeployJwk { project, name } => {
                 Applied::change(self.deploy_jwk(actor, &project, &name)?)
             }

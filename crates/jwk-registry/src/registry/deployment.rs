@@ -44,6 +44,9 @@ impl Registry {
                     continue; // deleted since the scan
                 };
                 seen.insert(key);
+                if opened.deployed.state == crate::deploy::KeyState::Disabled {
+                    continue; // served nowhere; a credential's slot that holds it is empty
+                }
                 by_ref.insert((p.name.clone(), opened.id), opened.deployed.clone());
                 snap.jwks.push(opened.deployed);
             }

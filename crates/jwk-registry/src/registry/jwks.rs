@@ -48,6 +48,8 @@ pub struct JwkView {
     /// When it was detached (RFC 3339; unknown for JWKs detached before this was recorded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detached_at: Option<String>,
+    /// `pending`, `active`, `retired` or `disabled` (as saved).
+    pub state: crate::deploy::KeyState,
     /// Whether the environments serve the JWK as saved (`false` until a user holding
     /// SECRETS+DEPLOY_UNDEPLOY approves a change by one who does not).
     pub deployed: bool,
@@ -131,7 +133,7 @@ impl PartialEq for JwkView {
             &self.thumbprint,
             &self.source_type,
             (&self.use_type, &self.algorithm, &self.source),
-            (self.detached, &self.detached_at),
+            (self.detached, &self.detached_at, self.state),
             self.deployed,
             self.pending,
         ) == (
@@ -141,7 +143,7 @@ impl PartialEq for JwkView {
             &other.thumbprint,
             &other.source_type,
             (&other.use_type, &other.algorithm, &other.source),
-            (other.detached, &other.detached_at),
+            (other.detached, &other.detached_at, other.state),
             other.deployed,
             other.pending,
         )
@@ -204,6 +206,7 @@ impl Registry {
             private: jwk.is_private(),
             source,
             detached_at: None,
+            state: crate::deploy::KeyState::Active,
         };
         let mut txn = Txn::new()
             .absent(keys::jwk_name(project, name))
@@ -252,6 +255,42 @@ impl Registry {
             },
         )?;
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
+    }
+
+    /// Set JWK state (SECRETS+MANAGE; deployed, approved, with SECRETS+DEPLOY_UNDEPLOY). Its
+    /// source stays attached: a state is not a change of the key.
+    pub(super) fn set_jwk_state(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+        state: crate::deploy::KeyState,
+    ) -> Result<Change> {
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        let committed = self.commit_retrying(&format!("JWK (name: {name})"), || {
+            let (mut rec, rev, _) = self.find_jwk(project, name)?.ok_or_else(|| {
+                RegistryError::bad_request(format!(
+                    "JWK (name: {name}) is not found! Try create operation."
+                ))
+            })?;
+            if rec.state == state {
+                return Ok(None);
+            }
+            rec.state = state;
+            let txn = Txn::new()
+                .at(keys::jwk(project, &rec.id), rev)
+                .put(keys::jwk(project, &rec.id), encode(&rec));
+            let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
+            self.audit(
+                txn,
+                actor,
+                &format!("jwk.state.{}", state.as_str()),
+                Some(project),
+                name,
+            )
+            .map(Some)
+        })?;
+        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
     }
 
     /// Update JWK: rename and/or describe; detaches it from its source. Credentials refer to
@@ -375,6 +414,7 @@ impl Registry {
             }),
             detached: rec.source.is_none(),
             detached_at: rec.detached_at.clone(),
+            state: rec.state,
             deployed: pending.is_none(),
             pending,
         })

@@ -599,6 +599,7 @@ impl Registry {
                 name: rec.name,
                 thumbprint: crate::deploy::thumbprint(&jwk),
                 jwk,
+                state: rec.state,
             },
         };
         lock().insert(key.to_owned(), opened.clone());

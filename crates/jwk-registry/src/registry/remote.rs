@@ -1161,6 +1161,7 @@ impl Registry {
                     name: name.clone(),
                     thumbprint: k.thumbprint,
                     jwk: std::sync::Arc::new(jwk),
+                    state: crate::deploy::KeyState::Active,
                 });
             }
         }
