@@ -529,6 +529,7 @@ fn resolver_with_keys(
                 thumbprint: format!("t{i}"),
                 jwk: std::sync::Arc::new(jwk),
                 state: jwk_engine::registry::deploy::KeyState::Active,
+                validity: jwk_engine::registry::deploy::Validity::default(),
             }
         })
         .collect();
@@ -541,6 +542,7 @@ fn resolver_with_keys(
             credentials: Vec::new(),
             remote_keys: Vec::new(),
         }],
+        ..EnvironmentSnapshot::default()
     };
     let registry = std::sync::Arc::new(jwk_engine::registry::Registry::new(
         std::sync::Arc::new(jwk_engine::registry::store::MemoryStore::new()),

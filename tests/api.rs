@@ -704,7 +704,7 @@ fn the_readme_walkthrough_serves_its_key_and_answers_canonically() {
         format!(r#"{{"keys":[{canonical}]}}"#)
     );
     let item = format!(
-        r#"{{"name":"my-jwk","description":"","jwk":{canonical},"thumbprint":"cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s","sourceType":"COPY_PASTE","useType":"ENCRYPTION","source":{{"type":"COPY_PASTE"}},"detached":false,"state":"active","deployed":true}}"#
+        r#"{{"name":"my-jwk","description":"","jwk":{canonical},"thumbprint":"cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s","sourceType":"COPY_PASTE","useType":"ENCRYPTION","source":{{"type":"COPY_PASTE"}},"detached":false,"state":"active","validity":"valid","deployed":true}}"#
     );
     assert_eq!(
         raw("GET", "/apiops/projects/MyProject/jwks/my-jwk/", None),
@@ -2033,5 +2033,99 @@ fn a_jwk_state_is_set_over_http_and_the_public_jwks_follows_it() {
             Some(r#"{"state":"retired"}"#)
         ),
         bad("JWK (name: nope) is not found! Try create operation.")
+    );
+}
+
+#[test]
+fn a_jwk_validity_is_set_over_http_and_shortens_the_public_jwks_max_age() {
+    let (_dir, s, admin) = serving();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let ec = json!({"name": "signing", "sourceType": "COPY_PASTE", "nbf": now + 3600, "exp": now + 7200, "jwkStr": json!({"kty": "EC", "crv": "P-256", "kid": "1", "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4", "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}).to_string()}).to_string();
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/jwks/",
+            Some(&admin),
+            Some(&ec)
+        )
+        .0,
+        200
+    );
+    let agent = common::agent(None);
+    // (kids published, max-age)
+    let public = || {
+        let mut response = agent
+            .get(format!("{}/.well-known/jwks/production.json", s.base))
+            .call()
+            .unwrap();
+        let cache = response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let age: u64 = cache
+            .strip_prefix("public, max-age=")
+            .unwrap()
+            .parse()
+            .unwrap();
+        (
+            common::sorted_kids(
+                &serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap(),
+            ),
+            age,
+        )
+    };
+    let view = || {
+        s.call(
+            "GET",
+            "/apiops/projects/MyProject/jwks/signing/",
+            Some(&admin),
+            None,
+        )
+        .1["resultItem"]
+            .clone()
+    };
+    let item = view();
+    assert_eq!(
+        (&item["nbf"], &item["exp"], &item["validity"]),
+        (
+            &json!(now + 3600),
+            &json!(now + 7200),
+            &json!("not_yet_valid")
+        )
+    );
+    // Not served before its nbf; the next change is an hour away: the full max-age.
+    assert_eq!(public(), (Vec::<String>::new(), 300));
+    let validity = "/apiops/projects/MyProject/jwks/signing/validity/";
+    let set = |body: Value| s.call("PUT", validity, Some(&admin), Some(&body.to_string()));
+    assert_eq!(
+        set(json!({"exp": now + 100})),
+        (200, deployed(&["production", "staging"]))
+    );
+    let item = view();
+    assert_eq!(
+        (item.get("nbf"), &item["exp"], &item["validity"]),
+        (None, &json!(now + 100), &json!("valid"))
+    );
+    // Served, and caches are asked back by its exp.
+    let (kids, age) = public();
+    assert_eq!(kids, ["1"]);
+    assert!((90..=100).contains(&age), "{age}");
+    // Never below the floor (10 s by default).
+    set(json!({"exp": now + 3}));
+    assert_eq!(public(), (vec!["1".to_owned()], 10));
+    set(json!({"nbf": null, "exp": null}));
+    assert_eq!(public(), (vec!["1".to_owned()], 300));
+    assert_eq!(
+        set(json!({"nbf": 5, "exp": 5})),
+        bad("JWK nbf (5) must be before its exp (5)!")
+    );
+    assert_eq!(
+        set(json!({"exp": -1})),
+        bad(
+            "JWK exp (-1) is out of range: give Unix seconds from 0 to 253402300799 (9999-12-31T23:59:59Z)!"
+        )
     );
 }

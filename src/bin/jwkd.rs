@@ -120,6 +120,11 @@ enum Command {
         #[arg(long, value_name = "SECS", default_value_t = jwk_engine::server::DEFAULT_PUBLIC_JWKS_MAX_AGE,
               value_parser = clap::value_parser!(u64).range(0..=86_400))]
         public_jwks_max_age_secs: u64,
+        /// The least max-age of the public JWKS when it is shortened so that caches come back
+        /// by a key's next nbf or exp.
+        #[arg(long, value_name = "SECS", default_value_t = jwk_engine::server::DEFAULT_PUBLIC_JWKS_MIN_MAX_AGE,
+              value_parser = clap::value_parser!(u64).range(0..=86_400))]
+        public_jwks_min_max_age_secs: u64,
     },
 }
 
@@ -202,8 +207,9 @@ struct Listen {
     tls: Option<Arc<jwk_engine::server::tls::ServerConfig>>,
     /// GET /metrics without a token.
     public_metrics: bool,
-    /// max-age of the public JWKS.
+    /// max-age of the public JWKS, and its floor ahead of a validity change.
     public_jwks_max_age: u64,
+    public_jwks_min_max_age: u64,
 }
 
 impl Listen {
@@ -219,6 +225,7 @@ impl Listen {
             tls,
             public_metrics: false,
             public_jwks_max_age: jwk_engine::server::DEFAULT_PUBLIC_JWKS_MAX_AGE,
+            public_jwks_min_max_age: jwk_engine::server::DEFAULT_PUBLIC_JWKS_MIN_MAX_AGE,
         })
     }
 }
@@ -231,7 +238,11 @@ async fn serve(
     limits: jwk_engine::server::serve::ConnectionLimits,
 ) -> Result<(), String> {
     let tls = listen.tls;
-    let (public_metrics, public_jwks_max_age) = (listen.public_metrics, listen.public_jwks_max_age);
+    let (public_metrics, public_jwks_max_age, public_jwks_min_max_age) = (
+        listen.public_metrics,
+        listen.public_jwks_max_age,
+        listen.public_jwks_min_max_age,
+    );
     if !registry.is_bootstrapped().map_err(|e| e.to_string())? {
         match registry.bootstrap() {
             Ok(token) => {
@@ -269,6 +280,7 @@ async fn serve(
     let app = jwk_engine::server::service(jwk_engine::server::AppState {
         public_metrics,
         public_jwks_max_age,
+        public_jwks_min_max_age,
         ..jwk_engine::server::AppState::new(registry)
     });
     match tls {
@@ -323,6 +335,7 @@ fn main() -> ExitCode {
             tls_key,
             public_metrics,
             public_jwks_max_age_secs,
+            public_jwks_min_max_age_secs,
         } => {
             // A certificate that does not load, or a file target directory that cannot be
             // used, stops the start before the store is opened.
@@ -339,12 +352,14 @@ fn main() -> ExitCode {
                 let mut listen = Listen::bind(*listen, tls)?;
                 listen.public_metrics = *public_metrics;
                 listen.public_jwks_max_age = *public_jwks_max_age_secs;
+                listen.public_jwks_min_max_age = *public_jwks_min_max_age_secs;
                 let config = RegistryConfig {
                     allow_private_networks: *allow_private_networks,
                     max_fetch_timeout_ms: *max_fetch_timeout_ms,
                     max_fetch_size: *max_fetch_size,
                     file_target_dir,
                     max_concurrent_fetches: usize::from(*max_concurrent_fetches),
+                    ..RegistryConfig::default()
                 };
                 Ok((listen, config))
             };

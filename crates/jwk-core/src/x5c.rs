@@ -172,6 +172,8 @@ pub struct CertificateInfo {
     pub issuer: String,
     /// Start of validity, RFC 3339 (UTC).
     pub not_before: String,
+    /// Start of validity, Unix seconds.
+    pub not_before_unix: i64,
     /// End of validity, RFC 3339 (UTC).
     pub not_after: String,
     /// End of validity, Unix seconds.
@@ -208,6 +210,7 @@ impl CertificateInfo {
             subject: cert.tbs_certificate.subject.to_string(),
             issuer: cert.tbs_certificate.issuer.to_string(),
             not_before: rfc3339(validity.not_before),
+            not_before_unix: validity.not_before.timestamp(),
             not_after: rfc3339(validity.not_after),
             not_after_unix: validity.not_after.timestamp(),
             serial: serial_hex(cert.tbs_certificate.raw_serial()),

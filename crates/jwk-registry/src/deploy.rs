@@ -25,6 +25,90 @@ pub struct DeployedJwk {
     pub thumbprint: String,
     /// Its state: pending, active or retired (disabled JWKs are never deployed).
     pub state: KeyState,
+    /// When it may be used (its `nbf` / `exp` and its `x5c` certificate's validity). A
+    /// snapshot holds only JWKs valid at the time it was made.
+    pub validity: Validity,
+}
+
+/// When a key may be used, in Unix seconds (JWT `NumericDate`): from `not_before` on,
+/// until (not including) `expires`. `None`: no bound on that side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Validity {
+    /// The first second the key may be used (`nbf`).
+    #[serde(rename = "nbf", default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
+    /// The first second the key may no longer be used (`exp`).
+    #[serde(rename = "exp", default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+}
+
+/// Where a key stands in its [`Validity`] at some time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidityStatus {
+    /// Before its `nbf`: not served yet.
+    NotYetValid,
+    /// Served.
+    Valid,
+    /// At or past its `exp`: served no more.
+    Expired,
+}
+
+impl Validity {
+    /// Where the key stands at `now` (Unix seconds).
+    pub fn status(&self, now: i64) -> ValidityStatus {
+        match (self.not_before, self.expires) {
+            (_, Some(exp)) if now >= exp => ValidityStatus::Expired,
+            (Some(nbf), _) if now < nbf => ValidityStatus::NotYetValid,
+            _ => ValidityStatus::Valid,
+        }
+    }
+
+    /// The narrower of two validities: the later start, the earlier end.
+    pub fn intersect(self, other: Validity) -> Validity {
+        let later = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let earlier = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Validity {
+            not_before: later(self.not_before, other.not_before),
+            expires: earlier(self.expires, other.expires),
+        }
+    }
+
+    /// True when neither side is bounded (records leave it out).
+    pub fn is_unbounded(&self) -> bool {
+        self.not_before.is_none() && self.expires.is_none()
+    }
+
+    /// Its bounds (start, end) that exist.
+    fn bounds(&self) -> impl Iterator<Item = i64> {
+        self.not_before.into_iter().chain(self.expires)
+    }
+}
+
+/// The validity bounds of a set of keys seen from `now`: the last one passed (0 when none)
+/// and the next one to come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ValidityBounds {
+    pub(crate) last: i64,
+    pub(crate) next: Option<i64>,
+}
+
+impl ValidityBounds {
+    pub(crate) fn add(&mut self, v: &Validity, now: i64) {
+        for b in v.bounds() {
+            if b <= now {
+                self.last = self.last.max(b);
+            } else {
+                self.next = Some(self.next.map_or(b, |n| n.min(b)));
+            }
+        }
+    }
 }
 
 /// A JWK's state. Every state but `Disabled` is published (in the resolver's lookups by kid,
@@ -116,6 +200,12 @@ pub struct EnvironmentSnapshot {
     pub revision: u64,
     /// Every project.
     pub projects: Vec<ProjectSnapshot>,
+    /// The latest validity bound (a JWK's `nbf` or `exp`, Unix seconds) that had passed when
+    /// the snapshot was made (0: none). With `revision`, what the snapshot reflects: a key
+    /// that expires makes a new snapshot at the same revision.
+    pub validity_epoch: i64,
+    /// The next validity bound to come: the environments are deployed again then.
+    pub next_validity_change: Option<i64>,
 }
 
 impl EnvironmentSnapshot {
@@ -224,6 +314,9 @@ struct ResolverTables {
     by_thumbprint: HashMap<String, Arc<Jwk>>,
     credentials: HashMap<String, HashMap<String, CredentialSlots>>,
     revision: u64,
+    /// The snapshot's validity epoch and next validity change.
+    validity_epoch: i64,
+    next_change: Option<i64>,
     /// The public JWKS, made on first request.
     public: std::sync::OnceLock<Arc<str>>,
     /// Its strong ETag, made with it.
@@ -240,6 +333,9 @@ pub struct PublishedJwks {
     pub etag: Arc<str>,
     /// The store revision the resolver serves.
     pub revision: u64,
+    /// When a key's `nbf` or `exp` changes it next (Unix seconds): caches should come back
+    /// by then.
+    pub next_change: Option<i64>,
 }
 
 impl ResolverTables {
@@ -377,19 +473,23 @@ impl Resolver {
             body,
             etag,
             revision,
+            next_change: tables.next_change,
         }
     }
 
     fn install(&self, snapshot: &EnvironmentSnapshot) -> Receipt {
         let _one = self.installing.lock().unwrap_or_else(|p| p.into_inner());
         let current = self.tables.load();
-        if snapshot.revision < current.revision {
+        if (snapshot.revision, snapshot.validity_epoch) < (current.revision, current.validity_epoch)
+        {
             // Two deployments crossed (a node's own and the one a NOTIFY started): keep the
             // newer tables.
             return current.receipt();
         }
         let mut t = ResolverTables {
             revision: snapshot.revision,
+            validity_epoch: snapshot.validity_epoch,
+            next_change: snapshot.next_validity_change,
             ..ResolverTables::default()
         };
         for p in &snapshot.projects {

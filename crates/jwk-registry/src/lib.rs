@@ -7,6 +7,7 @@
 //! every environment through a [`deploy::DeployTarget`].
 
 pub mod atomic;
+pub mod clock;
 pub mod crypto;
 pub mod deploy;
 pub mod error;
@@ -17,7 +18,10 @@ mod registry;
 /// The `Store` trait and its in-memory implementation (the `jwk-store` crate).
 pub use jwk_store as store;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::MasterKey;
-pub use deploy::{DeployTarget, DeploymentResult, KeyState, Resolver, Slot};
+pub use deploy::{
+    DeployTarget, DeploymentResult, KeyState, Resolver, Slot, Validity, ValidityStatus,
+};
 pub use error::{ErrorKind, RegistryError};
 pub use registry::*;

@@ -335,6 +335,10 @@ pub struct JwkRec {
     /// Its state (left out when `active`).
     #[serde(default, skip_serializing_if = "crate::deploy::KeyState::is_active")]
     pub state: crate::deploy::KeyState,
+    /// Its own `nbf` / `exp` as set by a user (left out when unbounded); a certificate's
+    /// validity narrows it when the JWK is opened.
+    #[serde(default, skip_serializing_if = "crate::deploy::Validity::is_unbounded")]
+    pub validity: crate::deploy::Validity,
 }
 
 /// A reference from a credential slot to a JWK.
@@ -389,6 +393,10 @@ pub struct DeployRec {
     pub v: u32,
     /// The store revision deployed last.
     pub revision: u64,
+    /// The snapshot's validity epoch deployed last
+    /// ([`crate::deploy::EnvironmentSnapshot::validity_epoch`]).
+    #[serde(default)]
+    pub validity_epoch: i64,
     /// True when the last deployment to the environment failed (it is retried).
     pub pending: bool,
     /// Why the last attempt failed.

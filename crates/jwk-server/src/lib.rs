@@ -45,10 +45,15 @@ pub struct AppState {
     /// `max-age` of the public JWKS (`/.well-known/jwks/{environment}.json`), seconds
     /// (default [`DEFAULT_PUBLIC_JWKS_MAX_AGE`]).
     pub public_jwks_max_age: u64,
+    /// The least `max-age` of the public JWKS when it is shortened ahead of a key's `nbf` or
+    /// `exp`, seconds (default [`DEFAULT_PUBLIC_JWKS_MIN_MAX_AGE`]).
+    pub public_jwks_min_max_age: u64,
 }
 
 /// The default `Cache-Control: max-age` of the public JWKS: 5 minutes.
 pub const DEFAULT_PUBLIC_JWKS_MAX_AGE: u64 = 300;
+/// The default floor of the public JWKS's shortened `max-age`: 10 seconds.
+pub const DEFAULT_PUBLIC_JWKS_MIN_MAX_AGE: u64 = 10;
 
 impl AppState {
     /// The state of a server over `registry`: `/metrics` for the admin user only.
@@ -58,6 +63,7 @@ impl AppState {
             http_metrics: metrics::HttpMetrics::default(),
             public_metrics: false,
             public_jwks_max_age: DEFAULT_PUBLIC_JWKS_MAX_AGE,
+            public_jwks_min_max_age: DEFAULT_PUBLIC_JWKS_MIN_MAX_AGE,
         }
     }
 }
@@ -506,6 +512,20 @@ async fn set_jwk_state(
         project,
         name,
         state,
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+async fn set_jwk_validity(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<wire::ValidityBody>,
+) -> ApiResult {
+    let command = Command::SetJwkValidity {
+        project,
+        name,
+        validity: body.validity(),
     };
     apply_and_answer(&s, &a, command).await
 }
@@ -1078,6 +1098,16 @@ fn none_match(value: &str, etag: &str) -> bool {
         .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
+/// The max-age of a public JWKS: the configured one, shortened so that caches come back when
+/// a key's `nbf` or `exp` changes the set next, never below `floor`.
+fn public_max_age(max_age: u64, floor: u64, next_change: Option<i64>, now: i64) -> u64 {
+    let Some(next) = next_change else {
+        return max_age;
+    };
+    let until = u64::try_from(next.saturating_sub(now)).unwrap_or(0);
+    max_age.min(until.max(floor))
+}
+
 /// `GET /.well-known/jwks/{environment}.json`: the public JWKS a `memory` environment's
 /// in-process resolver serves, without a token, from bytes made once per deployment, with a
 /// strong ETag (304 on a matching `If-None-Match`) and `Cache-Control: public, max-age`.
@@ -1096,7 +1126,15 @@ async fn public_jwks(
             "No such JWKS: /.well-known/jwks/{environment}.json names a memory environment this server serves!",
         );
     };
-    let cache = format!("public, max-age={}", s.public_jwks_max_age);
+    let cache = format!(
+        "public, max-age={}",
+        public_max_age(
+            s.public_jwks_max_age,
+            s.public_jwks_min_max_age,
+            published.next_change,
+            s.registry.now_secs()
+        )
+    );
     let etag = published.etag.to_string();
     let matched = headers
         .get_all(header::IF_NONE_MATCH)
@@ -1198,6 +1236,11 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "PUT",
             "/apiops/projects/{project}/jwks/{name}/state",
             put(set_jwk_state),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/jwks/{name}/validity",
+            put(set_jwk_validity),
         ),
         (
             "POST",
@@ -1424,6 +1467,27 @@ pub fn service(state: AppState) -> tower_http::normalize_path::NormalizePath<Rou
 #[cfg(test)]
 mod answer_tests {
     use super::*;
+
+    #[test]
+    fn the_public_max_age_shortens_ahead_of_a_validity_change_down_to_its_floor() {
+        // (max-age, floor, next change, now) → max-age
+        for (args, expected) in [
+            ((300, 10, None, 1000), 300),
+            ((300, 10, Some(2000), 1000), 300),
+            ((300, 10, Some(1100), 1000), 100),
+            ((300, 10, Some(1005), 1000), 10),
+            ((300, 10, Some(900), 1000), 10),
+            ((5, 10, Some(1100), 1000), 5),
+            ((300, 0, Some(i64::MIN), i64::MAX), 0),
+        ] {
+            let (max_age, floor, next, now) = args;
+            assert_eq!(
+                public_max_age(max_age, floor, next, now),
+                expected,
+                "{args:?}"
+            );
+        }
+    }
 
     /// Each row of the route table is served with its method and no other: the table the
     /// OpenAPI document is checked against says what the router does.

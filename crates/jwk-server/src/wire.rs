@@ -62,6 +62,8 @@ pub struct CreateJwkBody {
     algorithm: Option<String>,
     follow: Option<bool>,
     refresh: Option<RefreshBody>,
+    nbf: Option<i64>,
+    exp: Option<i64>,
 }
 
 impl CreateJwkBody {
@@ -163,6 +165,10 @@ impl CreateJwkBody {
             description: self.description,
             source,
             algorithm: self.algorithm,
+            validity: jwk_registry::Validity {
+                not_before: self.nbf,
+                expires: self.exp,
+            },
         })
     }
 }
@@ -180,6 +186,8 @@ pub struct GenerateJwkBody {
     algorithm: Option<String>,
     kid_type: Option<String>,
     kid: Option<String>,
+    nbf: Option<i64>,
+    exp: Option<i64>,
 }
 
 impl GenerateJwkBody {
@@ -241,6 +249,10 @@ impl GenerateJwkBody {
             description: self.description,
             source: Source::Generate { spec, kid },
             algorithm: self.algorithm,
+            validity: jwk_registry::Validity {
+                not_before: self.nbf,
+                expires: self.exp,
+            },
         })
     }
 }
@@ -278,6 +290,24 @@ impl StateBody {
                 "State ({name}) is not valid! Use pending, active, retired or disabled."
             ))
         })
+    }
+}
+
+/// The body of Set JWK validity (`PUT …/jwks/{name}/validity/`): absent or `null` leaves
+/// that side unbounded.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ValidityBody {
+    nbf: Option<i64>,
+    exp: Option<i64>,
+}
+
+impl ValidityBody {
+    /// The validity given.
+    pub fn validity(&self) -> jwk_registry::Validity {
+        jwk_registry::Validity {
+            not_before: self.nbf,
+            expires: self.exp,
+        }
     }
 }
 
@@ -489,7 +519,7 @@ mod tests {
         use serde_json::json;
         assert_eq!(
             create(
-                json!({"name": " a ", "sourceType": "URL", "url": "https://x/", "kid": "k", "urlOptionSizeLimit": 10, "useType": "ENCRYPTION"})
+                json!({"name": " a ", "sourceType": "URL", "url": "https://x/", "kid": "k", "urlOptionSizeLimit": 10, "useType": "ENCRYPTION", "exp": 1900000000})
             ),
             Ok(NewJwk {
                 name: " a ".into(),
@@ -506,6 +536,10 @@ mod tests {
                 },
                 usage: Some(Usage::Encryption),
                 algorithm: None,
+                validity: jwk_registry::Validity {
+                    not_before: None,
+                    expires: Some(1_900_000_000),
+                },
             })
         );
         assert_eq!(

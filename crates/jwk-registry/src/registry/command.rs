@@ -58,6 +58,16 @@ pub enum Command {
         /// The new state.
         state: crate::deploy::KeyState,
     },
+    /// Set a JWK's own `nbf` / `exp` (`None`: unbounded on that side); a certificate's
+    /// validity still narrows it. SECRETS+MANAGE; approved and deployed like any change.
+    SetJwkValidity {
+        /// The project.
+        project: String,
+        /// The JWK.
+        name: String,
+        /// The new validity.
+        validity: crate::deploy::Validity,
+    },
     /// Approve and deploy what is saved for a JWK (SECRETS+DEPLOY_UNDEPLOY).
     DeployJwk {
         /// The project.
@@ -250,6 +260,8 @@ pub struct NewJwk {
     /// `alg` of the JWK, checked against the key (and `usage`): required for the
     /// secrets-store sources and for generated keys.
     pub algorithm: Option<String>,
+    /// Its own `nbf` / `exp` (a certificate's validity narrows it).
+    pub validity: crate::deploy::Validity,
 }
 
 impl NewJwk {
@@ -261,7 +273,17 @@ impl NewJwk {
             source,
             usage: None,
             algorithm: None,
+            validity: crate::deploy::Validity::default(),
         }
+    }
+
+    /// Served from `nbf` until `exp` (Unix seconds).
+    pub fn validity(mut self, nbf: Option<i64>, exp: Option<i64>) -> NewJwk {
+        self.validity = crate::deploy::Validity {
+            not_before: nbf,
+            expires: exp,
+        };
+        self
     }
 
     /// With this use and algorithm.
@@ -570,6 +592,11 @@ impl Registry {
                 name,
                 state,
             } => Applied::change(self.set_jwk_state(actor, &project, &name, state)?),
+            Command::SetJwkValidity {
+                project,
+                name,
+                validity,
+            } => Applied::change(self.set_jwk_validity(actor, &project, &name, validity)?),
             Command::DeployJwk { project, name } => {
                 Applied::change(self.deploy_jwk(actor, &project, &name)?)
             }

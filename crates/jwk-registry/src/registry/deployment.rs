@@ -28,6 +28,8 @@ impl Registry {
         self.ensure_approval_layout()?;
         let store = &**self.store();
         let revision = self.content_revision()?;
+        let now = self.now_secs();
+        let mut bounds = crate::deploy::ValidityBounds::default();
         let mut by_ref: HashMap<(String, String), DeployedJwk> = HashMap::new();
         let mut projects = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -46,6 +48,10 @@ impl Registry {
                 seen.insert(key);
                 if opened.deployed.state == crate::deploy::KeyState::Disabled {
                     continue; // served nowhere; a credential's slot that holds it is empty
+                }
+                bounds.add(&opened.deployed.validity, now);
+                if opened.deployed.validity.status(now) != crate::deploy::ValidityStatus::Valid {
+                    continue; // not yet or no longer: served from its nbf, until its exp
                 }
                 by_ref.insert((p.name.clone(), opened.id), opened.deployed.clone());
                 snap.jwks.push(opened.deployed);
@@ -76,6 +82,8 @@ impl Registry {
             environment: String::new(),
             revision,
             projects,
+            validity_epoch: bounds.last,
+            next_validity_change: bounds.next,
         })
     }
 
@@ -85,7 +93,12 @@ impl Registry {
         let key = keys::deploy(env);
         self.commit_retrying(&format!("The deployment record of {env}"), || {
             let txn = match load::<DeployRec>(&**self.store(), &key)? {
-                Some((current, _)) if current.revision > rec.revision => return Ok(None),
+                Some((current, _))
+                    if (current.revision, current.validity_epoch)
+                        > (rec.revision, rec.validity_epoch) =>
+                {
+                    return Ok(None);
+                }
                 Some((_, at)) => Txn::new().at(key.as_str(), at),
                 None => Txn::new().absent(key.as_str()),
             };
@@ -129,12 +142,17 @@ impl Registry {
 
     /// Redeploys every environment that is pending or behind the store's revision.
     pub async fn reconcile(&self) -> Result<DeploymentResult> {
-        let revision = self.content_revision()?;
+        let (revision, epoch) = {
+            let snapshot = self.snapshot()?;
+            (snapshot.revision, snapshot.validity_epoch)
+        };
         let behind: Vec<String> = load_all::<EnvironmentRec>(&**self.store(), keys::ENVIRONMENTS)?
             .into_iter()
             .filter(|(_, env, _)| {
                 match load::<DeployRec>(&**self.store(), &keys::deploy(&env.name)) {
-                    Ok(Some((d, _))) => d.pending || d.revision < revision,
+                    Ok(Some((d, _))) => {
+                        d.pending || d.revision < revision || d.validity_epoch < epoch
+                    }
                     _ => true,
                 }
             })
@@ -174,7 +192,11 @@ impl Registry {
                     Ok(lock) => {
                         _lock = Some(lock);
                         match load::<DeployRec>(&**self.store(), &keys::deploy(&env.name))? {
-                            Some((d, _)) if !d.pending && d.revision >= snapshot.revision => {
+                            Some((d, _))
+                                if !d.pending
+                                    && d.revision >= snapshot.revision
+                                    && d.validity_epoch >= snapshot.validity_epoch =>
+                            {
                                 Some(Ok(crate::deploy::Receipt {
                                     thumbprints: d.thumbprints,
                                 }))
@@ -200,6 +222,7 @@ impl Registry {
                     DeployRec {
                         v: FORMAT,
                         revision: snapshot.revision,
+                        validity_epoch: snapshot.validity_epoch,
                         pending: false,
                         error: None,
                         thumbprints: receipt.thumbprints,
@@ -230,7 +253,7 @@ impl Registry {
             });
         }
         if locals_current {
-            self.note_refreshed(snapshot.revision);
+            self.note_refreshed(&snapshot);
         }
         let failed = results.iter().filter(|r| !r.success).count();
         let result = DeploymentResult {

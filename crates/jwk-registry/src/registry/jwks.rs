@@ -50,6 +50,13 @@ pub struct JwkView {
     pub detached_at: Option<String>,
     /// `pending`, `active`, `retired` or `disabled` (as saved).
     pub state: crate::deploy::KeyState,
+    /// When it is served (`nbf`, `exp`: Unix seconds; its own, narrowed by its `x5c`
+    /// certificate's validity).
+    #[serde(flatten)]
+    pub validity_window: crate::deploy::Validity,
+    /// `valid`, `not_yet_valid` (before its `nbf`: served from then on) or `expired` (at or
+    /// past its `exp`: served nowhere any more).
+    pub validity: crate::deploy::ValidityStatus,
     /// Whether the environments serve the JWK as saved (`false` until a user holding
     /// SECRETS+DEPLOY_UNDEPLOY approves a change by one who does not).
     pub deployed: bool,
@@ -134,6 +141,7 @@ impl PartialEq for JwkView {
             &self.source_type,
             (&self.use_type, &self.algorithm, &self.source),
             (self.detached, &self.detached_at, self.state),
+            (self.validity_window, self.validity),
             self.deployed,
             self.pending,
         ) == (
@@ -144,6 +152,7 @@ impl PartialEq for JwkView {
             &other.source_type,
             (&other.use_type, &other.algorithm, &other.source),
             (other.detached, &other.detached_at, other.state),
+            (other.validity_window, other.validity),
             other.deployed,
             other.pending,
         )
@@ -194,6 +203,7 @@ impl Registry {
             jwk,
             source,
             action,
+            validity,
         } = new;
         let id = new_id()?;
         let rec = JwkRec {
@@ -207,6 +217,7 @@ impl Registry {
             source,
             detached_at: None,
             state: crate::deploy::KeyState::Active,
+            validity,
         };
         let mut txn = Txn::new()
             .absent(keys::jwk_name(project, name))
@@ -252,6 +263,7 @@ impl Registry {
                     Source::Generate { .. } => "jwk.generate",
                     _ => "jwk.create",
                 },
+                validity: checked_validity(new.validity)?,
             },
         )?;
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
@@ -289,6 +301,37 @@ impl Registry {
                 name,
             )
             .map(Some)
+        })?;
+        Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
+    }
+
+    /// Set JWK validity: its own `nbf` / `exp` (SECRETS+MANAGE; deployed, approved, with
+    /// SECRETS+DEPLOY_UNDEPLOY). Its source stays attached.
+    pub(super) fn set_jwk_validity(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+        validity: crate::deploy::Validity,
+    ) -> Result<Change> {
+        let perms = self.require(actor, project, SECRETS_MANAGE)?;
+        let validity = checked_validity(validity)?;
+        let committed = self.commit_retrying(&format!("JWK (name: {name})"), || {
+            let (mut rec, rev, _) = self.find_jwk(project, name)?.ok_or_else(|| {
+                RegistryError::bad_request(format!(
+                    "JWK (name: {name}) is not found! Try create operation."
+                ))
+            })?;
+            if rec.validity == validity {
+                return Ok(None);
+            }
+            rec.validity = validity;
+            let txn = Txn::new()
+                .at(keys::jwk(project, &rec.id), rev)
+                .put(keys::jwk(project, &rec.id), encode(&rec));
+            let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
+            self.audit(txn, actor, "jwk.validity", Some(project), name)
+                .map(Some)
         })?;
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
     }
@@ -361,6 +404,7 @@ impl Registry {
         sync: Option<SyncRec>,
     ) -> Result<JwkView> {
         let jwk = self.open_jwk(rec)?;
+        let window = rec.validity.intersect(super::certificate_validity(&jwk));
         let follow_status = match rec.source.as_ref().and_then(|s| s.follow) {
             Some(_) => Some(self.follow_status(project, &rec.id, jwk.params().kid.clone())?),
             None => None,
@@ -415,6 +459,8 @@ impl Registry {
             detached: rec.source.is_none(),
             detached_at: rec.detached_at.clone(),
             state: rec.state,
+            validity_window: window,
+            validity: window.status(self.now_secs()),
             deployed: pending.is_none(),
             pending,
         })
@@ -539,6 +585,32 @@ struct JwkToStore<'a> {
     jwk: &'a Jwk,
     source: Option<SourceRec>,
     action: &'a str,
+    /// Its own `nbf` / `exp`.
+    validity: crate::deploy::Validity,
+}
+
+/// The latest `nbf` / `exp` accepted: 9999-12-31T23:59:59Z.
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// A validity a user gave: each bound a time from 1970 to 9999, `nbf` before `exp`.
+pub(super) fn checked_validity(v: crate::deploy::Validity) -> Result<crate::deploy::Validity> {
+    for (member, value) in [("nbf", v.not_before), ("exp", v.expires)] {
+        if let Some(value) = value
+            && !(0..=MAX_NUMERIC_DATE).contains(&value)
+        {
+            return Err(RegistryError::bad_request(format!(
+                "JWK {member} ({value}) is out of range: give Unix seconds from 0 to {MAX_NUMERIC_DATE} (9999-12-31T23:59:59Z)!"
+            )));
+        }
+    }
+    if let (Some(nbf), Some(exp)) = (v.not_before, v.expires)
+        && nbf >= exp
+    {
+        return Err(RegistryError::bad_request(format!(
+            "JWK nbf ({nbf}) must be before its exp ({exp})!"
+        )));
+    }
+    Ok(v)
 }
 
 fn already_exists_create(name: &str) -> RegistryError {

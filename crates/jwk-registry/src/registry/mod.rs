@@ -87,6 +87,9 @@ pub struct RegistryConfig {
     /// fetch beyond them is refused at once (`temporarily_unavailable`, 503), so slow key
     /// servers never hold more threads than this.
     pub max_concurrent_fetches: usize,
+    /// The clock that key validity is judged by (default [`crate::SystemClock`]; tests use
+    /// a [`crate::ManualClock`]).
+    pub clock: Arc<dyn crate::Clock>,
 }
 
 /// The default of [`RegistryConfig::max_concurrent_fetches`].
@@ -105,7 +108,22 @@ impl Default for RegistryConfig {
             max_fetch_size: DEFAULT_MAX_FETCH_SIZE,
             file_target_dir: None,
             max_concurrent_fetches: DEFAULT_MAX_CONCURRENT_FETCHES,
+            clock: Arc::new(crate::SystemClock),
         }
+    }
+}
+
+/// The validity of a JWK's `x5c` leaf certificate (unbounded without one).
+pub(crate) fn certificate_validity(jwk: &jwk_core::Jwk) -> crate::deploy::Validity {
+    let leaf = jwk.params().x5c.as_ref().and_then(|chain| chain.first());
+    match leaf.map(|der| jwk_core::CertificateInfo::from_der(der)) {
+        Some(Ok(info)) => crate::deploy::Validity {
+            not_before: Some(info.not_before_unix),
+            // notAfter is the last second the certificate is valid.
+            expires: Some(info.not_after_unix.saturating_add(1)),
+        },
+        // None: no certificate; an unreadable one was refused when the key was imported.
+        _ => crate::deploy::Validity::default(),
     }
 }
 
@@ -146,6 +164,11 @@ pub struct Registry {
     deploying: tokio::sync::Mutex<Option<(u64, crate::deploy::DeploymentResult)>>,
     /// The content revision this process's node-local targets serve.
     refreshed: std::sync::atomic::AtomicU64,
+    /// The next validity bound of what they serve (`i64::MAX`: none): they are refreshed
+    /// again then, at the same revision.
+    refreshed_next: std::sync::atomic::AtomicI64,
+    /// Wakes [`Registry::follow`] when `refreshed_next` moved.
+    validity_moved: tokio::sync::Notify,
     /// One refresh of the node-local targets at a time.
     refreshing: tokio::sync::Mutex<()>,
     /// URL fetches in progress (at most `config.max_concurrent_fetches`).
@@ -253,6 +276,8 @@ impl Registry {
             opened: Mutex::new(HashMap::new()),
             deploying: tokio::sync::Mutex::new(None),
             refreshed: std::sync::atomic::AtomicU64::new(0),
+            refreshed_next: std::sync::atomic::AtomicI64::new(i64::MAX),
+            validity_moved: tokio::sync::Notify::new(),
             refreshing: tokio::sync::Mutex::new(()),
             fetching: std::sync::atomic::AtomicUsize::new(0),
             approval_layout: std::sync::atomic::AtomicBool::new(false),
@@ -412,23 +437,60 @@ impl Registry {
     /// Keeps this process's node-local targets (memory environments' resolvers, host targets
     /// that say [`DeployTarget::node_local`]) serving the registry: loads them now (catch-up
     /// on start), then, on a store that other nodes write to, again on every change they
-    /// announce ([`Store::watch`]), with no polling delay. Returns when the store stops
-    /// announcing; spawn it once per process.
+    /// announce ([`Store::watch`]), with no polling delay. When a JWK's `nbf` or `exp` comes
+    /// (its own or its certificate's), every environment is deployed again: the node-local
+    /// targets here, the others once ([`Registry::reconcile`], under the environments'
+    /// locks). Runs until the task is dropped: spawn it once per process.
     pub async fn follow(self: Arc<Self>) {
         let mut changes = self.store.watch();
         loop {
             if let Err(e) = self.refresh_local().await {
                 tracing::warn!(error = %e, "refreshing the in-process targets failed");
             }
-            match &mut changes {
-                Some(rx) => {
-                    if rx.changed().await.is_err() {
-                        return;
+            let wait = self.until_validity_change();
+            let store_changed = async {
+                match &mut changes {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                announced = store_changed => {
+                    if !announced {
+                        changes = None; // the store stopped announcing: timers only
                     }
                 }
-                None => return,
+                () = self.validity_moved.notified() => {}
+                () = tokio::time::sleep(wait) => {
+                    if self.until_validity_change().is_zero() {
+                        if let Err(e) = self.refresh_local().await {
+                            tracing::warn!(error = %e, "refreshing the in-process targets failed");
+                        }
+                        if let Err(e) = self.reconcile().await {
+                            tracing::warn!(error = %e, "redeploying at a key's nbf or exp failed");
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// How long until the next validity bound of what the node-local targets serve (at most
+    /// an hour, so a clock that jumps is noticed; zero once it has come).
+    fn until_validity_change(&self) -> std::time::Duration {
+        let next = self
+            .refreshed_next
+            .load(std::sync::atomic::Ordering::Acquire);
+        let ms = next
+            .saturating_mul(1000)
+            .saturating_sub(self.config.clock.now_ms())
+            .clamp(0, 3_600_000);
+        std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+
+    /// Now, in Unix seconds, by the registry's clock ([`RegistryConfig::clock`]).
+    pub fn now_secs(&self) -> i64 {
+        self.config.clock.now_secs()
     }
 
     /// Deploys the current snapshot to this process's node-local targets when they are
@@ -443,7 +505,10 @@ impl Registry {
         )>;
         let work = tokio::task::spawn_blocking(move || -> Result<Work> {
             let revision = me.content_revision()?;
-            if revision <= me.refreshed.load(Ordering::Acquire) && revision != 0 {
+            if revision <= me.refreshed.load(Ordering::Acquire)
+                && revision != 0
+                && me.now_secs() < me.refreshed_next.load(Ordering::Acquire)
+            {
                 return Ok(None);
             }
             let envs = crate::model::load_all::<EnvironmentRec>(&*me.store, keys::ENVIRONMENTS)?;
@@ -481,15 +546,20 @@ impl Registry {
             }
         }
         if all_ok {
-            self.note_refreshed(snapshot.revision);
+            self.note_refreshed(&snapshot);
         }
         Ok(())
     }
 
     /// Notes that every node-local target serves `revision` (after a full deployment).
-    pub(crate) fn note_refreshed(&self, revision: u64) {
+    pub(crate) fn note_refreshed(&self, snapshot: &crate::deploy::EnvironmentSnapshot) {
+        use std::sync::atomic::Ordering;
         self.refreshed
-            .fetch_max(revision, std::sync::atomic::Ordering::AcqRel);
+            .fetch_max(snapshot.revision, Ordering::AcqRel);
+        let next = snapshot.next_validity_change.unwrap_or(i64::MAX);
+        if self.refreshed_next.swap(next, Ordering::AcqRel) != next {
+            self.validity_moved.notify_one();
+        }
     }
 
     /// The revision of the last change of content (deployment bookkeeping does not count).
@@ -598,6 +668,7 @@ impl Registry {
             deployed: crate::deploy::DeployedJwk {
                 name: rec.name,
                 thumbprint: crate::deploy::thumbprint(&jwk),
+                validity: rec.validity.intersect(certificate_validity(&jwk)),
                 jwk,
                 state: rec.state,
             },

@@ -1162,6 +1162,7 @@ impl Registry {
                     thumbprint: k.thumbprint,
                     jwk: std::sync::Arc::new(jwk),
                     state: crate::deploy::KeyState::Active,
+                    validity: crate::deploy::Validity::default(),
                 });
             }
         }
