@@ -2129,3 +2129,115 @@ fn a_jwk_validity_is_set_over_http_and_shortens_the_public_jwks_max_age() {
         )
     );
 }
+
+#[test]
+fn a_credential_slot_gets_a_next_jwk_and_promotes_it_over_http() {
+    let (_dir, s, admin) = serving();
+    let jwks = "/apiops/projects/MyProject/jwks/";
+    for (name, kid) in [("old", "1"), ("new", "2")] {
+        let body = json!({"name": name, "keyType": "EC", "curve": "P-256", "useType": "SIGNATURE", "algorithm": "ES256", "kidType": "NONE", "kid": kid}).to_string();
+        assert_eq!(
+            s.call(
+                "POST",
+                &format!("{jwks}generate/"),
+                Some(&admin),
+                Some(&body)
+            )
+            .0,
+            200,
+            "{name}"
+        );
+    }
+    let all = deployed(&["production", "staging"]);
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/credentials/",
+            Some(&admin),
+            Some(r#"{"username":"api-user"}"#)
+        ),
+        (200, all.clone())
+    );
+    let base = "/apiops/projects/MyProject/credentials/api-user";
+    let call = |method: &str, path: &str, body: Option<&str>| {
+        s.call(method, &format!("{base}{path}"), Some(&admin), body)
+    };
+    assert_eq!(
+        call("PUT", "/jwk/validation/old/", None),
+        (200, all.clone())
+    );
+    assert_eq!(
+        call("POST", "/promote/validation/", None),
+        bad(
+            "Credential (username: api-user) has no next JWK in its validation slot: set one before promoting!"
+        )
+    );
+    assert_eq!(
+        call("PUT", "/next-jwk/validation/new/", None),
+        (200, all.clone())
+    );
+    let slots = || {
+        let item = call("GET", "/", None).1["resultItem"].clone();
+        (
+            item["validation"]["name"].clone(),
+            item.get("validationNext").map(|n| n["name"].clone()),
+        )
+    };
+    assert_eq!(slots(), (json!("old"), Some(json!("new"))));
+    // Both published ahead of the promotion.
+    let public = || {
+        common::sorted_kids(
+            &s.call("GET", "/.well-known/jwks/production.json", None, None)
+                .1,
+        )
+    };
+    assert_eq!(public(), ["1", "2"]);
+    assert_eq!(
+        call(
+            "POST",
+            "/promote/validation/",
+            Some(r#"{"overlapSeconds":31536001}"#)
+        ),
+        bad("Overlap (31536001 seconds) is too long: at most 31536000 (365 days)!")
+    );
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(
+        call(
+            "POST",
+            "/promote/validation/",
+            Some(r#"{"overlapSeconds":600}"#)
+        ),
+        (200, all.clone())
+    );
+    assert_eq!(slots(), (json!("new"), None));
+    let jwk = |name: &str| {
+        s.call("GET", &format!("{jwks}{name}/"), Some(&admin), None)
+            .1["resultItem"]
+            .clone()
+    };
+    let old = jwk("old");
+    assert_eq!(
+        (&old["state"], &old["validity"]),
+        (&json!("retired"), &json!("valid"))
+    );
+    let exp = old["exp"].as_i64().unwrap();
+    assert!((before + 600..=before + 602).contains(&exp), "{exp}");
+    assert_eq!(jwk("new")["state"], "active");
+    // The retired key still verifies during the overlap.
+    assert_eq!(public(), ["1", "2"]);
+    assert_eq!(
+        call("PUT", "/next-jwk/validation/old/", None).1["error_description"],
+        "JWK (name: old) is retired: a slot's next JWK must be pending or active!"
+    );
+    assert_eq!(call("DELETE", "/next-jwk/validation/", None), (200, all));
+    assert_eq!(
+        call("POST", "/promote/sideways/", None),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "JWK slot (sideways) is not valid! Use encryption or validation."})
+        )
+    );
+}

@@ -169,6 +169,10 @@ pub struct DeployedCredential {
     pub validation: Option<DeployedJwk>,
     /// Decryption / encryption JWK.
     pub encryption: Option<DeployedJwk>,
+    /// The validation slot's next JWK (published ahead of its promotion).
+    pub validation_next: Option<DeployedJwk>,
+    /// The encryption slot's next JWK.
+    pub encryption_next: Option<DeployedJwk>,
 }
 
 /// Everything of one project that an environment serves.
@@ -302,7 +306,22 @@ pub struct DeploymentResult {
 }
 
 /// A credential's (validation, encryption) JWKs.
-type CredentialSlots = (Option<(Arc<Jwk>, KeyState)>, Option<(Arc<Jwk>, KeyState)>);
+#[derive(Debug, Default)]
+struct CredentialSlots {
+    /// Per slot (validation, encryption): the current JWK and its state.
+    current: [Option<(Arc<Jwk>, KeyState)>; 2],
+    /// Per slot: the next JWK.
+    next: [Option<Arc<Jwk>>; 2],
+}
+
+impl Slot {
+    fn index(self) -> usize {
+        match self {
+            Slot::Validation => 0,
+            Slot::Encryption => 1,
+        }
+    }
+}
 
 /// The lookup tables of one snapshot, swapped whole on each deployment.
 #[derive(Debug, Default)]
@@ -434,14 +453,20 @@ impl Resolver {
     /// verifies), the encryption slot's only while `Active` (it encrypts).
     pub fn credential(&self, project: &str, username: &str, slot: Slot) -> Option<Arc<Jwk>> {
         let tables = self.tables.load();
-        let (validation, encryption) = tables.credentials.get(project)?.get(username)?;
+        let slots = tables.credentials.get(project)?.get(username)?;
+        let (jwk, state) = slots.current[slot.index()].as_ref()?;
         match slot {
-            Slot::Validation => validation.as_ref().map(|(j, _)| j.clone()),
-            Slot::Encryption => encryption
-                .as_ref()
-                .filter(|(_, state)| *state == KeyState::Active)
-                .map(|(j, _)| j.clone()),
+            Slot::Validation => Some(jwk.clone()),
+            Slot::Encryption => (*state == KeyState::Active).then(|| jwk.clone()),
         }
+    }
+
+    /// The next JWK of a credential's slot: published, to be promoted
+    /// (`Command::PromoteCredentialJwk`).
+    pub fn credential_next(&self, project: &str, username: &str, slot: Slot) -> Option<Arc<Jwk>> {
+        let tables = self.tables.load();
+        let slots = tables.credentials.get(project)?.get(username)?;
+        slots.next[slot.index()].clone()
     }
 
     /// The store revision the resolver serves.
@@ -514,12 +539,15 @@ impl Resolver {
             }
             let creds = t.credentials.entry(p.name.clone()).or_default();
             for c in &p.credentials {
+                let current =
+                    |d: &Option<DeployedJwk>| d.as_ref().map(|d| (d.jwk.clone(), d.state));
+                let next = |d: &Option<DeployedJwk>| d.as_ref().map(|d| d.jwk.clone());
                 creds.insert(
                     c.username.clone(),
-                    (
-                        c.validation.as_ref().map(|d| (d.jwk.clone(), d.state)),
-                        c.encryption.as_ref().map(|d| (d.jwk.clone(), d.state)),
-                    ),
+                    CredentialSlots {
+                        current: [current(&c.validation), current(&c.encryption)],
+                        next: [next(&c.validation_next), next(&c.encryption_next)],
+                    },
                 );
             }
         }

@@ -361,6 +361,43 @@ pub struct CredentialRec {
     pub validation: Option<JwkRef>,
     /// Decryption / encryption.
     pub encryption: Option<JwkRef>,
+    /// The validation slot's next JWK (published, promoted by
+    /// `Command::PromoteCredentialJwk`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_next: Option<JwkRef>,
+    /// The encryption slot's next JWK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_next: Option<JwkRef>,
+}
+
+impl CredentialRec {
+    /// A slot's current JWK.
+    pub fn current(&mut self, slot: crate::deploy::Slot) -> &mut Option<JwkRef> {
+        match slot {
+            crate::deploy::Slot::Validation => &mut self.validation,
+            crate::deploy::Slot::Encryption => &mut self.encryption,
+        }
+    }
+
+    /// A slot's next JWK.
+    pub fn next(&mut self, slot: crate::deploy::Slot) -> &mut Option<JwkRef> {
+        match slot {
+            crate::deploy::Slot::Validation => &mut self.validation_next,
+            crate::deploy::Slot::Encryption => &mut self.encryption_next,
+        }
+    }
+
+    /// Every JWK it refers to: the slots' current and next JWKs.
+    pub fn refs(&self) -> impl Iterator<Item = &JwkRef> {
+        [
+            &self.validation,
+            &self.encryption,
+            &self.validation_next,
+            &self.encryption_next,
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 /// A certificate, key or keystore of the secrets store.

@@ -689,6 +689,52 @@ async fn remove_slot(
     apply_and_answer(&s, &a, command).await
 }
 
+async fn set_next_slot(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username, slot_name, jwk)): Path<(String, String, String, String)>,
+) -> ApiResult {
+    let slot = slot(&slot_name)?;
+    let command = Command::SetCredentialNextJwk {
+        project,
+        username,
+        slot,
+        jwk: Some(jwk),
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+async fn remove_next_slot(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username, slot_name)): Path<(String, String, String)>,
+) -> ApiResult {
+    let slot = slot(&slot_name)?;
+    let command = Command::SetCredentialNextJwk {
+        project,
+        username,
+        slot,
+        jwk: None,
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+async fn promote_slot(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username, slot_name)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<wire::PromoteBody>,
+) -> ApiResult {
+    let slot = slot(&slot_name)?;
+    let command = Command::PromoteCredentialJwk {
+        project,
+        username,
+        slot,
+        overlap_secs: body.overlap_secs(),
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
 async fn add_certificate(
     State(s): State<AppState>,
     Caller(a): Caller,
@@ -1320,6 +1366,21 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "DELETE",
             "/apiops/projects/{project}/credentials/{username}/jwk/{slot}",
             delete(remove_slot),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/credentials/{username}/next-jwk/{slot}/{jwkName}",
+            put(set_next_slot),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/credentials/{username}/next-jwk/{slot}",
+            delete(remove_next_slot),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/credentials/{username}/promote/{slot}",
+            post(promote_slot),
         ),
         (
             "POST",

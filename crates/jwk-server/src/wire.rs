@@ -311,6 +311,23 @@ impl ValidityBody {
     }
 }
 
+/// The body of Promote a credential slot's next JWK (`POST …/credentials/{username}/promote/{slot}/`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromoteBody {
+    overlap_seconds: Option<u64>,
+}
+
+/// The default overlap of a promotion: one day.
+pub const DEFAULT_OVERLAP_SECS: u64 = 86_400;
+
+impl PromoteBody {
+    /// How long the replaced JWK stays published (default [`DEFAULT_OVERLAP_SECS`]).
+    pub fn overlap_secs(&self) -> u64 {
+        self.overlap_seconds.unwrap_or(DEFAULT_OVERLAP_SECS)
+    }
+}
+
 /// The body of Create JWK Set (`POST …/jwk-sets/`) and Update JWK Set (`PUT
 /// …/jwk-sets/{name}/`, where the name in the path wins). Absent options and policy fields
 /// take their defaults.

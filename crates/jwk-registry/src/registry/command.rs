@@ -135,6 +135,33 @@ pub enum Command {
         /// The JWK's name (of the project or the admin project); `None` empties the slot.
         jwk: Option<String>,
     },
+    /// Set a credential slot's next JWK (published ahead of its promotion), or with `None`
+    /// remove it. IDENTITY+MANAGE.
+    SetCredentialNextJwk {
+        /// The project.
+        project: String,
+        /// The credential.
+        username: String,
+        /// Which slot.
+        slot: Slot,
+        /// The JWK's name (of the project or the admin project); `None` removes it.
+        jwk: Option<String>,
+    },
+    /// Promote a credential slot's next JWK: it becomes the slot's `active` JWK, and the one
+    /// it replaces is `retired` and expires after `overlap_secs`. IDENTITY+MANAGE and
+    /// IDENTITY+DEPLOY_UNDEPLOY, and SECRETS+MANAGE and SECRETS+DEPLOY_UNDEPLOY where the
+    /// JWKs are.
+    PromoteCredentialJwk {
+        /// The project.
+        project: String,
+        /// The credential.
+        username: String,
+        /// Which slot.
+        slot: Slot,
+        /// How long the replaced JWK stays published for verification, in seconds (at most
+        /// 365 days).
+        overlap_secs: u64,
+    },
     /// Approve and deploy what is saved for a credential (CREDENTIALS+DEPLOY_UNDEPLOY).
     DeployCredential {
         /// The project.
@@ -640,6 +667,30 @@ impl Registry {
                 &username,
                 slot,
                 jwk.as_deref(),
+            )?),
+            Command::SetCredentialNextJwk {
+                project,
+                username,
+                slot,
+                jwk,
+            } => Applied::change(self.set_credential_next_jwk(
+                actor,
+                &project,
+                &username,
+                slot,
+                jwk.as_deref(),
+            )?),
+            Command::PromoteCredentialJwk {
+                project,
+                username,
+                slot,
+                overlap_secs,
+            } => Applied::change(self.promote_credential_jwk(
+                actor,
+                &project,
+                &username,
+                slot,
+                overlap_secs,
             )?),
             Command::DeployCredential { project, username } => {
                 Applied::change(self.deploy_credential(actor, &project, &username)?)

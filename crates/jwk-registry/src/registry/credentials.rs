@@ -3,10 +3,12 @@
 use serde::Serialize;
 
 use super::{ADMIN_PROJECT, Actor, Change, Registry, name_in};
-use crate::deploy::Slot;
+use crate::deploy::{KeyState, Slot};
 use crate::error::{RegistryError, Result};
 use crate::model::{CredentialRec, FORMAT, JwkRec, JwkRef, encode, keys, load};
-use crate::perm::{IDENTITY_DEPLOY, IDENTITY_MANAGE, IDENTITY_VIEW};
+use crate::perm::{
+    IDENTITY_DEPLOY, IDENTITY_MANAGE, IDENTITY_VIEW, SECRETS_DEPLOY, SECRETS_MANAGE,
+};
 use crate::store::Txn;
 
 /// A credential as the API shows it: the names of the JWKs in its slots.
@@ -23,6 +25,12 @@ pub struct CredentialView {
     pub validation: Option<SlotView>,
     /// The encryption slot's JWK.
     pub encryption: Option<SlotView>,
+    /// The validation slot's next JWK, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_next: Option<SlotView>,
+    /// The encryption slot's next JWK, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_next: Option<SlotView>,
     /// Whether the environments serve the credential as saved (`false` until a user holding
     /// IDENTITY+DEPLOY_UNDEPLOY approves a change by one who does not).
     pub deployed: bool,
@@ -72,6 +80,8 @@ impl Registry {
             username: username.to_owned(),
             validation: None,
             encryption: None,
+            validation_next: None,
+            encryption_next: None,
         };
         let key = keys::credential(project, username);
         let txn = Txn::new().absent(key.clone()).put(key, encode(&rec));
@@ -128,10 +138,10 @@ impl Registry {
                     }
                     None => None,
                 };
-                match slot {
-                    Slot::Validation => cred.validation = target,
-                    Slot::Encryption => cred.encryption = target,
+                if cred.next(slot).as_ref() == target.as_ref() {
+                    *cred.next(slot) = None; // the next JWK is now the current one
                 }
+                *cred.current(slot) = target;
                 let action = match (slot, jwk_name.is_some()) {
                     (Slot::Validation, true) => "credential.validation.set",
                     (Slot::Validation, false) => "credential.validation.remove",
@@ -144,6 +154,175 @@ impl Registry {
                     .map(Some)
             })?;
         Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed))
+    }
+
+    /// Sets a slot's next JWK (with `None`, removes it): published (by kid, thumbprint and
+    /// name, and [`crate::Resolver::credential_next`]) so that consumers hold it before
+    /// [`Registry::promote_credential_jwk`] makes it the slot's JWK. It must suit the slot,
+    /// be `pending` or `active`, and differ from the slot's current JWK. IDENTITY+MANAGE;
+    /// deployed with IDENTITY+DEPLOY_UNDEPLOY.
+    pub(super) fn set_credential_next_jwk(
+        &self,
+        actor: &Actor,
+        project: &str,
+        username: &str,
+        slot: Slot,
+        jwk_name: Option<&str>,
+    ) -> Result<Change> {
+        let perms = self.require(actor, project, IDENTITY_MANAGE)?;
+        let key = keys::credential(project, username);
+        let committed =
+            self.commit_retrying(&format!("Credential (username: {username})"), || {
+                let (mut cred, rev) = load::<CredentialRec>(&**self.store(), &key)?
+                    .ok_or_else(|| not_found(username))?;
+                let mut txn = Txn::new().at(key.clone(), rev);
+                let target = match jwk_name {
+                    Some(name) => {
+                        let (jwk_project, rec, jwk_rev) = self.resolve_jwk_for(project, name)?;
+                        slot_takes(slot, name, &self.open_jwk(&rec)?)?;
+                        if !matches!(rec.state, KeyState::Pending | KeyState::Active) {
+                            return Err(RegistryError::bad_request(format!(
+                                "JWK (name: {name}) is {}: a slot's next JWK must be pending or active!",
+                                rec.state.as_str()
+                            )));
+                        }
+                        let target = JwkRef {
+                            project: jwk_project,
+                            id: rec.id,
+                        };
+                        if cred.current(slot).as_ref() == Some(&target) {
+                            return Err(RegistryError::bad_request(format!(
+                                "JWK (name: {name}) is already the {} JWK of credential (username: {username})!",
+                                slot_name(slot)
+                            )));
+                        }
+                        txn = txn.at(keys::jwk(&target.project, &target.id), jwk_rev);
+                        Some(target)
+                    }
+                    None => None,
+                };
+                if *cred.next(slot) == target {
+                    return Ok(None);
+                }
+                *cred.next(slot) = target;
+                let action = format!(
+                    "credential.{}.next.{}",
+                    slot_name(slot),
+                    if jwk_name.is_some() { "set" } else { "remove" }
+                );
+                let txn = txn.put(key.clone(), encode(&cred));
+                let txn = self.approved_if(txn, &perms, IDENTITY_DEPLOY)?;
+                self.audit(txn, actor, &action, Some(project), username)
+                    .map(Some)
+            })?;
+        Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed))
+    }
+
+    /// Promotes a slot's next JWK in one transaction: it becomes the slot's JWK and `active`;
+    /// the JWK it replaces becomes `retired` (published for verification only) with its
+    /// `exp` brought forward to now + `overlap_secs` (when it expires sooner, that stays),
+    /// unless another slot (of any credential) still holds it as its JWK: then its state and
+    /// validity stay as they are. Of racing promotions one wins; the others find no next JWK.
+    /// Needs IDENTITY+MANAGE and IDENTITY+DEPLOY_UNDEPLOY in the project and SECRETS+MANAGE and
+    /// SECRETS+DEPLOY_UNDEPLOY in the projects of the JWKs it changes, so that it is deployed
+    /// at once, whole.
+    pub(super) fn promote_credential_jwk(
+        &self,
+        actor: &Actor,
+        project: &str,
+        username: &str,
+        slot: Slot,
+        overlap_secs: u64,
+    ) -> Result<Change> {
+        self.require(actor, project, IDENTITY_MANAGE)?;
+        let perms = self.require(actor, project, IDENTITY_DEPLOY)?;
+        let overlap = i64::try_from(overlap_secs)
+            .ok()
+            .filter(|o| *o <= MAX_OVERLAP_SECS)
+            .ok_or_else(|| {
+                RegistryError::bad_request(format!(
+                    "Overlap ({overlap_secs} seconds) is too long: at most {MAX_OVERLAP_SECS} (365 days)!"
+                ))
+            })?;
+        let key = keys::credential(project, username);
+        let committed =
+            self.commit_retrying(&format!("Credential (username: {username})"), || {
+                let (mut cred, rev) = load::<CredentialRec>(&**self.store(), &key)?
+                    .ok_or_else(|| not_found(username))?;
+                let Some(next) = cred.next(slot).clone() else {
+                    return Err(RegistryError::bad_request(format!(
+                        "Credential (username: {username}) has no next JWK in its {} slot: set one before promoting!",
+                        slot_name(slot)
+                    )));
+                };
+                let mut txn = Txn::new().at(key.clone(), rev);
+                let (next_key, mut next_rec, next_rev) = self.slot_jwk(actor, &next)?;
+                next_rec.state = KeyState::Active;
+                txn = txn
+                    .at(next_key.clone(), next_rev)
+                    .put(next_key, encode(&next_rec));
+                if let Some(old) = cred.current(slot).clone().filter(|old| *old != next) {
+                    let (held_elsewhere, checked) = self.held_as_current(&key, slot, &old)?;
+                    for (k, r) in checked {
+                        txn = txn.at(k, r); // no slot starts holding it meanwhile
+                    }
+                    if !held_elsewhere {
+                        let (old_key, mut old_rec, old_rev) = self.slot_jwk(actor, &old)?;
+                        old_rec.state = KeyState::Retired;
+                        let until = self.now_secs().saturating_add(overlap);
+                        old_rec.validity.expires =
+                            Some(old_rec.validity.expires.map_or(until, |e| e.min(until)));
+                        txn = txn
+                            .at(old_key.clone(), old_rev)
+                            .put(old_key, encode(&old_rec));
+                    }
+                }
+                *cred.current(slot) = Some(next);
+                *cred.next(slot) = None;
+                let txn = txn.put(key.clone(), encode(&cred));
+                let txn = self.approved_if(txn, &perms, IDENTITY_DEPLOY)?;
+                let action = format!("credential.{}.promote", slot_name(slot));
+                self.audit(txn, actor, &action, Some(project), username)
+                    .map(Some)
+            })?;
+        Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed))
+    }
+
+    /// The record of a JWK a slot refers to, for a change to it: its key, record and
+    /// revision. The actor must hold SECRETS+MANAGE and SECRETS+DEPLOY_UNDEPLOY in its project.
+    fn slot_jwk(&self, actor: &Actor, r: &JwkRef) -> Result<(String, JwkRec, u64)> {
+        self.require(actor, &r.project, SECRETS_MANAGE)?;
+        self.require(actor, &r.project, SECRETS_DEPLOY)?;
+        let key = keys::jwk(&r.project, &r.id);
+        let (rec, rev) = load::<JwkRec>(&**self.store(), &key)?.ok_or_else(|| {
+            RegistryError::internal(format!("a credential refers to a missing JWK ({key})"))
+        })?;
+        Ok((key, rec, rev))
+    }
+
+    /// Whether a slot other than `slot` of the credential at `cred_key` holds `jwk` as its
+    /// current JWK, and the credential records read (with their revisions) to say so.
+    fn held_as_current(
+        &self,
+        cred_key: &str,
+        slot: Slot,
+        jwk: &JwkRef,
+    ) -> Result<(bool, Vec<(String, u64)>)> {
+        let mut held = false;
+        let mut checked = Vec::new();
+        for (k, mut c, r) in
+            crate::model::load_all::<CredentialRec>(&**self.store(), keys::ALL_CREDENTIALS)?
+        {
+            for s in [Slot::Validation, Slot::Encryption] {
+                if (k.as_str(), s) != (cred_key, slot) && c.current(s).as_ref() == Some(jwk) {
+                    held = true;
+                }
+            }
+            if k != cred_key {
+                checked.push((k, r));
+            }
+        }
+        Ok((held, checked))
     }
 
     /// A credential's slots, by JWK `project/name`. Needs IDENTITY+VIEW; 404 when missing.
@@ -190,6 +369,8 @@ impl Registry {
         };
         let validation = slot(&cred.validation)?;
         let encryption = slot(&cred.encryption)?;
+        let validation_next = slot(&cred.validation_next)?;
+        let encryption_next = slot(&cred.encryption_next)?;
         let qualified =
             |s: &Option<SlotView>| s.as_ref().map(|s| format!("{}/{}", s.project, s.name));
         let pending = self.pending(key, cred)?;
@@ -199,9 +380,22 @@ impl Registry {
             encryption_jwk: qualified(&encryption),
             validation,
             encryption,
+            validation_next,
+            encryption_next,
             deployed: pending.is_none(),
             pending,
         })
+    }
+}
+
+/// The longest overlap a promotion takes: 365 days.
+pub const MAX_OVERLAP_SECS: i64 = 365 * 24 * 3600;
+
+/// `validation` or `encryption`.
+fn slot_name(slot: Slot) -> &'static str {
+    match slot {
+        Slot::Validation => "validation",
+        Slot::Encryption => "encryption",
     }
 }
 

@@ -75,6 +75,8 @@ impl Registry {
                     username: c.username.clone(),
                     validation: find(&c.validation),
                     encryption: find(&c.encryption),
+                    validation_next: find(&c.validation_next),
+                    encryption_next: find(&c.encryption_next),
                 });
             }
         }

@@ -536,9 +536,8 @@ impl Registry {
                 .at(keys::jwk(project, &rec.id), rev)
                 .at(keys::jwk_name(project, name), idx_rev);
             for (key, cred, crev) in &creds {
-                let uses = [&cred.validation, &cred.encryption]
-                    .into_iter()
-                    .flatten()
+                let uses = cred
+                    .refs()
                     .any(|r| r.project == project && r.id == rec.id);
                 if uses {
                     let cred_project = keys::credential_project(key).unwrap_or_default();
