@@ -2241,3 +2241,89 @@ fn a_credential_slot_gets_a_next_jwk_and_promotes_it_over_http() {
         )
     );
 }
+
+#[test]
+fn a_slot_rotation_is_set_over_http_and_jwkd_gives_an_empty_slot_its_first_key() {
+    let (_dir, s, admin) = serving();
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/credentials/",
+            Some(&admin),
+            Some(r#"{"username":"api-user"}"#)
+        )
+        .0,
+        200
+    );
+    let rotation = "/apiops/projects/MyProject/credentials/api-user/rotation/validation/";
+    let policy = json!({"keyType": "EC", "curve": "P-256", "useType": "SIGNATURE", "algorithm": "ES256", "periodSeconds": 86400, "leadSeconds": 3600, "overlapSeconds": 7200, "maxTokenLifetimeSeconds": 3600, "consumerCacheSeconds": 600});
+    assert_eq!(
+        s.call("GET", rotation, Some(&admin), None),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "Credential (username: api-user) has no rotation for its validation slot!"})
+        )
+    );
+    let mut unsafe_policy = policy.clone();
+    unsafe_policy["overlapSeconds"] = json!(4000);
+    assert_eq!(
+        s.call(
+            "PUT",
+            rotation,
+            Some(&admin),
+            Some(&unsafe_policy.to_string())
+        ),
+        bad(
+            "Overlap (4000 s) is 200 s short: it must cover the longest token lifetime (3600 s) plus the consumers' cache time (600 s), 4200 s!"
+        )
+    );
+    let mut missing = policy.clone();
+    missing.as_object_mut().unwrap().remove("leadSeconds");
+    assert_eq!(
+        s.call("PUT", rotation, Some(&admin), Some(&missing.to_string())),
+        bad("leadSeconds is required!")
+    );
+    assert_eq!(
+        s.call("PUT", rotation, Some(&admin), Some(&policy.to_string())),
+        (200, deployed(&["production", "staging"]))
+    );
+    // jwkd's rotation task fills the empty slot at once.
+    let credential = "/apiops/projects/MyProject/credentials/api-user/";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let slot = loop {
+        let (_, item) = s.call("GET", credential, Some(&admin), None);
+        if let Some(name) = item["resultItem"]["validation"]["name"].as_str() {
+            break name.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no key: {item}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(slot.starts_with("api-user-validation-"), "{slot}");
+    let (status, view) = s.call("GET", rotation, Some(&admin), None);
+    assert_eq!(status, 200);
+    let view = &view["resultItem"];
+    assert_eq!(
+        (
+            &view["keyType"],
+            &view["curve"],
+            &view["periodSeconds"],
+            view["due"].as_i64().unwrap() - view["lastPromotion"].as_i64().unwrap()
+        ),
+        (&json!("EC"), &json!("P-256"), &json!(86400), 86400)
+    );
+    let (_, jwk) = s.call(
+        "GET",
+        &format!("/apiops/projects/MyProject/jwks/{slot}/"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(
+        (&jwk["resultItem"]["state"], &jwk["resultItem"]["algorithm"]),
+        (&json!("active"), &json!("ES256"))
+    );
+    assert_eq!(
+        s.call("DELETE", rotation, Some(&admin), None),
+        (200, deployed(&["production", "staging"]))
+    );
+    assert_eq!(s.call("GET", rotation, Some(&admin), None).0, 404);
+}

@@ -266,6 +266,8 @@ async fn serve(
     tokio::spawn(registry.clone().follow());
     // Keeps the remote JWK Sets fresh; /readyz answers 200 once each was loaded once.
     tokio::spawn(registry.clone().follow_jwk_sets());
+    // Rotates the slots that have a rotation policy; a schedule missed while down runs now.
+    tokio::spawn(registry.clone().follow_rotations());
     let reconciler = registry.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(interval.max(1)));

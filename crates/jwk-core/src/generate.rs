@@ -185,6 +185,25 @@ pub fn generate(opts: &GenerateOptions) -> Result<Jwk> {
     Ok(jwk)
 }
 
+/// Checks `opts` as [`generate`] would, without the cost of an RSA key generation: for a
+/// configuration that generates keys later (a rotation policy).
+pub fn check_generate_options(opts: &GenerateOptions) -> Result<()> {
+    match opts.spec {
+        KeySpec::Rsa { bits } => {
+            if !RSA_SIZES.contains(&bits) {
+                return Err(Error::InvalidOption {
+                    detail: format!(
+                        "RSA keys are generated with 2048, 3072 or 4096 bits, not {bits}"
+                    ),
+                });
+            }
+            policy::check_rsa_algorithm(bits, opts.usage, &opts.alg)
+        }
+        // Generating these takes microseconds: the real checks, on a key thrown away.
+        _ => generate(opts).map(drop),
+    }
+}
+
 /// A digest helper kept here so the kid of a generated key matches `Jwk::thumbprint`.
 #[cfg(test)]
 fn sha256_b64(input: &str) -> String {

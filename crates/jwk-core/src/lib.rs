@@ -39,7 +39,7 @@ mod x5c;
 
 pub use encrypted::KdfLimits;
 pub use error::{Error, Result};
-pub use generate::{GenerateOptions, KeySpec, KidType, generate};
+pub use generate::{GenerateOptions, KeySpec, KidType, check_generate_options, generate};
 pub use json::{JwkSet, MAX_SET_KEYS, SetEntry};
 pub use jwk::{Jwk, KeyUse, Parameters, ThumbprintHash};
 pub use key::{

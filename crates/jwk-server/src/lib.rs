@@ -689,6 +689,61 @@ async fn remove_slot(
     apply_and_answer(&s, &a, command).await
 }
 
+async fn get_rotation(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username, slot_name)): Path<(String, String, String)>,
+) -> ApiResult {
+    let slot = slot(&slot_name)?;
+    let reg = s.registry.clone();
+    let view = s
+        .registry
+        .run_blocking(move || {
+            reg.slot_rotation(&a, &project, &username, slot)?
+                .ok_or_else(|| {
+                    RegistryError::not_found(format!(
+                        "Credential (username: {username}) has no rotation for its {slot_name} slot!"
+                    ))
+                })
+        })
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: view,
+    })
+}
+
+async fn set_rotation(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username, slot_name)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<wire::RotationBody>,
+) -> ApiResult {
+    let slot = slot(&slot_name)?;
+    let command = Command::SetSlotRotation {
+        project,
+        username,
+        slot,
+        policy: Some(body.policy()?),
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+async fn remove_rotation(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username, slot_name)): Path<(String, String, String)>,
+) -> ApiResult {
+    let slot = slot(&slot_name)?;
+    let command = Command::SetSlotRotation {
+        project,
+        username,
+        slot,
+        policy: None,
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
 async fn set_next_slot(
     State(s): State<AppState>,
     Caller(a): Caller,
@@ -1381,6 +1436,21 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "POST",
             "/apiops/projects/{project}/credentials/{username}/promote/{slot}",
             post(promote_slot),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/credentials/{username}/rotation/{slot}",
+            get(get_rotation),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/credentials/{username}/rotation/{slot}",
+            put(set_rotation),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/credentials/{username}/rotation/{slot}",
+            delete(remove_rotation),
         ),
         (
             "POST",

@@ -40,6 +40,46 @@ fn use_type(value: &Option<String>) -> Read<Option<Usage>> {
     }
 }
 
+/// `keyType`, `keySize` and `curve` of a key to generate (RSA 2048, oct 256, EC P-256 and
+/// OKP Ed25519 unless given).
+fn key_spec(
+    key_type: &Option<String>,
+    key_size: Option<usize>,
+    curve: &Option<String>,
+) -> Read<KeySpec> {
+    let key_type =
+        given(key_type).ok_or_else(|| RegistryError::bad_request("Key type is required!"))?;
+    let curve = given(curve);
+    let spec = match key_type.to_ascii_uppercase().as_str() {
+        "RSA" => KeySpec::Rsa {
+            bits: key_size.unwrap_or(2048),
+        },
+        "OCT" => KeySpec::Oct {
+            bits: key_size.unwrap_or(256),
+        },
+        "EC" => KeySpec::Ec(EcCurve::from_name(curve.unwrap_or("P-256")).ok_or_else(|| {
+            RegistryError::bad_request(format!(
+                "Curve ({}) is not valid for EC! Use P-256, P-384, P-521 or secp256k1.",
+                curve.unwrap_or_default()
+            ))
+        })?),
+        "OKP" => KeySpec::Okp(OkpCurve::from_name(curve.unwrap_or("Ed25519")).ok_or_else(
+            || {
+                RegistryError::bad_request(format!(
+                    "Curve ({}) is not valid for OKP! Use Ed25519, Ed448, X25519 or X448.",
+                    curve.unwrap_or_default()
+                ))
+            },
+        )?),
+        other => {
+            return Err(RegistryError::bad_request(format!(
+                "Key type ({other}) is not valid! Use RSA, EC, OKP or OCT."
+            )));
+        }
+    };
+    Ok(spec)
+}
+
 /// The body of Create JWK (`POST …/jwks/`) and Create JWK from Certificate.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -198,36 +238,7 @@ impl GenerateJwkBody {
 
     /// The JWK to generate.
     pub fn into_new_jwk(self) -> Read<NewJwk> {
-        let key_type = given(&self.key_type)
-            .ok_or_else(|| RegistryError::bad_request("Key type is required!"))?;
-        let curve = given(&self.curve);
-        let spec = match key_type.to_ascii_uppercase().as_str() {
-            "RSA" => KeySpec::Rsa {
-                bits: self.key_size.unwrap_or(2048),
-            },
-            "OCT" => KeySpec::Oct {
-                bits: self.key_size.unwrap_or(256),
-            },
-            "EC" => KeySpec::Ec(EcCurve::from_name(curve.unwrap_or("P-256")).ok_or_else(|| {
-                RegistryError::bad_request(format!(
-                    "Curve ({}) is not valid for EC! Use P-256, P-384, P-521 or secp256k1.",
-                    curve.unwrap_or_default()
-                ))
-            })?),
-            "OKP" => KeySpec::Okp(OkpCurve::from_name(curve.unwrap_or("Ed25519")).ok_or_else(
-                || {
-                    RegistryError::bad_request(format!(
-                        "Curve ({}) is not valid for OKP! Use Ed25519, Ed448, X25519 or X448.",
-                        curve.unwrap_or_default()
-                    ))
-                },
-            )?),
-            other => {
-                return Err(RegistryError::bad_request(format!(
-                    "Key type ({other}) is not valid! Use RSA, EC, OKP or OCT."
-                )));
-            }
-        };
+        let spec = key_spec(&self.key_type, self.key_size, &self.curve)?;
         let kid = match (given(&self.kid), given(&self.kid_type)) {
             (Some(kid), _) => Some(KidType::Explicit(kid.to_owned())),
             (None, None) => None,
@@ -325,6 +336,47 @@ impl PromoteBody {
     /// How long the replaced JWK stays published (default [`DEFAULT_OVERLAP_SECS`]).
     pub fn overlap_secs(&self) -> u64 {
         self.overlap_seconds.unwrap_or(DEFAULT_OVERLAP_SECS)
+    }
+}
+
+/// The body of Set rotation (`PUT …/credentials/{username}/rotation/{slot}/`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationBody {
+    key_type: Option<String>,
+    key_size: Option<usize>,
+    curve: Option<String>,
+    use_type: Option<String>,
+    algorithm: Option<String>,
+    period_seconds: Option<u64>,
+    lead_seconds: Option<u64>,
+    overlap_seconds: Option<u64>,
+    max_token_lifetime_seconds: Option<u64>,
+    consumer_cache_seconds: Option<u64>,
+}
+
+impl RotationBody {
+    /// The policy (checked by the registry).
+    pub fn policy(&self) -> Read<jwk_registry::RotationPolicy> {
+        let required = |name: &str, v: Option<u64>| {
+            v.ok_or_else(|| RegistryError::bad_request(format!("{name} is required!")))
+        };
+        Ok(jwk_registry::RotationPolicy {
+            spec: key_spec(&self.key_type, self.key_size, &self.curve)?,
+            usage: use_type(&self.use_type)?
+                .ok_or_else(|| RegistryError::bad_request("Use type is required!"))?,
+            algorithm: given(&self.algorithm)
+                .ok_or_else(|| RegistryError::bad_request("Algorithm is required!"))?
+                .to_owned(),
+            period_secs: required("periodSeconds", self.period_seconds)?,
+            lead_secs: required("leadSeconds", self.lead_seconds)?,
+            overlap_secs: required("overlapSeconds", self.overlap_seconds)?,
+            max_token_lifetime_secs: required(
+                "maxTokenLifetimeSeconds",
+                self.max_token_lifetime_seconds,
+            )?,
+            consumer_cache_secs: required("consumerCacheSeconds", self.consumer_cache_seconds)?,
+        })
     }
 }
 

@@ -162,6 +162,20 @@ pub enum Command {
         /// 365 days).
         overlap_secs: u64,
     },
+    /// Set (with `None`, remove) a credential slot's rotation policy: on schedule the engine
+    /// generates the next JWK, publishes it, promotes it once every environment serves it,
+    /// and deletes the replaced JWK after the overlap ([`Registry::rotate_due`]).
+    /// IDENTITY+MANAGE, IDENTITY+DEPLOY_UNDEPLOY, SECRETS+MANAGE, SECRETS+DEPLOY_UNDEPLOY.
+    SetSlotRotation {
+        /// The project.
+        project: String,
+        /// The credential.
+        username: String,
+        /// Which slot.
+        slot: Slot,
+        /// The policy; `None` removes it.
+        policy: Option<super::RotationPolicy>,
+    },
     /// Approve and deploy what is saved for a credential (CREDENTIALS+DEPLOY_UNDEPLOY).
     DeployCredential {
         /// The project.
@@ -691,6 +705,18 @@ impl Registry {
                 &username,
                 slot,
                 overlap_secs,
+            )?),
+            Command::SetSlotRotation {
+                project,
+                username,
+                slot,
+                policy,
+            } => Applied::change(self.set_slot_rotation(
+                actor,
+                &project,
+                &username,
+                slot,
+                policy.as_ref(),
             )?),
             Command::DeployCredential { project, username } => {
                 Applied::change(self.deploy_credential(actor, &project, &username)?)

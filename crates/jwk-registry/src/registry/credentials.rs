@@ -234,6 +234,20 @@ impl Registry {
         slot: Slot,
         overlap_secs: u64,
     ) -> Result<Change> {
+        self.promote_slot(actor, project, username, slot, overlap_secs)
+            .map(|(change, _)| change)
+    }
+
+    /// [`Registry::promote_credential_jwk`], with the name of the JWK it retired (none when
+    /// the slot was empty or another slot still holds the replaced JWK).
+    pub(super) fn promote_slot(
+        &self,
+        actor: &Actor,
+        project: &str,
+        username: &str,
+        slot: Slot,
+        overlap_secs: u64,
+    ) -> Result<(Change, Option<String>)> {
         self.require(actor, project, IDENTITY_MANAGE)?;
         let perms = self.require(actor, project, IDENTITY_DEPLOY)?;
         let overlap = i64::try_from(overlap_secs)
@@ -245,8 +259,10 @@ impl Registry {
                 ))
             })?;
         let key = keys::credential(project, username);
+        let mut retired = None;
         let committed =
             self.commit_retrying(&format!("Credential (username: {username})"), || {
+                retired = None;
                 let (mut cred, rev) = load::<CredentialRec>(&**self.store(), &key)?
                     .ok_or_else(|| not_found(username))?;
                 let Some(next) = cred.next(slot).clone() else {
@@ -272,6 +288,7 @@ impl Registry {
                         let until = self.now_secs().saturating_add(overlap);
                         old_rec.validity.expires =
                             Some(old_rec.validity.expires.map_or(until, |e| e.min(until)));
+                        retired = Some(old_rec.name.clone());
                         txn = txn
                             .at(old_key.clone(), old_rev)
                             .put(old_key, encode(&old_rec));
@@ -285,7 +302,10 @@ impl Registry {
                 self.audit(txn, actor, &action, Some(project), username)
                     .map(Some)
             })?;
-        Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed))
+        Ok((
+            self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed),
+            retired,
+        ))
     }
 
     /// The record of a JWK a slot refers to, for a change to it: its key, record and

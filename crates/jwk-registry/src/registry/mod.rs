@@ -11,6 +11,7 @@ mod live;
 mod observe;
 mod remote;
 mod resync;
+mod rotation;
 mod secrets;
 mod sources;
 mod users;
@@ -24,7 +25,7 @@ pub use command::{
     Command, JwkUpdate, KeyKind, NewCertificate, NewJwk, NewKey, NewKeystore, NewRecord, Outcome,
     Source, UrlOptions,
 };
-pub use credentials::{CredentialView, SlotView};
+pub use credentials::{CredentialView, MAX_OVERLAP_SECS, SlotView};
 pub use jwks::{JwkView, SourceView, SyncView, UrlOptionsView};
 pub use live::{DEFAULT_MISS_WAIT, LiveKeys, LookupError, MissStats};
 pub use observe::{DeploymentCount, EnvironmentGauge, FetchCount, KeyExpiry, Observed, SetGauge};
@@ -32,6 +33,10 @@ pub use remote::{
     DEFAULT_REFRESH, JwkSetSpec, JwkSetStatus, JwkSetView, RefreshPolicy, SkippedKey,
 };
 pub use resync::ResyncReport;
+pub use rotation::{
+    MAX_ROTATION_SECS, MIN_ROTATION_PERIOD_SECS, ROTATION_ACTOR, Removal, RotationPolicy,
+    RotationView, RotationWait,
+};
 pub use secrets::{
     CertificateView, KeystoreEntryView, RotatedJwk, SecretClass, SecretKind, SecretName, SecretView,
 };
@@ -169,6 +174,8 @@ pub struct Registry {
     refreshed_next: std::sync::atomic::AtomicI64,
     /// Wakes [`Registry::follow`] when `refreshed_next` moved.
     validity_moved: tokio::sync::Notify,
+    /// Wakes [`Registry::follow_rotations`] when a policy was set.
+    pub(crate) rotation_set: tokio::sync::Notify,
     /// One refresh of the node-local targets at a time.
     refreshing: tokio::sync::Mutex<()>,
     /// URL fetches in progress (at most `config.max_concurrent_fetches`).
@@ -278,6 +285,7 @@ impl Registry {
             refreshed: std::sync::atomic::AtomicU64::new(0),
             refreshed_next: std::sync::atomic::AtomicI64::new(i64::MAX),
             validity_moved: tokio::sync::Notify::new(),
+            rotation_set: tokio::sync::Notify::new(),
             refreshing: tokio::sync::Mutex::new(()),
             fetching: std::sync::atomic::AtomicUsize::new(0),
             approval_layout: std::sync::atomic::AtomicBool::new(false),
