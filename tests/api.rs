@@ -2327,3 +2327,60 @@ fn a_slot_rotation_is_set_over_http_and_jwkd_gives_an_empty_slot_its_first_key()
     );
     assert_eq!(s.call("GET", rotation, Some(&admin), None).0, 404);
 }
+
+#[test]
+fn the_public_jwks_path_is_configurable() {
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start_with(
+        dir.path(),
+        &["--public-jwks-path", "/keys/{environment}/jwks.json"],
+        std::process::Stdio::null(),
+    );
+    setup(&s, &admin);
+    let ec = json!({"name": "signing", "sourceType": "COPY_PASTE", "jwkStr": json!({"kty": "EC", "crv": "P-256", "kid": "1", "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4", "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}).to_string()}).to_string();
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/jwks/",
+            Some(&admin),
+            Some(&ec)
+        )
+        .0,
+        200
+    );
+    let (status, jwks) = s.call("GET", "/keys/production/jwks.json", None, None);
+    assert_eq!(
+        (status, common::sorted_kids(&jwks)),
+        (200, vec!["1".to_owned()])
+    );
+    assert_eq!(
+        s.call("GET", "/keys/nope/jwks.json", None, None),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "No such JWKS: /keys/{environment}/jwks.json names a memory environment this server serves!"})
+        )
+    );
+    // The default path is not served any more.
+    assert_eq!(
+        s.call("GET", "/.well-known/jwks/production.json", None, None)
+            .0,
+        404
+    );
+    drop(s);
+    let out = common::jwkd(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-jwks-path",
+            "/apiops/{environment}.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: the public JWKS path (/apiops/{environment}.json) must have a first segment of its own, not / or /apiops: give one like /.well-known/jwks/{environment}.json"
+    );
+}

@@ -125,6 +125,10 @@ enum Command {
         #[arg(long, value_name = "SECS", default_value_t = jwk_engine::server::DEFAULT_PUBLIC_JWKS_MIN_MAX_AGE,
               value_parser = clap::value_parser!(u64).range(0..=86_400))]
         public_jwks_min_max_age_secs: u64,
+        /// Where the public JWKS is served: a path holding {environment} once, starting a
+        /// path segment (e.g. /keys/{environment}/jwks.json).
+        #[arg(long, value_name = "TEMPLATE", default_value = jwk_engine::server::DEFAULT_PUBLIC_JWKS_PATH)]
+        public_jwks_path: String,
     },
 }
 
@@ -210,6 +214,8 @@ struct Listen {
     /// max-age of the public JWKS, and its floor ahead of a validity change.
     public_jwks_max_age: u64,
     public_jwks_min_max_age: u64,
+    /// Where the public JWKS is served.
+    public_jwks_path: jwk_engine::server::PublicJwksPath,
 }
 
 impl Listen {
@@ -226,6 +232,7 @@ impl Listen {
             public_metrics: false,
             public_jwks_max_age: jwk_engine::server::DEFAULT_PUBLIC_JWKS_MAX_AGE,
             public_jwks_min_max_age: jwk_engine::server::DEFAULT_PUBLIC_JWKS_MIN_MAX_AGE,
+            public_jwks_path: jwk_engine::server::PublicJwksPath::default(),
         })
     }
 }
@@ -243,6 +250,7 @@ async fn serve(
         listen.public_jwks_max_age,
         listen.public_jwks_min_max_age,
     );
+    let public_jwks_path = listen.public_jwks_path;
     if !registry.is_bootstrapped().map_err(|e| e.to_string())? {
         match registry.bootstrap() {
             Ok(token) => {
@@ -283,6 +291,7 @@ async fn serve(
         public_metrics,
         public_jwks_max_age,
         public_jwks_min_max_age,
+        public_jwks_path,
         ..jwk_engine::server::AppState::new(registry)
     });
     match tls {
@@ -338,6 +347,7 @@ fn main() -> ExitCode {
             public_metrics,
             public_jwks_max_age_secs,
             public_jwks_min_max_age_secs,
+            public_jwks_path,
         } => {
             // A certificate that does not load, or a file target directory that cannot be
             // used, stops the start before the store is opened.
@@ -355,6 +365,8 @@ fn main() -> ExitCode {
                 listen.public_metrics = *public_metrics;
                 listen.public_jwks_max_age = *public_jwks_max_age_secs;
                 listen.public_jwks_min_max_age = *public_jwks_min_max_age_secs;
+                listen.public_jwks_path =
+                    jwk_engine::server::PublicJwksPath::parse(public_jwks_path)?;
                 let config = RegistryConfig {
                     allow_private_networks: *allow_private_networks,
                     max_fetch_timeout_ms: *max_fetch_timeout_ms,

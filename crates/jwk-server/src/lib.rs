@@ -48,6 +48,8 @@ pub struct AppState {
     /// The least `max-age` of the public JWKS when it is shortened ahead of a key's `nbf` or
     /// `exp`, seconds (default [`DEFAULT_PUBLIC_JWKS_MIN_MAX_AGE`]).
     pub public_jwks_min_max_age: u64,
+    /// Where the public JWKS is served (default [`DEFAULT_PUBLIC_JWKS_PATH`]).
+    pub public_jwks_path: PublicJwksPath,
 }
 
 /// The default `Cache-Control: max-age` of the public JWKS: 5 minutes.
@@ -64,6 +66,7 @@ impl AppState {
             public_metrics: false,
             public_jwks_max_age: DEFAULT_PUBLIC_JWKS_MAX_AGE,
             public_jwks_min_max_age: DEFAULT_PUBLIC_JWKS_MIN_MAX_AGE,
+            public_jwks_path: PublicJwksPath::default(),
         }
     }
 }
@@ -1209,22 +1212,100 @@ fn public_max_age(max_age: u64, floor: u64, next_change: Option<i64>, now: i64) 
     max_age.min(until.max(floor))
 }
 
-/// `GET /.well-known/jwks/{environment}.json`: the public JWKS a `memory` environment's
-/// in-process resolver serves, without a token, from bytes made once per deployment, with a
-/// strong ETag (304 on a matching `If-None-Match`) and `Cache-Control: public, max-age`.
+/// The public JWKS's row in the route table (the default path; the router serves it under
+/// the configured prefix).
+const PUBLIC_JWKS_ROUTE: &str = "/.well-known/jwks/{file}";
+
+/// The default path of the public JWKS.
+pub const DEFAULT_PUBLIC_JWKS_PATH: &str = "/.well-known/jwks/{environment}.json";
+
+/// Where the public JWKS is served: a path template holding `{environment}` once, as all or
+/// part of one path segment after a fixed prefix (`/.well-known/jwks/{environment}.json`,
+/// `/keys/{environment}/jwks.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicJwksPath {
+    template: String,
+    /// Up to and including the `/` before the environment's segment.
+    prefix: String,
+    /// What follows the environment's name in its segment, and any later segments.
+    suffix: String,
+}
+
+impl PublicJwksPath {
+    /// Reads a template; refuses one that could shadow the API or match nothing.
+    pub fn parse(template: &str) -> Result<PublicJwksPath, String> {
+        let refuse = |why: &str| {
+            Err(format!(
+                "the public JWKS path ({template}) {why}: give one like {DEFAULT_PUBLIC_JWKS_PATH}"
+            ))
+        };
+        let Some((before, after)) = template.split_once("{environment}") else {
+            return refuse("does not hold {environment}");
+        };
+        if after.contains("{environment}") {
+            return refuse("holds {environment} more than once");
+        }
+        let Some(head) = before.strip_suffix('/') else {
+            return refuse("must start with '/' and have {environment} start a path segment");
+        };
+        if head.is_empty() || head.starts_with("/apiops") {
+            return refuse("must have a first segment of its own, not / or /apiops");
+        }
+        if !head.starts_with('/') {
+            return refuse("must start with '/' and have {environment} start a path segment");
+        }
+        let special = |c: char| c.is_control() || c.is_whitespace() || "{}?#%".contains(c);
+        if before.contains(special) || after.contains(special) || before.contains("//") {
+            return refuse("may not hold spaces, braces, '?', '#', '%' or '//'");
+        }
+        if after.ends_with('/') || after.contains("//") {
+            return refuse("may not end with '/'");
+        }
+        Ok(PublicJwksPath {
+            template: template.to_owned(),
+            prefix: before.to_owned(),
+            suffix: after.to_owned(),
+        })
+    }
+
+    /// The environment a request path under the prefix names, if it fits the template.
+    fn environment<'a>(&self, rest: &'a str) -> Option<&'a str> {
+        rest.strip_suffix(self.suffix.as_str())
+            .filter(|e| !e.is_empty() && !e.contains('/'))
+    }
+}
+
+impl Default for PublicJwksPath {
+    fn default() -> Self {
+        PublicJwksPath::parse(DEFAULT_PUBLIC_JWKS_PATH).unwrap_or_else(|_| PublicJwksPath {
+            template: DEFAULT_PUBLIC_JWKS_PATH.to_owned(),
+            prefix: "/.well-known/jwks/".to_owned(),
+            suffix: ".json".to_owned(),
+        })
+    }
+}
+
+/// `GET /.well-known/jwks/{environment}.json` (or the `public_jwks_path` configured): the
+/// public JWKS a `memory` environment's in-process resolver serves, without a token, from
+/// bytes made once per deployment, with a strong ETag (304 on a matching `If-None-Match`) and
+/// `Cache-Control: public, max-age`.
 async fn public_jwks(
     State(s): State<AppState>,
-    Path(file): Path<String>,
+    Path(rest): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let published = file
-        .strip_suffix(".json")
+    let published = s
+        .public_jwks_path
+        .environment(&rest)
         .and_then(|environment| s.registry.published_jwks(environment));
     let Some(published) = published else {
         return error_json(
             StatusCode::NOT_FOUND,
             "not_found",
-            "No such JWKS: /.well-known/jwks/{environment}.json names a memory environment this server serves!",
+            &format!(
+                "No such JWKS: {} names a memory environment this server serves!",
+                s.public_jwks_path.template
+            ),
         );
     };
     let cache = format!(
@@ -1546,7 +1627,7 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/apiops/openapi.json", get(openapi)),
         ("GET", "/healthz", get(healthz)),
         ("GET", "/readyz", get(readyz)),
-        ("GET", "/.well-known/jwks/{file}", get(public_jwks)),
+        ("GET", PUBLIC_JWKS_ROUTE, get(public_jwks)),
         ("GET", "/metrics", get(metrics_text)),
     ]
 }
@@ -1561,10 +1642,16 @@ pub fn routes() -> Vec<(&'static str, &'static str)> {
 
 /// The router. Wrap it with [`service`] to trim trailing slashes.
 pub fn router(state: AppState) -> Router {
+    let public = state.public_jwks_path.clone();
     route_table()
         .into_iter()
         .fold(Router::new(), |router, (_, path, handler)| {
-            router.route(path, handler)
+            if path == PUBLIC_JWKS_ROUTE {
+                // Under the configured prefix, whatever it is.
+                router.route(&format!("{}{{*rest}}", public.prefix), handler)
+            } else {
+                router.route(path, handler)
+            }
         })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -1598,6 +1685,64 @@ pub fn service(state: AppState) -> tower_http::normalize_path::NormalizePath<Rou
 #[cfg(test)]
 mod answer_tests {
     use super::*;
+
+    #[test]
+    fn a_public_jwks_path_holds_the_environment_as_a_segment_or_its_start() {
+        let default = PublicJwksPath::default();
+        assert_eq!(
+            (default.prefix.as_str(), default.suffix.as_str()),
+            ("/.well-known/jwks/", ".json")
+        );
+        assert_eq!(default.environment("production.json"), Some("production"));
+        for rest in [".json", "production", "a/b.json"] {
+            assert_eq!(default.environment(rest), None, "{rest}");
+        }
+        let nested = PublicJwksPath::parse("/keys/{environment}/jwks.json").unwrap();
+        assert_eq!(
+            nested.environment("production/jwks.json"),
+            Some("production")
+        );
+        assert_eq!(nested.environment("production/other.json"), None);
+        let refused = |t: &str| PublicJwksPath::parse(t).unwrap_err();
+        assert_eq!(
+            refused("/keys/jwks.json"),
+            "the public JWKS path (/keys/jwks.json) does not hold {environment}: give one like /.well-known/jwks/{environment}.json"
+        );
+        for (template, why) in [
+            (
+                "/{environment}.json",
+                "must have a first segment of its own, not / or /apiops",
+            ),
+            (
+                "/apiops/{environment}.json",
+                "must have a first segment of its own, not / or /apiops",
+            ),
+            (
+                "/keys/x{environment}.json",
+                "must start with '/' and have {environment} start a path segment",
+            ),
+            (
+                "keys/{environment}",
+                "must start with '/' and have {environment} start a path segment",
+            ),
+            ("/keys/{environment}/", "may not end with '/'"),
+            (
+                "/keys/{environment}/{environment}",
+                "holds {environment} more than once",
+            ),
+            (
+                "/keys?/{environment}",
+                "may not hold spaces, braces, '?', '#', '%' or '//'",
+            ),
+        ] {
+            assert_eq!(
+                refused(template),
+                format!(
+                    "the public JWKS path ({template}) {why}: give one like /.well-known/jwks/{{environment}}.json"
+                )
+            );
+        }
+    }
 
     #[test]
     fn the_public_max_age_shortens_ahead_of_a_validity_change_down_to_its_floor() {
