@@ -2326,6 +2326,56 @@ fn a_slot_rotation_is_set_over_http_and_jwkd_gives_an_empty_slot_its_first_key()
         (200, deployed(&["production", "staging"]))
     );
     assert_eq!(s.call("GET", rotation, Some(&admin), None).0, 404);
+
+    // A generated JWK's own rotation.
+    let signer = json!({"name": "signer", "keyType": "EC", "curve": "P-256", "useType": "SIGNATURE", "algorithm": "ES256"}).to_string();
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/jwks/generate/",
+            Some(&admin),
+            Some(&signer)
+        )
+        .0,
+        200
+    );
+    let jwk_rotation = "/apiops/projects/MyProject/jwks/signer/rotation/";
+    assert_eq!(
+        s.call("GET", jwk_rotation, Some(&admin), None),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "JWK (name: signer) has no rotation!"})
+        )
+    );
+    assert_eq!(
+        s.call("PUT", jwk_rotation, Some(&admin), Some(&policy.to_string())),
+        (200, deployed(&["production", "staging"]))
+    );
+    let (status, view) = s.call("GET", jwk_rotation, Some(&admin), None);
+    assert_eq!(
+        (
+            status,
+            &view["resultItem"]["jwk"],
+            view["resultItem"].get("username")
+        ),
+        (200, &json!("signer"), None)
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            &format!("/apiops/projects/MyProject/jwks/{slot}/rotation/"),
+            Some(&admin),
+            Some(&policy.to_string())
+        ),
+        bad(&format!(
+            "JWK (name: {slot}) is in a slot of credential (username: api-user): rotate that slot instead!"
+        ))
+    );
+    assert_eq!(
+        s.call("DELETE", jwk_rotation, Some(&admin), None),
+        (200, deployed(&["production", "staging"]))
+    );
+    assert_eq!(s.call("GET", jwk_rotation, Some(&admin), None).0, 404);
 }
 
 #[test]

@@ -438,3 +438,133 @@ fn unsafe_policies_are_refused_saying_by_how_much() {
     f.at(&f.a, 0);
     assert_eq!(f.current(), None);
 }
+
+#[test]
+fn a_generated_jwk_rotates_under_its_name() {
+    let f = fixture();
+    let generate = |name: &str| {
+        f.run(Command::CreateJwk {
+            project: P.into(),
+            jwk: jwk_registry::NewJwk::new(
+                name,
+                jwk_registry::Source::Generate {
+                    spec: KeySpec::Ec(EcCurve::P256),
+                    kid: None,
+                },
+            )
+            .usage(Usage::Signature, "ES256"),
+        })
+        .unwrap()
+    };
+    generate("signer");
+    let set = |name: &str, policy: Option<RotationPolicy>| {
+        f.run(Command::SetJwkRotation {
+            project: P.into(),
+            name: name.into(),
+            policy,
+        })
+    };
+    set("signer", Some(policy())).unwrap();
+    let r =
+        f.a.reg
+            .jwk_rotation(&f.admin, P, "signer")
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (r.jwk.as_deref(), r.username, r.due),
+        (Some("signer"), None, T0 + 1000)
+    );
+    let first = f.thumbprint("signer");
+    f.at(&f.a, 800);
+    let next = "signer-20300101T001640Z";
+    assert_eq!(
+        f.a.reg
+            .jwk_rotation(&f.admin, P, "signer")
+            .unwrap()
+            .unwrap()
+            .next_jwk
+            .as_deref(),
+        Some(next)
+    );
+    let second = f.thumbprint(next);
+    let prod = f.a.reg.resolver("prod");
+    assert_eq!(prod.state(P, next), Some(KeyState::Pending));
+    // Served by every environment from 800, cached by 900: promoted when due.
+    f.at(&f.a, 1000);
+    let names = |f: &F| {
+        f.jwks()
+            .into_iter()
+            .filter(|j| j.0.starts_with("signer"))
+            .collect::<Vec<_>>()
+    };
+    let retired = "signer-retired-20300101T001640Z";
+    assert_eq!(
+        names(&f),
+        [
+            ("signer".to_owned(), KeyState::Active, None),
+            (retired.to_owned(), KeyState::Retired, Some(T0 + 1400))
+        ]
+    );
+    assert_eq!(f.thumbprint("signer"), second);
+    assert_eq!(f.thumbprint(retired), first);
+    let active = prod.active(P, "signer").unwrap();
+    assert_eq!(jwk_registry::deploy::thumbprint(&active), second);
+    // After the overlap the retired key is deleted.
+    f.at(&f.a, 1400);
+    assert_eq!(names(&f), [("signer".to_owned(), KeyState::Active, None)]);
+
+    // A rotating JWK keeps its name; a JWK that is not generated, or is in a slot, is refused.
+    assert_eq!(
+        f.run(Command::UpdateJwk {
+            project: P.into(),
+            name: "signer".into(),
+            update: jwk_registry::JwkUpdate {
+                name: Some("other".into()),
+                description: None,
+            },
+        })
+        .unwrap_err()
+        .message(),
+        "JWK (name: signer) has a rotation policy, which follows its name: remove the policy before renaming it!"
+    );
+    f.run(Command::CreateJwk {
+        project: P.into(),
+        jwk: jwk_registry::NewJwk::new(
+            "pasted",
+            jwk_registry::Source::Paste {
+                jwk: r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#.into(),
+                kid: None,
+            },
+        ),
+    })
+    .unwrap();
+    assert_eq!(
+        set("pasted", Some(policy())).unwrap_err().message(),
+        "JWK (name: pasted) is not generated: only a generated JWK can be rotated!"
+    );
+    generate("held");
+    f.run(Command::CreateCredential {
+        project: P.into(),
+        username: "v".into(),
+    })
+    .unwrap();
+    f.run(Command::SetCredentialJwk {
+        project: P.into(),
+        username: "v".into(),
+        slot: Slot::Validation,
+        jwk: Some("held".into()),
+    })
+    .unwrap();
+    assert_eq!(
+        set("held", Some(policy())).unwrap_err().message(),
+        "JWK (name: held) is in a slot of credential (username: v): rotate that slot instead!"
+    );
+    // Deleting a rotating JWK ends its rotation.
+    f.run(Command::DeleteJwk {
+        project: P.into(),
+        name: "signer".into(),
+    })
+    .unwrap();
+    generate("signer");
+    assert_eq!(f.a.reg.jwk_rotation(&f.admin, P, "signer").unwrap(), None);
+}

@@ -605,6 +605,15 @@ fn post_pair(make: fn(String, String) -> Command) -> MethodRouter<AppState> {
     )
 }
 
+/// A DELETE whose change is named by the two path parameters after the project's.
+fn delete_pair(make: fn(String, String) -> Command) -> MethodRouter<AppState> {
+    axum::routing::delete(
+        move |State(s): State<AppState>, Caller(a): Caller, Path(pair): Path<(String, String)>| {
+            pair_change(s, a, pair, make)
+        },
+    )
+}
+
 #[derive(Deserialize, Default)]
 struct CredentialBody {
     username: Option<String>,
@@ -743,6 +752,40 @@ async fn remove_rotation(
         username,
         slot,
         policy: None,
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+async fn get_jwk_rotation(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let view = s
+        .registry
+        .run_blocking(move || {
+            reg.jwk_rotation(&a, &project, &name)?.ok_or_else(|| {
+                RegistryError::not_found(format!("JWK (name: {name}) has no rotation!"))
+            })
+        })
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: view,
+    })
+}
+
+async fn set_jwk_rotation(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<wire::RotationBody>,
+) -> ApiResult {
+    let command = Command::SetJwkRotation {
+        project,
+        name,
+        policy: Some(body.policy()?),
     };
     apply_and_answer(&s, &a, command).await
 }
@@ -1423,6 +1466,25 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "PUT",
             "/apiops/projects/{project}/jwks/{name}/validity",
             put(set_jwk_validity),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/jwks/{name}/rotation",
+            get(get_jwk_rotation),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/jwks/{name}/rotation",
+            put(set_jwk_rotation),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/jwks/{name}/rotation",
+            delete_pair(|project, name| Command::SetJwkRotation {
+                project,
+                name,
+                policy: None,
+            }),
         ),
         (
             "POST",

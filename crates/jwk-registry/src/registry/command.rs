@@ -176,6 +176,17 @@ pub enum Command {
         /// The policy; `None` removes it.
         policy: Option<super::RotationPolicy>,
     },
+    /// Set (with `None`, remove) a generated JWK's rotation policy: its name always names the
+    /// active key; the replaced key is renamed `{name}-retired-{time}`, retired for the
+    /// overlap, then deleted. SECRETS+MANAGE and SECRETS+DEPLOY_UNDEPLOY.
+    SetJwkRotation {
+        /// The project.
+        project: String,
+        /// The JWK.
+        name: String,
+        /// The policy; `None` removes it.
+        policy: Option<super::RotationPolicy>,
+    },
     /// Approve and deploy what is saved for a credential (CREDENTIALS+DEPLOY_UNDEPLOY).
     DeployCredential {
         /// The project.
@@ -718,6 +729,11 @@ impl Registry {
                 slot,
                 policy.as_ref(),
             )?),
+            Command::SetJwkRotation {
+                project,
+                name,
+                policy,
+            } => Applied::change(self.set_jwk_rotation(actor, &project, &name, policy.as_ref())?),
             Command::DeployCredential { project, username } => {
                 Applied::change(self.deploy_credential(actor, &project, &username)?)
             }

@@ -368,6 +368,12 @@ impl Registry {
                 .at(keys::jwk(project, &rec.id), rev)
                 .at(keys::jwk_name(project, name), idx_rev);
             if renamed {
+                let rotation = super::rotation::jwk_rotation_key(project, name);
+                if self.store().get(rotation.as_bytes())?.is_some() {
+                    return Err(RegistryError::bad_request(format!(
+                        "JWK (name: {name}) has a rotation policy, which follows its name: remove the policy before renaming it!"
+                    )));
+                }
                 if self.find_jwk(project, &new_name)?.is_some() {
                     return Err(RegistryError::bad_request(format!(
                         "JWK (name: {new_name}) is already exist!"
@@ -553,7 +559,8 @@ impl Registry {
                 .delete(keys::jwk(project, &rec.id))
                 .delete(keys::jwk_name(project, name))
                 .delete(keys::sync(project, &rec.id))
-                .delete(keys::jwk_follow(project, &rec.id));
+                .delete(keys::jwk_follow(project, &rec.id))
+                .delete(super::rotation::jwk_rotation_key(project, name));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
             self.audit(txn, actor, "jwk.delete", Some(project), name)
                 .map(Some)

@@ -145,10 +145,15 @@ pub struct Removal {
 pub struct RotationView {
     /// The project.
     pub project: String,
-    /// The credential.
-    pub username: String,
-    /// `validation` or `encryption`.
-    pub slot: String,
+    /// The credential, for a slot's rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `validation` or `encryption`, for a slot's rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// The rotated JWK's name, for a JWK's rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwk: Option<String>,
     /// `EC`, `RSA`, `OKP` or `oct`.
     pub key_type: String,
     /// The curve of an EC or OKP key.
@@ -223,7 +228,11 @@ impl RotationView {
         let broken = || {
             RegistryError::internal(format!(
                 "the rotation record of credential {} ({}) holds an unknown key type",
-                self.username, self.slot
+                self.username
+                    .as_deref()
+                    .or(self.jwk.as_deref())
+                    .unwrap_or_default(),
+                self.slot.as_deref().unwrap_or("jwk")
             ))
         };
         let spec = match (self.key_type.as_str(), &self.curve, self.key_size) {
@@ -246,7 +255,7 @@ impl RotationView {
     }
 
     fn slot(&self) -> Slot {
-        if self.slot == "encryption" {
+        if self.slot.as_deref() == Some("encryption") {
             Slot::Encryption
         } else {
             Slot::Validation
@@ -254,23 +263,45 @@ impl RotationView {
     }
 }
 
-/// `rotation/<p>/<username>/<slot>`.
-fn rotation_key(project: &str, username: &str, slot: Slot) -> String {
-    format!(
-        "{}{}/{}",
-        ROTATIONS,
-        keys::credential(project, username)
-            .strip_prefix(keys::ALL_CREDENTIALS)
-            .unwrap_or_default(),
-        slot_name(slot)
-    )
+impl Holder {
+    /// `rotation/slot/<p>/<username>/<slot>` or `rotation/jwk/<p>/<name>`.
+    fn key(&self, project: &str) -> String {
+        match self {
+            Holder::Slot(username, slot) => format!(
+                "{ROTATIONS}slot/{}/{}",
+                keys::credential(project, username)
+                    .strip_prefix(keys::ALL_CREDENTIALS)
+                    .unwrap_or_default(),
+                slot_name(*slot)
+            ),
+            Holder::Jwk(name) => format!(
+                "{ROTATIONS}jwk/{}",
+                keys::jwk_name(project, name)
+                    .strip_prefix("jwkname/")
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// The store key of a JWK's rotation record.
+pub(crate) fn jwk_rotation_key(project: &str, name: &str) -> String {
+    Holder::Jwk(name.to_owned()).key(project)
 }
 
 /// Every rotation record: `rotation/`.
-const ROTATIONS: &str = "rotation/";
+pub(crate) const ROTATIONS: &str = "rotation/";
 
 fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX)
+}
+
+/// What a rotation rotates.
+enum Holder {
+    /// A credential's slot (username, slot).
+    Slot(String, Slot),
+    /// A generated JWK, by name: the name always names the active key.
+    Jwk(String),
 }
 
 /// What one step did.
@@ -302,74 +333,157 @@ impl Registry {
         slot: Slot,
         policy: Option<&RotationPolicy>,
     ) -> Result<Change> {
-        for p in [IDENTITY_MANAGE, IDENTITY_DEPLOY, SECRETS_MANAGE] {
+        for p in [IDENTITY_MANAGE, IDENTITY_DEPLOY] {
             self.require(actor, project, p)?;
         }
+        self.set_rotation(
+            actor,
+            project,
+            &Holder::Slot(username.to_owned(), slot),
+            policy,
+        )
+    }
+
+    /// Sets (with `None`, removes) a generated JWK's rotation policy: its name always names
+    /// the active key; at each promotion the JWK that had the name is renamed
+    /// `{name}-retired-{time}` and retired for the overlap. The JWK must be generated and in no
+    /// credential slot (rotate the slot instead). SECRETS+MANAGE and SECRETS+DEPLOY_UNDEPLOY.
+    pub(super) fn set_jwk_rotation(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+        policy: Option<&RotationPolicy>,
+    ) -> Result<Change> {
+        self.set_rotation(actor, project, &Holder::Jwk(name.to_owned()), policy)
+    }
+
+    fn set_rotation(
+        &self,
+        actor: &Actor,
+        project: &str,
+        holder: &Holder,
+        policy: Option<&RotationPolicy>,
+    ) -> Result<Change> {
+        self.require(actor, project, SECRETS_MANAGE)?;
         let perms = self.require(actor, project, SECRETS_DEPLOY)?;
         if let Some(policy) = policy {
             policy.check()?;
         }
-        let key = rotation_key(project, username, slot);
-        let cred_key = keys::credential(project, username);
-        let committed =
-            self.commit_retrying(&format!("Credential (username: {username})"), || {
-                let (cred, cred_rev) = load::<CredentialRec>(&**self.store(), &cred_key)?
-                    .ok_or_else(|| super::credentials::not_found(username))?;
-                let existing = load::<RotationRec>(&**self.store(), &key)?;
-                let txn = Txn::new().at(cred_key.clone(), cred_rev);
-                let (txn, action) = match (policy, existing) {
-                    (None, None) => return Ok(None),
-                    (None, Some((_, rev))) => {
-                        (txn.at(key.clone(), rev).delete(key.clone()), "remove")
-                    }
-                    (Some(policy), existing) => {
-                        let now = self.now_secs();
-                        let (kty, crv, size) = spec_parts(policy.spec);
-                        let mut cred = cred;
-                        let empty = cred.current(slot).is_none();
-                        let kept = existing.as_ref().map(|(r, _)| r.view.clone());
-                        let due = match &kept {
-                            Some(k) => k
-                                .last_promotion
-                                .map_or(k.due, |t| t.saturating_add(secs(policy.period_secs))),
-                            None if empty => now,
-                            None => now.saturating_add(secs(policy.period_secs)),
-                        };
-                        let view = RotationView {
-                            project: project.to_owned(),
-                            username: username.to_owned(),
-                            slot: slot_name(slot).to_owned(),
-                            key_type: kty,
-                            curve: crv,
-                            key_size: size,
-                            use_type: policy.usage.as_str().to_owned(),
-                            algorithm: policy.algorithm.clone(),
-                            period_seconds: policy.period_secs,
-                            lead_seconds: policy.lead_secs,
-                            overlap_seconds: policy.overlap_secs,
-                            max_token_lifetime_seconds: policy.max_token_lifetime_secs,
-                            consumer_cache_seconds: policy.consumer_cache_secs,
-                            due,
-                            next_jwk: kept.as_ref().and_then(|k| k.next_jwk.clone()),
-                            served_since: kept.as_ref().and_then(|k| k.served_since),
-                            waiting: None,
-                            last_promotion: kept.as_ref().and_then(|k| k.last_promotion),
-                            removals: kept.map(|k| k.removals).unwrap_or_default(),
-                        };
-                        let rec = encode(&RotationRec { v: FORMAT, view });
-                        let txn = match existing {
-                            Some((_, rev)) => txn.at(key.clone(), rev),
-                            None => txn.absent(key.clone()),
-                        };
-                        (txn.put(key.clone(), rec), "set")
-                    }
-                };
-                let action = format!("credential.{}.rotation.{action}", slot_name(slot));
-                self.audit(txn, actor, &action, Some(project), username)
-                    .map(Some)
-            })?;
+        let key = holder.key(project);
+        let (what, target, action) = match holder {
+            Holder::Slot(username, slot) => (
+                format!("Credential (username: {username})"),
+                username.clone(),
+                format!("credential.{}.rotation", slot_name(*slot)),
+            ),
+            Holder::Jwk(name) => (
+                format!("JWK (name: {name})"),
+                name.clone(),
+                "jwk.rotation".to_owned(),
+            ),
+        };
+        let committed = self.commit_retrying(&what, || {
+            // What the rotation acts on must exist, unchanged, when the policy is written.
+            let (txn, empty) = self.rotation_holder(project, holder)?;
+            let existing = load::<RotationRec>(&**self.store(), &key)?;
+            let (txn, verb) = match (policy, existing) {
+                (None, None) => return Ok(None),
+                (None, Some((_, rev))) => (txn.at(key.clone(), rev).delete(key.clone()), "remove"),
+                (Some(policy), existing) => {
+                    let now = self.now_secs();
+                    let (kty, crv, size) = spec_parts(policy.spec);
+                    let kept = existing.as_ref().map(|(r, _)| r.view.clone());
+                    let due = match &kept {
+                        Some(k) => k
+                            .last_promotion
+                            .map_or(k.due, |t| t.saturating_add(secs(policy.period_secs))),
+                        None if empty => now,
+                        None => now.saturating_add(secs(policy.period_secs)),
+                    };
+                    let (username, slot, jwk) = match holder {
+                        Holder::Slot(u, s) => {
+                            (Some(u.clone()), Some(slot_name(*s).to_owned()), None)
+                        }
+                        Holder::Jwk(n) => (None, None, Some(n.clone())),
+                    };
+                    let view = RotationView {
+                        project: project.to_owned(),
+                        username,
+                        slot,
+                        jwk,
+                        key_type: kty,
+                        curve: crv,
+                        key_size: size,
+                        use_type: policy.usage.as_str().to_owned(),
+                        algorithm: policy.algorithm.clone(),
+                        period_seconds: policy.period_secs,
+                        lead_seconds: policy.lead_secs,
+                        overlap_seconds: policy.overlap_secs,
+                        max_token_lifetime_seconds: policy.max_token_lifetime_secs,
+                        consumer_cache_seconds: policy.consumer_cache_secs,
+                        due,
+                        next_jwk: kept.as_ref().and_then(|k| k.next_jwk.clone()),
+                        served_since: kept.as_ref().and_then(|k| k.served_since),
+                        waiting: None,
+                        last_promotion: kept.as_ref().and_then(|k| k.last_promotion),
+                        removals: kept.map(|k| k.removals).unwrap_or_default(),
+                    };
+                    let rec = encode(&RotationRec { v: FORMAT, view });
+                    let txn = match existing {
+                        Some((_, rev)) => txn.at(key.clone(), rev),
+                        None => txn.absent(key.clone()),
+                    };
+                    (txn.put(key.clone(), rec), "set")
+                }
+            };
+            self.audit(
+                txn,
+                actor,
+                &format!("{action}.{verb}"),
+                Some(project),
+                &target,
+            )
+            .map(Some)
+        })?;
         self.rotation_set.notify_one();
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
+    }
+
+    /// The record a rotation acts on, checked, as a transaction that requires it unchanged,
+    /// and whether it is empty (a slot without a JWK: the rotation gives it one at once).
+    fn rotation_holder(&self, project: &str, holder: &Holder) -> Result<(Txn, bool)> {
+        match holder {
+            Holder::Slot(username, slot) => {
+                let cred_key = keys::credential(project, username);
+                let (mut cred, rev) = load::<CredentialRec>(&**self.store(), &cred_key)?
+                    .ok_or_else(|| super::credentials::not_found(username))?;
+                Ok((Txn::new().at(cred_key, rev), cred.current(*slot).is_none()))
+            }
+            Holder::Jwk(name) => {
+                let (rec, rev, _) = self.find_jwk(project, name)?.ok_or_else(|| {
+                    RegistryError::bad_request(format!("JWK (name: {name}) is not found!"))
+                })?;
+                if rec.source.as_ref().map(|s| s.source_type.as_str()) != Some("GENERATE") {
+                    return Err(RegistryError::bad_request(format!(
+                        "JWK (name: {name}) is not generated: only a generated JWK can be rotated!"
+                    )));
+                }
+                let mut txn = Txn::new().at(keys::jwk(project, &rec.id), rev);
+                for (k, cred, r) in
+                    load_all::<CredentialRec>(&**self.store(), keys::ALL_CREDENTIALS)?
+                {
+                    if cred.refs().any(|j| j.project == project && j.id == rec.id) {
+                        return Err(RegistryError::bad_request(format!(
+                            "JWK (name: {name}) is in a slot of credential (username: {}): rotate that slot instead!",
+                            cred.username
+                        )));
+                    }
+                    txn = txn.at(k, r);
+                }
+                Ok((txn, false))
+            }
+        }
     }
 
     /// A slot's rotation, if it has one. IDENTITY+VIEW.
@@ -386,13 +500,28 @@ impl Registry {
                 "Credential (username: {username}) was not found!"
             )));
         }
-        Ok(
-            load::<RotationRec>(&**self.store(), &rotation_key(project, username, slot))?
-                .map(|(r, _)| r.view),
-        )
+        let key = Holder::Slot(username.to_owned(), slot).key(project);
+        Ok(load::<RotationRec>(&**self.store(), &key)?.map(|(r, _)| r.view))
     }
 
-    /// Moves every slot's rotation on as far as it can now (by the registry's clock):
+    /// A generated JWK's rotation, if it has one. SECRETS+VIEW.
+    pub fn jwk_rotation(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<RotationView>> {
+        self.require(actor, project, crate::perm::SECRETS_VIEW)?;
+        if self.find_jwk(project, name)?.is_none() {
+            return Err(RegistryError::not_found(format!(
+                "JWK (name: {name}) is not found!"
+            )));
+        }
+        let key = Holder::Jwk(name.to_owned()).key(project);
+        Ok(load::<RotationRec>(&**self.store(), &key)?.map(|(r, _)| r.view))
+    }
+
+    /// Moves every slot's and JWK's rotation on as far as it can now (by the registry's clock):
     /// generate and publish the next JWK, note it served, promote it, delete replaced JWKs.
     /// Returns when something is next due (Unix seconds), if anything is. Safe to run on
     /// every node at once and after any stop: each step is idempotent and recorded by a
@@ -457,8 +586,7 @@ impl Registry {
         };
         let mut view = rec.view;
         let policy = view.policy()?;
-        let slot = view.slot();
-        let (project, username) = (view.project.clone(), view.username.clone());
+        let project = view.project.clone();
         let actor = Self::rotation_actor();
         let now = self.now_secs();
 
@@ -487,30 +615,40 @@ impl Registry {
             return Ok(Step::Moved);
         }
 
-        let cred_key = keys::credential(&project, &username);
-        let Some((mut cred, _)) = load::<CredentialRec>(&**self.store(), &cred_key)? else {
-            return Ok(Step::Until(i64::MAX)); // deleted with its credential below
+        let holder = match (&view.jwk, &view.username) {
+            (Some(jwk), _) => Holder::Jwk(jwk.clone()),
+            (None, Some(username)) => Holder::Slot(username.clone(), view.slot()),
+            (None, None) => return Ok(Step::Until(i64::MAX)),
         };
-        let name = self.rotation_jwk_name(&username, slot, view.due);
-
-        // An empty slot gets its first JWK at once.
-        if cred.current(slot).is_none() {
-            self.generate_for_rotation(&actor, &project, &name, &policy, KeyState::Active)
-                .await?;
-            self.apply(
-                &actor,
-                Command::SetCredentialJwk {
-                    project: project.clone(),
-                    username: username.clone(),
-                    slot,
-                    jwk: Some(name),
-                },
-            )
-            .await?;
-            view.last_promotion = Some(now);
-            view.due = now.saturating_add(secs(policy.period_secs));
-            self.record_rotation(key, rev, view)?;
-            return Ok(Step::Moved);
+        let name = self.rotation_jwk_name(&holder, view.due);
+        match &holder {
+            Holder::Slot(username, slot) => {
+                let cred_key = keys::credential(&project, username);
+                let Some((mut cred, _)) = load::<CredentialRec>(&**self.store(), &cred_key)? else {
+                    return Ok(Step::Until(i64::MAX));
+                };
+                // An empty slot gets its first JWK at once.
+                if cred.current(*slot).is_none() {
+                    self.generate_for_rotation(&actor, &project, &name, &policy, KeyState::Active)
+                        .await?;
+                    let set = Command::SetCredentialJwk {
+                        project: project.clone(),
+                        username: username.clone(),
+                        slot: *slot,
+                        jwk: Some(name),
+                    };
+                    self.apply(&actor, set).await?;
+                    view.last_promotion = Some(now);
+                    view.due = now.saturating_add(secs(policy.period_secs));
+                    self.record_rotation(key, rev, view)?;
+                    return Ok(Step::Moved);
+                }
+            }
+            Holder::Jwk(jwk) => {
+                if self.find_jwk(&project, jwk)?.is_none() {
+                    return Ok(Step::Until(i64::MAX)); // deleted: its rotation goes with it
+                }
+            }
         }
 
         let publish_at = view.due.saturating_sub(secs(policy.lead_secs));
@@ -520,16 +658,19 @@ impl Registry {
             }
             self.generate_for_rotation(&actor, &project, &name, &policy, KeyState::Pending)
                 .await?;
-            let set_next = Command::SetCredentialNextJwk {
-                project: project.clone(),
-                username: username.clone(),
-                slot,
-                jwk: Some(name.clone()),
-            };
-            if let Err(e) = self.apply(&actor, set_next).await {
-                // Another node promoted it between our reads: the record says so next time.
-                if !self.slot_holds(&cred_key, slot, &project, &name)? {
-                    return Err(e);
+            if let Holder::Slot(username, slot) = &holder {
+                let set_next = Command::SetCredentialNextJwk {
+                    project: project.clone(),
+                    username: username.clone(),
+                    slot: *slot,
+                    jwk: Some(name.clone()),
+                };
+                if let Err(e) = self.apply(&actor, set_next).await {
+                    // Another node promoted it between our reads: the record says so next time.
+                    let cred_key = keys::credential(&project, username);
+                    if !self.slot_holds(&cred_key, *slot, &project, &name)? {
+                        return Err(e);
+                    }
                 }
             }
             view.next_jwk = Some(name);
@@ -539,68 +680,42 @@ impl Registry {
             return Ok(Step::Moved);
         };
 
-        // Published: note when every environment first serves it.
-        if view.served_since.is_none() {
-            let missing = self.environments_not_serving(&project, &next)?;
-            if missing.is_empty() {
-                view.served_since = Some(now);
-                view.waiting = None;
-                self.record_rotation(key, rev, view)?;
-                return Ok(Step::Moved);
-            }
-            if now < view.due {
-                return Ok(Step::Until(now.saturating_add(5).min(view.due)));
-            }
-            let waiting = RotationWait {
-                code: "rotation.waiting_for_receipts".to_owned(),
-                message: format!(
-                    "Waiting for environments ({}) to report serving JWK (name: {next}) before promoting it!",
-                    missing.join(", ")
-                ),
-            };
-            if view.waiting.as_ref() != Some(&waiting) {
-                view.waiting = Some(waiting);
-                self.record_rotation(key, rev, view)?;
-            }
-            return Ok(Step::Until(now.saturating_add(5)));
-        }
-        let served_since = view.served_since.unwrap_or(now);
-        let ready = served_since
-            .saturating_add(secs(policy.consumer_cache_secs))
-            .max(view.due);
-        if now < ready {
-            if now >= view.due {
-                let waiting = RotationWait {
-                    code: "rotation.waiting_for_caches".to_owned(),
-                    message: format!(
-                        "Every environment serves JWK (name: {next}) since {served_since}: promoting it at {ready}, when consumers' caches ({} s) hold it!",
-                        policy.consumer_cache_secs
-                    ),
-                };
-                if view.waiting.as_ref() != Some(&waiting) {
-                    view.waiting = Some(waiting);
-                    self.record_rotation(key, rev, view)?;
-                }
-            }
-            return Ok(Step::Until(ready));
+        if let Some(step) = self.promotion_gate(key, rev, &mut view, &policy, &next, now)? {
+            return Ok(step);
         }
 
-        // Due, served, cached: promote.
-        let promoted = self.promote_slot(&actor, &project, &username, slot, policy.overlap_secs);
-        let replaced = match promoted {
-            Ok((change, replaced)) => {
-                self.deploy(&change).await?;
-                replaced
-            }
-            Err(e) => {
-                if !self.slot_holds(&cred_key, slot, &project, &next)? {
-                    return Err(e);
+        // Due, served, cached: promote. The node whose promotion replaced a JWK records its
+        // removal; one that finds it promoted by another node leaves that to it.
+        let replaced = match &holder {
+            Holder::Slot(username, slot) => {
+                match self.promote_slot(&actor, &project, username, *slot, policy.overlap_secs) {
+                    Ok((change, replaced)) => {
+                        self.deploy(&change).await?;
+                        replaced
+                    }
+                    Err(e) => {
+                        let cred_key = keys::credential(&project, username);
+                        if !self.slot_holds(&cred_key, *slot, &project, &next)? {
+                            return Err(e);
+                        }
+                        None
+                    }
                 }
-                None // another node promoted it and records the replaced JWK
+            }
+            Holder::Jwk(jwk) => {
+                let retired = self.rotation_jwk_name(
+                    &Holder::Jwk(format!("{jwk}-retired")),
+                    view.last_promotion.unwrap_or(view.due),
+                );
+                match self.promote_jwk(&project, jwk, &next, &retired, policy.overlap_secs)? {
+                    Some(change) => {
+                        self.deploy(&change).await?;
+                        Some(retired)
+                    }
+                    None => None,
+                }
             }
         };
-        // Record the promotion; the node whose promotion replaced a JWK retries until its
-        // removal is recorded.
         loop {
             let Some((rec, rev)) = load::<RotationRec>(&**self.store(), key)? else {
                 return Ok(Step::Moved);
@@ -629,9 +744,120 @@ impl Registry {
         }
     }
 
+    /// Whether the published next JWK may be promoted now: every environment's receipt shows
+    /// it, since at least the consumers' cache time, and the promotion is due. `Some(step)`
+    /// (with the reason recorded) while it may not.
+    fn promotion_gate(
+        &self,
+        key: &str,
+        rev: u64,
+        view: &mut RotationView,
+        policy: &RotationPolicy,
+        next: &str,
+        now: i64,
+    ) -> Result<Option<Step>> {
+        let project = view.project.clone();
+        let record = |view: &mut RotationView, waiting: Option<RotationWait>| {
+            if view.waiting != waiting {
+                view.waiting = waiting;
+                self.record_rotation(key, rev, view.clone())?;
+            }
+            Ok::<_, RegistryError>(())
+        };
+        if view.served_since.is_none() {
+            let missing = self.environments_not_serving(&project, next)?;
+            if missing.is_empty() {
+                view.served_since = Some(now);
+                view.waiting = None;
+                self.record_rotation(key, rev, view.clone())?;
+                return Ok(Some(Step::Moved));
+            }
+            if now < view.due {
+                return Ok(Some(Step::Until(now.saturating_add(5).min(view.due))));
+            }
+            let waiting = RotationWait {
+                code: "rotation.waiting_for_receipts".to_owned(),
+                message: format!(
+                    "Waiting for environments ({}) to report serving JWK (name: {next}) before promoting it!",
+                    missing.join(", ")
+                ),
+            };
+            record(view, Some(waiting))?;
+            return Ok(Some(Step::Until(now.saturating_add(5))));
+        }
+        let served_since = view.served_since.unwrap_or(now);
+        let ready = served_since
+            .saturating_add(secs(policy.consumer_cache_secs))
+            .max(view.due);
+        if now >= ready {
+            return Ok(None);
+        }
+        if now >= view.due {
+            let waiting = RotationWait {
+                code: "rotation.waiting_for_caches".to_owned(),
+                message: format!(
+                    "Every environment serves JWK (name: {next}) since {served_since}: promoting it at {ready}, when consumers' caches ({} s) hold it!",
+                    policy.consumer_cache_secs
+                ),
+            };
+            record(view, Some(waiting))?;
+        }
+        Ok(Some(Step::Until(ready)))
+    }
+
+    /// Promotes a rotated JWK in one transaction: the next JWK takes the name `name` and
+    /// becomes `active`; the JWK that had the name is renamed `retired`, becomes `retired`
+    /// and expires after the overlap (an earlier `exp` stays). `None` when the next JWK is
+    /// gone (another node promoted it).
+    fn promote_jwk(
+        &self,
+        project: &str,
+        name: &str,
+        next: &str,
+        retired: &str,
+        overlap_secs: u64,
+    ) -> Result<Option<Change>> {
+        let actor = Self::rotation_actor();
+        let perms = self.require(&actor, project, SECRETS_DEPLOY)?;
+        let committed = self.commit_retrying(&format!("JWK (name: {name})"), || {
+            let Some((mut new, new_rev, new_idx)) = self.find_jwk(project, next)? else {
+                return Ok(None);
+            };
+            let Some((mut old, old_rev, old_idx)) = self.find_jwk(project, name)? else {
+                return Ok(None);
+            };
+            if self.find_jwk(project, retired)?.is_some() {
+                return Err(RegistryError::bad_request(format!(
+                    "JWK (name: {retired}) is already exist!"
+                )));
+            }
+            let until = self.now_secs().saturating_add(secs(overlap_secs));
+            old.name = retired.to_owned();
+            old.state = KeyState::Retired;
+            old.validity.expires = Some(old.validity.expires.map_or(until, |e| e.min(until)));
+            new.name = name.to_owned();
+            new.state = KeyState::Active;
+            let txn = Txn::new()
+                .at(keys::jwk(project, &old.id), old_rev)
+                .at(keys::jwk(project, &new.id), new_rev)
+                .at(keys::jwk_name(project, name), old_idx)
+                .at(keys::jwk_name(project, next), new_idx)
+                .absent(keys::jwk_name(project, retired))
+                .put(keys::jwk_name(project, name), new.id.clone())
+                .delete(keys::jwk_name(project, next))
+                .put(keys::jwk_name(project, retired), old.id.clone())
+                .put(keys::jwk(project, &old.id), encode(&old))
+                .put(keys::jwk(project, &new.id), encode(&new));
+            let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
+            self.audit(txn, &actor, "jwk.rotate", Some(project), name)
+                .map(Some)
+        })?;
+        Ok(committed.map(|c| self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(c))))
+    }
+
     /// The name of the JWK a rotation generates for the promotion due at `due`: the same on
     /// every node, so nodes that act at once make one key.
-    fn rotation_jwk_name(&self, username: &str, slot: Slot, due: i64) -> String {
+    fn rotation_jwk_name(&self, holder: &Holder, due: i64) -> String {
         let stamp = time::OffsetDateTime::from_unix_timestamp(due)
             .map(|t| {
                 format!(
@@ -645,9 +871,15 @@ impl Registry {
                 )
             })
             .unwrap_or_else(|_| due.to_string());
-        let room = super::MAX_NAME.saturating_sub(stamp.len() + slot_name(slot).len() + 2);
-        let user: String = username.chars().take(room).collect();
-        format!("{user}-{}-{stamp}", slot_name(slot))
+        let (base, tail) = match holder {
+            Holder::Slot(username, slot) => {
+                (username.as_str(), format!("-{}-{stamp}", slot_name(*slot)))
+            }
+            Holder::Jwk(name) => (name.as_str(), format!("-{stamp}")),
+        };
+        let room = super::MAX_NAME.saturating_sub(tail.chars().count());
+        let base: String = base.chars().take(room).collect();
+        format!("{base}{tail}")
     }
 
     /// Generates the JWK `name` in `state` unless it exists (made by another node, or before a
