@@ -1780,6 +1780,14 @@ fn metrics_are_served_in_the_exposition_format_to_the_admin() {
         .unwrap()
         .as_secs_f64();
     assert!((expiry - (not_after as f64 - now)).abs() < 60.0, "{expiry}");
+    // The JWK takes the certificate's validity: served until a second after notAfter.
+    let key_expiry = m[&format!(
+        "jwk_key_expiry_seconds{{project=\"MyProject\",name=\"signing\",kid=\"{kid}\"}}"
+    )];
+    assert!(
+        (key_expiry - (not_after as f64 + 1.0 - now)).abs() < 60.0,
+        "{key_expiry}"
+    );
     let route = r#"method="POST",route="/apiops/projects/{project}/jwk-sets""#;
     assert_eq!(
         m[&format!("jwk_http_requests_total{{{route},status=\"200\"}}")],

@@ -210,11 +210,8 @@ pub fn render(http: &HttpMetrics, observed: &jwk_registry::Observed) -> Result<S
             observed.environments.iter().filter(|e| e.pending).count() as f64,
         )]),
     );
-    m.register_with_unit(
-        "key_certificate_expiry",
-        "Time until a served key's x5c certificate expires (negative once expired)",
-        Unit::Seconds,
-        gauges(observed.expiries.iter().map(|e| {
+    let expiry_gauges = |list: &[jwk_registry::KeyExpiry]| {
+        gauges(list.iter().map(|e| {
             (
                 vec![
                     ("project", e.project.clone()),
@@ -223,7 +220,19 @@ pub fn render(http: &HttpMetrics, observed: &jwk_registry::Observed) -> Result<S
                 ],
                 e.seconds,
             )
-        })),
+        }))
+    };
+    m.register_with_unit(
+        "key_certificate_expiry",
+        "Time until a served key's x5c certificate expires (negative once expired)",
+        Unit::Seconds,
+        expiry_gauges(&observed.expiries),
+    );
+    m.register_with_unit(
+        "key_expiry",
+        "Time until a served JWK's exp (its own, or its certificate's notAfter + 1 s), when it is served no more",
+        Unit::Seconds,
+        expiry_gauges(&observed.key_expiries),
     );
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &m).map_err(|e| e.to_string())?;

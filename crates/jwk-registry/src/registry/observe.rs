@@ -94,6 +94,9 @@ pub struct Observed {
     pub environments: Vec<EnvironmentGauge>,
     /// Every served key with a certificate.
     pub expiries: Vec<KeyExpiry>,
+    /// Per served JWK with an `exp` (its own, or its certificate's `notAfter` + 1 s): the
+    /// seconds until it is served no more.
+    pub key_expiries: Vec<KeyExpiry>,
 }
 
 impl Registry {
@@ -139,8 +142,17 @@ impl Registry {
             });
         }
         let mut expiries = Vec::new();
+        let mut key_expiries = Vec::new();
         for project in self.snapshot()?.projects {
             for key in project.all_keys() {
+                if let Some(exp) = key.validity.expires {
+                    key_expiries.push(KeyExpiry {
+                        project: project.name.clone(),
+                        name: key.name.clone(),
+                        kid: key.jwk.params().kid.clone(),
+                        seconds: exp as f64 - now as f64 / 1000.0,
+                    });
+                }
                 let params = key.jwk.params();
                 let Some(leaf) = params.x5c.as_ref().and_then(|chain| chain.first()) else {
                     continue;
@@ -184,6 +196,7 @@ impl Registry {
                 .collect(),
             environments,
             expiries,
+            key_expiries,
         })
     }
 }
