@@ -2442,3 +2442,51 @@ fn the_public_jwks_path_is_configurable() {
         "error: the public JWKS path (/apiops/{environment}.json) must have a first segment of its own, not / or /apiops: give one like /.well-known/jwks/{environment}.json"
     );
 }
+
+#[test]
+fn the_public_jwks_max_age_shortens_ahead_of_a_rotations_next_publication() {
+    let (_dir, s, admin) = serving();
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/credentials/",
+            Some(&admin),
+            Some(r#"{"username":"api-user"}"#)
+        )
+        .0,
+        200
+    );
+    // The next key is published 40 s after the first one is made.
+    let policy = json!({"keyType": "EC", "useType": "SIGNATURE", "algorithm": "ES256", "periodSeconds": 60, "leadSeconds": 20, "overlapSeconds": 30, "maxTokenLifetimeSeconds": 10, "consumerCacheSeconds": 10});
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/credentials/api-user/rotation/validation/",
+            Some(&admin),
+            Some(&policy.to_string())
+        )
+        .0,
+        200
+    );
+    let agent = common::agent(None);
+    let max_age = || -> u64 {
+        let response = agent
+            .get(format!("{}/.well-known/jwks/production.json", s.base))
+            .call()
+            .unwrap();
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .strip_prefix("public, max-age=")
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut age = max_age();
+    while age == 300 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        age = max_age();
+    }
+    assert!((25..=40).contains(&age), "{age}");
+}

@@ -188,6 +188,8 @@ fn a_whole_cycle_waits_for_every_receipt_then_promotes_retires_and_removes() {
         (f.rotation().due, f.rotation().last_promotion),
         (T0 + 1000, Some(T0))
     );
+    // The public JWKS's max-age shortens ahead of the next publication.
+    assert_eq!(f.a.reg.next_scheduled_publication(), Some(T0 + 800));
 
     // Nothing before the lead time.
     f.at(&f.a, 799);
@@ -197,6 +199,7 @@ fn a_whole_cycle_waits_for_every_receipt_then_promotes_retires_and_removes() {
     f.a.gateway.held.store(true, Ordering::SeqCst);
     f.at(&f.a, 800);
     assert_eq!(f.rotation().next_jwk.as_deref(), Some(k1));
+    assert_eq!(f.a.reg.next_scheduled_publication(), None);
     let (t0, t1) = (f.thumbprint(k0), f.thumbprint(k1));
     assert_eq!(
         f.jwks(),

@@ -1356,7 +1356,14 @@ async fn public_jwks(
         public_max_age(
             s.public_jwks_max_age,
             s.public_jwks_min_max_age,
-            published.next_change,
+            // A key's nbf or exp, or a rotation's next publication: whichever comes first.
+            match (
+                published.next_change,
+                s.registry.next_scheduled_publication()
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             s.registry.now_secs()
         )
     );

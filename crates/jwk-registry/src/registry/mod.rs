@@ -176,6 +176,8 @@ pub struct Registry {
     validity_moved: tokio::sync::Notify,
     /// Wakes [`Registry::follow_rotations`] when a policy was set.
     pub(crate) rotation_set: tokio::sync::Notify,
+    /// When a rotation publishes a next JWK next (`i64::MAX`: none known).
+    pub(crate) next_publication: std::sync::atomic::AtomicI64,
     /// One refresh of the node-local targets at a time.
     refreshing: tokio::sync::Mutex<()>,
     /// URL fetches in progress (at most `config.max_concurrent_fetches`).
@@ -286,6 +288,7 @@ impl Registry {
             refreshed_next: std::sync::atomic::AtomicI64::new(i64::MAX),
             validity_moved: tokio::sync::Notify::new(),
             rotation_set: tokio::sync::Notify::new(),
+            next_publication: std::sync::atomic::AtomicI64::new(i64::MAX),
             refreshing: tokio::sync::Mutex::new(()),
             fetching: std::sync::atomic::AtomicUsize::new(0),
             approval_layout: std::sync::atomic::AtomicBool::new(false),

@@ -310,6 +310,9 @@ enum Step {
     Moved,
     /// Nothing to do before this time (Unix seconds).
     Until(i64),
+    /// Nothing to do before this time, when the next JWK is published (a change of the
+    /// public JWKS that caches should come back for).
+    Publishes(i64),
 }
 
 impl Registry {
@@ -528,6 +531,7 @@ impl Registry {
     /// compare-and-put.
     pub async fn rotate_due(self: &std::sync::Arc<Self>) -> Result<Option<i64>> {
         let mut next: Option<i64> = None;
+        let mut publication = i64::MAX;
         for (key, _) in self.store().scan(ROTATIONS.as_bytes())? {
             let key = String::from_utf8_lossy(&key).into_owned();
             // A few steps per slot per call: a slot that was down for a while catches up.
@@ -538,6 +542,11 @@ impl Registry {
                         next = Some(next.map_or(t, |n| n.min(t)));
                         break;
                     }
+                    Ok(Step::Publishes(t)) => {
+                        next = Some(next.map_or(t, |n| n.min(t)));
+                        publication = publication.min(t);
+                        break;
+                    }
                     Err(e) => {
                         tracing::warn!(rotation = %key, error = %e, "rotation step failed");
                         break;
@@ -545,7 +554,19 @@ impl Registry {
                 }
             }
         }
+        self.next_publication
+            .store(publication, std::sync::atomic::Ordering::Release);
         Ok(next)
+    }
+
+    /// When a rotation publishes its next JWK next (Unix seconds), as this process's
+    /// [`Registry::rotate_due`] last saw: a scheduled change of the public JWKS, which its
+    /// `max-age` shortens ahead of.
+    pub fn next_scheduled_publication(&self) -> Option<i64> {
+        let t = self
+            .next_publication
+            .load(std::sync::atomic::Ordering::Acquire);
+        (t != i64::MAX).then_some(t)
     }
 
     /// Runs [`Registry::rotate_due`] whenever something is due, when a policy is set here, and
@@ -654,7 +675,7 @@ impl Registry {
         let publish_at = view.due.saturating_sub(secs(policy.lead_secs));
         let Some(next) = view.next_jwk.clone() else {
             if now < publish_at {
-                return Ok(Step::Until(publish_at));
+                return Ok(Step::Publishes(publish_at));
             }
             self.generate_for_rotation(&actor, &project, &name, &policy, KeyState::Pending)
                 .await?;
