@@ -690,3 +690,88 @@ fn two_nodes_fetch_a_remote_set_once_per_interval_and_both_serve_its_new_key() {
         assert_eq!(node.call("GET", "/readyz", None, None).0, 200);
     }
 }
+
+/// A slot's rotation on two nodes that both run the rotations: one key per period, one
+/// promotion, and both nodes serve what the promotion made.
+#[test]
+fn two_nodes_rotate_a_slot_once_and_both_serve_the_promoted_key() {
+    let Some((c, a, b)) = two_nodes_with_a_memory_environment() else {
+        return;
+    };
+    let admin = c.admin.clone();
+    assert_eq!(
+        a.call(
+            "POST",
+            "/apiops/projects/p/credentials/",
+            Some(&admin),
+            Some(r#"{"username":"u"}"#)
+        )
+        .0,
+        200
+    );
+    // First key at once, the next published 40 s later, promoted when due at 60 s.
+    let policy = json!({"keyType": "EC", "useType": "SIGNATURE", "algorithm": "ES256", "periodSeconds": 60, "leadSeconds": 20, "overlapSeconds": 30, "maxTokenLifetimeSeconds": 10, "consumerCacheSeconds": 10});
+    let rotation = "/apiops/projects/p/credentials/u/rotation/validation/";
+    assert_eq!(
+        b.call("PUT", rotation, Some(&admin), Some(&policy.to_string()))
+            .0,
+        200
+    );
+    let slot = |s: &Server| {
+        s.call(
+            "GET",
+            "/apiops/projects/p/credentials/u/",
+            Some(&admin),
+            None,
+        )
+        .1["resultItem"]["validation"]["name"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let rotated = |s: &Server| -> Vec<String> {
+        let (_, list) = s.call("GET", JWKS, Some(&admin), None);
+        let mut names: Vec<String> = list["resultList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["name"].as_str().unwrap().to_owned())
+            .filter(|n| n.starts_with("u-validation-"))
+            .collect();
+        names.sort();
+        names
+    };
+    let wait = |what: &str, secs: u64, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait("the first key", 20, &|| slot(&a).is_some());
+    let first = slot(&a).unwrap();
+    assert_eq!(rotated(&b), [first.clone()]);
+    wait("the promotion", 90, &|| {
+        slot(&a).as_deref() != Some(first.as_str())
+    });
+    let second = slot(&b).unwrap();
+    // Both nodes acted; one key was made for the period and promoted once.
+    assert_eq!(rotated(&a), {
+        let mut both = vec![first.clone(), second.clone()];
+        both.sort();
+        both
+    });
+    let state = |name: &str| {
+        a.call("GET", &format!("{JWKS}{name}/"), Some(&admin), None)
+            .1["resultItem"]["state"]
+            .clone()
+    };
+    assert_eq!(
+        (state(&first), state(&second)),
+        (json!("retired"), json!("active"))
+    );
+    let both = vec![kid(&a, &admin, &first), kid(&a, &admin, &second)];
+    wait_served(&a, &admin, "edge", &both);
+    wait_served(&b, &admin, "edge", &both);
+    let view = a.call("GET", rotation, Some(&admin), None).1["resultItem"].clone();
+    assert_eq!(view["removals"].as_array().map(Vec::len), Some(1));
+}
