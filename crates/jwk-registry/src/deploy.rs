@@ -315,6 +315,21 @@ struct CredentialSlots {
 }
 
 impl Slot {
+    /// `validation` or `encryption`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Slot::Validation => "validation",
+            Slot::Encryption => "encryption",
+        }
+    }
+
+    /// The slot of that name.
+    pub fn parse(name: &str) -> Option<Slot> {
+        [Slot::Validation, Slot::Encryption]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
     fn index(self) -> usize {
         match self {
             Slot::Validation => 0,

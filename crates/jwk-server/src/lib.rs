@@ -605,6 +605,31 @@ fn post_pair(make: fn(String, String) -> Command) -> MethodRouter<AppState> {
     )
 }
 
+/// A PUT naming a credential slot and a JWK (`…/credentials/{username}/…/{slot}/{jwkName}`):
+/// `make` builds the change from the project, username, slot and JWK name.
+fn put_slot_jwk(make: fn(String, String, Slot, String) -> Command) -> MethodRouter<AppState> {
+    put(
+        move |State(s): State<AppState>,
+              Caller(a): Caller,
+              Path((project, username, slot_name, jwk)): Path<(String, String, String, String)>| async move {
+            let slot = slot(&slot_name)?;
+            apply_and_answer(&s, &a, make(project, username, slot, jwk)).await
+        },
+    )
+}
+
+/// A DELETE naming a credential slot (`…/credentials/{username}/…/{slot}`).
+fn delete_slot(make: fn(String, String, Slot) -> Command) -> MethodRouter<AppState> {
+    axum::routing::delete(
+        move |State(s): State<AppState>,
+              Caller(a): Caller,
+              Path((project, username, slot_name)): Path<(String, String, String)>| async move {
+            let slot = slot(&slot_name)?;
+            apply_and_answer(&s, &a, make(project, username, slot)).await
+        },
+    )
+}
+
 /// A DELETE whose change is named by the two path parameters after the project's.
 fn delete_pair(make: fn(String, String) -> Command) -> MethodRouter<AppState> {
     axum::routing::delete(
@@ -662,43 +687,11 @@ async fn get_credential(
 }
 
 fn slot(name: &str) -> Result<Slot, ApiError> {
-    match name {
-        "encryption" => Ok(Slot::Encryption),
-        "validation" => Ok(Slot::Validation),
-        other => Err(ApiError(RegistryError::not_found(format!(
-            "JWK slot ({other}) is not valid! Use encryption or validation."
-        )))),
-    }
-}
-
-async fn set_slot(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path((project, username, slot_name, jwk)): Path<(String, String, String, String)>,
-) -> ApiResult {
-    let slot = slot(&slot_name)?;
-    let command = Command::SetCredentialJwk {
-        project,
-        username,
-        slot,
-        jwk: Some(jwk),
-    };
-    apply_and_answer(&s, &a, command).await
-}
-
-async fn remove_slot(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path((project, username, slot_name)): Path<(String, String, String)>,
-) -> ApiResult {
-    let slot = slot(&slot_name)?;
-    let command = Command::SetCredentialJwk {
-        project,
-        username,
-        slot,
-        jwk: None,
-    };
-    apply_and_answer(&s, &a, command).await
+    Slot::parse(name).ok_or_else(|| {
+        ApiError(RegistryError::not_found(format!(
+            "JWK slot ({name}) is not valid! Use encryption or validation."
+        )))
+    })
 }
 
 async fn get_rotation(
@@ -741,21 +734,6 @@ async fn set_rotation(
     apply_and_answer(&s, &a, command).await
 }
 
-async fn remove_rotation(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path((project, username, slot_name)): Path<(String, String, String)>,
-) -> ApiResult {
-    let slot = slot(&slot_name)?;
-    let command = Command::SetSlotRotation {
-        project,
-        username,
-        slot,
-        policy: None,
-    };
-    apply_and_answer(&s, &a, command).await
-}
-
 async fn get_jwk_rotation(
     State(s): State<AppState>,
     Caller(a): Caller,
@@ -786,36 +764,6 @@ async fn set_jwk_rotation(
         project,
         name,
         policy: Some(body.policy()?),
-    };
-    apply_and_answer(&s, &a, command).await
-}
-
-async fn set_next_slot(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path((project, username, slot_name, jwk)): Path<(String, String, String, String)>,
-) -> ApiResult {
-    let slot = slot(&slot_name)?;
-    let command = Command::SetCredentialNextJwk {
-        project,
-        username,
-        slot,
-        jwk: Some(jwk),
-    };
-    apply_and_answer(&s, &a, command).await
-}
-
-async fn remove_next_slot(
-    State(s): State<AppState>,
-    Caller(a): Caller,
-    Path((project, username, slot_name)): Path<(String, String, String)>,
-) -> ApiResult {
-    let slot = slot(&slot_name)?;
-    let command = Command::SetCredentialNextJwk {
-        project,
-        username,
-        slot,
-        jwk: None,
     };
     apply_and_answer(&s, &a, command).await
 }
@@ -1565,22 +1513,44 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         (
             "PUT",
             "/apiops/projects/{project}/credentials/{username}/jwk/{slot}/{jwkName}",
-            put(set_slot),
+            put_slot_jwk(|project, username, slot, jwk| Command::SetCredentialJwk {
+                project,
+                username,
+                slot,
+                jwk: Some(jwk),
+            }),
         ),
         (
             "DELETE",
             "/apiops/projects/{project}/credentials/{username}/jwk/{slot}",
-            delete(remove_slot),
+            delete_slot(|project, username, slot| Command::SetCredentialJwk {
+                project,
+                username,
+                slot,
+                jwk: None,
+            }),
         ),
         (
             "PUT",
             "/apiops/projects/{project}/credentials/{username}/next-jwk/{slot}/{jwkName}",
-            put(set_next_slot),
+            put_slot_jwk(
+                |project, username, slot, jwk| Command::SetCredentialNextJwk {
+                    project,
+                    username,
+                    slot,
+                    jwk: Some(jwk),
+                },
+            ),
         ),
         (
             "DELETE",
             "/apiops/projects/{project}/credentials/{username}/next-jwk/{slot}",
-            delete(remove_next_slot),
+            delete_slot(|project, username, slot| Command::SetCredentialNextJwk {
+                project,
+                username,
+                slot,
+                jwk: None,
+            }),
         ),
         (
             "POST",
@@ -1600,7 +1570,12 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         (
             "DELETE",
             "/apiops/projects/{project}/credentials/{username}/rotation/{slot}",
-            delete(remove_rotation),
+            delete_slot(|project, username, slot| Command::SetSlotRotation {
+                project,
+                username,
+                slot,
+                policy: None,
+            }),
         ),
         (
             "POST",

@@ -118,42 +118,7 @@ impl Registry {
         slot: Slot,
         jwk_name: Option<&str>,
     ) -> Result<Change> {
-        let perms = self.require(actor, project, IDENTITY_MANAGE)?;
-        let key = keys::credential(project, username);
-        let committed =
-            self.commit_retrying(&format!("Credential (username: {username})"), || {
-                let (mut cred, rev) = load::<CredentialRec>(&**self.store(), &key)?
-                    .ok_or_else(|| not_found(username))?;
-                let mut txn = Txn::new().at(key.clone(), rev);
-                let target = match jwk_name {
-                    Some(name) => {
-                        let (jwk_project, rec, jwk_rev) = self.resolve_jwk_for(project, name)?;
-                        slot_takes(slot, name, &self.open_jwk(&rec)?)?;
-                        // The JWK must still exist, unchanged, when the slot points at it.
-                        txn = txn.at(keys::jwk(&jwk_project, &rec.id), jwk_rev);
-                        Some(JwkRef {
-                            project: jwk_project,
-                            id: rec.id,
-                        })
-                    }
-                    None => None,
-                };
-                if cred.next(slot).as_ref() == target.as_ref() {
-                    *cred.next(slot) = None; // the next JWK is now the current one
-                }
-                *cred.current(slot) = target;
-                let action = match (slot, jwk_name.is_some()) {
-                    (Slot::Validation, true) => "credential.validation.set",
-                    (Slot::Validation, false) => "credential.validation.remove",
-                    (Slot::Encryption, true) => "credential.encryption.set",
-                    (Slot::Encryption, false) => "credential.encryption.remove",
-                };
-                let txn = txn.put(key.clone(), encode(&cred));
-                let txn = self.approved_if(txn, &perms, IDENTITY_DEPLOY)?;
-                self.audit(txn, actor, action, Some(project), username)
-                    .map(Some)
-            })?;
-        Ok(self.change_to_deploy(&perms, IDENTITY_DEPLOY, committed))
+        self.assign_slot(actor, project, username, (slot, false), jwk_name)
     }
 
     /// Sets a slot's next JWK (with `None`, removes it): published (by kid, thumbprint and
@@ -169,6 +134,19 @@ impl Registry {
         slot: Slot,
         jwk_name: Option<&str>,
     ) -> Result<Change> {
+        self.assign_slot(actor, project, username, (slot, true), jwk_name)
+    }
+
+    /// Points a slot's current JWK (`next` false) or its next JWK (`next` true) at the JWK
+    /// `jwk_name`, or empties it: one compare-and-put on the credential and the JWK.
+    fn assign_slot(
+        &self,
+        actor: &Actor,
+        project: &str,
+        username: &str,
+        (slot, next): (Slot, bool),
+        jwk_name: Option<&str>,
+    ) -> Result<Change> {
         let perms = self.require(actor, project, IDENTITY_MANAGE)?;
         let key = keys::credential(project, username);
         let committed =
@@ -180,7 +158,7 @@ impl Registry {
                     Some(name) => {
                         let (jwk_project, rec, jwk_rev) = self.resolve_jwk_for(project, name)?;
                         slot_takes(slot, name, &self.open_jwk(&rec)?)?;
-                        if !matches!(rec.state, KeyState::Pending | KeyState::Active) {
+                        if next && !matches!(rec.state, KeyState::Pending | KeyState::Active) {
                             return Err(RegistryError::bad_request(format!(
                                 "JWK (name: {name}) is {}: a slot's next JWK must be pending or active!",
                                 rec.state.as_str()
@@ -190,24 +168,33 @@ impl Registry {
                             project: jwk_project,
                             id: rec.id,
                         };
-                        if cred.current(slot).as_ref() == Some(&target) {
+                        if next && cred.current(slot).as_ref() == Some(&target) {
                             return Err(RegistryError::bad_request(format!(
                                 "JWK (name: {name}) is already the {} JWK of credential (username: {username})!",
-                                slot_name(slot)
+                                slot.as_str()
                             )));
                         }
+                        // The JWK must still exist, unchanged, when the slot points at it.
                         txn = txn.at(keys::jwk(&target.project, &target.id), jwk_rev);
                         Some(target)
                     }
                     None => None,
                 };
-                if *cred.next(slot) == target {
-                    return Ok(None);
+                if next {
+                    if *cred.next(slot) == target {
+                        return Ok(None);
+                    }
+                    *cred.next(slot) = target;
+                } else {
+                    if cred.next(slot).as_ref() == target.as_ref() {
+                        *cred.next(slot) = None; // the next JWK is now the current one
+                    }
+                    *cred.current(slot) = target;
                 }
-                *cred.next(slot) = target;
                 let action = format!(
-                    "credential.{}.next.{}",
-                    slot_name(slot),
+                    "credential.{}{}.{}",
+                    slot.as_str(),
+                    if next { ".next" } else { "" },
                     if jwk_name.is_some() { "set" } else { "remove" }
                 );
                 let txn = txn.put(key.clone(), encode(&cred));
@@ -268,7 +255,7 @@ impl Registry {
                 let Some(next) = cred.next(slot).clone() else {
                     return Err(RegistryError::bad_request(format!(
                         "Credential (username: {username}) has no next JWK in its {} slot: set one before promoting!",
-                        slot_name(slot)
+                        slot.as_str()
                     )));
                 };
                 let mut txn = Txn::new().at(key.clone(), rev);
@@ -298,7 +285,7 @@ impl Registry {
                 *cred.next(slot) = None;
                 let txn = txn.put(key.clone(), encode(&cred));
                 let txn = self.approved_if(txn, &perms, IDENTITY_DEPLOY)?;
-                let action = format!("credential.{}.promote", slot_name(slot));
+                let action = format!("credential.{}.promote", slot.as_str());
                 self.audit(txn, actor, &action, Some(project), username)
                     .map(Some)
             })?;
@@ -327,22 +314,35 @@ impl Registry {
         cred_key: &str,
         slot: Slot,
         jwk: &JwkRef,
-    ) -> Result<(bool, Vec<(String, u64)>)> {
-        let mut held = false;
-        let mut checked = Vec::new();
+    ) -> Result<(bool, Vec<Read>)> {
+        let CredentialScan { user, read } = self.credential_using(|k, c| {
+            [Slot::Validation, Slot::Encryption]
+                .into_iter()
+                .any(|s| (k, s) != (cred_key, slot) && c.current(s).as_ref() == Some(jwk))
+        })?;
+        let others = read.into_iter().filter(|(k, _)| k != cred_key).collect();
+        Ok((user.is_some(), others))
+    }
+
+    /// Reads every credential (of any project): the first one `uses` (given its store key)
+    /// picks, as (username, project), and the store key and revision of every credential
+    /// read, for a transaction that requires none changed meanwhile (so none started
+    /// referring to a JWK).
+    pub(super) fn credential_using(
+        &self,
+        uses: impl Fn(&str, &mut CredentialRec) -> bool,
+    ) -> Result<CredentialScan> {
+        let mut first = None;
+        let mut read = Vec::new();
         for (k, mut c, r) in
             crate::model::load_all::<CredentialRec>(&**self.store(), keys::ALL_CREDENTIALS)?
         {
-            for s in [Slot::Validation, Slot::Encryption] {
-                if (k.as_str(), s) != (cred_key, slot) && c.current(s).as_ref() == Some(jwk) {
-                    held = true;
-                }
+            if first.is_none() && uses(&k, &mut c) {
+                first = Some((c.username, keys::credential_project(&k).unwrap_or_default()));
             }
-            if k != cred_key {
-                checked.push((k, r));
-            }
+            read.push((k, r));
         }
-        Ok((held, checked))
+        Ok(CredentialScan { user: first, read })
     }
 
     /// A credential's slots, by JWK `project/name`. Needs IDENTITY+VIEW; 404 when missing.
@@ -408,16 +408,19 @@ impl Registry {
     }
 }
 
+/// A record's store key and the revision it was read at.
+type Read = (String, u64);
+
+/// What [`Registry::credential_using`] found.
+pub(super) struct CredentialScan {
+    /// The first credential picked: (username, project).
+    pub(super) user: Option<(String, String)>,
+    /// Every credential read.
+    pub(super) read: Vec<Read>,
+}
+
 /// The longest overlap a promotion takes: 365 days.
 pub const MAX_OVERLAP_SECS: i64 = 365 * 24 * 3600;
-
-/// `validation` or `encryption`.
-fn slot_name(slot: Slot) -> &'static str {
-    match slot {
-        Slot::Validation => "validation",
-        Slot::Encryption => "encryption",
-    }
-}
 
 /// The slot rule: the encryption slot takes no JWK whose `use` is `sig`, the validation slot
 /// none whose `use` is `enc`; a JWK without `use` goes in either.

@@ -137,17 +137,17 @@ impl Registry {
         {
             return Ok(result.clone());
         }
-        let (revision, result) = self.deploy_environments(|_| true).await?;
+        let (revision, result) = self.deploy_environments(self.snapshot()?, |_| true).await?;
         *last = Some((revision, result.clone()));
         Ok(result)
     }
 
     /// Redeploys every environment that is pending or behind the store's revision.
     pub async fn reconcile(&self) -> Result<DeploymentResult> {
-        let (revision, epoch) = {
-            let snapshot = self.snapshot()?;
-            (snapshot.revision, snapshot.validity_epoch)
-        };
+        let _one_at_a_time = self.deploying.lock().await;
+        // One snapshot says which environments are behind it and is what they get.
+        let snapshot = self.snapshot()?;
+        let (revision, epoch) = (snapshot.revision, snapshot.validity_epoch);
         let behind: Vec<String> = load_all::<EnvironmentRec>(&**self.store(), keys::ENVIRONMENTS)?
             .into_iter()
             .filter(|(_, env, _)| {
@@ -160,19 +160,18 @@ impl Registry {
             })
             .map(|(_, env, _)| env.name)
             .collect();
-        let _one_at_a_time = self.deploying.lock().await;
         Ok(self
-            .deploy_environments(|name| behind.iter().any(|b| b == name))
+            .deploy_environments(snapshot, |name| behind.iter().any(|b| b == name))
             .await?
             .1)
     }
 
-    /// Deploys the current snapshot to the wanted environments; returns its revision.
+    /// Deploys `snapshot` to the wanted environments; returns its revision.
     async fn deploy_environments(
         &self,
+        mut snapshot: EnvironmentSnapshot,
         wanted: impl Fn(&str) -> bool,
     ) -> Result<(u64, DeploymentResult)> {
-        let mut snapshot = self.snapshot()?;
         let mut results = Vec::new();
         // Whether every node-local target now serves this snapshot.
         let mut locals_current = true;

@@ -10,9 +10,7 @@ use super::command::{JwkUpdate, NewJwk, Source};
 use super::sources::public_view;
 use super::{Actor, Change, Registry, name_in, new_id};
 use crate::error::{RegistryError, Result};
-use crate::model::{
-    CredentialRec, FORMAT, JwkRec, SourceRec, SyncRec, encode, keys, load, load_all,
-};
+use crate::model::{FORMAT, JwkRec, SourceRec, SyncRec, encode, keys, load, load_all};
 use crate::perm::{SECRETS_DEPLOY, SECRETS_MANAGE, SECRETS_VIEW};
 use crate::store::Txn;
 
@@ -537,23 +535,20 @@ impl Registry {
                     "JWK (name: {name}) is not found!"
                 )));
             };
-            let creds = load_all::<CredentialRec>(&**self.store(), keys::ALL_CREDENTIALS)?;
             let mut txn = Txn::new()
                 .at(keys::jwk(project, &rec.id), rev)
                 .at(keys::jwk_name(project, name), idx_rev);
-            for (key, cred, crev) in &creds {
-                let uses = cred
-                    .refs()
-                    .any(|r| r.project == project && r.id == rec.id);
-                if uses {
-                    let cred_project = keys::credential_project(key).unwrap_or_default();
-                    return Err(RegistryError::bad_request(format!(
-                        "JWK (name: {name}) is used by credential (username: {}) in project ({cred_project})! Remove it from the credential first.",
-                        cred.username
-                    )));
-                }
-                // No credential may start using the JWK while it is being deleted.
-                txn = txn.at(key.clone(), *crev);
+            let super::credentials::CredentialScan { user, read } = self.credential_using(|_, cred| {
+                cred.refs().any(|r| r.project == project && r.id == rec.id)
+            })?;
+            if let Some((username, cred_project)) = user {
+                return Err(RegistryError::bad_request(format!(
+                    "JWK (name: {name}) is used by credential (username: {username}) in project ({cred_project})! Remove it from the credential first."
+                )));
+            }
+            // No credential may start using the JWK while it is being deleted.
+            for (key, crev) in read {
+                txn = txn.at(key, crev);
             }
             let txn = txn
                 .delete(keys::jwk(project, &rec.id))

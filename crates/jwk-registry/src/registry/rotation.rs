@@ -203,13 +203,6 @@ struct RotationRec {
     view: RotationView,
 }
 
-fn slot_name(slot: Slot) -> &'static str {
-    match slot {
-        Slot::Validation => "validation",
-        Slot::Encryption => "encryption",
-    }
-}
-
 fn spec_parts(spec: KeySpec) -> (String, Option<String>, Option<usize>) {
     match spec {
         KeySpec::Rsa { bits } => ("RSA".into(), None, Some(bits)),
@@ -255,11 +248,10 @@ impl RotationView {
     }
 
     fn slot(&self) -> Slot {
-        if self.slot.as_deref() == Some("encryption") {
-            Slot::Encryption
-        } else {
-            Slot::Validation
-        }
+        self.slot
+            .as_deref()
+            .and_then(Slot::parse)
+            .unwrap_or(Slot::Validation)
     }
 }
 
@@ -272,7 +264,7 @@ impl Holder {
                 keys::credential(project, username)
                     .strip_prefix(keys::ALL_CREDENTIALS)
                     .unwrap_or_default(),
-                slot_name(*slot)
+                slot.as_str()
             ),
             Holder::Jwk(name) => format!(
                 "{ROTATIONS}jwk/{}",
@@ -378,7 +370,7 @@ impl Registry {
             Holder::Slot(username, slot) => (
                 format!("Credential (username: {username})"),
                 username.clone(),
-                format!("credential.{}.rotation", slot_name(*slot)),
+                format!("credential.{}.rotation", slot.as_str()),
             ),
             Holder::Jwk(name) => (
                 format!("JWK (name: {name})"),
@@ -405,9 +397,7 @@ impl Registry {
                         None => now.saturating_add(secs(policy.period_secs)),
                     };
                     let (username, slot, jwk) = match holder {
-                        Holder::Slot(u, s) => {
-                            (Some(u.clone()), Some(slot_name(*s).to_owned()), None)
-                        }
+                        Holder::Slot(u, s) => (Some(u.clone()), Some(s.as_str().to_owned()), None),
                         Holder::Jwk(n) => (None, None, Some(n.clone())),
                     };
                     let view = RotationView {
@@ -472,16 +462,17 @@ impl Registry {
                         "JWK (name: {name}) is not generated: only a generated JWK can be rotated!"
                     )));
                 }
+                let super::credentials::CredentialScan { user, read } =
+                    self.credential_using(|_, cred| {
+                        cred.refs().any(|j| j.project == project && j.id == rec.id)
+                    })?;
+                if let Some((username, _)) = user {
+                    return Err(RegistryError::bad_request(format!(
+                        "JWK (name: {name}) is in a slot of credential (username: {username}): rotate that slot instead!"
+                    )));
+                }
                 let mut txn = Txn::new().at(keys::jwk(project, &rec.id), rev);
-                for (k, cred, r) in
-                    load_all::<CredentialRec>(&**self.store(), keys::ALL_CREDENTIALS)?
-                {
-                    if cred.refs().any(|j| j.project == project && j.id == rec.id) {
-                        return Err(RegistryError::bad_request(format!(
-                            "JWK (name: {name}) is in a slot of credential (username: {}): rotate that slot instead!",
-                            cred.username
-                        )));
-                    }
+                for (k, r) in read {
                     txn = txn.at(k, r);
                 }
                 Ok((txn, false))
@@ -894,7 +885,7 @@ impl Registry {
             .unwrap_or_else(|_| due.to_string());
         let (base, tail) = match holder {
             Holder::Slot(username, slot) => {
-                (username.as_str(), format!("-{}-{stamp}", slot_name(*slot)))
+                (username.as_str(), format!("-{}-{stamp}", slot.as_str()))
             }
             Holder::Jwk(name) => (name.as_str(), format!("-{stamp}")),
         };
