@@ -289,7 +289,6 @@ fn a_whole_cycle_waits_for_every_receipt_then_promotes_retires_and_removes() {
             "jwk.generate",
             "credential.validation.set",
             "jwk.generate",
-            "jwk.state.pending",
             "credential.validation.next.set",
             "credential.validation.promote",
             "jwk.delete"

@@ -209,6 +209,7 @@ impl CreateJwkBody {
                 not_before: self.nbf,
                 expires: self.exp,
             },
+            state: jwk_registry::KeyState::Active,
         })
     }
 }
@@ -264,6 +265,7 @@ impl GenerateJwkBody {
                 not_before: self.nbf,
                 expires: self.exp,
             },
+            state: jwk_registry::KeyState::Active,
         })
     }
 }
@@ -609,6 +611,7 @@ mod tests {
                     not_before: None,
                     expires: Some(1_900_000_000),
                 },
+                state: jwk_registry::KeyState::Active,
             })
         );
         assert_eq!(

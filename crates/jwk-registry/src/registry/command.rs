@@ -314,6 +314,8 @@ pub struct NewJwk {
     pub algorithm: Option<String>,
     /// Its own `nbf` / `exp` (a certificate's validity narrows it).
     pub validity: crate::deploy::Validity,
+    /// The state it is created in (default `Active`).
+    pub state: crate::deploy::KeyState,
 }
 
 impl NewJwk {
@@ -326,7 +328,14 @@ impl NewJwk {
             usage: None,
             algorithm: None,
             validity: crate::deploy::Validity::default(),
+            state: crate::deploy::KeyState::Active,
         }
+    }
+
+    /// Created in this state.
+    pub fn state(mut self, state: crate::deploy::KeyState) -> NewJwk {
+        self.state = state;
+        self
     }
 
     /// Served from `nbf` until `exp` (Unix seconds).

@@ -202,6 +202,7 @@ impl Registry {
             source,
             action,
             validity,
+            state,
         } = new;
         let id = new_id()?;
         let rec = JwkRec {
@@ -214,7 +215,7 @@ impl Registry {
             private: jwk.is_private(),
             source,
             detached_at: None,
-            state: crate::deploy::KeyState::Active,
+            state,
             validity,
         };
         let mut txn = Txn::new()
@@ -262,6 +263,7 @@ impl Registry {
                     _ => "jwk.create",
                 },
                 validity: checked_validity(new.validity)?,
+                state: new.state,
             },
         )?;
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(committed)))
@@ -588,6 +590,8 @@ struct JwkToStore<'a> {
     action: &'a str,
     /// Its own `nbf` / `exp`.
     validity: crate::deploy::Validity,
+    /// Its state.
+    state: crate::deploy::KeyState,
 }
 
 /// The latest `nbf` / `exp` accepted: 9999-12-31T23:59:59Z.

@@ -894,8 +894,9 @@ impl Registry {
         format!("{base}{tail}")
     }
 
-    /// Generates the JWK `name` in `state` unless it exists (made by another node, or before a
-    /// stop).
+    /// Generates the JWK `name`, created in `state`, unless it exists (made by another node,
+    /// or before a stop): an existing one is left as it is, since another node may have
+    /// promoted it meanwhile.
     async fn generate_for_rotation(
         self: &std::sync::Arc<Self>,
         actor: &Actor,
@@ -904,44 +905,31 @@ impl Registry {
         policy: &RotationPolicy,
         state: KeyState,
     ) -> Result<()> {
-        if self.find_jwk(project, name)?.is_none() {
-            let jwk = super::NewJwk::new(
-                name,
-                super::Source::Generate {
-                    spec: policy.spec,
-                    kid: None,
-                },
-            )
-            .usage(policy.usage, policy.algorithm.clone());
-            let created = self
-                .apply(
-                    actor,
-                    Command::CreateJwk {
-                        project: project.to_owned(),
-                        jwk,
-                    },
-                )
-                .await;
-            if let Err(e) = created
-                && self.find_jwk(project, name)?.is_none()
-            {
-                return Err(e);
-            }
-        }
-        let set = Command::SetJwkState {
-            project: project.to_owned(),
-            name: name.to_owned(),
-            state,
-        };
-        // A pending key that was promoted meanwhile stays active.
-        if state == KeyState::Pending
-            && self
-                .find_jwk(project, name)?
-                .is_some_and(|(r, _, _)| r.state != KeyState::Active)
-        {
+        if self.find_jwk(project, name)?.is_some() {
             return Ok(());
         }
-        self.apply(actor, set).await.map(drop)
+        let jwk = super::NewJwk::new(
+            name,
+            super::Source::Generate {
+                spec: policy.spec,
+                kid: None,
+            },
+        )
+        .usage(policy.usage, policy.algorithm.clone())
+        .state(state);
+        let created = self
+            .apply(
+                actor,
+                Command::CreateJwk {
+                    project: project.to_owned(),
+                    jwk,
+                },
+            )
+            .await;
+        match created {
+            Err(e) if self.find_jwk(project, name)?.is_none() => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Whether the slot's current JWK is the JWK `name` of `project`.
