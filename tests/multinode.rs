@@ -412,14 +412,28 @@ fn a_node_killed_mid_write_loses_nothing_acknowledged_and_a_restarted_node_catch
         "only {} writes before the kill",
         acked.len()
     );
-    // Every acknowledged JWK is there, from B; whatever else is there is whole.
-    let (_, list) = b.call("GET", JWKS, Some(&admin), None);
-    let listed: Vec<String> = list["resultList"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["name"].as_str().unwrap().to_owned())
-        .collect();
+    // Every acknowledged JWK is there, from B; whatever else is there is whole. A COMMIT that
+    // A sent just before it died may still land in PostgreSQL after the kill: read the list
+    // once it stopped changing.
+    let list_names = || -> Vec<String> {
+        let (_, list) = b.call("GET", JWKS, Some(&admin), None);
+        list["resultList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let settle = Instant::now() + Duration::from_secs(5);
+    let mut listed = list_names();
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let again = list_names();
+        if again == listed || Instant::now() > settle {
+            break;
+        }
+        listed = again;
+    }
     for name in &acked {
         assert!(listed.contains(name), "acknowledged {name} is missing");
     }
