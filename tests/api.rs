@@ -2295,21 +2295,26 @@ fn a_slot_rotation_is_set_over_http_and_jwkd_gives_an_empty_slot_its_first_key()
         s.call("PUT", rotation, Some(&admin), Some(&policy.to_string())),
         (200, deployed(&["production", "staging"]))
     );
-    // jwkd's rotation task fills the empty slot at once.
-    let credential = "/apiops/projects/MyProject/credentials/api-user/";
+    // jwkd's rotation task fills the empty slot at once. It assigns the slot, then records
+    // the promotion in the rotation: wait for the record, the later of the two writes.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let slot = loop {
-        let (_, item) = s.call("GET", credential, Some(&admin), None);
-        if let Some(name) = item["resultItem"]["validation"]["name"].as_str() {
-            break name.to_owned();
+    let view = loop {
+        let (status, view) = s.call("GET", rotation, Some(&admin), None);
+        assert_eq!(status, 200);
+        if view["resultItem"]["lastPromotion"].is_i64() {
+            break view["resultItem"].clone();
         }
-        assert!(std::time::Instant::now() < deadline, "no key: {item}");
+        assert!(std::time::Instant::now() < deadline, "no promotion: {view}");
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
-    assert!(slot.starts_with("api-user-validation-"), "{slot}");
-    let (status, view) = s.call("GET", rotation, Some(&admin), None);
-    assert_eq!(status, 200);
-    let view = &view["resultItem"];
+    let credential = "/apiops/projects/MyProject/credentials/api-user/";
+    let (_, item) = s.call("GET", credential, Some(&admin), None);
+    let slot = item["resultItem"]["validation"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(slot.starts_with("api-user-validation-"), "{item}");
+    let view = &view;
     assert_eq!(
         (
             &view["keyType"],
