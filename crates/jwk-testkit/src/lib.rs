@@ -217,6 +217,11 @@ pub fn b64url(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
 }
 
+/// Decodes base64url without padding (panics on anything else: test input).
+pub fn b64url_decode(text: &str) -> Vec<u8> {
+    Base64UrlUnpadded::decode_vec(text).expect("base64url")
+}
+
 /// Standard base64 with padding.
 pub fn b64std(bytes: &[u8]) -> String {
     Base64::encode_string(bytes)

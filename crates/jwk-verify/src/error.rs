@@ -6,11 +6,11 @@
 #[non_exhaustive]
 pub enum VerifyError {
     /// The token or one of its parts is larger than the verifier accepts.
-    #[error("the token's {part} is {size} bytes; at most {limit} are accepted")]
+    #[error("the {part} is {size} bytes; at most {limit} are accepted")]
     TooLarge {
-        /// `token`, `header` or `payload`.
+        /// `token` or `decoded header`.
         part: &'static str,
-        /// Its size (the decoded size for the header and payload).
+        /// Its size.
         size: usize,
         /// The limit.
         limit: usize,

@@ -395,7 +395,7 @@ fn prepare(key: &Key) -> Result<(Inner, AlgorithmSet), String> {
                 let bytes: [u8; 57] = okp.x().try_into().map_err(|_| invalid("Ed448"))?;
                 (
                     Inner::Ed448(Box::new(
-                        ed448_goldilocks::VerifyingKey::from_bytes(&bytes.into())
+                        ed448_goldilocks::VerifyingKey::from_bytes(&bytes)
                             .map_err(|_| invalid("Ed448"))?,
                     )),
                     AlgorithmSet::of(&[EdDsa, Ed448]),

@@ -26,7 +26,7 @@ pub use error::VerifyError;
 pub use key::{MAX_RSA_BITS, VerificationKey};
 #[cfg(feature = "tower")]
 pub use layer::{VerifyLayer, VerifyService};
-pub use source::{BoxFuture, KeySelector, KeySet, KeySource, x5t_s256};
+pub use source::{BoxFuture, KeySelector, KeySet, KeySource, pick, x5t_s256};
 pub use verify::{
     DEFAULT_LEEWAY, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MIN_RSA_BITS,
     Header, MAX_LEEWAY, MAX_TOKEN_BYTES, MIN_RSA_BITS_FLOOR, VerifiedJws, VerifiedJwt, Verifier,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use jwk_core::Jwk;
 
+use crate::alg::Algorithm;
 use crate::error::VerifyError;
 use crate::key::VerificationKey;
 
@@ -23,6 +24,9 @@ pub struct KeySelector<'a> {
     pub x5t_s256: Option<&'a str>,
     /// `jkt`: the key's RFC 7638 SHA-256 thumbprint (base64url).
     pub jkt: Option<&'a str>,
+    /// The token's `alg`: among keys sharing a `kid` (RFC 7520 gives its RSA and its EC key
+    /// the same one), the one that verifies this algorithm.
+    pub alg: Option<Algorithm>,
 }
 
 impl KeySelector<'_> {
@@ -74,10 +78,11 @@ impl<T: KeySource + ?Sized> KeySource for Arc<T> {
 }
 
 /// A fixed set of keys (a JWK Set read once), indexed by `kid`, `x5t#S256` and thumbprint.
-/// When several keys share a `kid`, the first has it.
+/// When several keys share a `kid`, the first that verifies the token's `alg` is chosen (and
+/// only its signature check runs).
 #[derive(Debug, Default, Clone)]
 pub struct KeySet {
-    by_kid: HashMap<String, Arc<VerificationKey>>,
+    by_kid: HashMap<String, Vec<Arc<VerificationKey>>>,
     by_x5t: HashMap<String, Arc<VerificationKey>>,
     by_thumbprint: HashMap<String, Arc<VerificationKey>>,
 }
@@ -92,12 +97,13 @@ impl KeySet {
         set
     }
 
-    /// Adds a key (a `kid` already present keeps its first key).
+    /// Adds a key.
     pub fn insert(&mut self, key: Arc<VerificationKey>) {
         if let Some(kid) = &key.jwk().params().kid {
             self.by_kid
                 .entry(kid.clone())
-                .or_insert_with(|| key.clone());
+                .or_default()
+                .push(key.clone());
         }
         if let Some(x5t) = x5t_s256(key.jwk()) {
             self.by_x5t.entry(x5t).or_insert_with(|| key.clone());
@@ -122,13 +128,26 @@ impl KeySource for KeySet {
     fn key(&self, selector: &KeySelector<'_>) -> Result<Arc<VerificationKey>, VerifyError> {
         selector.require_some()?;
         let found = match (selector.kid, selector.x5t_s256, selector.jkt) {
-            (Some(kid), _, _) => self.by_kid.get(kid),
+            (Some(kid), _, _) => self
+                .by_kid
+                .get(kid)
+                .and_then(|keys| pick(keys, selector.alg)),
             (None, Some(x5t), _) => self.by_x5t.get(x5t),
             (None, None, Some(jkt)) => self.by_thumbprint.get(jkt),
             (None, None, None) => None,
         };
         found.cloned().ok_or_else(|| selector.unknown())
     }
+}
+
+/// Among keys sharing a `kid`, the first that verifies `alg`, else the first (whose check
+/// then says why it does not).
+pub fn pick(
+    keys: &[Arc<VerificationKey>],
+    alg: Option<Algorithm>,
+) -> Option<&Arc<VerificationKey>> {
+    alg.and_then(|alg| keys.iter().find(|k| k.algorithms().contains(alg)))
+        .or_else(|| keys.first())
 }
 
 /// The base64url SHA-256 of a JWK's signing certificate: its `x5t#S256`, else computed from

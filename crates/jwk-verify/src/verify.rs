@@ -124,6 +124,7 @@ impl Header {
             kid: self.kid.as_deref(),
             x5t_s256: self.x5t_s256.as_deref(),
             jkt: self.jkt.as_deref(),
+            alg: Some(self.alg),
         }
     }
 }
@@ -314,7 +315,7 @@ impl Verifier {
         let decoded_len = header_b64.len() / 4 * 3 + (header_b64.len() % 4).saturating_sub(1);
         if decoded_len > self.max_header {
             return Err(VerifyError::TooLarge {
-                part: "header",
+                part: "decoded header",
                 size: decoded_len,
                 limit: self.max_header,
             });
