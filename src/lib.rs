@@ -9,6 +9,8 @@ pub use jwk_core as core;
 pub use jwk_core::{Error, ImportOptions, Jwk, JwkSet, ThumbprintHash, Usage, import};
 #[cfg(feature = "fetch")]
 pub use jwk_fetch as fetch;
+#[cfg(feature = "verify")]
+pub use jwk_verify as verify;
 
 #[cfg(feature = "registry")]
 mod hosting;

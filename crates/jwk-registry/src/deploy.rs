@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use base64ct::Encoding;
 use jwk_core::{Jwk, ThumbprintHash};
+use jwk_verify::{KeySelector, KeySource, VerificationKey, VerifyError};
 use serde::Serialize;
 
 /// A boxed future, so `DeployTarget` can be used as `dyn`.
@@ -338,14 +339,83 @@ impl Slot {
     }
 }
 
+/// A served key: the JWK, its thumbprint, and the verification key made from it on first use
+/// (once per key and snapshot, then shared lock-free by every token it verifies).
+#[derive(Debug)]
+struct Served {
+    jwk: Arc<Jwk>,
+    thumbprint: String,
+    verify: std::sync::OnceLock<Arc<VerificationKey>>,
+}
+
+impl Served {
+    fn verification_key(&self) -> Arc<VerificationKey> {
+        self.verify
+            .get_or_init(|| {
+                Arc::new(VerificationKey::with_thumbprint(
+                    self.jwk.clone(),
+                    self.thumbprint.clone(),
+                ))
+            })
+            .clone()
+    }
+}
+
+/// Keys by kid (several may share one: the token's alg chooses), by `x5t#S256` and by
+/// thumbprint.
+#[derive(Debug, Default)]
+struct KeyIndex {
+    kids: HashMap<String, Vec<Arc<Served>>>,
+    x5t: HashMap<String, Arc<Served>>,
+    thumbprints: HashMap<String, Arc<Served>>,
+}
+
+impl KeyIndex {
+    fn insert(&mut self, served: &Arc<Served>) {
+        if let Some(kid) = &served.jwk.params().kid {
+            let list = self.kids.entry(kid.clone()).or_default();
+            if !list.iter().any(|s| s.thumbprint == served.thumbprint) {
+                list.push(served.clone());
+            }
+        }
+        if let Some(x5t) = jwk_verify::x5t_s256(&served.jwk) {
+            self.x5t.entry(x5t).or_insert_with(|| served.clone());
+        }
+        self.thumbprints
+            .entry(served.thumbprint.clone())
+            .or_insert_with(|| served.clone());
+    }
+
+    fn first_by_kid(&self, kid: &str) -> Option<Arc<Jwk>> {
+        Some(self.kids.get(kid)?.first()?.jwk.clone())
+    }
+
+    /// The key a token's header names: by `kid` (the one that verifies its `alg` when
+    /// several share it), else `x5t#S256`, else `jkt`.
+    fn select(&self, selector: &KeySelector<'_>) -> Result<Arc<VerificationKey>, VerifyError> {
+        selector.require_some()?;
+        let found = match (selector.kid, selector.x5t_s256, selector.jkt) {
+            (Some(kid), _, _) => self.kids.get(kid).and_then(|list| {
+                let keys: Vec<Arc<VerificationKey>> =
+                    list.iter().map(|s| s.verification_key()).collect();
+                jwk_verify::pick(&keys, selector.alg).cloned()
+            }),
+            (None, Some(x5t), _) => self.x5t.get(x5t).map(|s| s.verification_key()),
+            (None, None, Some(jkt)) => self.thumbprints.get(jkt).map(|s| s.verification_key()),
+            (None, None, None) => None,
+        };
+        found.ok_or_else(|| selector.unknown())
+    }
+}
+
 /// The lookup tables of one snapshot, swapped whole on each deployment.
 #[derive(Debug, Default)]
 struct ResolverTables {
     by_name: HashMap<String, HashMap<String, (Arc<Jwk>, KeyState)>>,
-    by_kid: HashMap<String, Arc<Jwk>>,
-    /// Per project: kid → key (its JWKs first, then its remote sets' keys).
-    project_kids: HashMap<String, HashMap<String, Arc<Jwk>>>,
-    by_thumbprint: HashMap<String, Arc<Jwk>>,
+    /// Every served key (JWKs first, then remote sets' keys, in snapshot order).
+    all: KeyIndex,
+    /// Per project: its JWKs first, then its remote sets' keys.
+    projects: HashMap<String, KeyIndex>,
     credentials: HashMap<String, HashMap<String, CredentialSlots>>,
     revision: u64,
     /// The snapshot's validity epoch and next validity change.
@@ -376,9 +446,10 @@ impl ResolverTables {
     /// What these tables serve, as a [`Receipt`]: public keys only.
     fn receipt(&self) -> Receipt {
         let mut thumbprints: Vec<String> = self
-            .by_thumbprint
+            .all
+            .thumbprints
             .iter()
-            .filter(|(_, j)| !is_symmetric(j))
+            .filter(|(_, s)| !is_symmetric(&s.jwk))
             .map(|(t, _)| t.clone())
             .collect();
         thumbprints.sort();
@@ -443,25 +514,62 @@ impl Resolver {
 
     /// The JWK with this kid (the first deployed when several share it).
     pub fn by_kid(&self, kid: &str) -> Option<Arc<Jwk>> {
-        self.tables.load().by_kid.get(kid).cloned()
+        self.tables.load().all.first_by_kid(kid)
     }
 
     /// The key with this kid that `project` serves: one of its JWKs, else a key of one of
     /// its remote JWK Sets. Lock-free; for a lookup that refetches a project's remote sets
     /// on a miss, see [`crate::LiveKeys`].
     pub fn by_project_kid(&self, project: &str, kid: &str) -> Option<Arc<Jwk>> {
-        self.tables
-            .load()
-            .project_kids
-            .get(project)?
-            .get(kid)
-            .cloned()
+        self.tables.load().projects.get(project)?.first_by_kid(kid)
     }
 
     /// The JWK with this SHA-256 thumbprint (also a symmetric key's: the resolver lives in
     /// the process that holds the secrets; its receipts never list those).
     pub fn by_thumbprint(&self, thumbprint: &str) -> Option<Arc<Jwk>> {
-        self.tables.load().by_thumbprint.get(thumbprint).cloned()
+        Some(
+            self.tables
+                .load()
+                .all
+                .thumbprints
+                .get(thumbprint)?
+                .jwk
+                .clone(),
+        )
+    }
+
+    /// The verification key a token's header names, among every key served (`kid`, else
+    /// `x5t#S256`, else `jkt`). Made once per key and snapshot; see also
+    /// [`Resolver::project_keys`] and the [`jwk_verify::KeySource`] impl.
+    pub fn verification_key(
+        &self,
+        selector: &KeySelector<'_>,
+    ) -> Result<Arc<VerificationKey>, VerifyError> {
+        self.tables.load().all.select(selector)
+    }
+
+    /// The verification key a token's header names among the keys of `project` (its JWKs,
+    /// then its remote sets' keys).
+    pub fn project_verification_key(
+        &self,
+        project: &str,
+        selector: &KeySelector<'_>,
+    ) -> Result<Arc<VerificationKey>, VerifyError> {
+        match self.tables.load().projects.get(project) {
+            Some(index) => index.select(selector),
+            None => {
+                selector.require_some()?;
+                Err(selector.unknown())
+            }
+        }
+    }
+
+    /// The keys of `project`, as a [`jwk_verify::KeySource`] for a verifier.
+    pub fn project_keys(self: &Arc<Self>, project: &str) -> ProjectKeys {
+        ProjectKeys {
+            resolver: self.clone(),
+            project: project.to_owned(),
+        }
     }
 
     /// The JWK in a credential's slot: the validation slot's in every published state (it
@@ -532,25 +640,29 @@ impl Resolver {
             next_change: snapshot.next_validity_change,
             ..ResolverTables::default()
         };
+        let mut served: HashMap<String, Arc<Served>> = HashMap::new();
+        let mut entry = |j: &DeployedJwk| {
+            served
+                .entry(j.thumbprint.clone())
+                .or_insert_with(|| {
+                    Arc::new(Served {
+                        jwk: j.jwk.clone(),
+                        thumbprint: j.thumbprint.clone(),
+                        verify: std::sync::OnceLock::new(),
+                    })
+                })
+                .clone()
+        };
         for p in &snapshot.projects {
             let names = t.by_name.entry(p.name.clone()).or_default();
             for j in &p.jwks {
                 names.insert(j.name.clone(), (j.jwk.clone(), j.state));
             }
-            let kids = t.project_kids.entry(p.name.clone()).or_default();
+            let index = t.projects.entry(p.name.clone()).or_default();
             for j in p.all_keys() {
-                if let Some(kid) = &j.jwk.params().kid {
-                    t.by_kid.entry(kid.clone()).or_insert_with(|| j.jwk.clone());
-                    kids.entry(kid.clone()).or_insert_with(|| j.jwk.clone());
-                }
-            }
-            for j in &p.jwks {
-                t.by_thumbprint.insert(j.thumbprint.clone(), j.jwk.clone());
-            }
-            for j in &p.remote_keys {
-                t.by_thumbprint
-                    .entry(j.thumbprint.clone())
-                    .or_insert_with(|| j.jwk.clone());
+                let s = entry(j);
+                index.insert(&s);
+                t.all.insert(&s);
             }
             let creds = t.credentials.entry(p.name.clone()).or_default();
             for c in &p.credentials {
@@ -579,15 +691,37 @@ fn public_of(tables: &ResolverTables) -> Arc<str> {
         .public
         .get_or_init(|| {
             let mut all: Vec<(&String, String)> = tables
-                .by_thumbprint
+                .all
+                .thumbprints
                 .iter()
-                .filter_map(|(t, j)| Some((t, j.to_public_json()?)))
+                .filter_map(|(t, s)| Some((t, s.jwk.to_public_json()?)))
                 .collect();
             all.sort_by(|a, b| a.0.cmp(b.0));
             let keys: Vec<String> = all.into_iter().map(|(_, json)| json).collect();
             Arc::from(format!("{{\"keys\":[{}]}}", keys.join(",")))
         })
         .clone()
+}
+
+/// Every key the resolver serves, for a verifier: `kid`, else `x5t#S256`, else `jkt`.
+impl KeySource for Resolver {
+    fn key(&self, selector: &KeySelector<'_>) -> Result<Arc<VerificationKey>, VerifyError> {
+        self.verification_key(selector)
+    }
+}
+
+/// The keys of one project as the resolver serves them ([`Resolver::project_keys`]).
+#[derive(Debug, Clone)]
+pub struct ProjectKeys {
+    resolver: Arc<Resolver>,
+    project: String,
+}
+
+impl KeySource for ProjectKeys {
+    fn key(&self, selector: &KeySelector<'_>) -> Result<Arc<VerificationKey>, VerifyError> {
+        self.resolver
+            .project_verification_key(&self.project, selector)
+    }
 }
 
 impl DeployTarget for Resolver {

@@ -21,7 +21,10 @@ pub use jwk_store as store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::MasterKey;
 pub use deploy::{
-    DeployTarget, DeploymentResult, KeyState, Resolver, Slot, Validity, ValidityStatus,
+    DeployTarget, DeploymentResult, KeyState, ProjectKeys, Resolver, Slot, Validity, ValidityStatus,
 };
 pub use error::{ErrorKind, RegistryError};
+/// Token verification (the `jwk-verify` crate): the resolver, [`ProjectKeys`] and
+/// [`LiveKeys::project_keys`] are its key sources.
+pub use jwk_verify as verify;
 pub use registry::*;

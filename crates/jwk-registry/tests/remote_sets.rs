@@ -36,6 +36,34 @@ fn public_key(kid: &str) -> String {
     jwk.to_public_json().unwrap()
 }
 
+/// A private EC key with this kid, and a token it signs (ES256) for these claims.
+fn signer(kid: &str) -> (jwk_core::Jwk, impl Fn(&serde_json::Value) -> String) {
+    let jwk = jwk_core::generate(&jwk_core::GenerateOptions {
+        spec: KeySpec::Ec(EcCurve::P256),
+        usage: Usage::Signature,
+        alg: "ES256".into(),
+        kid: KidType::Explicit(kid.into()),
+    })
+    .unwrap();
+    let jwk_core::Key::Ec(ec) = jwk.key() else {
+        unreachable!()
+    };
+    let key = p256::ecdsa::SigningKey::from_slice(ec.d().unwrap().expose()).unwrap();
+    let kid = kid.to_owned();
+    let sign = move |claims: &serde_json::Value| {
+        use p256::ecdsa::signature::Signer;
+        let header = serde_json::json!({"alg": "ES256", "kid": kid}).to_string();
+        let input = format!(
+            "{}.{}",
+            jwk_testkit::b64url(header.as_bytes()),
+            jwk_testkit::b64url(claims.to_string().as_bytes())
+        );
+        let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+        format!("{input}.{}", jwk_testkit::b64url(&sig.to_bytes()))
+    };
+    (jwk, sign)
+}
+
 /// What the JWKS server answers: status, extra headers, body.
 type Answer = (String, Vec<String>, String);
 
@@ -564,4 +592,62 @@ fn a_followed_url_jwk_takes_its_new_key_and_is_withdrawn_past_the_stale_limit() 
     let before = server.requests();
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(server.requests(), before, "a detached JWK is not fetched");
+}
+
+#[test]
+fn tokens_verify_with_live_keys_and_a_rotated_kid_is_refetched_once() {
+    use jwk_registry::verify::{Verifier, VerifyError};
+    let f = Fixture::new();
+    let (k1, sign1) = signer("k1");
+    let (k2, sign2) = signer("k2");
+    let public = |j: &jwk_core::Jwk| j.to_public_json().unwrap();
+    let server = Jwks::start(&[&public(&k1)], &["Cache-Control: max-age=3600"]);
+    f.create("idp", server.stub.url("/jwks"), quick());
+    f.follow();
+    let claims = serde_json::json!({"sub": "alice", "exp": 4_000_000_000_i64});
+    let verifier = Verifier::new();
+    let keys = f.reg.resolver("prod").project_keys(P);
+    let jwt = verifier.verify(&sign1(&claims), &keys).unwrap();
+    assert_eq!(jwt.claims["sub"], "alice");
+    assert_eq!(
+        jwt.thumbprint(),
+        k1.thumbprint(jwk_core::ThumbprintHash::Sha256)
+    );
+    // The provider rotates: the lock-free lookup does not know k2 yet; the live one
+    // refetches once and verifies.
+    server.serve(
+        &[&public(&k1), &public(&k2)],
+        &["Cache-Control: max-age=3600"],
+    );
+    let token2 = sign2(&claims);
+    assert_eq!(
+        verifier.verify(&token2, &keys).unwrap_err().to_string(),
+        "no key has the token's kid \"k2\""
+    );
+    let before = server.requests();
+    let live = f.reg.live_keys("prod").project_keys(P);
+    let jwt =
+        f.rt.block_on(verifier.verify_async(&token2, &live))
+            .unwrap();
+    assert_eq!(jwt.header.kid.as_deref(), Some("k2"));
+    assert_eq!(server.requests(), before + 1);
+    // A kid nobody serves: one more refetch at most, then the cooldown; the answer is the
+    // verifier's unknown-key refusal.
+    let (_, sign3) = signer("k3");
+    let err =
+        f.rt.block_on(verifier.verify_async(&sign3(&claims), &live))
+            .unwrap_err();
+    assert_eq!(
+        (err.code(), err.to_string()),
+        (
+            "jws.unknown_key",
+            "no key has the token's kid \"k3\"".to_owned()
+        )
+    );
+    // Another project sees none of these keys.
+    let other = f.reg.resolver("prod").project_keys("other");
+    assert!(matches!(
+        verifier.verify(&sign1(&claims), &other),
+        Err(VerifyError::UnknownKey { .. })
+    ));
 }

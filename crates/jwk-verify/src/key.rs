@@ -401,6 +401,10 @@ fn prepare(key: &Key) -> Result<(Inner, AlgorithmSet), String> {
                     AlgorithmSet::of(&[EdDsa, Ed448]),
                 )
             }
+            #[cfg(not(feature = "ed448"))]
+            OkpCurve::Ed448 => {
+                return Err("Ed448 needs the ed448 feature of jwk-verify".to_owned());
+            }
             curve => {
                 return Err(format!(
                     "an {} key is for key agreement, not signatures",

@@ -21,10 +21,18 @@ use crate::verify::{VerifiedJwt, Verifier};
 ///   A token refused: `401` with `WWW-Authenticate: Bearer error="invalid_token",
 ///   error_description="…"` (the refusal's message). Keys being refetched past the lookup's
 ///   deadline: `503` with `Retry-After: 1`.
-#[derive(Clone)]
 pub struct VerifyLayer<S> {
     verifier: Arc<Verifier>,
     source: Arc<S>,
+}
+
+impl<S> Clone for VerifyLayer<S> {
+    fn clone(&self) -> VerifyLayer<S> {
+        VerifyLayer {
+            verifier: self.verifier.clone(),
+            source: self.source.clone(),
+        }
+    }
 }
 
 impl<S> std::fmt::Debug for VerifyLayer<S> {
@@ -58,11 +66,20 @@ impl<I, S> tower_layer::Layer<I> for VerifyLayer<S> {
 }
 
 /// The service [`VerifyLayer`] makes.
-#[derive(Clone)]
 pub struct VerifyService<I, S> {
     inner: I,
     verifier: Arc<Verifier>,
     source: Arc<S>,
+}
+
+impl<I: Clone, S> Clone for VerifyService<I, S> {
+    fn clone(&self) -> VerifyService<I, S> {
+        VerifyService {
+            inner: self.inner.clone(),
+            verifier: self.verifier.clone(),
+            source: self.source.clone(),
+        }
+    }
 }
 
 impl<I, S> std::fmt::Debug for VerifyService<I, S> {

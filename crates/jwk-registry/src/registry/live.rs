@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jwk_core::Jwk;
+use jwk_verify::{BoxFuture, KeySelector, KeySource, VerificationKey, VerifyError};
 
 use super::Registry;
 use super::remote::{JwkSetRec, RefreshPolicy, Why, now_ms};
@@ -520,5 +521,58 @@ impl LiveKeys {
                 Err(unknown(true))
             }
         }
+    }
+}
+
+/// The keys of one project for a verifier, refetching its remote JWK Sets when a token
+/// names an unknown `kid` ([`LiveKeys::project_keys`]).
+#[derive(Debug, Clone)]
+pub struct LiveProjectKeys {
+    live: LiveKeys,
+    project: String,
+}
+
+impl LiveKeys {
+    /// The keys of `project` as a [`jwk_verify::KeySource`]: [`KeySource::find`] refetches
+    /// the project's remote sets on an unknown `kid` (within their cooldown, memory of
+    /// misses and budget) and waits up to this lookup's wait.
+    pub fn project_keys(&self, project: &str) -> LiveProjectKeys {
+        LiveProjectKeys {
+            live: self.clone(),
+            project: project.to_owned(),
+        }
+    }
+}
+
+impl KeySource for LiveProjectKeys {
+    fn key(
+        &self,
+        selector: &KeySelector<'_>,
+    ) -> std::result::Result<Arc<VerificationKey>, VerifyError> {
+        self.live
+            .resolver
+            .project_verification_key(&self.project, selector)
+    }
+
+    fn find<'a>(
+        &'a self,
+        selector: &'a KeySelector<'a>,
+    ) -> BoxFuture<'a, std::result::Result<Arc<VerificationKey>, VerifyError>> {
+        Box::pin(async move {
+            let first = self.key(selector);
+            let Err(VerifyError::UnknownKey { .. }) = &first else {
+                return first;
+            };
+            // Only a kid is refetched for: a thumbprint or certificate hash names a key
+            // whose set is known already.
+            let Some(kid) = selector.kid else {
+                return first;
+            };
+            match self.live.find(&self.project, kid).await {
+                Ok(_) => self.key(selector),
+                Err(LookupError::Timeout { .. }) => Err(VerifyError::LookupTimeout),
+                Err(LookupError::UnknownKid { .. }) => first,
+            }
+        })
     }
 }
