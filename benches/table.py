@@ -34,6 +34,10 @@ if not main:
     sys.exit("no results in target/criterion: run cargo bench --bench convert first")
 
 rows = {}
+verify = {k: v for k, v in peers.items() if k.startswith("verify/")}
+layer = {k: v for k, v in main.items() if k.startswith("layer/")}
+main = {k: v for k, v in main.items() if k not in layer}
+peers = {k: v for k, v in peers.items() if k not in verify}
 for full_id, ns in main.items():
     group, _, rest = full_id.partition("/")
     who, _, case = rest.partition("/")
@@ -58,3 +62,20 @@ for case in sorted(rows):
         f"| {case} | {fmt(engine)} | {fmt(r.get('floor'))} | {ratio(r.get('engine'), r.get('floor'))} "
         f"| {fmt(r.get('peer-josekit'))} | {ratio(r.get('peer-engine'), r.get('peer-josekit'))} |"
     )
+
+if verify:
+    print()
+    print("| token verification | engine | engine, key prepared per token | jsonwebtoken | engine / jsonwebtoken |")
+    print("|---|---|---|---|---|")
+    algs = sorted({k.split("/")[1] for k in verify}, key=["RS256", "PS256", "ES256", "ES384", "EdDSA", "HS256"].index)
+    for alg in algs:
+        e, cold, j = (verify.get(f"verify/{alg}/{w}") for w in ("engine", "engine_cold", "jsonwebtoken"))
+        print(f"| {alg} | {fmt(e)} | {fmt(cold)} | {fmt(j)} | {ratio(e, j)} |")
+if layer:
+    print()
+    print("| VerifyLayer | verify_async | through the layer | overhead |")
+    print("|---|---|---|---|")
+    for alg in sorted({k.split("/")[1] for k in layer}):
+        bare, through = layer.get(f"layer/{alg}/verify_async"), layer.get(f"layer/{alg}/layer")
+        over = "" if bare is None or through is None else fmt(through - bare)
+        print(f"| {alg} | {fmt(bare)} | {fmt(through)} | {over} |")

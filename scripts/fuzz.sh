@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jwk_str jwk_struct pem der pkcs12 encrypted_pkcs8 fetch_response)
+[ ${#targets[@]} -gt 0 ] || targets=(jwk_str jwk_struct pem der pkcs12 encrypted_pkcs8 fetch_response jws_verify)
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "scripts/fuzz.sh: installing cargo-fuzz" >&2

@@ -38,6 +38,17 @@ for p in glob.glob(os.path.join(root, "testdata", "keystores", "*.der")):
 for p in glob.glob(os.path.join(root, "testdata", "samples", "*.pem")):
     put("pem", open(p, "rb").read())
 put("jwk_struct", b"\x00" * 64)
+for name in ("rfc-jws.json",):
+    for v in json.load(open(os.path.join(root, "testdata", "jws", name))):
+        put("jws_verify", b"\x00" + v["token"].encode())
+for t in json.load(open(os.path.join(root, "testdata", "jws", "jose-node.json")))["tokens"]:
+    put("jws_verify", b"\x00" + t["token"].encode())
+for header, claims in [
+    ('{"alg":"HS256","kid":"h","typ":"at+jwt"}', '{"sub":"a","iss":"https://idp.example","aud":["api"],"exp":1800000600,"nbf":1799999999,"iat":1799999990}'),
+    ('{"alg":"HS256","kid":"h","crit":["x"],"x":1}', '{"exp":1800000600,"sub":"a","aud":"api","iss":"https://idp.example"}'),
+    ('{"alg":"HS256","jkt":"x","b64":true}', '{"exp":1.5e9}'),
+]:
+    put("jws_verify", b"\x01" + header.encode() + b"\x00" + claims.encode())
 put("encrypted_pkcs8", b"\x30\x00")
 # A few encrypted keys with tiny iteration counts (the fuzz target caps KDF work).
 import subprocess, tempfile

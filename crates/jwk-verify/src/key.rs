@@ -204,8 +204,10 @@ impl VerificationKey {
                 key.verify(message, &sig.normalize_s()).map_err(bad)
             }
             (Inner::Ed25519(key), Algorithm::EdDsa | Algorithm::Ed25519) => {
+                // RFC 8032 verification (S < L and R compared as encoded). Weak (small-order)
+                // public keys are refused once, when the key is prepared.
                 let sig = ed25519_dalek::Signature::from_slice(signature).map_err(bad)?;
-                key.verify_strict(message, &sig).map_err(bad)
+                key.verify(message, &sig).map_err(bad)
             }
             #[cfg(feature = "ed448")]
             (Inner::Ed448(key), Algorithm::EdDsa | Algorithm::Ed448) => {
@@ -382,13 +384,12 @@ fn prepare(key: &Key) -> Result<(Inner, AlgorithmSet), String> {
         Key::Okp(okp) => match okp.curve() {
             OkpCurve::Ed25519 => {
                 let bytes: [u8; 32] = okp.x().try_into().map_err(|_| invalid("Ed25519"))?;
-                (
-                    Inner::Ed25519(
-                        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-                            .map_err(|_| invalid("Ed25519"))?,
-                    ),
-                    AlgorithmSet::of(&[EdDsa, Ed25519]),
-                )
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                    .map_err(|_| invalid("Ed25519"))?;
+                if key.is_weak() {
+                    return Err("its Ed25519 public key is of small order (weak)".to_owned());
+                }
+                (Inner::Ed25519(key), AlgorithmSet::of(&[EdDsa, Ed25519]))
             }
             #[cfg(feature = "ed448")]
             OkpCurve::Ed448 => {

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -113,8 +112,8 @@ pub struct Header {
     pub jkt: Option<String>,
     /// `crit` (empty when absent).
     pub crit: Vec<String>,
-    /// Every member, as sent.
-    pub members: Map<String, Value>,
+    /// The header's JSON text, as decoded.
+    raw: Vec<u8>,
 }
 
 impl Header {
@@ -126,6 +125,17 @@ impl Header {
             jkt: self.jkt.as_deref(),
             alg: Some(self.alg),
         }
+    }
+
+    /// Every member, as sent (parsed on each call: the verifier reads only the registered
+    /// ones).
+    pub fn members(&self) -> Map<String, Value> {
+        serde_json::from_slice(&self.raw).unwrap_or_default()
+    }
+
+    /// The header's JSON text, as decoded.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
     }
 }
 
@@ -320,8 +330,7 @@ impl Verifier {
                 limit: self.max_header,
             });
         }
-        let header_bytes = decode("header", header_b64)?;
-        let header = self.header(&header_bytes)?;
+        let header = self.header(decode("header", header_b64)?)?;
         if signature_b64.is_empty() {
             return Err(VerifyError::Malformed("the signature is empty".to_owned()));
         }
@@ -334,11 +343,10 @@ impl Verifier {
         })
     }
 
-    fn header(&self, bytes: &[u8]) -> Result<Header, VerifyError> {
-        let members = serde_json::from_slice::<UniqueMap>(bytes)
-            .map_err(|e| VerifyError::Malformed(format!("the header is not a JSON object: {e}")))?
-            .0;
-        let alg = match members.get("alg") {
+    fn header(&self, bytes: Vec<u8>) -> Result<Header, VerifyError> {
+        let read = serde_json::from_slice::<RawHeader<'_>>(&bytes)
+            .map_err(|e| VerifyError::Malformed(format!("the header is not a JSON object: {e}")))?;
+        let alg = match &read.alg {
             None => return Err(VerifyError::Malformed("the header has no alg".to_owned())),
             Some(Value::String(alg)) => alg,
             Some(_) => {
@@ -361,7 +369,7 @@ impl Verifier {
                 accepted: self.accepted.to_string(),
             });
         }
-        match members.get("b64") {
+        match read.b64 {
             None | Some(Value::Bool(true)) => {}
             Some(Value::Bool(false)) => return Err(VerifyError::UnencodedPayload),
             Some(_) => {
@@ -370,44 +378,49 @@ impl Verifier {
                 ));
             }
         }
-        let crit = self.crit(&members)?;
-        let text = |name: &str| -> Result<Option<String>, VerifyError> {
-            match members.get(name) {
+        let crit = self.crit(read.crit.as_ref(), &read.names)?;
+        let text = |name: &str, value: Option<Value>| -> Result<Option<String>, VerifyError> {
+            match value {
                 None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::String(s)) => Ok(Some(s)),
                 Some(_) => Err(VerifyError::Malformed(format!(
                     "the header's {name} is not a string"
                 ))),
             }
         };
-        let header = Header {
-            alg,
-            kid: text("kid")?,
-            typ: text("typ")?,
-            cty: text("cty")?,
-            x5t_s256: text("x5t#S256")?,
-            jkt: text("jkt")?,
-            crit,
-            members: Map::new(),
-        };
+        let (kid, typ, cty) = (
+            text("kid", read.kid)?,
+            text("typ", read.typ)?,
+            text("cty", read.cty)?,
+        );
+        let (x5t_s256, jkt) = (text("x5t#S256", read.x5t_s256)?, text("jkt", read.jkt)?);
         if let Some(expected) = &self.typ
-            && !header.typ.as_deref().is_some_and(|t| same_typ(t, expected))
+            && !typ.as_deref().is_some_and(|t| same_typ(t, expected))
         {
             return Err(VerifyError::Type {
                 expected: expected.clone(),
-                found: header
-                    .typ
+                found: typ
                     .as_deref()
                     .map_or_else(|| "none".to_owned(), |t| t.chars().take(64).collect()),
             });
         }
-        Ok(Header { members, ..header })
+        drop(read.names);
+        Ok(Header {
+            alg,
+            kid,
+            typ,
+            cty,
+            x5t_s256,
+            jkt,
+            crit,
+            raw: bytes,
+        })
     }
 
     /// RFC 7515 §4.1.11: a non-empty list of names, none registered, all present, all
     /// understood.
-    fn crit(&self, members: &Map<String, Value>) -> Result<Vec<String>, VerifyError> {
-        let Some(crit) = members.get("crit") else {
+    fn crit(&self, crit: Option<&Value>, present: &Names<'_>) -> Result<Vec<String>, VerifyError> {
+        let Some(crit) = crit else {
             return Ok(Vec::new());
         };
         let Some(names) = crit.as_array().filter(|a| !a.is_empty()) else {
@@ -428,7 +441,7 @@ impl Verifier {
                     "it lists {shown:?}, a parameter every implementation understands"
                 )));
             }
-            if !members.contains_key(name) {
+            if !present.contains(name) {
                 return Err(VerifyError::Crit(format!(
                     "it lists {shown:?}, which the header does not have"
                 )));
@@ -520,14 +533,18 @@ impl Verifier {
             claim: "aud".to_owned(),
             reason: "it is neither a string nor an array of strings".to_owned(),
         };
-        let named: Vec<&str> = match claims.get("aud") {
+        let accepted = |a: &str| self.audiences.iter().any(|x| x == a);
+        let matched = match claims.get("aud") {
             None if self.audiences.is_empty() => return Ok(()),
             None => return Err(VerifyError::MissingClaim("aud".to_owned())),
-            Some(Value::String(a)) => vec![a.as_str()],
-            Some(Value::Array(list)) => list
-                .iter()
-                .map(|v| v.as_str().ok_or_else(invalid))
-                .collect::<Result<_, _>>()?,
+            Some(Value::String(a)) => accepted(a),
+            Some(Value::Array(list)) => {
+                let mut any = false;
+                for v in list {
+                    any |= accepted(v.as_str().ok_or_else(invalid)?);
+                }
+                any
+            }
             Some(_) => return Err(invalid()),
         };
         if self.audiences.is_empty() {
@@ -540,7 +557,7 @@ impl Verifier {
                     .to_owned(),
             ));
         }
-        if named.iter().any(|a| self.audiences.iter().any(|x| x == a)) {
+        if matched {
             return Ok(());
         }
         Err(VerifyError::Audience(
@@ -549,8 +566,12 @@ impl Verifier {
     }
 }
 
+/// base64url without padding, trailing bits zero (RFC 7515 §2, RFC 4648 §3.5). Token parts
+/// are public, so the fast decoder serves (keys are decoded in constant time by the core).
 fn decode(part: &'static str, text: &str) -> Result<Vec<u8>, VerifyError> {
-    Base64UrlUnpadded::decode_vec(text)
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
         .map_err(|_| VerifyError::Malformed(format!("the {part} is not base64url (unpadded)")))
 }
 
@@ -587,6 +608,137 @@ fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, 
         // `as` saturates at the i64 bounds.
         Some(f) if f.is_finite() => Ok(Some(f.floor() as i64)),
         _ => Err(invalid()),
+    }
+}
+
+/// The header read in one pass: the registered members the verifier reads, and every
+/// member's name (to refuse duplicates and check `crit`); other values are skipped.
+struct RawHeader<'de> {
+    alg: Option<Value>,
+    kid: Option<Value>,
+    typ: Option<Value>,
+    cty: Option<Value>,
+    x5t_s256: Option<Value>,
+    jkt: Option<Value>,
+    crit: Option<Value>,
+    b64: Option<Value>,
+    names: Names<'de>,
+}
+
+/// Member names seen, borrowed from the header where they have no escapes. Searched
+/// linearly while few, through a set beyond (a 4 KiB header can hold hundreds).
+#[derive(Default)]
+struct Names<'de> {
+    list: Vec<std::borrow::Cow<'de, str>>,
+    set: std::collections::HashSet<std::borrow::Cow<'de, str>>,
+}
+
+impl<'de> Names<'de> {
+    const LINEAR: usize = 16;
+
+    fn contains(&self, name: &str) -> bool {
+        if self.list.len() <= Self::LINEAR {
+            self.list.iter().any(|n| n == name)
+        } else {
+            self.set.contains(name)
+        }
+    }
+
+    /// False when the name was there already.
+    fn insert(&mut self, name: std::borrow::Cow<'de, str>) -> bool {
+        if self.contains(&name) {
+            return false;
+        }
+        if self.list.len() == Self::LINEAR {
+            self.set.extend(self.list.iter().cloned());
+        }
+        if self.list.len() >= Self::LINEAR {
+            self.set.insert(name.clone());
+        }
+        self.list.push(name);
+        true
+    }
+}
+
+/// A member name, borrowed when it has no escapes.
+struct Name<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawHeader<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawHeader<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<RawHeader<'de>, A::Error> {
+                let mut h = RawHeader {
+                    alg: None,
+                    kid: None,
+                    typ: None,
+                    cty: None,
+                    x5t_s256: None,
+                    jkt: None,
+                    crit: None,
+                    b64: None,
+                    names: Names::default(),
+                };
+                while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
+                    let slot = match name.as_ref() {
+                        "alg" => Some(&mut h.alg),
+                        "kid" => Some(&mut h.kid),
+                        "typ" => Some(&mut h.typ),
+                        "cty" => Some(&mut h.cty),
+                        "x5t#S256" => Some(&mut h.x5t_s256),
+                        "jkt" => Some(&mut h.jkt),
+                        "crit" => Some(&mut h.crit),
+                        "b64" => Some(&mut h.b64),
+                        _ => None,
+                    };
+                    match slot {
+                        Some(slot) => *slot = Some(access.next_value::<Value>()?),
+                        None => {
+                            access.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                    let shown: String = name.chars().take(64).collect();
+                    if !h.names.insert(name) {
+                        return Err(A::Error::custom(format!(
+                            "the member {shown:?} is repeated"
+                        )));
+                    }
+                }
+                Ok(h)
+            }
+        }
+        deserializer.deserialize_map(V)
     }
 }
 

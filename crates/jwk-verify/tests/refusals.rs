@@ -200,6 +200,19 @@ fn the_form_and_sizes_are_checked_first() {
             "the token is malformed: the header is not a JSON object: the member \"alg\" is repeated at line 1 column 28"
         )
     );
+    // Many members: duplicates are still found (past the first sixteen names).
+    let mut many: String = (0..40).map(|i| format!("\"m{i}\":{i},")).collect();
+    many.push_str(r#""m33":"again","alg":"HS256"}"#);
+    assert_eq!(
+        refused(
+            &v(),
+            &format!("{}.e30.AAAA", b64(format!("{{{many}").as_bytes()))
+        ),
+        is(
+            "jws.malformed",
+            "the token is malformed: the header is not a JSON object: the member \"m33\" is repeated at line 1 column 354"
+        )
+    );
     assert_eq!(
         refused(&v(), &format!("{}.e30.AAAA", b64(br#"{"kid":"hmac"}"#))),
         is(
@@ -362,7 +375,7 @@ fn crit_and_b64_are_refused_unless_understood() {
     assert_eq!(
         (
             jwt.header.crit.clone(),
-            jwt.header.members["x-bound"].clone()
+            jwt.header.members()["x-bound"].clone()
         ),
         (vec!["x-bound".to_owned()], json!("yes"))
     );
@@ -498,6 +511,18 @@ fn small_rsa_keys_and_keys_that_cannot_verify_are_refused() {
         is(
             "jws.key_unusable",
             "the key kid \"k\" cannot verify this token: its alg \"A256GCM\" is not a signature algorithm for its key (it would verify HS256)"
+        )
+    );
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    assert_eq!(
+        unusable(
+            json!({"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": b64(&identity)}),
+            "EdDSA"
+        ),
+        is(
+            "jws.key_unusable",
+            "the key kid \"k\" cannot verify this token: its Ed25519 public key is of small order (weak)"
         )
     );
     assert_eq!(
