@@ -644,6 +644,15 @@ fn tokens_verify_with_live_keys_and_a_rotated_kid_is_refetched_once() {
             "no key has the token's kid \"k3\"".to_owned()
         )
     );
+    // A kid of kilobytes never refetches (nor is remembered).
+    let requests = server.requests();
+    let long_kid = "x".repeat(4000);
+    let (_, long) = signer(&long_kid);
+    let err =
+        f.rt.block_on(verifier.verify_async(&long(&claims), &live))
+            .unwrap_err();
+    assert_eq!(err.code(), "jws.unknown_key");
+    assert_eq!(server.requests(), requests);
     // Another project sees none of these keys.
     let other = f.reg.resolver("prod").project_keys("other");
     assert!(matches!(

@@ -20,6 +20,9 @@ use crate::model::{JwkRec, keys, load_all, name_of};
 
 /// Most unknown kids remembered per set (beyond it, the cooldown alone suppresses misses).
 const MAX_REMEMBERED_MISSES: usize = 4096;
+/// Longest kid a miss may refetch for (and be remembered by): a token can carry a kid of
+/// kilobytes, and no provider's kid is that long.
+pub const MAX_REFETCH_KID_LEN: usize = 256;
 /// How long [`LiveKeys::find`] waits for a refetch by default.
 pub const DEFAULT_MISS_WAIT: Duration = Duration::from_secs(3);
 /// The follower looks for due sets and new or deleted ones at least this often.
@@ -464,7 +467,8 @@ impl LiveKeys {
     }
 
     /// The key with this kid that `project` serves; on a miss, its remote sets are refetched
-    /// (when allowed) and waited for.
+    /// (when allowed) and waited for. A kid longer than [`MAX_REFETCH_KID_LEN`] bytes never
+    /// refetches.
     pub async fn find(
         &self,
         project: &str,
@@ -474,6 +478,14 @@ impl LiveKeys {
             return Ok(hit);
         }
         let counters = &self.registry.live.counters;
+        if kid.len() > MAX_REFETCH_KID_LEN {
+            counters.miss_suppressed.fetch_add(1, Ordering::Relaxed);
+            return Err(LookupError::UnknownKid {
+                project: project.to_owned(),
+                kid: kid.chars().take(MAX_REFETCH_KID_LEN).collect(),
+                refetched: false,
+            });
+        }
         let mut waits = Vec::new();
         for (id, state) in self.registry.live.of_project(project) {
             match self.registry.on_miss(&id, &state, kid) {

@@ -27,7 +27,9 @@ pub use command::{
 };
 pub use credentials::{CredentialView, MAX_OVERLAP_SECS, SlotView};
 pub use jwks::{JwkView, SourceView, SyncView, UrlOptionsView};
-pub use live::{DEFAULT_MISS_WAIT, LiveKeys, LiveProjectKeys, LookupError, MissStats};
+pub use live::{
+    DEFAULT_MISS_WAIT, LiveKeys, LiveProjectKeys, LookupError, MAX_REFETCH_KID_LEN, MissStats,
+};
 pub use observe::{DeploymentCount, EnvironmentGauge, FetchCount, KeyExpiry, Observed, SetGauge};
 pub use remote::{
     DEFAULT_REFRESH, JwkSetSpec, JwkSetStatus, JwkSetView, RefreshPolicy, SkippedKey,
