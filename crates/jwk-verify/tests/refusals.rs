@@ -562,6 +562,16 @@ fn the_key_is_found_by_kid_x5t_or_jkt_never_by_trying() {
         )
         .is_ok()
     );
+    // By x5t#S256: a key that carries its certificate's SHA-256.
+    let cert_hash = b64(&[7u8; 32]);
+    let with_x5t = KeySet::new([jwk(
+        json!({"kty": "oct", "k": b64(SECRET), "x5t#S256": cert_hash}),
+    )]);
+    let token = hs256(json!({"alg": "HS256", "x5t#S256": cert_hash}), claims());
+    assert_eq!(
+        v().verify(&token, &with_x5t).unwrap().claims["sub"],
+        "alice"
+    );
     assert_eq!(
         refused(
             &v(),
