@@ -57,6 +57,53 @@ enum Command {
     /// Inspect keystores (PKCS#12, Java JKS).
     #[command(subcommand)]
     Keystore(KeystoreCommand),
+    /// Verify a compact JWS / JWT with a key, a JWK Set or a JWKS URL, and print its header,
+    /// claims and the verifying key's thumbprint as one JSON object.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The token, or - for standard input.
+    #[arg(value_name = "TOKEN|-")]
+    token: String,
+    /// The keys: a JWK Set, a JWK or a key file (PEM, DER). One key verifies whatever the
+    /// header names; in a set, the header's kid (x5t#S256, jkt) chooses.
+    #[arg(long, value_name = "FILE", required_unless_present = "jwks_url")]
+    keys: Option<String>,
+    /// Fetch the keys from this JWKS URL (bounded, SSRF-guarded).
+    #[arg(long, conflicts_with = "keys")]
+    jwks_url: Option<String>,
+    /// Let --jwks-url reach loopback and private addresses.
+    #[arg(long)]
+    allow_private_networks: bool,
+    /// Accepted issuer (repeatable); once given, iss is required.
+    #[arg(long)]
+    iss: Vec<String>,
+    /// Accepted audience (repeatable); once given, aud is required.
+    #[arg(long)]
+    aud: Vec<String>,
+    /// Accept a token whatever audience it names.
+    #[arg(long, conflicts_with = "aud")]
+    any_aud: bool,
+    /// Accepted algorithm (repeatable; default: what each key allows).
+    #[arg(long)]
+    alg: Vec<String>,
+    /// Required typ (e.g. at+jwt).
+    #[arg(long)]
+    typ: Option<String>,
+    /// Clock leeway for exp, nbf and iat, in seconds (at most 3600).
+    #[arg(long, default_value_t = 60)]
+    leeway: u64,
+    /// Check times at this Unix time instead of now.
+    #[arg(long)]
+    at: Option<i64>,
+    /// Smallest RSA modulus accepted, in bits (at least 1024).
+    #[arg(long, default_value_t = jwk_verify::DEFAULT_MIN_RSA_BITS)]
+    min_rsa_bits: usize,
+    /// The payload is not a JWT: check the signature only and print the payload as text.
+    #[arg(long, conflicts_with_all = ["iss", "aud", "any_aud", "typ"])]
+    jws: bool,
 }
 
 #[derive(Subcommand)]
@@ -402,6 +449,124 @@ fn run_fetch(args: &FetchArgs) -> Result<String, Failure> {
     Ok(format!("{{\"keys\":[{}]}}", keys.join(",")))
 }
 
+impl From<jwk_verify::VerifyError> for Failure {
+    fn from(e: jwk_verify::VerifyError) -> Self {
+        Failure {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The keys of `jwk verify`: one key (any input `import` reads) or a JWK Set.
+enum VerifyKeys {
+    One(std::sync::Arc<jwk_verify::VerificationKey>),
+    Set(jwk_verify::KeySet),
+}
+
+fn verify_keys(args: &VerifyArgs) -> Result<VerifyKeys, Failure> {
+    let set_of = |set: jwk_core::JwkSet| {
+        let keys: Vec<Jwk> = set.keys().cloned().collect();
+        if keys.is_empty() {
+            return Err(fail("verify.no_key", "the keys hold no usable key"));
+        }
+        Ok(VerifyKeys::Set(jwk_verify::KeySet::new(keys)))
+    };
+    if let Some(url) = &args.jwks_url {
+        let opts = jwk_fetch::FetchOptions {
+            allow_private_networks: args.allow_private_networks,
+            ..jwk_fetch::FetchOptions::default()
+        };
+        let fetched = jwk_fetch::fetch(url, &opts)?;
+        return set_of(jwk_fetch::parse_set(&fetched)?);
+    }
+    let file = args.keys.as_deref().unwrap_or("-");
+    let bytes = read_input(file)?;
+    if let Ok(text) = std::str::from_utf8(&bytes)
+        && text.contains("\"keys\"")
+        && let Ok(set) = jwk_core::JwkSet::parse(text)
+    {
+        return set_of(set);
+    }
+    let jwk = import(&bytes, &ImportOptions::default())?;
+    Ok(VerifyKeys::One(std::sync::Arc::new(
+        jwk_verify::VerificationKey::new(std::sync::Arc::new(jwk)),
+    )))
+}
+
+fn run_verify(args: &VerifyArgs) -> Result<String, Failure> {
+    let token = if args.token == "-" {
+        let raw = read_limited(std::io::stdin().lock(), "standard input")?;
+        String::from_utf8(raw.to_vec())
+            .map_err(|_| fail("io.read", "standard input is not UTF-8 text"))?
+            .trim()
+            .to_owned()
+    } else {
+        args.token.clone()
+    };
+    let mut verifier = jwk_verify::Verifier::new()
+        .leeway(std::time::Duration::from_secs(args.leeway))
+        .min_rsa_bits(args.min_rsa_bits);
+    if !args.alg.is_empty() {
+        let algs = args
+            .alg
+            .iter()
+            .map(|a| {
+                jwk_verify::Algorithm::from_name(a).ok_or_else(|| {
+                    invalid(format!(
+                        "--alg {a} is not a JWS algorithm this tool verifies"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        verifier = verifier.algorithms(&algs);
+    }
+    for iss in &args.iss {
+        verifier = verifier.issuer(iss.clone());
+    }
+    for aud in &args.aud {
+        verifier = verifier.audience(aud.clone());
+    }
+    if args.any_aud {
+        verifier = verifier.any_audience();
+    }
+    if let Some(typ) = &args.typ {
+        verifier = verifier.typ(typ.clone());
+    }
+    if let Some(at) = args.at {
+        verifier = verifier.at(at);
+    }
+    let keys = verify_keys(args)?;
+    let (header, body, key) = if args.jws {
+        let jws = match &keys {
+            VerifyKeys::One(key) => verifier.verify_jws_with_key(&token, key)?,
+            VerifyKeys::Set(set) => verifier.verify_jws(&token, set)?,
+        };
+        let payload = String::from_utf8(jws.payload)
+            .map_err(|_| fail("verify.payload", "the payload is not UTF-8 text"))?;
+        (
+            jws.header,
+            ("payload", serde_json::Value::String(payload)),
+            jws.key,
+        )
+    } else {
+        let jwt = match &keys {
+            VerifyKeys::One(key) => verifier.verify_with_key(&token, key)?,
+            VerifyKeys::Set(set) => verifier.verify(&token, set)?,
+        };
+        (
+            jwt.header,
+            ("claims", serde_json::Value::Object(jwt.claims)),
+            jwt.key,
+        )
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("header".into(), serde_json::Value::Object(header.members()));
+    out.insert(body.0.into(), body.1);
+    out.insert("thumbprint".into(), key.thumbprint().into());
+    Ok(serde_json::Value::Object(out).to_string())
+}
+
 fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
         Command::Import {
@@ -428,6 +593,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
         Command::Keystore(KeystoreCommand::List { file, password }) => {
             run_keystore_list(&file, &password)
         }
+        Command::Verify(args) => run_verify(&args),
     }
 }
 

@@ -429,3 +429,146 @@ fn fetch_selects_from_a_loopback_jwks() {
         "error: fetch.too_large: the response is larger than the size limit of 10 bytes\n"
     );
 }
+
+/// RFC 7515 A.1: an HS256 JWT (exp 1300819380) and its key; RFC 7520 4.4 with its kid.
+const A1_KEY: &str = r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#;
+const A1_TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const RFC7520_HMAC: &str = r#"{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037","use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}"#;
+const RFC7520_4_4: &str = "eyJhbGciOiJIUzI1NiIsImtpZCI6IjAxOGMwYWU1LTRkOWItNDcxYi1iZmQ2LWVlZjMxNGJjNzAzNyJ9.SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4.s0h6KThzkfBBBkLspW1h84VsJZFTsPPqMDA7g1Md7p0";
+
+#[test]
+fn verify_prints_header_claims_and_thumbprint_or_the_refusal() {
+    let dir = temp_dir();
+    let key = dir.path().join("a1.json");
+    std::fs::write(&key, A1_KEY).unwrap();
+    let key = key.to_str().unwrap();
+    let thumbprint = jwk(&["thumbprint", key], "").stdout;
+    let ok = jwk(
+        &["verify", A1_TOKEN, "--keys", key, "--at", "1300819000"],
+        "",
+    );
+    assert_eq!(
+        (ok.code, ok.stdout, ok.stderr),
+        (
+            0,
+            format!(
+                "{{\"claims\":{{\"exp\":1300819380,\"http://example.com/is_root\":true,\"iss\":\"joe\"}},\"header\":{{\"alg\":\"HS256\",\"typ\":\"JWT\"}},\"thumbprint\":\"{}\"}}\n",
+                thumbprint.trim()
+            ),
+            String::new()
+        )
+    );
+    // From standard input, checked now: long expired.
+    let late = jwk(&["verify", "-", "--keys", key], A1_TOKEN);
+    assert_eq!(late.code, 2);
+    assert!(
+        late.stderr
+            .starts_with("error: jwt.expired: the token expired at 1300819380 (now "),
+        "{}",
+        late.stderr
+    );
+    let wrong_iss = jwk(
+        &[
+            "verify",
+            A1_TOKEN,
+            "--keys",
+            key,
+            "--at",
+            "1300819000",
+            "--iss",
+            "ann",
+        ],
+        "",
+    );
+    assert_eq!(
+        (wrong_iss.code, wrong_iss.stderr.as_str()),
+        (
+            2,
+            "error: jwt.issuer: the token's issuer \"joe\" is not accepted\n"
+        )
+    );
+    let only_es = jwk(&["verify", A1_TOKEN, "--keys", key, "--alg", "ES256"], "");
+    assert_eq!(
+        (only_es.code, only_es.stderr.as_str()),
+        (
+            2,
+            "error: jws.algorithm_not_accepted: the token's algorithm HS256 is not accepted here (accepted: ES256)\n"
+        )
+    );
+    let bad_alg = jwk(&["verify", A1_TOKEN, "--keys", key, "--alg", "none"], "");
+    assert_eq!(
+        (bad_alg.code, bad_alg.stderr.as_str()),
+        (
+            2,
+            "error: input.invalid_option: --alg none is not a JWS algorithm this tool verifies\n"
+        )
+    );
+}
+
+#[test]
+fn verify_finds_the_key_in_a_set_by_kid_and_prints_a_plain_payload() {
+    let dir = temp_dir();
+    let set = dir.path().join("set.json");
+    std::fs::write(&set, format!("{{\"keys\":[{A1_KEY},{RFC7520_HMAC}]}}")).unwrap();
+    let set = set.to_str().unwrap();
+    let run = jwk(&["verify", RFC7520_4_4, "--keys", set, "--jws"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(out["header"]["kid"], "018c0ae5-4d9b-471b-bfd6-eef314bc7037");
+    assert!(
+        out["payload"]
+            .as_str()
+            .unwrap()
+            .starts_with("It\u{2019}s a dangerous business, Frodo")
+    );
+    // A1 names no kid: a set cannot choose for it.
+    let no_kid = jwk(&["verify", A1_TOKEN, "--keys", set], "");
+    assert_eq!(
+        (no_kid.code, no_kid.stderr.as_str()),
+        (
+            2,
+            "error: jws.no_key_id: the token's header names no key (kid, x5t#S256 or jkt)\n"
+        )
+    );
+    // The payload of 4.4 is not a JWT.
+    let as_jwt = jwk(&["verify", RFC7520_4_4, "--keys", set], "");
+    assert_eq!(as_jwt.code, 2);
+    assert!(
+        as_jwt.stderr.starts_with("error: jwt.claims: "),
+        "{}",
+        as_jwt.stderr
+    );
+}
+
+#[test]
+fn verify_fetches_a_loopback_jwks() {
+    let set = format!("{{\"keys\":[{RFC7520_HMAC}]}}");
+    let stub = jwk_testkit::HttpStub::start(move |_, stream| {
+        jwk_testkit::respond(
+            stream,
+            "200 OK",
+            &["Content-Type: application/json"],
+            set.as_bytes(),
+        )
+    });
+    let url = stub.url("/jwks.json");
+    let refused = jwk(&["verify", RFC7520_4_4, "--jwks-url", &url, "--jws"], "");
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.starts_with("error: fetch."),
+        "{}",
+        refused.stderr
+    );
+    let run = jwk(
+        &[
+            "verify",
+            RFC7520_4_4,
+            "--jwks-url",
+            &url,
+            "--allow-private-networks",
+            "--jws",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
