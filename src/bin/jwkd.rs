@@ -239,6 +239,7 @@ impl Listen {
 
 async fn serve(
     registry: Registry,
+    background: tokio::runtime::Handle,
     listen: Listen,
     interval: u64,
     data_dir: PathBuf,
@@ -271,13 +272,13 @@ async fn serve(
     println!("listening on {scheme}://{addr}");
     tracing::info!(%addr, scheme, "listening");
     // Loads the in-process resolvers now, and keeps them current with other nodes' changes.
-    tokio::spawn(registry.clone().follow());
+    background.spawn(registry.clone().follow());
     // Keeps the remote JWK Sets fresh; /readyz answers 200 once each was loaded once.
-    tokio::spawn(registry.clone().follow_jwk_sets());
+    background.spawn(registry.clone().follow_jwk_sets());
     // Rotates the slots that have a rotation policy; a schedule missed while down runs now.
-    tokio::spawn(registry.clone().follow_rotations());
+    background.spawn(registry.clone().follow_rotations());
     let reconciler = registry.clone();
-    tokio::spawn(async move {
+    background.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(interval.max(1)));
         tick.tick().await;
         loop {
@@ -379,12 +380,22 @@ fn main() -> ExitCode {
             };
             start().and_then(|(listen, config)| {
                 let reg = open(&cli, config)?;
-                tokio::runtime::Builder::new_multi_thread()
+                // The followers (deployments, remote sets, rotations, reconcile) read the
+                // store synchronously between their awaits: on a runtime of their own, a slow
+                // store never holds a worker that serves requests (and authenticates them).
+                let background = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("jwkd-background")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let served = tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()
                     .map_err(|e| e.to_string())?
                     .block_on(serve(
                         reg,
+                        background.handle().clone(),
                         listen,
                         *reconcile_interval_secs,
                         cli.data_dir.clone(),
@@ -393,7 +404,9 @@ fn main() -> ExitCode {
                             header_timeout: Duration::from_secs(*header_timeout_secs),
                             ..jwk_engine::server::serve::DEFAULT_LIMITS
                         },
-                    ))
+                    ));
+                background.shutdown_timeout(Duration::from_secs(1));
+                served
             })
         }
     };
