@@ -958,7 +958,7 @@ fn errors_from_the_framework_have_the_product_shape() {
         )
     );
     assert_eq!(headers["content-type"], "application/json");
-    assert_eq!(headers["allow"], "POST");
+    assert_eq!(headers["allow"], "POST,GET,HEAD");
     assert_eq!(
         s.call(
             "GET",
@@ -2494,4 +2494,103 @@ fn the_public_jwks_max_age_shortens_ahead_of_a_rotations_next_publication() {
         age = max_age();
     }
     assert!((25..=40).contains(&age), "{age}");
+}
+
+/// The listings a console starts from: the projects a caller can see with its permissions,
+/// and every environment with what its last deployment reported.
+#[test]
+fn projects_and_environments_are_listed_as_the_caller_may_see_them() {
+    let (_dir, s, admin) = serving();
+    let all = json!([
+        "SECRETS+VIEW",
+        "SECRETS+MANAGE",
+        "SECRETS+DEPLOY_UNDEPLOY",
+        "IDENTITY+VIEW",
+        "IDENTITY+MANAGE",
+        "IDENTITY+DEPLOY_UNDEPLOY"
+    ]);
+    assert_eq!(
+        s.call("GET", "/apiops/projects/", Some(&admin), None),
+        (
+            200,
+            json!({"success": true, "resultList": [
+                {"name": "MyProject", "permissions": all},
+                {"name": "admin", "permissions": all}
+            ]})
+        )
+    );
+    let alice = common::new_member(&s, &admin, "MyProject", "alice", &["SECRETS+VIEW"]);
+    assert_eq!(
+        s.call("GET", "/apiops/projects/", Some(&alice), None),
+        (
+            200,
+            json!({"success": true, "resultList": [{"name": "MyProject", "permissions": ["SECRETS+VIEW"]}]})
+        )
+    );
+    assert_eq!(s.call("GET", "/apiops/projects/", None, None).0, 401);
+
+    let ec = json!({"kty": "EC", "crv": "P-256", "kid": "1", "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4", "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"});
+    let body = json!({"name": "signing", "sourceType": "COPY_PASTE", "jwkStr": ec.to_string()});
+    assert_eq!(
+        s.call(
+            "POST",
+            "/apiops/projects/MyProject/jwks/",
+            Some(&admin),
+            Some(&body.to_string())
+        )
+        .0,
+        200
+    );
+    let thumbprint = jwk_engine::core::select_from_json(&ec.to_string(), None)
+        .unwrap()
+        .thumbprint(jwk_engine::ThumbprintHash::Sha256);
+    let (status, listed) = s.call("GET", "/apiops/environments/", Some(&alice), None);
+    assert_eq!(status, 200);
+    let environments = listed["resultList"].as_array().unwrap();
+    assert_eq!(environments.len(), 2);
+    for (env, name) in environments.iter().zip(["production", "staging"]) {
+        let deployment = &env["deployment"];
+        assert!(deployment["revision"].as_u64().unwrap() > 0, "{env}");
+        assert_eq!(
+            (
+                &env["name"],
+                &env["target"],
+                &deployment["pending"],
+                &deployment["error"],
+                &deployment["thumbprints"]
+            ),
+            (
+                &json!(name),
+                &json!({"type": "memory"}),
+                &json!(false),
+                &Value::Null,
+                &json!([thumbprint])
+            )
+        );
+    }
+    assert_eq!(s.call("GET", "/apiops/environments/", None, None).0, 401);
+
+    // A file target's path is the admin's to see.
+    let files = jwk_testkit::temp_dir();
+    let dir = jwk_testkit::temp_dir();
+    let admin = bootstrap(dir.path());
+    let s = Server::start_with(
+        dir.path(),
+        &["--file-target-dir", files.path().to_str().unwrap()],
+        std::process::Stdio::null(),
+    );
+    let edge = json!({"name": "edge", "target": {"type": "file", "path": "edge/jwks.json"}});
+    common::setup(&s, &admin, &[edge], "MyProject");
+    let bob = common::new_member(&s, &admin, "MyProject", "bob", &["IDENTITY+VIEW"]);
+    let target = |token: &str| {
+        s.call("GET", "/apiops/environments/", Some(token), None).1["resultList"][0]["target"]
+            .clone()
+    };
+    assert_eq!(
+        (target(&admin), target(&bob)),
+        (
+            json!({"type": "file", "path": "edge/jwks.json"}),
+            json!({"type": "file"})
+        )
+    );
 }

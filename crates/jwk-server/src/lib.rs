@@ -580,6 +580,32 @@ async fn list_jwk_sets(
     })
 }
 
+/// `GET /apiops/projects/`: the projects the caller can see, with its permissions.
+async fn list_projects(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
+    let reg = s.registry.clone();
+    let projects = s
+        .registry
+        .run_blocking(move || reg.list_projects(&a))
+        .await?;
+    ok_json(&ResultList {
+        success: true,
+        result_list: projects,
+    })
+}
+
+/// `GET /apiops/environments/`: every environment and its last deployment.
+async fn list_environments(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
+    let reg = s.registry.clone();
+    let environments = s
+        .registry
+        .run_blocking(move || reg.list_environments(&a))
+        .await?;
+    ok_json(&ResultList {
+        success: true,
+        result_list: environments,
+    })
+}
+
 async fn get_jwk_set(
     State(s): State<AppState>,
     Caller(a): Caller,
@@ -1644,7 +1670,9 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             put(set_member),
         ),
         ("POST", "/apiops/projects", post(create_project)),
+        ("GET", "/apiops/projects", get(list_projects)),
         ("POST", "/apiops/environments", post(create_environment)),
+        ("GET", "/apiops/environments", get(list_environments)),
         (
             "PUT",
             "/apiops/environments/{environment}",

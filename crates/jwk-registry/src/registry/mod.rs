@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub(crate) use access::has;
+pub use admin::{DeploymentState, EnvironmentView, ProjectAccess, TargetView};
 pub use approval::Pending;
 pub use command::{
     Command, JwkUpdate, KeyKind, NewCertificate, NewJwk, NewKey, NewKeystore, NewRecord, Outcome,
