@@ -13,63 +13,17 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use jsonwebtoken::{Algorithm as JAlg, EncodingKey, Header};
-use jwk_core::{EcCurve, GenerateOptions, Jwk, Key, KeySpec, KidType, OkpCurve, Usage};
+use jsonwebtoken::{Algorithm as JAlg, Header};
+use jwk_core::{EcCurve, Jwk, KeySpec, OkpCurve};
 use jwk_verify::{KeySet, VerificationKey, Verifier};
 use serde_json::{Value, json};
 
+#[path = "../../../crates/jwk-verify/tests/support/peer_keys.rs"]
+mod peer_keys;
+use peer_keys::{decoding_key, encoding_key, public};
+
 fn generate(spec: KeySpec, alg: &str) -> Jwk {
-    let mut jwk = jwk_core::generate(&GenerateOptions {
-        spec,
-        usage: Usage::Signature,
-        alg: alg.to_owned(),
-        kid: KidType::Explicit("k".to_owned()),
-    })
-    .unwrap();
-    jwk.params_mut().alg = None;
-    jwk
-}
-
-fn encoding_key(jwk: &Jwk) -> EncodingKey {
-    use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-    use rsa::pkcs1::EncodeRsaPrivateKey as _;
-    match jwk.key() {
-        Key::Rsa(k) => {
-            let p = k.private().unwrap();
-            let uint = |b: &[u8]| rsa::BoxedUint::from_be_slice_vartime(b);
-            let private = rsa::PrivateKey::from_components(
-                uint(k.n()),
-                uint(k.e()),
-                uint(p.d.expose()),
-                vec![uint(p.p.expose()), uint(p.q.expose())],
-            )
-            .unwrap();
-            EncodingKey::from_rsa_der(&private.to_pkcs1_der().unwrap().to_bytes())
-        }
-        Key::Ec(k) => {
-            use p256::pkcs8::EncodePrivateKey as _;
-            let d = k.d().unwrap().expose();
-            let der = match k.curve() {
-                EcCurve::P256 => p256::SecretKey::from_slice(d).unwrap().to_pkcs8_der().unwrap(),
-                _ => p384::SecretKey::from_slice(d).unwrap().to_pkcs8_der().unwrap(),
-            };
-            EncodingKey::from_ec_der(der.as_bytes())
-        }
-        Key::Okp(k) => {
-            let d: [u8; 32] = k.d().unwrap().expose().try_into().unwrap();
-            let der = ed25519_dalek::SigningKey::from_bytes(&d).to_pkcs8_der().unwrap();
-            EncodingKey::from_ed_der(der.as_bytes())
-        }
-        Key::Oct(k) => EncodingKey::from_secret(k.k().expose()).unwrap(),
-        _ => unreachable!(),
-    }
-}
-
-fn public(jwk: &Jwk) -> Jwk {
-    match jwk.key() {
-        Key::Oct(_) => jwk.clone(),
-        _ => jwk.to_public().unwrap(),
-    }
+    peer_keys::generate(spec, alg, "k")
 }
 
 fn benches(c: &mut Criterion) {
@@ -107,12 +61,7 @@ fn benches(c: &mut Criterion) {
             })
         });
 
-        let their_jwk: jsonwebtoken::jwk::Jwk = serde_json::from_str(&match jwk.key() {
-            Key::Oct(_) => jwk.to_json(),
-            _ => jwk.to_public_json().unwrap(),
-        })
-        .unwrap();
-        let decoding = jsonwebtoken::DecodingKey::from_jwk(&their_jwk).unwrap();
+        let decoding = decoding_key(&jwk);
         let mut validation = jsonwebtoken::Validation::new(alg);
         validation.set_audience(&["api"]);
         assert!(jsonwebtoken::decode::<Value>(&token, &decoding, &validation).is_ok());

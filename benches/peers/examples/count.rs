@@ -7,10 +7,16 @@
 
 use std::hint::black_box;
 
-use jsonwebtoken::{Algorithm as JAlg, EncodingKey, Header};
+use jsonwebtoken::{Algorithm as JAlg, Header};
 use jwk_core::{EcCurve, Jwk, Key};
 use jwk_verify::{KeySet, Verifier};
 use serde_json::{Value, json};
+
+// `generate` is not used here: the keys are fixed.
+#[allow(dead_code)]
+#[path = "../../../crates/jwk-verify/tests/support/peer_keys.rs"]
+mod peer_keys;
+use peer_keys::{decoding_key, encoding_key, public};
 
 /// Fixed keys (so that the runs with N and with 0 tokens do the same setup): the RFC 7520
 /// RSA key, the RFC 7517 P-256 key, a fixed P-384 scalar, the RFC 8037 Ed25519 key.
@@ -46,41 +52,6 @@ fn key(alg: &str) -> Jwk {
     }
 }
 
-fn encoding_key(jwk: &Jwk) -> EncodingKey {
-    use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-    use rsa::pkcs1::EncodeRsaPrivateKey as _;
-    match jwk.key() {
-        Key::Rsa(k) => {
-            let p = k.private().unwrap();
-            let uint = |b: &[u8]| rsa::BoxedUint::from_be_slice_vartime(b);
-            let private = rsa::PrivateKey::from_components(
-                uint(k.n()),
-                uint(k.e()),
-                uint(p.d.expose()),
-                vec![uint(p.p.expose()), uint(p.q.expose())],
-            )
-            .unwrap();
-            EncodingKey::from_rsa_der(&private.to_pkcs1_der().unwrap().to_bytes())
-        }
-        Key::Ec(k) => {
-            use p256::pkcs8::EncodePrivateKey as _;
-            let d = k.d().unwrap().expose();
-            let der = match k.curve() {
-                EcCurve::P256 => p256::SecretKey::from_slice(d).unwrap().to_pkcs8_der().unwrap(),
-                _ => p384::SecretKey::from_slice(d).unwrap().to_pkcs8_der().unwrap(),
-            };
-            EncodingKey::from_ec_der(der.as_bytes())
-        }
-        Key::Okp(k) => {
-            let d: [u8; 32] = k.d().unwrap().expose().try_into().unwrap();
-            let der = ed25519_dalek::SigningKey::from_bytes(&d).to_pkcs8_der().unwrap();
-            EncodingKey::from_ed_der(der.as_bytes())
-        }
-        Key::Oct(k) => EncodingKey::from_secret(k.k().expose()).unwrap(),
-        _ => unreachable!(),
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (alg, n) = (args[1].as_str(), args[2].parse::<usize>().unwrap());
@@ -102,11 +73,7 @@ fn main() {
     let mut header = Header::new(jalg);
     header.kid = Some("k".to_owned());
     let token = jsonwebtoken::encode(&header, &claims, &encoding_key(&jwk)).unwrap();
-    let public = match jwk.key() {
-        Key::Oct(_) => jwk.clone(),
-        _ => jwk.to_public().unwrap(),
-    };
-    let keys = KeySet::new([public.clone()]);
+    let keys = KeySet::new([public(&jwk)]);
     let verifier = Verifier::new().audience("api");
     // Warm-up outside both counted functions: the curve crates build their base-point
     // tables on first use, which would be charged to whichever library ran first.
@@ -114,9 +81,7 @@ fn main() {
     for _ in 0..=n {
         black_box(verifier.verify(black_box(&token), &keys).unwrap());
     }
-    let text = public.to_json();
-    let their: jsonwebtoken::jwk::Jwk = serde_json::from_str(&text).unwrap();
-    let decoding = jsonwebtoken::DecodingKey::from_jwk(&their).unwrap();
+    let decoding = decoding_key(&jwk);
     let mut validation = jsonwebtoken::Validation::new(jalg);
     validation.set_audience(&["api"]);
     for _ in 0..=n {

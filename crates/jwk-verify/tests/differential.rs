@@ -5,78 +5,19 @@
 
 use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm as JAlg, EncodingKey, Header};
-use jwk_core::{EcCurve, GenerateOptions, Jwk, Key, KeySpec, KidType, OkpCurve, Usage};
+use jsonwebtoken::{Algorithm as JAlg, Header};
+use jwk_core::{EcCurve, Jwk, KeySpec, OkpCurve};
 use jwk_verify::{KeySet, VerificationKey, Verifier, VerifyError};
 use serde_json::{Value, json};
+
+#[path = "support/peer_keys.rs"]
+mod peer_keys;
+use peer_keys::{decoding_key, encoding_key};
 
 const NOW: i64 = 1_800_000_100;
 
 fn generate(spec: KeySpec, alg: &str) -> Jwk {
-    let mut jwk = jwk_core::generate(&GenerateOptions {
-        spec,
-        usage: Usage::Signature,
-        alg: alg.to_owned(),
-        kid: KidType::Explicit(format!("k-{alg}")),
-    })
-    .unwrap();
-    jwk.params_mut().alg = None;
-    jwk
-}
-
-/// jsonwebtoken's signing key for a private JWK the engine generated.
-fn encoding_key(jwk: &Jwk) -> EncodingKey {
-    use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-    use rsa::pkcs1::EncodeRsaPrivateKey as _;
-    match jwk.key() {
-        Key::Rsa(k) => {
-            let p = k.private().unwrap();
-            let uint = |b: &[u8]| rsa::BoxedUint::from_be_slice_vartime(b);
-            let private = rsa::PrivateKey::from_components(
-                uint(k.n()),
-                uint(k.e()),
-                uint(p.d.expose()),
-                vec![uint(p.p.expose()), uint(p.q.expose())],
-            )
-            .unwrap();
-            EncodingKey::from_rsa_der(&private.to_pkcs1_der().unwrap().to_bytes())
-        }
-        Key::Ec(k) => {
-            use p256::pkcs8::EncodePrivateKey as _;
-            let d = k.d().unwrap().expose();
-            let der = match k.curve() {
-                EcCurve::P256 => p256::SecretKey::from_slice(d)
-                    .unwrap()
-                    .to_pkcs8_der()
-                    .unwrap(),
-                EcCurve::P384 => p384::SecretKey::from_slice(d)
-                    .unwrap()
-                    .to_pkcs8_der()
-                    .unwrap(),
-                other => panic!("{other:?}"),
-            };
-            EncodingKey::from_ec_der(der.as_bytes())
-        }
-        Key::Okp(k) => {
-            let d: [u8; 32] = k.d().unwrap().expose().try_into().unwrap();
-            let der = ed25519_dalek::SigningKey::from_bytes(&d)
-                .to_pkcs8_der()
-                .unwrap();
-            EncodingKey::from_ed_der(der.as_bytes())
-        }
-        Key::Oct(k) => EncodingKey::from_secret(k.k().expose()).unwrap(),
-        _ => panic!("unexpected key"),
-    }
-}
-
-/// jsonwebtoken's verifying key for the same JWK (from its public members).
-fn decoding_key(jwk: &Jwk) -> jsonwebtoken::DecodingKey {
-    let public: jsonwebtoken::jwk::Jwk = serde_json::from_str(&match jwk.key() {
-        Key::Oct(_) => jwk.to_json(),
-        _ => jwk.to_public_json().unwrap(),
-    })
-    .unwrap();
-    jsonwebtoken::DecodingKey::from_jwk(&public).unwrap()
+    peer_keys::generate(spec, alg, &format!("k-{alg}"))
 }
 
 fn cases() -> Vec<(JAlg, Jwk)> {
@@ -112,11 +53,7 @@ fn tokens_signed_by_jsonwebtoken_verify_and_both_refuse_the_same_tampering() {
         let mut header = Header::new(alg);
         header.kid = jwk.params().kid.clone();
         let token = jsonwebtoken::encode(&header, &claims(), &encoding_key(&jwk)).unwrap();
-        let public = match jwk.key() {
-            Key::Oct(_) => jwk.clone(),
-            _ => jwk.to_public().unwrap(),
-        };
-        let keys = KeySet::new([public]);
+        let keys = KeySet::new([peer_keys::public(&jwk)]);
         let ours = Verifier::new().at(NOW).audience("engine");
         let jwt = ours
             .verify(&token, &keys)
