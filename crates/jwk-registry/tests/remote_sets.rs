@@ -24,27 +24,25 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A public EC key with this kid, as JWK JSON.
-fn public_key(kid: &str) -> String {
-    let jwk = jwk_core::generate(&jwk_core::GenerateOptions {
+/// A new private P-256 signing key (ES256) with this kid.
+fn ec_key(kid: &str) -> jwk_core::Jwk {
+    jwk_core::generate(&jwk_core::GenerateOptions {
         spec: KeySpec::Ec(EcCurve::P256),
         usage: Usage::Signature,
         alg: "ES256".into(),
         kid: KidType::Explicit(kid.into()),
     })
-    .unwrap();
-    jwk.to_public_json().unwrap()
+    .unwrap()
+}
+
+/// A public EC key with this kid, as JWK JSON.
+fn public_key(kid: &str) -> String {
+    ec_key(kid).to_public_json().unwrap()
 }
 
 /// A private EC key with this kid, and a token it signs (ES256) for these claims.
 fn signer(kid: &str) -> (jwk_core::Jwk, impl Fn(&serde_json::Value) -> String) {
-    let jwk = jwk_core::generate(&jwk_core::GenerateOptions {
-        spec: KeySpec::Ec(EcCurve::P256),
-        usage: Usage::Signature,
-        alg: "ES256".into(),
-        kid: KidType::Explicit(kid.into()),
-    })
-    .unwrap();
+    let jwk = ec_key(kid);
     let jwk_core::Key::Ec(ec) = jwk.key() else {
         unreachable!()
     };
