@@ -396,9 +396,7 @@ impl KeyIndex {
         selector.require_some()?;
         let found = match (selector.kid, selector.x5t_s256, selector.jkt) {
             (Some(kid), _, _) => self.kids.get(kid).and_then(|list| {
-                let keys: Vec<Arc<VerificationKey>> =
-                    list.iter().map(|s| s.verification_key()).collect();
-                jwk_verify::pick(&keys, selector.alg).cloned()
+                jwk_verify::pick(list.iter().map(|s| s.verification_key()), selector.alg)
             }),
             (None, Some(x5t), _) => self.x5t.get(x5t).map(|s| s.verification_key()),
             (None, None, Some(jkt)) => self.thumbprints.get(jkt).map(|s| s.verification_key()),

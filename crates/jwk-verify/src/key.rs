@@ -286,26 +286,27 @@ fn verify_hmac(
     message: &[u8],
     tag: &[u8],
 ) -> Result<(), VerifyError> {
-    // verify_slice compares in constant time and refuses a tag of another length.
     let ok = match alg {
-        Algorithm::Hs256 => keys.h256.clone().map(|mut m| {
-            m.update(message);
-            m.verify_slice(tag).is_ok()
-        }),
-        Algorithm::Hs384 => keys.h384.clone().map(|mut m| {
-            m.update(message);
-            m.verify_slice(tag).is_ok()
-        }),
-        Algorithm::Hs512 => keys.h512.clone().map(|mut m| {
-            m.update(message);
-            m.verify_slice(tag).is_ok()
-        }),
-        _ => None,
+        Algorithm::Hs256 => mac_matches(&keys.h256, message, tag),
+        Algorithm::Hs384 => mac_matches(&keys.h384, message, tag),
+        Algorithm::Hs512 => mac_matches(&keys.h512, message, tag),
+        _ => false,
     };
-    match ok {
-        Some(true) => Ok(()),
-        _ => Err(VerifyError::BadSignature),
+    if ok {
+        Ok(())
+    } else {
+        Err(VerifyError::BadSignature)
     }
+}
+
+/// Whether `tag` is the MAC of `message` under the keyed state (false without one: the key
+/// is too short for that hash). `verify_slice` compares in constant time and refuses a tag
+/// of another length.
+fn mac_matches<M: Mac + Clone>(keyed: &Option<M>, message: &[u8], tag: &[u8]) -> bool {
+    keyed.clone().is_some_and(|mut mac| {
+        mac.update(message);
+        mac.verify_slice(tag).is_ok()
+    })
 }
 
 /// The parsed key and the algorithms its type and curve allow.

@@ -131,23 +131,29 @@ impl KeySource for KeySet {
             (Some(kid), _, _) => self
                 .by_kid
                 .get(kid)
-                .and_then(|keys| pick(keys, selector.alg)),
-            (None, Some(x5t), _) => self.by_x5t.get(x5t),
-            (None, None, Some(jkt)) => self.by_thumbprint.get(jkt),
+                .and_then(|keys| pick(keys.iter().cloned(), selector.alg)),
+            (None, Some(x5t), _) => self.by_x5t.get(x5t).cloned(),
+            (None, None, Some(jkt)) => self.by_thumbprint.get(jkt).cloned(),
             (None, None, None) => None,
         };
-        found.cloned().ok_or_else(|| selector.unknown())
+        found.ok_or_else(|| selector.unknown())
     }
 }
 
 /// Among keys sharing a `kid`, the first that verifies `alg`, else the first (whose check
-/// then says why it does not).
+/// then says why it does not). One pass; nothing is collected.
 pub fn pick(
-    keys: &[Arc<VerificationKey>],
+    keys: impl IntoIterator<Item = Arc<VerificationKey>>,
     alg: Option<Algorithm>,
-) -> Option<&Arc<VerificationKey>> {
-    alg.and_then(|alg| keys.iter().find(|k| k.algorithms().contains(alg)))
-        .or_else(|| keys.first())
+) -> Option<Arc<VerificationKey>> {
+    let mut first = None;
+    for key in keys {
+        if alg.is_some_and(|alg| key.algorithms().contains(alg)) {
+            return Some(key);
+        }
+        first.get_or_insert(key);
+    }
+    first
 }
 
 /// The base64url SHA-256 of a JWK's signing certificate: its `x5t#S256`, else computed from
