@@ -483,8 +483,8 @@ fn verify_keys(args: &VerifyArgs) -> Result<VerifyKeys, Failure> {
     let file = args.keys.as_deref().unwrap_or("-");
     let bytes = read_input(file)?;
     if let Ok(text) = std::str::from_utf8(&bytes)
-        && text.contains("\"keys\"")
         && let Ok(set) = jwk_core::JwkSet::parse(text)
+        && !set.is_single()
     {
         return set_of(set);
     }

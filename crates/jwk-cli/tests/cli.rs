@@ -521,6 +521,20 @@ fn verify_finds_the_key_in_a_set_by_kid_and_prints_a_plain_payload() {
             .unwrap()
             .starts_with("It\u{2019}s a dangerous business, Frodo")
     );
+    // A JSON array of JWKs is a set too.
+    let array = dir.path().join("array.json");
+    std::fs::write(&array, format!("[{A1_KEY},{RFC7520_HMAC}]")).unwrap();
+    let run = jwk(
+        &[
+            "verify",
+            RFC7520_4_4,
+            "--keys",
+            array.to_str().unwrap(),
+            "--jws",
+        ],
+        "",
+    );
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
     // A1 names no kid: a set cannot choose for it.
     let no_kid = jwk(&["verify", A1_TOKEN, "--keys", set], "");
     assert_eq!(

@@ -1039,6 +1039,11 @@ impl JwkSet {
         Ok(JwkSet { entries, single })
     }
 
+    /// True when the text was one JWK, not a JWK Set or an array of JWKs.
+    pub fn is_single(&self) -> bool {
+        self.single
+    }
+
     /// Every entry, usable or not, in document order.
     pub fn entries(&self) -> &[SetEntry] {
         &self.entries
