@@ -174,9 +174,18 @@ pub mod keys {
     pub const MASTER_KEY_CHECK: &str = "meta/master-key-check";
     /// The registry's identity (`Registry::id`), which a data dir records.
     pub const REGISTRY_ID: &str = "meta/registry-id";
-    /// `audit/<unix nanos>-<random>`.
-    pub fn audit(nanos: u128, salt: u32) -> String {
-        format!("audit/{nanos:032}-{salt:08x}")
+    /// `audit/<unix nanos>-<random>` (the suffix from [`audit_suffix`]).
+    pub fn audit(suffix: &str) -> String {
+        format!("audit/{suffix}")
+    }
+    /// `<unix nanos>-<random>`: the part of an audit key that orders entries by time.
+    pub fn audit_suffix(nanos: u128, salt: u32) -> String {
+        format!("{nanos:032}-{salt:08x}")
+    }
+    /// `jwkhist/<p>/<id>/`: the audit entries of one JWK (a copy of each, written in the
+    /// same transaction as the global entry), which follow the JWK through renames.
+    pub fn jwk_history(p: &str, id: &str) -> String {
+        format!("jwkhist/{}/{id}/", c(p))
     }
 }
 

@@ -144,7 +144,8 @@ impl Registry {
                     "JWK (name: {name}) is not found!"
                 )));
             }
-            self.audit(txn, actor, "jwk.deploy", Some(project), name)
+            let ids: Vec<&str> = saved.iter().map(|(rec, _, _)| rec.id.as_str()).collect();
+            self.audit_jwk(txn, actor, "jwk.deploy", project, name, &ids)
                 .map(Some)
         })?;
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))

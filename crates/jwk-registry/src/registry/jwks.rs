@@ -229,7 +229,7 @@ impl Registry {
             );
         }
         let txn = self.approved_if(txn, perms, SECRETS_DEPLOY)?;
-        let txn = self.audit(txn, actor, action, Some(project), name)?;
+        let txn = self.audit_jwk(txn, actor, action, project, name, &[&id])?;
         self.commit(txn, || already_exists_create(name))
     }
 
@@ -293,12 +293,13 @@ impl Registry {
                 .at(keys::jwk(project, &rec.id), rev)
                 .put(keys::jwk(project, &rec.id), encode(&rec));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
-            self.audit(
+            self.audit_jwk(
                 txn,
                 actor,
                 &format!("jwk.state.{}", state.as_str()),
-                Some(project),
+                project,
                 name,
+                &[&rec.id],
             )
             .map(Some)
         })?;
@@ -330,7 +331,7 @@ impl Registry {
                 .at(keys::jwk(project, &rec.id), rev)
                 .put(keys::jwk(project, &rec.id), encode(&rec));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
-            self.audit(txn, actor, "jwk.validity", Some(project), name)
+            self.audit_jwk(txn, actor, "jwk.validity", project, name, &[&rec.id])
                 .map(Some)
         })?;
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
@@ -395,7 +396,7 @@ impl Registry {
                 .put(keys::jwk(project, &rec.id), encode(&rec))
                 .delete(keys::jwk_follow(project, &rec.id));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
-            self.audit(txn, actor, "jwk.update", Some(project), &new_name)
+            self.audit_jwk(txn, actor, "jwk.update", project, &new_name, &[&rec.id])
                 .map(Some)
         })?;
         Ok(self.change_to_deploy(&perms, SECRETS_DEPLOY, committed))
@@ -558,6 +559,13 @@ impl Registry {
                 .delete(keys::sync(project, &rec.id))
                 .delete(keys::jwk_follow(project, &rec.id))
                 .delete(super::rotation::jwk_rotation_key(project, name));
+            // Its history goes with it (the global audit log keeps every entry).
+            let history = keys::jwk_history(project, &rec.id);
+            let txn = self
+                .store()
+                .scan_revisions(history.as_bytes())?
+                .into_iter()
+                .fold(txn, |txn, (key, _)| txn.delete(key));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
             self.audit(txn, actor, "jwk.delete", Some(project), name)
                 .map(Some)

@@ -14,6 +14,7 @@ mod resync;
 mod rotation;
 mod secrets;
 mod sources;
+mod usage;
 mod users;
 
 use std::collections::HashMap;
@@ -42,6 +43,9 @@ pub use rotation::{
 };
 pub use secrets::{
     CertificateView, KeystoreEntryView, RotatedJwk, SecretClass, SecretKind, SecretName, SecretView,
+};
+pub use usage::{
+    CredentialUse, DEFAULT_HISTORY_PAGE, HistoryEntry, HistoryPage, JwkUsage, MAX_HISTORY_PAGE,
 };
 
 use crate::crypto::MasterKey;
@@ -617,21 +621,35 @@ impl Registry {
         project: Option<&str>,
         target: &str,
     ) -> Result<Txn> {
-        let nanos = time::OffsetDateTime::now_utc()
-            .unix_timestamp_nanos()
-            .max(0) as u128;
-        let salt = random::<4>()?;
-        let rec = AuditRec {
-            v: FORMAT,
-            at: now_rfc3339(),
-            actor: actor.username.clone(),
-            action: action.to_owned(),
-            project: project.map(str::to_owned),
-            target: target.to_owned(),
-        };
-        Ok(txn
-            .put(keys::audit(nanos, u32::from_be_bytes(salt)), encode(&rec))
-            .put(keys::CONTENT, ""))
+        let (suffix, rec) = audit_entry(actor, action, project, target)?;
+        Ok(txn.put(keys::audit(&suffix), rec).put(keys::CONTENT, ""))
+    }
+
+    /// An audit entry about JWKs of `project` (`target` names the JWK): in the global log
+    /// and in the history of each JWK `ids` (kept to its last [`MAX_JWK_HISTORY`] entries).
+    pub(crate) fn audit_jwk(
+        &self,
+        txn: Txn,
+        actor: &Actor,
+        action: &str,
+        project: &str,
+        target: &str,
+        ids: &[&str],
+    ) -> Result<Txn> {
+        let (suffix, rec) = audit_entry(actor, action, Some(project), target)?;
+        let mut txn = txn.put(keys::audit(&suffix), rec.clone());
+        for id in ids {
+            let prefix = keys::jwk_history(project, id);
+            let held = self.store.scan_revisions(prefix.as_bytes())?;
+            // The oldest go first, so that with the new one MAX_JWK_HISTORY stay. Two changes
+            // racing may both delete the same old entry: a delete of what is gone is a no-op.
+            let over = (held.len() + 1).saturating_sub(MAX_JWK_HISTORY);
+            for (key, _) in held.into_iter().take(over) {
+                txn = txn.delete(key);
+            }
+            txn = txn.put(format!("{prefix}{suffix}"), rec.clone());
+        }
+        Ok(txn.put(keys::CONTENT, ""))
     }
 
     /// The change to deploy after a mutation that needed `deploy` for its deployment and
@@ -736,6 +754,34 @@ impl Registry {
             }
         }
     }
+}
+
+/// The most audit entries a JWK's history keeps (the global audit log keeps every one).
+pub const MAX_JWK_HISTORY: usize = 200;
+
+/// An audit entry: its time-ordered key suffix and the record.
+fn audit_entry(
+    actor: &Actor,
+    action: &str,
+    project: Option<&str>,
+    target: &str,
+) -> Result<(String, Vec<u8>)> {
+    let nanos = time::OffsetDateTime::now_utc()
+        .unix_timestamp_nanos()
+        .max(0) as u128;
+    let salt = random::<4>()?;
+    let rec = AuditRec {
+        v: FORMAT,
+        at: now_rfc3339(),
+        actor: actor.username.clone(),
+        action: action.to_owned(),
+        project: project.map(str::to_owned),
+        target: target.to_owned(),
+    };
+    Ok((
+        keys::audit_suffix(nanos, u32::from_be_bytes(salt)),
+        encode(&rec),
+    ))
 }
 
 #[cfg(test)]

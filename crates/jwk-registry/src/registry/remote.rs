@@ -1051,7 +1051,7 @@ impl Registry {
             .at(status_key.as_str(), claimed)
             .put(status_key.as_str(), encode(&status));
         let txn = if content {
-            self.audit(txn, &system(), "jwk.follow", Some(project), &rec.name)?
+            self.audit_jwk(txn, &system(), "jwk.follow", project, &rec.name, &[&rec.id])?
         } else {
             txn
         };

@@ -135,7 +135,7 @@ impl Registry {
             .put(keys::jwk(project, &rec.id), encode(&rec))
             .put(keys::sync(project, &rec.id), encode(&fetched_now()));
         let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
-        let txn = self.audit(txn, actor, "jwk.resync", Some(project), name)?;
+        let txn = self.audit_jwk(txn, actor, "jwk.resync", project, name, &[&rec.id])?;
         let committed = self.commit(txn, || {
             RegistryError::bad_request(format!(
                 "JWK (name: {name}) changed during the re-sync; try again!"

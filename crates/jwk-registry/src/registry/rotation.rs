@@ -861,8 +861,15 @@ impl Registry {
                 .put(keys::jwk(project, &old.id), encode(&old))
                 .put(keys::jwk(project, &new.id), encode(&new));
             let txn = self.approved_if(txn, &perms, SECRETS_DEPLOY)?;
-            self.audit(txn, &actor, "jwk.rotate", Some(project), name)
-                .map(Some)
+            self.audit_jwk(
+                txn,
+                &actor,
+                "jwk.rotate",
+                project,
+                name,
+                &[&old.id, &new.id],
+            )
+            .map(Some)
         })?;
         Ok(committed.map(|c| self.change_to_deploy(&perms, SECRETS_DEPLOY, Some(c))))
     }

@@ -1,0 +1,117 @@
+//! A JWK's history: the audit entries about it, kept with it through renames, bounded, and
+//! gone with it (the global audit log keeps them all).
+
+use std::sync::Arc;
+
+use jwk_registry::model::TargetConfig;
+use jwk_registry::store::{MemoryStore, Store};
+use jwk_registry::{
+    Command, JwkUpdate, KeyState, MAX_JWK_HISTORY, MasterKey, NewJwk, Registry, RegistryConfig,
+    Source,
+};
+
+const P: &str = "p";
+const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
+
+fn count(store: &MemoryStore, prefix: &str) -> usize {
+    store.scan_revisions(prefix.as_bytes()).unwrap().len()
+}
+
+#[test]
+fn a_history_follows_renames_keeps_its_last_entries_and_goes_with_the_jwk() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let reg = Arc::new(Registry::new(
+        store.clone(),
+        MasterKey::generate().unwrap(),
+        RegistryConfig::default(),
+    ));
+    let admin = reg.authenticate(&reg.bootstrap().unwrap()).unwrap();
+    let run = |command: Command| rt.block_on(reg.apply(&admin, command)).unwrap();
+    run(Command::CreateProject { name: P.into() });
+    run(Command::CreateEnvironment {
+        name: "prod".into(),
+        target: TargetConfig::Memory,
+    });
+    run(Command::CreateJwk {
+        project: P.into(),
+        jwk: NewJwk::new(
+            "k",
+            Source::Paste {
+                jwk: EC.into(),
+                kid: None,
+            },
+        ),
+    });
+    run(Command::UpdateJwk {
+        project: P.into(),
+        name: "k".into(),
+        update: JwkUpdate {
+            name: Some("renamed".into()),
+            description: None,
+        },
+    });
+    let seen = |limit: usize| {
+        let page = reg.jwk_history(&admin, P, "renamed", limit).unwrap();
+        let entries: Vec<(String, String, String)> = page
+            .entries
+            .into_iter()
+            .map(|e| (e.actor, e.action, e.name))
+            .collect();
+        (entries, page.more)
+    };
+    let entry = |action: &str, name: &str| ("admin".to_owned(), action.to_owned(), name.to_owned());
+    assert_eq!(
+        seen(20),
+        (
+            vec![entry("jwk.update", "renamed"), entry("jwk.create", "k")],
+            false
+        )
+    );
+    assert_eq!(seen(1), (vec![entry("jwk.update", "renamed")], true));
+
+    // Past MAX_JWK_HISTORY entries, the oldest go.
+    let changes = MAX_JWK_HISTORY + 5;
+    for i in 0..changes {
+        let state = if i % 2 == 0 {
+            KeyState::Retired
+        } else {
+            KeyState::Active
+        };
+        run(Command::SetJwkState {
+            project: P.into(),
+            name: "renamed".into(),
+            state,
+        });
+    }
+    assert_eq!(count(&store, "jwkhist/"), MAX_JWK_HISTORY);
+    let (newest, more) = seen(100);
+    assert_eq!((newest.len(), more), (100, true));
+    // The last change (an even count of toggles ends retired → active … → retired here).
+    assert_eq!(newest[0], entry("jwk.state.retired", "renamed"));
+    assert!(!newest.contains(&entry("jwk.create", "k")));
+
+    // Refused page sizes.
+    for limit in [0, 101] {
+        assert_eq!(
+            reg.jwk_history(&admin, P, "renamed", limit)
+                .unwrap_err()
+                .to_string(),
+            "limit must be between 1 and 100!"
+        );
+    }
+
+    // Deleted: its history goes; the global log keeps every entry.
+    run(Command::DeleteJwk {
+        project: P.into(),
+        name: "renamed".into(),
+    });
+    assert_eq!(count(&store, "jwkhist/"), 0);
+    assert!(count(&store, "audit/") >= changes + 3);
+    assert_eq!(
+        reg.jwk_history(&admin, P, "renamed", 20)
+            .unwrap_err()
+            .to_string(),
+        "JWK (name: renamed) is not found!"
+    );
+}
