@@ -2594,3 +2594,135 @@ fn projects_and_environments_are_listed_as_the_caller_may_see_them() {
         )
     );
 }
+
+/// A JWK's page in the console shows its history (which follows it through a rename) and the
+/// credentials that use it, named only where the caller may see credentials.
+#[test]
+fn a_jwk_has_a_history_and_shows_the_credentials_using_it() {
+    let (_dir, s, admin) = serving();
+    let post = |path: &str, body: Value| {
+        s.call("POST", path, Some(&admin), Some(&body.to_string()))
+            .0
+    };
+    assert_eq!(
+        post(
+            "/apiops/projects/admin/jwks/",
+            json!({"name": "shared", "sourceType": "COPY_PASTE", "jwkStr": OCT})
+        ),
+        200
+    );
+    let update = json!({"name": "renamed", "description": "moved"}).to_string();
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/admin/jwks/shared/",
+            Some(&admin),
+            Some(&update)
+        )
+        .0,
+        200
+    );
+    let history = |query: &str, token: &str| {
+        s.call(
+            "GET",
+            &format!("/apiops/projects/admin/jwks/renamed/history/{query}"),
+            Some(token),
+            None,
+        )
+    };
+    let (status, page) = history("", &admin);
+    assert_eq!(status, 200, "{page}");
+    let entries = page["resultItem"]["entries"].as_array().unwrap();
+    let seen: Vec<_> = entries
+        .iter()
+        .map(|e| (e["actor"].clone(), e["action"].clone(), e["name"].clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (json!("admin"), json!("jwk.update"), json!("renamed")),
+            (json!("admin"), json!("jwk.create"), json!("shared")),
+        ]
+    );
+    assert!(entries[0]["at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(page["resultItem"]["more"], json!(false));
+    let (status, page) = history("?limit=1", &admin);
+    assert_eq!(
+        (
+            status,
+            page["resultItem"]["entries"].as_array().unwrap().len(),
+            &page["resultItem"]["more"]
+        ),
+        (200, 1, &json!(true))
+    );
+    for limit in ["0", "101"] {
+        assert_eq!(
+            history(&format!("?limit={limit}"), &admin),
+            bad("limit must be between 1 and 100!")
+        );
+    }
+    assert_eq!(history("?limit=many", &admin).0, 400);
+    assert_eq!(
+        s.call(
+            "GET",
+            "/apiops/projects/admin/jwks/shared/history/",
+            Some(&admin),
+            None
+        ),
+        (
+            404,
+            json!({"error": "not_found", "error_description": "JWK (name: shared) is not found!"})
+        )
+    );
+
+    // An admin-project JWK in a MyProject credential's validation slot.
+    assert_eq!(
+        post(
+            "/apiops/projects/MyProject/credentials/",
+            json!({"username": "api-user"})
+        ),
+        200
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/credentials/api-user/jwk/validation/renamed/",
+            Some(&admin),
+            None
+        )
+        .0,
+        200
+    );
+    let usage = "/apiops/projects/admin/jwks/renamed/credentials/";
+    assert_eq!(
+        s.call("GET", usage, Some(&admin), None),
+        (
+            200,
+            json!({"success": true, "resultItem": {"credentials": [
+                {"project": "MyProject", "username": "api-user", "slots": ["validation"]}
+            ], "hidden": 0}})
+        )
+    );
+    // Alice sees the admin project's JWKs, not MyProject's credentials: counted, not named.
+    let alice = common::new_member(&s, &admin, "admin", "alice", &["SECRETS+VIEW"]);
+    assert_eq!(
+        s.call("GET", usage, Some(&alice), None),
+        (
+            200,
+            json!({"success": true, "resultItem": {"credentials": [], "hidden": 1}})
+        )
+    );
+    assert_eq!(history("", &alice).0, 200);
+    // Who a token belongs to (the console offers the admin's actions to the admin alone).
+    for (token, username, is_admin) in [(&admin, "admin", true), (&alice, "alice", false)] {
+        assert_eq!(
+            s.call("GET", "/apiops/me/", Some(token), None),
+            (
+                200,
+                json!({"success": true, "resultItem": {"username": username, "admin": is_admin}})
+            )
+        );
+    }
+    let bob = common::new_member(&s, &admin, "MyProject", "bob", &["SECRETS+VIEW"]);
+    assert_eq!(history("", &bob).0, 404);
+}

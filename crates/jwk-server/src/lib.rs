@@ -5,6 +5,7 @@
 //! `{"success":true,"deploymentResult":{…}}` after deploying to every environment.
 
 mod body;
+pub mod console;
 pub mod metrics;
 pub mod serve;
 pub mod tls;
@@ -471,6 +472,47 @@ async fn get_jwk(
     ok_json(&ResultItem {
         success: true,
         result_item: jwk,
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct HistoryQuery {
+    limit: Option<usize>,
+}
+
+/// A JWK's history from the audit log, newest first (`?limit=`, 1 to 100, default 20).
+async fn jwk_history(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let limit = q.limit.unwrap_or(jwk_registry::DEFAULT_HISTORY_PAGE);
+    let page = s
+        .registry
+        .run_blocking(move || reg.jwk_history(&a, &project, &name, limit))
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: page,
+    })
+}
+
+/// The credentials whose slots hold a JWK.
+async fn jwk_usage(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let usage = s
+        .registry
+        .run_blocking(move || reg.jwk_usage(&a, &project, &name))
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: usage,
     })
 }
 
@@ -1120,6 +1162,15 @@ async fn set_member(
     apply_and_answer(&s, &a, command).await
 }
 
+/// Who the token belongs to, and whether it is the admin user's (the console offers the
+/// admin's actions to the admin alone).
+async fn me(Caller(a): Caller) -> ApiResult {
+    ok_json(&ResultItem {
+        success: true,
+        result_item: serde_json::json!({"username": a.username, "admin": a.admin}),
+    })
+}
+
 async fn reconcile(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
     if !a.admin {
         return Err(ApiError(RegistryError::forbidden(
@@ -1439,6 +1490,16 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             ),
         ),
         (
+            "GET",
+            "/apiops/projects/{project}/jwks/{name}/history",
+            get(jwk_history),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/jwks/{name}/credentials",
+            get(jwk_usage),
+        ),
+        (
             "PUT",
             "/apiops/projects/{project}/jwks/{name}/state",
             put(set_jwk_state),
@@ -1696,6 +1757,7 @@ fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             post(reset_user_token),
         ),
         ("POST", "/apiops/reconcile", post(reconcile)),
+        ("GET", "/apiops/me", get(me)),
         ("GET", "/apiops/openapi.json", get(openapi)),
         ("GET", "/healthz", get(healthz)),
         ("GET", "/readyz", get(readyz)),
@@ -1725,6 +1787,13 @@ pub fn router(state: AppState) -> Router {
                 router.route(path, handler)
             }
         })
+        // The web console: not API routes (not in the table nor the OpenAPI document).
+        .route("/console", get(console::index))
+        .route("/console/{file}", get(console::asset))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/console/") }),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_request,
