@@ -354,6 +354,20 @@ fn the_console_signs_in_creates_jwks_from_a_paste_and_a_keystore_and_signs_out()
             .unwrap()
             .contains("/console/app.js")
     );
+    // The server's root leads to the console.
+    let no_redirects = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let root = no_redirects.get(format!("{}/", s.base)).call().unwrap();
+    assert_eq!(
+        (
+            root.status().as_u16(),
+            root.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/console/")
+    );
 
     let profile = jwk_testkit::temp_dir();
     let driver = Driver::start();
