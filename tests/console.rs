@@ -705,6 +705,14 @@ fn the_console_signs_in_creates_jwks_from_a_paste_and_a_keystore_and_signs_out()
     let actions: Vec<String> = b.rows("#history").iter().map(|r| r[2].clone()).collect();
     assert_eq!(actions, ["jwk.update", "jwk.create"]);
 
+    // Its state: retired, still served for verification.
+    b.choose("#state", "retired");
+    b.click("#set-state");
+    b.wait_text("#flash", "JWK partner is retired.");
+    assert_eq!(b.text_of("#jwk-state"), "retired");
+    assert_eq!(b.rows("#history")[0][2], "jwk.state.retired");
+    b.screenshot("jwk-retired");
+
     // The copy button: copied, or (without clipboard access) selected for the user.
     b.click("#copy-jwk");
     let copied = b.until("#copied", |b, e| !b.text(e).is_empty());

@@ -320,7 +320,7 @@ async function projectsPage() {
   await loadSession();
   const rows = [...session.projects].map(([name, perms]) => ({ name, permissions: [...perms].join(', ') }));
   const t = dataTable('projects', [
-    { key: 'name', label: 'Project', cell: (r) => h('a', { href: projectHash(r.name) }, r.name) },
+    { key: 'name', label: 'Project', cell: (r) => h('a', { href: projectHash(r.name) + (can(r.name, 'SECRETS+VIEW') ? '' : '/credentials') }, r.name) },
     { key: 'permissions', label: 'Your permissions' },
   ], rows, { initial: 'name', filterLabel: 'Filter projects', empty: 'You are not a member of any project yet: ask the admin.' });
   return [h('h1', {}, 'Projects'), h('div', { class: 'toolbar' }, t.filter, t.count), t.table];
@@ -376,6 +376,8 @@ function stateBadge(state) {
 }
 
 async function jwksPage(project) {
+  // A user who sees credentials and not JWKs lands on the credentials.
+  if (!can(project, 'SECRETS+VIEW') && can(project, 'IDENTITY+VIEW')) return credentialsPage(project);
   const list = await api('GET', '/projects/' + enc(project) + '/jwks');
   const rows = list.resultList.map(jwkRow);
   const t = dataTable('jwk-table', [
@@ -458,7 +460,7 @@ async function jwkPage(project, name) {
     actions.push(h('a', { class: 'button secondary', href: jwkHash(project, name) + '/edit', id: 'edit-jwk' }, 'Update'));
   }
   if (!v.deployed && can(project, 'SECRETS+DEPLOY_UNDEPLOY')) actions.push(deployButton(project, 'jwks', name));
-  if (can(project, 'SECRETS+MANAGE')) actions.push(deleteButton(project, name));
+  if (can(project, 'SECRETS+MANAGE')) actions.push(stateControl(project, name, v.state), deleteButton(project, name));
   const credentials = usage.resultItem.credentials;
   return [
     h('div', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' / ', h('a', { href: projectHash(project) }, project), ' / '),
@@ -473,7 +475,7 @@ async function jwkPage(project, name) {
           fact('Key', keyKind(jwk)),
           fact('Use', v.useType || jwk.use),
           fact('Algorithm', v.algorithm || jwk.alg),
-          fact('State', stateBadge(jwkRow(v).state)),
+          fact('State', h('span', { id: 'jwk-state' }, stateBadge(jwkRow(v).state))),
           fact('Not before', unixDate(v.nbf)),
           fact('Expires', unixDate(v.exp)),
           fact('Deployed', deployedBadge(v.deployed)),
@@ -497,6 +499,28 @@ async function jwkPage(project, name) {
     ], history.resultItem.entries, { initial: 'at', descending: true, filterLabel: 'Filter history', empty: 'No change recorded yet (histories start with this version of jwkd).' }).table,
     history.resultItem.more ? h('p', { class: 'hint' }, 'Older entries are in the audit log.') : null,
   ];
+}
+
+/** Sets the JWK's state: pending, active, retired (verifies, signs nothing new) or disabled. */
+function stateControl(project, name, current) {
+  const states = ['pending', 'active', 'retired', 'disabled'];
+  const choice = h('select', { id: 'state', 'aria-label': 'State' }, states.map((s) => h('option', { value: s }, s)));
+  choice.value = current;
+  const error = h('span', { class: 'field-error', role: 'alert', id: 'state-error' });
+  const button = h('button', { type: 'button', class: 'secondary', id: 'set-state', onclick: async () => {
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      const result = await api('PUT', '/projects/' + enc(project) + '/jwks/' + enc(name) + '/state', { state: choice.value });
+      flash = deploymentNotice('JWK ' + name + ' is ' + choice.value + '.', result);
+      render();
+    } catch (e) {
+      if (e instanceof SignedOut) return;
+      button.disabled = false;
+      error.textContent = ' ' + e.message;
+    }
+  } }, 'Set state');
+  return h('span', { class: 'toolbar' }, choice, button, error);
 }
 
 function deleteButton(project, name) {
@@ -836,12 +860,15 @@ async function editPage(project, jwkName) {
 
 async function credentialsPage(project) {
   const base = '/projects/' + enc(project);
-  const [list, jwks] = await Promise.all([
+  const none = Promise.resolve({ resultList: [] });
+  const [list, jwks, shared] = await Promise.all([
     api('GET', base + '/credentials'),
-    can(project, 'SECRETS+VIEW') ? api('GET', base + '/jwks') : Promise.resolve({ resultList: [] }),
+    can(project, 'SECRETS+VIEW') ? api('GET', base + '/jwks') : none,
+    // The admin project's JWKs serve every project's slots.
+    project !== 'admin' && can('admin', 'SECRETS+VIEW') ? api('GET', '/projects/admin/jwks') : none,
   ]);
   const manage = can(project, 'IDENTITY+MANAGE');
-  const names = jwks.resultList.map((j) => j.name);
+  const names = [...new Set([...jwks.resultList, ...shared.resultList].map((j) => j.name))];
   const datalist = h('datalist', { id: 'jwk-names' }, names.map((n) => h('option', { value: n })));
 
   function slotCell(cred, slot) {
