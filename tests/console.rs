@@ -786,13 +786,31 @@ fn the_console_signs_in_creates_jwks_from_a_paste_and_a_keystore_and_signs_out()
     assert_eq!(b.all(".tabs a").len(), 1, "no Credentials tab");
     b.open(&format!("{console}#/p/MyProject/jwk/signing"));
     b.find("#jwk-json");
-    assert_eq!(b.all("#edit-jwk").len() + b.all("#delete-jwk").len(), 0);
+    assert_eq!(
+        b.all("#edit-jwk").len() + b.all("#set-state").len() + b.all("#delete-jwk").len(),
+        0
+    );
     b.click("#nav a[href='#/environments']");
     b.wait_text("#environment-table", "production");
     assert_eq!(b.all("#redeploy").len(), 0);
     b.click("#nav a[href='#/']");
     b.wait_text("#projects", "SECRETS+VIEW");
     assert_eq!(b.rows("#projects"), [["MyProject", "SECRETS+VIEW"]]);
+    b.click("#sign-out");
+
+    // A user who may only view credentials lands on them, with nothing to change.
+    let auditor = common::new_member(&s, &admin, "MyProject", "auditor", &["IDENTITY+VIEW"]);
+    b.fill("#token", &auditor);
+    b.click("#sign-in");
+    b.click("#projects a[href='#/p/MyProject/credentials']");
+    b.wait_text("#credential-table", "api-user");
+    assert_eq!(b.all(".tabs a").len(), 1, "no JWKs tab");
+    assert_eq!(
+        b.all("#credential-form").len() + b.all("[data-set]").len(),
+        0
+    );
+    b.open(&format!("{console}#/p/MyProject"));
+    b.wait_text("#credential-table", "api-user");
     b.click("#sign-out");
     b.find("#token");
 }
