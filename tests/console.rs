@@ -453,6 +453,22 @@ fn the_console_signs_in_creates_jwks_from_a_paste_and_a_keystore_and_signs_out()
         "JWK (name: signing) is already exist! Try update operation if want to change its value."
     );
     b.screenshot("duplicate-name");
+    // A set of two keys without a kid chosen: the core's message under the kid field.
+    let set = format!(r#"{{"keys":[{EC},{}]}}"#, EC.replace("sig-1", "sig-2"));
+    b.fill("#name", "from-a-set");
+    b.fill("#jwkStr", &set);
+    b.click("#create-jwk");
+    let (_, refused) = s.call(
+        "POST",
+        "/apiops/projects/MyProject/jwks/",
+        Some(&admin),
+        Some(&json!({"name": "from-a-set", "sourceType": "COPY_PASTE", "jwkStr": set}).to_string()),
+    );
+    assert_eq!(refused["code"], json!("jwks.kid_required"));
+    assert_eq!(
+        b.wait_text("#kid-error", "kid"),
+        refused["error_description"].as_str().unwrap()
+    );
 
     // A keystore: uploaded, its aliases offered, one picked.
     b.choose("#sourceType", "KEYSTORE");

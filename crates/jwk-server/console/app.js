@@ -596,6 +596,7 @@ function showError(form, error, rules) {
 // Which field an API message of Create / Update JWK concerns (the product's words).
 const JWK_FIELD_RULES = [
   [/^JWK name|^JWK \(name: .*\) is already exist|JWK \(name: .*\) has a rotation/, 'name'],
+  [/^jwks\.kid/, 'kid', 'urlKid'],
   [/^JWK string|^(json|jwks?|pem|der)\./, 'jwkStr', 'url'],
   [/^URL|^fetch\.|url/i, 'url'],
   [/^Use type|use type|useType|"use"/i, 'useType'],
@@ -603,7 +604,7 @@ const JWK_FIELD_RULES = [
   [/^Alias|alias/i, 'aliasName'],
   [/^Environment name|^(Certificate|Key|Keystore) \(name|^(Certificate|Key|Keystore) name/, 'secret'],
   [/^Key type|^Curve|bits|key size/i, 'keyType', 'keySize', 'curve'],
-  [/kid/i, 'kid'],
+  [/kid/i, 'kid', 'urlKid'],
   [/password|^pkcs12\./i, 'secretPassword'],
 ];
 
