@@ -3,7 +3,10 @@
 //! library). Screenshots of the main pages go to `target/console-screenshots/`.
 //!
 //! Without chromedriver the test says so and passes, unless `JWK_REQUIRE_BROWSER=1`
-//! (scripts/test.sh sets it, after installing `chromium` and `chromium-driver`).
+//! (scripts/test.sh sets it, after installing `chromium` and `chromium-driver`). The same
+//! flow runs in Firefox where `firefox-esr` and geckodriver are installed
+//! (`apt-get install firefox-esr`, `cargo install geckodriver`); the test command does not
+//! install them.
 
 mod common;
 
@@ -16,6 +19,43 @@ use serde_json::{Value, json};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
+const FIREFOX: &str = "/usr/bin/firefox-esr";
+
+/// The browsers the flow runs in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Chromium,
+    Firefox,
+}
+
+impl Kind {
+    /// The WebDriver server and the browser, when both are installed.
+    fn installed(self) -> Option<(PathBuf, PathBuf)> {
+        let (driver, browser) = match self {
+            Kind::Chromium => (Some(PathBuf::from(CHROMEDRIVER)), CHROMIUM),
+            Kind::Firefox => (geckodriver(), FIREFOX),
+        };
+        let driver = driver.filter(|d| d.exists())?;
+        Path::new(browser)
+            .exists()
+            .then(|| (driver, PathBuf::from(browser)))
+    }
+}
+
+/// geckodriver on the PATH or where `cargo install` puts it.
+fn geckodriver() -> Option<PathBuf> {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .map(|home| home.join("bin"));
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(cargo_bin)
+        .map(|dir| dir.join("geckodriver"))
+        .find(|p| p.exists())
+}
 /// The W3C name of an element reference in WebDriver answers.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long a page may take to show what a step waits for.
@@ -23,6 +63,8 @@ const WAIT: Duration = Duration::from_secs(15);
 
 /// chromedriver on a loopback port, killed when dropped (with the browser it started).
 struct Driver {
+    kind: Kind,
+    browser: PathBuf,
     child: Child,
     base: String,
     agent: ureq::Agent,
@@ -36,19 +78,25 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    fn start() -> Driver {
+    fn start(kind: Kind, driver: &Path, browser: PathBuf) -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
+        let mut command = Command::new(driver);
+        match kind {
+            Kind::Chromium => command.arg(format!("--port={port}")),
+            Kind::Firefox => command.args(["--host", "127.0.0.1", "--port", &port.to_string()]),
+        };
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let driver = Driver {
+            kind,
+            browser,
             child,
             base: format!("http://127.0.0.1:{port}"),
             agent: common::agent(None),
@@ -103,31 +151,57 @@ impl Driver {
         }
     }
 
-    /// A browser session: headless Chromium with a fresh profile and no background
-    /// traffic (this machine's network is closed; the flags keep it from trying).
+    /// A headless browser session with a fresh profile and no background traffic (this
+    /// machine's network is closed; the flags and preferences keep it from trying).
     fn session(&self, profile: &Path) -> Browser<'_> {
-        let args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--window-size=1440,1000",
-            &format!("--user-data-dir={}", profile.display()),
-        ];
+        let binary = self.browser.to_str().unwrap();
+        let capabilities = match self.kind {
+            Kind::Chromium => {
+                let args = [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-extensions",
+                    "--window-size=1440,1000",
+                    &format!("--user-data-dir={}", profile.display()),
+                ];
+                json!({
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {"binary": binary, "args": args},
+                    "goog:loggingPrefs": {"browser": "ALL"}
+                })
+            }
+            // geckodriver makes the profile itself; the preferences turn off what would
+            // call out.
+            Kind::Firefox => json!({
+                "browserName": "firefox",
+                "moz:firefoxOptions": {
+                    "binary": binary,
+                    "args": ["-headless", "-width=1440", "-height=1000"],
+                    "prefs": {
+                        "app.update.enabled": false,
+                        "browser.safebrowsing.malware.enabled": false,
+                        "browser.safebrowsing.phishing.enabled": false,
+                        "browser.shell.checkDefaultBrowser": false,
+                        "datareporting.policy.dataSubmissionEnabled": false,
+                        "extensions.update.enabled": false,
+                        "network.captive-portal-service.enabled": false,
+                        "network.connectivity-service.enabled": false,
+                        "toolkit.telemetry.enabled": false
+                    }
+                }
+            }),
+        };
         let created = self.send(
             "POST",
             "/session",
-            Some(json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
-                "goog:loggingPrefs": {"browser": "ALL"}
-            }}})),
+            Some(json!({"capabilities": {"alwaysMatch": capabilities}})),
         );
         Browser {
             driver: self,
@@ -288,15 +362,22 @@ impl Browser<'_> {
         use base64ct::Encoding;
         let png = self.cmd("GET", "/screenshot", None);
         let bytes = base64ct::Base64::decode_vec(png.as_str().unwrap()).unwrap();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
+        let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
+        if self.driver.kind == Kind::Firefox {
+            dir.push("firefox");
+        }
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, bytes).unwrap();
         path
     }
 
-    /// The browser's console messages since the last call.
+    /// The browser's console messages since the last call (Chromium; geckodriver has no
+    /// log endpoint).
     fn console_log(&self) -> Vec<String> {
+        if self.driver.kind == Kind::Firefox {
+            return Vec::new();
+        }
         self.cmd("POST", "/se/log", Some(json!({"type": "browser"})))
             .as_array()
             .unwrap()
@@ -306,27 +387,46 @@ impl Browser<'_> {
     }
 }
 
-fn browser_available() -> bool {
-    let present = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
-    if !present {
+/// The driver and browser of `kind`, or None (said on stderr) when they are not installed;
+/// Chromium must be when `JWK_REQUIRE_BROWSER` is set.
+fn browser(kind: Kind) -> Option<(PathBuf, PathBuf)> {
+    let found = kind.installed();
+    if found.is_none() {
+        let (what, install) = match kind {
+            Kind::Chromium => (
+                "chromium and chromedriver",
+                "apt-get install chromium chromium-driver; scripts/test.sh does",
+            ),
+            Kind::Firefox => (
+                "firefox-esr and geckodriver",
+                "apt-get install firefox-esr; cargo install geckodriver",
+            ),
+        };
         assert!(
-            std::env::var_os("JWK_REQUIRE_BROWSER").is_none(),
-            "JWK_REQUIRE_BROWSER is set and {CHROMEDRIVER} or {CHROMIUM} is missing"
+            kind == Kind::Firefox || std::env::var_os("JWK_REQUIRE_BROWSER").is_none(),
+            "JWK_REQUIRE_BROWSER is set and {what} are not installed"
         );
-        eprintln!(
-            "skipped: no {CHROMEDRIVER} (apt-get install chromium chromium-driver; scripts/test.sh does)"
-        );
+        eprintln!("skipped: no {what} ({install})");
     }
-    present
+    found
 }
 
 const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"sig-1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
 
 #[test]
 fn the_console_signs_in_creates_jwks_from_a_paste_and_a_keystore_and_signs_out() {
-    if !browser_available() {
+    console_flow(Kind::Chromium);
+}
+
+#[test]
+fn the_console_works_the_same_in_firefox() {
+    console_flow(Kind::Firefox);
+}
+
+fn console_flow(kind: Kind) {
+    let Some((driver_path, browser_path)) = browser(kind) else {
         return;
-    }
+    };
     let dir = jwk_testkit::temp_dir();
     let admin = bootstrap(dir.path());
     let s = Server::start(dir.path());
@@ -370,7 +470,7 @@ fn the_console_signs_in_creates_jwks_from_a_paste_and_a_keystore_and_signs_out()
     );
 
     let profile = jwk_testkit::temp_dir();
-    let driver = Driver::start();
+    let driver = Driver::start(kind, &driver_path, browser_path);
     let b = driver.session(profile.path());
     b.open(&console);
 
