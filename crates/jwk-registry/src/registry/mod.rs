@@ -181,6 +181,10 @@ pub struct Registry {
     refreshed_next: std::sync::atomic::AtomicI64,
     /// Wakes [`Registry::follow`] when `refreshed_next` moved.
     validity_moved: tokio::sync::Notify,
+    /// The (revision, validity epoch) of the newest snapshot noted: a refresh that read an
+    /// older snapshot and finished later (the resolvers ignore it) must not move
+    /// `refreshed_next` back to that snapshot's bound.
+    refreshed_at: Mutex<(u64, i64)>,
     /// Wakes [`Registry::follow_rotations`] when a policy was set.
     pub(crate) rotation_set: tokio::sync::Notify,
     /// When a rotation publishes a next JWK next (`i64::MAX`: none known).
@@ -294,6 +298,7 @@ impl Registry {
             refreshed: std::sync::atomic::AtomicU64::new(0),
             refreshed_next: std::sync::atomic::AtomicI64::new(i64::MAX),
             validity_moved: tokio::sync::Notify::new(),
+            refreshed_at: Mutex::new((0, 0)),
             rotation_set: tokio::sync::Notify::new(),
             next_publication: std::sync::atomic::AtomicI64::new(i64::MAX),
             refreshing: tokio::sync::Mutex::new(()),
@@ -572,6 +577,14 @@ impl Registry {
     /// Notes that every node-local target serves `revision` (after a full deployment).
     pub(crate) fn note_refreshed(&self, snapshot: &crate::deploy::EnvironmentSnapshot) {
         use std::sync::atomic::Ordering;
+        let mut newest = self.refreshed_at.lock().unwrap_or_else(|p| p.into_inner());
+        let at = (snapshot.revision, snapshot.validity_epoch);
+        if at < *newest {
+            // Overtaken by a newer deployment (which the targets kept): its validity bound
+            // is the one to wait for, not this older snapshot's.
+            return;
+        }
+        *newest = at;
         self.refreshed
             .fetch_max(snapshot.revision, Ordering::AcqRel);
         let next = snapshot.next_validity_change.unwrap_or(i64::MAX);
@@ -895,5 +908,48 @@ mod retry_tests {
             .unwrap();
         assert!(rev > before);
         assert_eq!(reg.content_revision().unwrap(), rev);
+    }
+}
+
+#[cfg(test)]
+mod refresh_tests {
+    use super::*;
+    use crate::deploy::EnvironmentSnapshot;
+    use crate::store::MemoryStore;
+    use std::sync::atomic::Ordering;
+
+    /// A refresh that read its snapshot before a change and finished after the change was
+    /// deployed (the resolvers keep the newer one) leaves the newer snapshot's next validity
+    /// bound in place: `follow` still wakes at that key's `exp` (the flaky
+    /// `follow_withdraws_a_key_when_its_exp_comes` of CI, made deterministic).
+    #[test]
+    fn an_older_snapshot_noted_late_keeps_the_newer_validity_bound() {
+        let registry = Registry::new(
+            Arc::new(MemoryStore::new()),
+            MasterKey::from_bytes([4; 32]),
+            RegistryConfig::default(),
+        );
+        let snapshot = |revision, validity_epoch, next| EnvironmentSnapshot {
+            revision,
+            validity_epoch,
+            next_validity_change: next,
+            ..EnvironmentSnapshot::default()
+        };
+        registry.note_refreshed(&snapshot(7, 0, Some(1_900_000_000)));
+        registry.note_refreshed(&snapshot(6, 0, None));
+        assert_eq!(
+            registry.refreshed_next.load(Ordering::Acquire),
+            1_900_000_000
+        );
+        assert_eq!(registry.refreshed.load(Ordering::Acquire), 7);
+        // The same revision once the key expired (a newer validity epoch): no bound left.
+        registry.note_refreshed(&snapshot(7, 1_900_000_000, None));
+        assert_eq!(registry.refreshed_next.load(Ordering::Acquire), i64::MAX);
+        // A later change with a new bound.
+        registry.note_refreshed(&snapshot(8, 1_900_000_000, Some(1_950_000_000)));
+        assert_eq!(
+            registry.refreshed_next.load(Ordering::Acquire),
+            1_950_000_000
+        );
     }
 }
