@@ -398,14 +398,20 @@ impl CredentialRec {
 
     /// Every JWK it refers to: the slots' current and next JWKs.
     pub fn refs(&self) -> impl Iterator<Item = &JwkRef> {
+        self.slot_refs().map(|(_, r)| r)
+    }
+
+    /// Every JWK it refers to with the slot holding it: `validation`, `encryption`,
+    /// `validation.next`, `encryption.next`, in that order.
+    pub fn slot_refs(&self) -> impl Iterator<Item = (&'static str, &JwkRef)> {
         [
-            &self.validation,
-            &self.encryption,
-            &self.validation_next,
-            &self.encryption_next,
+            ("validation", &self.validation),
+            ("encryption", &self.encryption),
+            ("validation.next", &self.validation_next),
+            ("encryption.next", &self.encryption_next),
         ]
         .into_iter()
-        .flatten()
+        .filter_map(|(slot, r)| r.as_ref().map(|r| (slot, r)))
     }
 }
 

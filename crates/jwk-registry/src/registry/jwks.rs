@@ -482,6 +482,14 @@ impl Registry {
         Ok(private)
     }
 
+    /// The JWK `name` of `project` for a read: a read of what does not exist is a 404 (the
+    /// product's changes answer 400).
+    pub(super) fn jwk_to_read(&self, project: &str, name: &str) -> Result<JwkRec> {
+        self.find_jwk(project, name)?
+            .map(|(rec, _, _)| rec)
+            .ok_or_else(|| RegistryError::not_found(format!("JWK (name: {name}) is not found!")))
+    }
+
     /// Get JWK: public parts unless `private` is asked for and the actor holds MANAGE.
     pub fn get_jwk(
         &self,
@@ -492,10 +500,7 @@ impl Registry {
     ) -> Result<JwkView> {
         let perms = self.require(actor, project, SECRETS_VIEW)?;
         let private = self.private_allowed(&perms, private)?;
-        // A read of what does not exist is a 404 (the product's changes answer 400).
-        let (rec, _, _) = self
-            .find_jwk(project, name)?
-            .ok_or_else(|| RegistryError::not_found(format!("JWK (name: {name}) is not found!")))?;
+        let rec = self.jwk_to_read(project, name)?;
         let pending = self.pending(&keys::jwk(project, &rec.id), &rec)?;
         let sync = load::<SyncRec>(&**self.store(), &keys::sync(project, &rec.id))?.map(|(s, _)| s);
         self.view(project, &rec, private, pending, sync)

@@ -174,16 +174,15 @@ pub struct Registry {
     /// One deployment at a time; the last one's revision and result, so changes that a
     /// deployment already covered (concurrent requests) share it instead of redeploying.
     deploying: tokio::sync::Mutex<Option<(u64, crate::deploy::DeploymentResult)>>,
-    /// The content revision this process's node-local targets serve.
-    refreshed: std::sync::atomic::AtomicU64,
     /// The next validity bound of what they serve (`i64::MAX`: none): they are refreshed
     /// again then, at the same revision.
     refreshed_next: std::sync::atomic::AtomicI64,
     /// Wakes [`Registry::follow`] when `refreshed_next` moved.
     validity_moved: tokio::sync::Notify,
-    /// The (revision, validity epoch) of the newest snapshot noted: a refresh that read an
-    /// older snapshot and finished later (the resolvers ignore it) must not move
-    /// `refreshed_next` back to that snapshot's bound.
+    /// The (content revision, validity epoch) of the newest snapshot this process's
+    /// node-local targets were noted serving: a refresh that read an older snapshot and
+    /// finished later (the resolvers ignore it) must not move `refreshed_next` back to that
+    /// snapshot's bound.
     refreshed_at: Mutex<(u64, i64)>,
     /// Wakes [`Registry::follow_rotations`] when a policy was set.
     pub(crate) rotation_set: tokio::sync::Notify,
@@ -295,7 +294,6 @@ impl Registry {
             resolvers: Mutex::new(HashMap::new()),
             opened: Mutex::new(HashMap::new()),
             deploying: tokio::sync::Mutex::new(None),
-            refreshed: std::sync::atomic::AtomicU64::new(0),
             refreshed_next: std::sync::atomic::AtomicI64::new(i64::MAX),
             validity_moved: tokio::sync::Notify::new(),
             refreshed_at: Mutex::new((0, 0)),
@@ -528,7 +526,7 @@ impl Registry {
         )>;
         let work = tokio::task::spawn_blocking(move || -> Result<Work> {
             let revision = me.content_revision()?;
-            if revision <= me.refreshed.load(Ordering::Acquire)
+            if revision <= me.refreshed_revision()
                 && revision != 0
                 && me.now_secs() < me.refreshed_next.load(Ordering::Acquire)
             {
@@ -574,6 +572,14 @@ impl Registry {
         Ok(())
     }
 
+    /// The content revision this process's node-local targets serve.
+    fn refreshed_revision(&self) -> u64 {
+        self.refreshed_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+    }
+
     /// Notes that every node-local target serves `revision` (after a full deployment).
     pub(crate) fn note_refreshed(&self, snapshot: &crate::deploy::EnvironmentSnapshot) {
         use std::sync::atomic::Ordering;
@@ -585,8 +591,6 @@ impl Registry {
             return;
         }
         *newest = at;
-        self.refreshed
-            .fetch_max(snapshot.revision, Ordering::AcqRel);
         let next = snapshot.next_validity_change.unwrap_or(i64::MAX);
         if self.refreshed_next.swap(next, Ordering::AcqRel) != next {
             self.validity_moved.notify_one();
@@ -941,7 +945,7 @@ mod refresh_tests {
             registry.refreshed_next.load(Ordering::Acquire),
             1_900_000_000
         );
-        assert_eq!(registry.refreshed.load(Ordering::Acquire), 7);
+        assert_eq!(registry.refreshed_revision(), 7);
         // The same revision once the key expired (a newer validity epoch): no bound left.
         registry.note_refreshed(&snapshot(7, 1_900_000_000, None));
         assert_eq!(registry.refreshed_next.load(Ordering::Acquire), i64::MAX);

@@ -80,7 +80,7 @@ impl Registry {
                 "limit must be between 1 and {MAX_HISTORY_PAGE}!"
             )));
         }
-        let id = self.jwk_to_show(project, name)?;
+        let id = self.jwk_to_read(project, name)?.id;
         let all = load_all::<AuditRec>(&**self.store(), &keys::jwk_history(project, &id))?;
         let more = all.len() > limit;
         let entries = all
@@ -102,7 +102,7 @@ impl Registry {
     /// IDENTITY+VIEW.
     pub fn jwk_usage(&self, actor: &Actor, project: &str, name: &str) -> Result<JwkUsage> {
         self.require(actor, project, SECRETS_VIEW)?;
-        let id = self.jwk_to_show(project, name)?;
+        let id = self.jwk_to_read(project, name)?.id;
         let target = JwkRef {
             project: project.to_owned(),
             id,
@@ -111,16 +111,11 @@ impl Registry {
         let mut hidden = 0;
         let mut visible = std::collections::HashMap::<String, bool>::new();
         for (key, cred, _) in load_all::<CredentialRec>(&**self.store(), keys::ALL_CREDENTIALS)? {
-            let slots: Vec<String> = [
-                ("validation", &cred.validation),
-                ("encryption", &cred.encryption),
-                ("validation.next", &cred.validation_next),
-                ("encryption.next", &cred.encryption_next),
-            ]
-            .into_iter()
-            .filter(|(_, r)| r.as_ref() == Some(&target))
-            .map(|(slot, _)| slot.to_owned())
-            .collect();
+            let slots: Vec<String> = cred
+                .slot_refs()
+                .filter(|(_, r)| **r == target)
+                .map(|(slot, _)| slot.to_owned())
+                .collect();
             if slots.is_empty() {
                 continue;
             }
@@ -154,12 +149,5 @@ impl Registry {
             credentials,
             hidden,
         })
-    }
-
-    /// The id of the JWK `name` of `project`, or the 404 a read of a missing JWK answers.
-    fn jwk_to_show(&self, project: &str, name: &str) -> Result<String> {
-        self.find_jwk(project, name)?
-            .map(|(rec, _, _)| rec.id)
-            .ok_or_else(|| RegistryError::not_found(format!("JWK (name: {name}) is not found!")))
     }
 }
