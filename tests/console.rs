@@ -444,6 +444,15 @@ fn console_flow(kind: Kind) {
         "MyProject",
     );
     let console = format!("{}/console/", s.base);
+    // The API called directly, beside the browser (a JWK of MyProject created as `token`).
+    let post = |token: &str, route: &str, body: Value| {
+        s.call(
+            "POST",
+            &format!("/apiops/projects/MyProject/jwks/{route}"),
+            Some(token),
+            Some(&body.to_string()),
+        )
+    };
 
     // The page's own answers: the policy, no sniffing, never framed.
     let mut page = common::agent(None).get(&console).call().unwrap();
@@ -564,11 +573,10 @@ fn console_flow(kind: Kind) {
     b.fill("#name", "from-a-set");
     b.fill("#jwkStr", &set);
     b.click("#create-jwk");
-    let (_, refused) = s.call(
-        "POST",
-        "/apiops/projects/MyProject/jwks/",
-        Some(&admin),
-        Some(&json!({"name": "from-a-set", "sourceType": "COPY_PASTE", "jwkStr": set}).to_string()),
+    let (_, refused) = post(
+        &admin,
+        "",
+        json!({"name": "from-a-set", "sourceType": "COPY_PASTE", "jwkStr": set}),
     );
     assert_eq!(refused["code"], json!("jwks.kid_required"));
     assert_eq!(
@@ -709,12 +717,7 @@ fn console_flow(kind: Kind) {
         json!({"name": "edge-eddsa", "keyType": "OKP", "curve": "Ed25519", "useType": "SIGNATURE", "algorithm": "EdDSA"}),
         json!({"name": "hmac-internal", "keyType": "OCT", "keySize": 256, "useType": "SIGNATURE", "algorithm": "HS256"}),
     ] {
-        let (status, answer) = s.call(
-            "POST",
-            "/apiops/projects/MyProject/jwks/generate/",
-            Some(&admin),
-            Some(&body.to_string()),
-        );
+        let (status, answer) = post(&admin, "generate/", body);
         assert_eq!(status, 200, "{answer}");
     }
     b.open(&format!("{console}#/p/MyProject"));
@@ -742,14 +745,10 @@ fn console_flow(kind: Kind) {
     b.fill("#name", "remote");
     b.fill("#url", "ftp://127.0.0.1/jwks.json");
     b.click("#create-jwk");
-    let (_, refused) = s.call(
-        "POST",
-        "/apiops/projects/MyProject/jwks/",
-        Some(&admin),
-        Some(
-            &json!({"name": "remote", "sourceType": "URL", "url": "ftp://127.0.0.1/jwks.json"})
-                .to_string(),
-        ),
+    let (_, refused) = post(
+        &admin,
+        "",
+        json!({"name": "remote", "sourceType": "URL", "url": "ftp://127.0.0.1/jwks.json"}),
     );
     let message = refused["error_description"].as_str().unwrap();
     assert_eq!(b.wait_text("#url-error", "ftp"), message);
@@ -844,12 +843,7 @@ fn console_flow(kind: Kind) {
     let editor = common::new_member(&s, &admin, "MyProject", "editor", &["SECRETS+MANAGE"]);
     let draft =
         json!({"name": "draft", "keyType": "EC", "useType": "SIGNATURE", "algorithm": "ES256"});
-    let (status, answer) = s.call(
-        "POST",
-        "/apiops/projects/MyProject/jwks/generate/",
-        Some(&editor),
-        Some(&draft.to_string()),
-    );
+    let (status, answer) = post(&editor, "generate/", draft);
     assert_eq!(status, 200, "{answer}");
     b.click("#nav a[href='#/environments']");
     assert_eq!(

@@ -326,10 +326,15 @@ async function projectsPage() {
   return [h('h1', {}, 'Projects'), h('div', { class: 'toolbar' }, t.filter, t.count), t.table];
 }
 
+/** The trail of links above a page's title: Projects, then each [href, text] given. */
+function crumbs(...links) {
+  return h('div', { class: 'crumbs' }, [['#/', 'Projects'], ...links].map(([href, text]) => [h('a', { href }, text), ' / ']));
+}
+
 function projectHeader(project, current) {
   const tab = (href, text, key) => h('a', { href, class: key === current ? 'current' : null }, text);
   return [
-    h('div', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' / '),
+    crumbs(),
     h('h1', {}, project),
     h('nav', { class: 'tabs', 'aria-label': 'Project' },
       can(project, 'SECRETS+VIEW') ? tab(projectHash(project), 'JWKs', 'jwks') : null,
@@ -410,19 +415,36 @@ async function jwksPage(project) {
 }
 
 /** A button that approves and deploys what is saved (a JWK or a credential). */
+/**
+ * Runs a change a button asks for: the button is disabled while `call()` runs; the answer's
+ * deployment result, with `message`, is shown on the page `next()` renders (this one again by
+ * default); a refusal goes to `error`, and the button may be clicked again.
+ */
+async function runChange(button, error, call, message, next = render) {
+  button.disabled = true;
+  error.textContent = '';
+  try {
+    const result = await call();
+    flash = deploymentNotice(message, result);
+    next();
+  } catch (e) {
+    if (e instanceof SignedOut) return;
+    button.disabled = false;
+    error.textContent = e.message;
+  }
+}
+
+/** The place a button's refusal is shown. */
+function errorSpan(id) {
+  return h('span', { class: 'field-error', role: 'alert', id });
+}
+
 function deployButton(project, kind, name) {
-  return h('button', { type: 'button', class: 'secondary', 'data-deploy': name, onclick: async (ev) => {
-    ev.target.disabled = true;
-    try {
-      const result = await api('POST', '/projects/' + enc(project) + '/' + kind + '/' + enc(name) + '/deploy');
-      flash = deploymentNotice((kind === 'jwks' ? 'JWK ' : 'Credential ') + name + ' deployed.', result);
-      render();
-    } catch (e) {
-      if (e instanceof SignedOut) return;
-      ev.target.disabled = false;
-      ev.target.after(h('span', { class: 'field-error', role: 'alert' }, ' ' + e.message));
-    }
-  } }, 'Deploy');
+  const error = errorSpan();
+  const button = h('button', { type: 'button', class: 'secondary', 'data-deploy': name, onclick: () => runChange(button, error,
+    () => api('POST', '/projects/' + enc(project) + '/' + kind + '/' + enc(name) + '/deploy'),
+    (kind === 'jwks' ? 'JWK ' : 'Credential ') + name + ' deployed.') }, 'Deploy');
+  return h('span', {}, button, error);
 }
 
 async function jwkPage(project, name) {
@@ -463,7 +485,7 @@ async function jwkPage(project, name) {
   if (can(project, 'SECRETS+MANAGE')) actions.push(stateControl(project, name, v.state), deleteButton(project, name));
   const credentials = usage.resultItem.credentials;
   return [
-    h('div', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' / ', h('a', { href: projectHash(project) }, project), ' / '),
+    crumbs([projectHash(project), project]),
     h('h1', {}, name),
     h('div', { class: 'actions' }, actions),
     h('div', { class: 'grid2' },
@@ -506,43 +528,25 @@ function stateControl(project, name, current) {
   const states = ['pending', 'active', 'retired', 'disabled'];
   const choice = h('select', { id: 'state', 'aria-label': 'State' }, states.map((s) => h('option', { value: s }, s)));
   choice.value = current;
-  const error = h('span', { class: 'field-error', role: 'alert', id: 'state-error' });
-  const button = h('button', { type: 'button', class: 'secondary', id: 'set-state', onclick: async () => {
-    button.disabled = true;
-    error.textContent = '';
-    try {
-      const result = await api('PUT', '/projects/' + enc(project) + '/jwks/' + enc(name) + '/state', { state: choice.value });
-      flash = deploymentNotice('JWK ' + name + ' is ' + choice.value + '.', result);
-      render();
-    } catch (e) {
-      if (e instanceof SignedOut) return;
-      button.disabled = false;
-      error.textContent = ' ' + e.message;
-    }
-  } }, 'Set state');
+  const error = errorSpan('state-error');
+  const button = h('button', { type: 'button', class: 'secondary', id: 'set-state', onclick: () => runChange(button, error,
+    () => api('PUT', '/projects/' + enc(project) + '/jwks/' + enc(name) + '/state', { state: choice.value }),
+    'JWK ' + name + ' is ' + choice.value + '.') }, 'Set state');
   return h('span', { class: 'toolbar' }, choice, button, error);
 }
 
 function deleteButton(project, name) {
   const button = h('button', { type: 'button', class: 'danger', id: 'delete-jwk' }, 'Delete');
-  const error = h('span', { class: 'field-error', role: 'alert' });
+  const error = errorSpan();
   let armed = false;
-  button.addEventListener('click', async () => {
+  button.addEventListener('click', () => {
     if (!armed) {
       armed = true;
       button.textContent = 'Click again to delete ' + name;
       return;
     }
-    button.disabled = true;
-    try {
-      const result = await api('DELETE', '/projects/' + enc(project) + '/jwks/' + enc(name));
-      flash = deploymentNotice('JWK ' + name + ' deleted.', result);
-      go(projectHash(project));
-    } catch (e) {
-      if (e instanceof SignedOut) return;
-      button.disabled = false;
-      error.textContent = ' ' + e.message;
-    }
+    runChange(button, error, () => api('DELETE', '/projects/' + enc(project) + '/jwks/' + enc(name)),
+      'JWK ' + name + ' deleted.', () => go(projectHash(project)));
   });
   return h('span', {}, button, error);
 }
@@ -809,7 +813,7 @@ async function createPage(project) {
   });
   showGroups();
   return [
-    h('div', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' / ', h('a', { href: projectHash(project) }, project), ' / '),
+    crumbs([projectHash(project), project]),
     h('h1', {}, 'New JWK'),
     form,
   ];
@@ -852,8 +856,7 @@ async function editPage(project, jwkName) {
     }
   });
   return [
-    h('div', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' / ', h('a', { href: projectHash(project) }, project), ' / ',
-      h('a', { href: jwkHash(project, jwkName) }, jwkName), ' / '),
+    crumbs([projectHash(project), project], [jwkHash(project, jwkName), jwkName]),
     h('h1', {}, 'Update ' + jwkName),
     form,
   ];
@@ -882,20 +885,13 @@ async function credentialsPage(project) {
     const input = textInput({ list: 'jwk-names', placeholder: 'JWK name', 'aria-label': slot + ' JWK of ' + cred.username, 'data-slot-input': id });
     const error = h('p', { class: 'field-error', role: 'alert', id: id + '-error' });
     const path = base + '/credentials/' + enc(cred.username) + '/jwk/' + slot;
-    const change = async (method, target) => {
-      error.textContent = '';
-      try {
-        const result = await api(method, path + (target ? '/' + enc(target) : ''));
-        flash = deploymentNotice('Credential ' + cred.username + ': ' + slot + ' slot ' + (target ? 'set to ' + target : 'emptied') + '.', result);
-        render();
-      } catch (e) {
-        if (!(e instanceof SignedOut)) error.textContent = e.message;
-      }
-    };
+    const change = (ev, method, target) => runChange(ev.currentTarget, error,
+      () => api(method, path + (target ? '/' + enc(target) : '')),
+      'Credential ' + cred.username + ': ' + slot + ' slot ' + (target ? 'set to ' + target : 'emptied') + '.');
     return h('div', { class: 'field' }, shown,
       h('div', { class: 'toolbar' }, input,
-        h('button', { type: 'button', class: 'secondary', 'data-set': id, onclick: () => change('PUT', input.value.trim()) }, 'Set'),
-        current ? h('button', { type: 'button', class: 'secondary', 'data-remove': id, onclick: () => change('DELETE') }, 'Remove') : null),
+        h('button', { type: 'button', class: 'secondary', 'data-set': id, onclick: (ev) => change(ev, 'PUT', input.value.trim()) }, 'Set'),
+        current ? h('button', { type: 'button', class: 'secondary', 'data-remove': id, onclick: (ev) => change(ev, 'DELETE') }, 'Remove') : null),
       error);
   }
 
@@ -969,19 +965,9 @@ async function environmentsPage() {
   pending.sort((a, b) => (a.project + a.label + a.name).localeCompare(b.project + b.label + b.name));
   const mayDeploy = (p) => can(p.project, (p.kind === 'jwks' ? 'SECRETS' : 'IDENTITY') + '+DEPLOY_UNDEPLOY');
 
-  const redeployError = h('span', { class: 'field-error', role: 'alert' });
-  const redeploy = session.admin ? h('button', { type: 'button', id: 'redeploy', onclick: async (ev) => {
-    ev.target.disabled = true;
-    try {
-      const result = await api('POST', '/reconcile');
-      flash = deploymentNotice('Redeployed the approved versions to every environment.', result);
-      render();
-    } catch (e) {
-      if (e instanceof SignedOut) return;
-      ev.target.disabled = false;
-      redeployError.textContent = ' ' + e.message;
-    }
-  } }, 'Redeploy all') : null;
+  const redeployError = errorSpan();
+  const redeploy = session.admin ? h('button', { type: 'button', id: 'redeploy', onclick: () => runChange(redeploy, redeployError,
+    () => api('POST', '/reconcile'), 'Redeployed the approved versions to every environment.') }, 'Redeploy all') : null;
 
   return [
     h('h1', {}, 'Environments'),
