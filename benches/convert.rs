@@ -464,7 +464,8 @@ fn benches(c: &mut Criterion) {
     // The resolver's hot path: a lookup by kid among 100 deployed keys; and the gateway's
     // lookup (LiveKeys::find, which refetches remote sets on a miss) when the kid is served.
     let (registry, reg) = resolver_with_keys(&p256_jwk, 100);
-    let live = registry.live_keys("bench");
+    let live = std::sync::Arc::new(jwk_engine::controllers::Refresh::new(registry.clone()))
+        .live_keys("bench");
     let mut r = c.benchmark_group("resolver");
     r.bench_function("by_kid", |b| {
         b.iter(|| reg.by_kid(black_box("key-57")).unwrap())

@@ -32,7 +32,7 @@ use clap::Parser;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use jwk_engine::registry::model::TargetConfig;
+use jwk_engine::registry::TargetConfig;
 use jwk_engine::registry::{Command, JwkSetSpec, Registry, RegistryConfig};
 use jwk_engine::verify::{VerifiedJwt, Verifier, VerifyLayer};
 
@@ -116,9 +116,14 @@ async fn run(args: Args) -> Result<(), String> {
         }
         _ => return Err("give --jwks-url or --data-dir".to_owned()),
     };
-    tokio::spawn(registry.clone().follow());
-    tokio::spawn(registry.clone().follow_jwk_sets());
-    let keys = registry.live_keys(&environment).project_keys(&project);
+    // The registry's background work: remote sets refreshed, refetch on unknown kids,
+    // node-local targets kept current. Stops when `controllers` is dropped (at exit).
+    let controllers = jwk_engine::controllers::start(
+        registry.clone(),
+        &tokio::runtime::Handle::current(),
+        jwk_engine::controllers::Settings::default(),
+    );
+    let keys = controllers.live_keys(&environment).project_keys(&project);
     let mut verifier = Verifier::new();
     for issuer in args.issuer {
         verifier = verifier.issuer(issuer);

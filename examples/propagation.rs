@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use jwk_engine::Usage;
 use jwk_engine::core::{EcCurve, KeySpec};
-use jwk_engine::registry::model::TargetConfig;
+use jwk_engine::registry::TargetConfig;
 use jwk_engine::registry::{Command, MasterKey, NewJwk, Registry, RegistryConfig, Source};
 
 fn node(url: &str, key: [u8; 32]) -> Arc<Registry> {
@@ -56,8 +56,10 @@ fn main() {
         name: "edge".into(),
         target: TargetConfig::Memory,
     });
-    rt.spawn(a.clone().follow());
-    rt.spawn(b.clone().follow());
+    // Each node's controllers keep its resolver current with the other's changes.
+    let settings = jwk_engine::controllers::Settings::default();
+    let _a = jwk_engine::controllers::start(a.clone(), rt.handle(), settings);
+    let _b = jwk_engine::controllers::start(b.clone(), rt.handle(), settings);
     let resolver = b.resolver("edge");
 
     let mut latencies: Vec<Duration> = Vec::with_capacity(changes);

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+pub use jwk_controllers as controllers;
 pub use jwk_registry as registry;
 pub use jwk_server as server;
 pub use jwk_store_postgres as postgres;

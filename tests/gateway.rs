@@ -196,7 +196,7 @@ fn the_example_gateway_lets_through_only_valid_tokens_and_follows_the_providers_
 
 #[test]
 fn the_example_gateway_uses_the_keys_of_a_jwkd_data_dir() {
-    use jwk_engine::registry::model::TargetConfig;
+    use jwk_engine::registry::TargetConfig;
     use jwk_engine::registry::{Command, NewJwk, RegistryConfig, Source};
     let (public, sign) = signer("signing-1");
     let dir = jwk_testkit::temp_dir();

@@ -271,24 +271,18 @@ async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{addr}");
     tracing::info!(%addr, scheme, "listening");
-    // Loads the in-process resolvers now, and keeps them current with other nodes' changes.
-    background.spawn(registry.clone().follow());
-    // Keeps the remote JWK Sets fresh; /readyz answers 200 once each was loaded once.
-    background.spawn(registry.clone().follow_jwk_sets());
-    // Rotates the slots that have a rotation policy; a schedule missed while down runs now.
-    background.spawn(registry.clone().follow_rotations());
-    let reconciler = registry.clone();
-    background.spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(interval.max(1)));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if let Err(e) = reconciler.reconcile().await {
-                tracing::warn!(error = %e, "reconcile failed");
-            }
-        }
-    });
+    // The registry's background work, as a library host starts it: the in-process resolvers
+    // loaded now and kept current with other nodes' changes and keys' nbf/exp, the remote
+    // JWK Sets kept fresh (/readyz answers 200 once each was loaded once), rotations (a
+    // schedule missed while down runs now), and a reconcile every `interval` seconds.
+    let controllers = Arc::new(jwk_engine::controllers::start(
+        registry.clone(),
+        &background,
+        jwk_engine::controllers::Settings::default()
+            .reconcile_interval(Duration::from_secs(interval)),
+    ));
     let app = jwk_engine::server::service(jwk_engine::server::AppState {
+        controllers: Some(controllers),
         public_metrics,
         public_jwks_max_age,
         public_jwks_min_max_age,
@@ -380,9 +374,9 @@ fn main() -> ExitCode {
             };
             start().and_then(|(listen, config)| {
                 let reg = open(&cli, config)?;
-                // The followers (deployments, remote sets, rotations, reconcile) read the
-                // store synchronously between their awaits: on a runtime of their own, a slow
-                // store never holds a worker that serves requests (and authenticates them).
+                // The controllers (deployments, remote sets, rotations, reconcile) run on a
+                // runtime of their own: their fetches and store work use its blocking threads,
+                // never those that serve requests (and authenticate them).
                 let background = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
                     .thread_name("jwkd-background")

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jwk_core::{KeySpec, KidType, Usage};
+use jwk_registry::TargetConfig;
 use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
-use jwk_registry::model::TargetConfig;
 use jwk_registry::perm::Permission;
 use jwk_registry::store::{MemoryStore, Store};
 use jwk_registry::{
@@ -1210,7 +1210,7 @@ fn reset_admin_token_revokes_the_old_token_and_is_audited() {
         (401, "Invalid token".to_owned())
     );
     let admin = reg.authenticate(&new).unwrap();
-    assert!(admin.admin);
+    assert!(admin.is_admin());
     assert_eq!(
         store.scan(b"token/").unwrap().len(),
         1,

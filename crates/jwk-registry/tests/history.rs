@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use jwk_registry::model::TargetConfig;
+use jwk_registry::TargetConfig;
 use jwk_registry::store::{MemoryStore, Store};
 use jwk_registry::{
     Command, JwkUpdate, KeyState, MAX_JWK_HISTORY, MasterKey, NewJwk, Registry, RegistryConfig,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use jwk_core::{EcCurve, KeySpec, Usage};
-use jwk_registry::model::TargetConfig;
+use jwk_registry::TargetConfig;
 use jwk_registry::perm::{IDENTITY_DEPLOY, IDENTITY_MANAGE};
 use jwk_registry::store::MemoryStore;
 use jwk_registry::{
@@ -303,10 +303,7 @@ fn slot_changes_are_checked_with_messages_a_person_can_act_on() {
     })
     .unwrap();
     f.next(Slot::Encryption, Some("enc")).unwrap();
-    let ops = Actor {
-        username: "ops".into(),
-        admin: false,
-    };
+    let ops = Actor::user("ops");
     assert_eq!(
         message(f.promote(&ops, Slot::Encryption, 60)),
         "User (username: ops) does not have SECRETS+MANAGE permission in project (p)!"

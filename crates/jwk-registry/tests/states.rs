@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use jwk_registry::model::TargetConfig;
+use jwk_registry::TargetConfig;
 use jwk_registry::perm::{SECRETS_MANAGE, SECRETS_VIEW};
 use jwk_registry::store::MemoryStore;
 use jwk_registry::{
@@ -156,10 +156,7 @@ fn a_state_change_needs_manage_and_waits_for_approval_without_deploy() {
         )
         .unwrap();
     }
-    let as_user = |name: &str| Actor {
-        username: name.into(),
-        admin: false,
-    };
+    let as_user = |name: &str| Actor::user(name);
     assert_eq!(
         f.state(&as_user("viewer"), KeyState::Disabled)
             .unwrap_err()

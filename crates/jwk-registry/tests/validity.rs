@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use jwk_core::Usage;
 
+use jwk_registry::TargetConfig;
 use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
-use jwk_registry::model::TargetConfig;
 use jwk_registry::store::MemoryStore;
 use jwk_registry::{
     Actor, Command, DeployTarget, ManualClock, MasterKey, NewCertificate, NewJwk, Outcome,
@@ -66,7 +66,7 @@ impl F {
         (v.validity_window, v.validity)
     }
 
-    /// Moves the clock to `at` and does what `Registry::follow` does when a bound comes.
+    /// Moves the clock to `at` and does what the validity controller does when a bound comes.
     fn at(&self, at: i64) {
         self.clock.set_ms(at * 1000);
         self.rt.block_on(self.reg.refresh_local()).unwrap();
@@ -318,52 +318,4 @@ fn a_jwk_from_a_certificate_takes_the_certificates_validity() {
     f.at(not_after + 1);
     assert!(!served(&f));
     assert_eq!(f.view("c").1, ValidityStatus::Expired);
-}
-
-/// `Registry::follow`, on the system clock, redeploys at a JWK's exp with no change in the
-/// store.
-#[test]
-fn follow_withdraws_a_key_when_its_exp_comes() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let reg = Arc::new(Registry::new(
-        Arc::new(MemoryStore::new()),
-        MasterKey::generate().unwrap(),
-        RegistryConfig::default(),
-    ));
-    let admin = reg.authenticate(&reg.bootstrap().unwrap()).unwrap();
-    let edge = Arc::new(Recording::default());
-    reg.register_target("edge", edge.clone());
-    let run = |c: Command| rt.block_on(reg.apply(&admin, c)).unwrap();
-    run(Command::CreateProject { name: P.into() });
-    for (name, target) in [
-        ("prod", TargetConfig::Memory),
-        ("edge", TargetConfig::Custom),
-    ] {
-        run(Command::CreateEnvironment {
-            name: name.into(),
-            target,
-        });
-    }
-    rt.spawn(reg.clone().follow());
-    let exp = reg.now_secs() + 2;
-    run(Command::CreateJwk {
-        project: P.into(),
-        jwk: paste().validity(None, Some(exp)),
-    });
-    let r = reg.resolver("prod");
-    assert!(r.by_kid("ec1").is_some());
-    assert_eq!(*edge.last.lock().unwrap(), vec![EC_THUMBPRINT.to_owned()]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while (r.by_kid("ec1").is_some() || !edge.last.lock().unwrap().is_empty())
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(reg.now_secs() >= exp);
-    assert!(r.by_kid("ec1").is_none());
-    assert!(edge.last.lock().unwrap().is_empty());
-    assert_eq!(
-        reg.get_jwk(&admin, P, "k", false).unwrap().validity,
-        ValidityStatus::Expired
-    );
 }

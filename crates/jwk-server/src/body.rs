@@ -13,7 +13,7 @@ pub const MAX_BODY: usize = 1 << 20;
 pub struct JsonBody<T>(pub T);
 
 fn bad_request(status: StatusCode, message: String) -> Response {
-    crate::error_json(status, "bad_request", &message)
+    crate::error::error_json(status, "bad_request", &message)
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {

@@ -105,7 +105,11 @@ fn set_labels(project: &str, set: &str) -> Labels {
 }
 
 /// The exposition text of `http` and `observed`.
-pub fn render(http: &HttpMetrics, observed: &jwk_registry::Observed) -> Result<String, String> {
+pub fn render(
+    http: &HttpMetrics,
+    observed: &jwk_registry::Observed,
+    misses: jwk_controllers::MissStats,
+) -> Result<String, String> {
     let mut m = Metrics::with_prefix("jwk");
     m.register(
         "http_requests",
@@ -171,12 +175,12 @@ pub fn render(http: &HttpMetrics, observed: &jwk_registry::Observed) -> Result<S
     m.register(
         "kid_miss_refetches",
         "Lookups of an unknown kid that made remote JWK Sets be fetched",
-        counters([(Labels::new(), observed.misses.refetches)]),
+        counters([(Labels::new(), misses.refetches)]),
     );
     m.register(
         "kid_miss_suppressed",
         "Lookups of an unknown kid that fetched nothing (cooldown, a remembered miss, budget spent)",
-        counters([(Labels::new(), observed.misses.suppressed)]),
+        counters([(Labels::new(), misses.suppressed)]),
     );
     m.register(
         "deployments",

@@ -14,6 +14,7 @@
 //!   service (axum, hyper).
 
 mod alg;
+pub mod clock;
 mod error;
 mod key;
 #[cfg(feature = "tower")]
@@ -22,6 +23,7 @@ mod source;
 mod verify;
 
 pub use alg::{Algorithm, AlgorithmSet};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::VerifyError;
 pub use key::{MAX_RSA_BITS, VerificationKey};
 #[cfg(feature = "tower")]

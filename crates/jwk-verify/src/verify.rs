@@ -2,7 +2,9 @@
 //! selection, the algorithm pinned by the key, the signature, then the claims.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
 
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
@@ -53,6 +55,7 @@ pub struct Verifier {
     max_token: usize,
     max_header: usize,
     now: Option<i64>,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl Default for Verifier {
@@ -163,6 +166,7 @@ impl Verifier {
             max_token: DEFAULT_MAX_TOKEN_BYTES,
             max_header: DEFAULT_MAX_HEADER_BYTES,
             now: None,
+            clock: None,
         }
     }
 
@@ -234,6 +238,13 @@ impl Verifier {
         self
     }
 
+    /// Checks times against `clock` instead of the system clock: the host's one clock (a
+    /// registry's `Registry::clock`), which its tests move.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Verifier {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Verifies a JWT with keys from `source` (its lock-free lookup).
     pub fn verify(&self, token: &str, source: &impl KeySource) -> Result<VerifiedJwt, VerifyError> {
         let parsed = self.parse(token)?;
@@ -294,11 +305,11 @@ impl Verifier {
     }
 
     fn now(&self) -> i64 {
-        self.now.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        })
+        match (&self.now, &self.clock) {
+            (Some(at), _) => *at,
+            (None, Some(clock)) => clock.now_secs(),
+            (None, None) => SystemClock.now_secs(),
+        }
     }
 
     /// Splits the token and checks its header, before any key is looked up.

@@ -1,0 +1,219 @@
+//! Deployment: the `DeployTarget` trait, environment snapshots, the product's result shape,
+//! the built-in targets (in-process resolver, atomic JWKS file, HTTP webhook) and the
+//! fan-out of every change to every environment ([`Deployer`]).
+
+mod fanout;
+mod resolver;
+mod targets;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use jwk_core::{Jwk, ThumbprintHash};
+use serde::Serialize;
+
+pub use crate::types::{KeyState, Slot, Validity, ValidityStatus};
+pub use fanout::{COMPLETED, DEPLOYED};
+pub(crate) use fanout::{Change, DeployConfig, Deployer};
+pub use resolver::{ProjectKeys, PublishedJwks, Resolver};
+pub use targets::{FileTarget, WebhookTarget};
+
+/// A boxed future, so `DeployTarget` can be used as `dyn`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One JWK of a project, as deployed.
+#[derive(Debug, Clone)]
+pub struct DeployedJwk {
+    /// Its name.
+    pub name: String,
+    /// The full key (private members included: gateways decrypt and sign with them).
+    pub jwk: Arc<Jwk>,
+    /// Its SHA-256 thumbprint.
+    pub thumbprint: String,
+    /// Its state: pending, active or retired (disabled JWKs are never deployed).
+    pub state: KeyState,
+    /// When it may be used (its `nbf` / `exp` and its `x5c` certificate's validity). A
+    /// snapshot holds only JWKs valid at the time it was made.
+    pub validity: Validity,
+}
+
+/// The validity bounds of a set of keys seen from `now`: the last one passed (0 when none)
+/// and the next one to come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ValidityBounds {
+    pub(crate) last: i64,
+    pub(crate) next: Option<i64>,
+}
+
+impl ValidityBounds {
+    pub(crate) fn add(&mut self, v: &Validity, now: i64) {
+        for b in v.bounds() {
+            if b <= now {
+                self.last = self.last.max(b);
+            } else {
+                self.next = Some(self.next.map_or(b, |n| n.min(b)));
+            }
+        }
+    }
+}
+
+/// A credential and the JWKs its slots point at, as deployed.
+#[derive(Debug, Clone)]
+pub struct DeployedCredential {
+    /// The username.
+    pub username: String,
+    /// Validation / signing JWK.
+    pub validation: Option<DeployedJwk>,
+    /// Decryption / encryption JWK.
+    pub encryption: Option<DeployedJwk>,
+    /// The validation slot's next JWK (published ahead of its promotion).
+    pub validation_next: Option<DeployedJwk>,
+    /// The encryption slot's next JWK.
+    pub encryption_next: Option<DeployedJwk>,
+}
+
+/// Everything of one project that an environment serves.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectSnapshot {
+    /// The project name.
+    pub name: String,
+    /// Its JWKs.
+    pub jwks: Vec<DeployedJwk>,
+    /// Its credentials.
+    pub credentials: Vec<DeployedCredential>,
+    /// The keys its remote JWK Sets serve (public keys; each entry's `name` is the set's).
+    pub remote_keys: Vec<DeployedJwk>,
+}
+
+impl ProjectSnapshot {
+    /// Every key the project serves: its JWKs, then its remote sets' keys.
+    pub fn all_keys(&self) -> impl Iterator<Item = &DeployedJwk> {
+        self.jwks.iter().chain(&self.remote_keys)
+    }
+}
+
+/// What a target is asked to serve: the whole registry state at one store revision.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentSnapshot {
+    /// The environment's name.
+    pub environment: String,
+    /// The store revision this snapshot was read at.
+    pub revision: u64,
+    /// Every project.
+    pub projects: Vec<ProjectSnapshot>,
+    /// The latest validity bound (a JWK's `nbf` or `exp`, Unix seconds) that had passed when
+    /// the snapshot was made (0: none). With `revision`, what the snapshot reflects: a key
+    /// that expires makes a new snapshot at the same revision.
+    pub validity_epoch: i64,
+    /// The next validity bound to come: the environments are deployed again then.
+    pub next_validity_change: Option<i64>,
+}
+
+impl EnvironmentSnapshot {
+    /// The public JWKS of every JWK with a public part (oct keys are never published),
+    /// one entry per thumbprint.
+    pub fn public_jwks(&self) -> (String, Vec<String>) {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut keys = Vec::new();
+        for p in &self.projects {
+            for j in p.all_keys() {
+                let Some(public) = j.jwk.to_public_json() else {
+                    continue; // oct
+                };
+                if seen.insert(j.thumbprint.clone()) {
+                    keys.push(public);
+                }
+            }
+        }
+        (
+            format!("{{\"keys\":[{}]}}", keys.join(",")),
+            seen.into_iter().collect(),
+        )
+    }
+
+    /// The thumbprint of every public-key JWK in the snapshot, sorted, once each. Symmetric
+    /// (`oct`) keys are left out: their thumbprint is an unsalted hash of the secret.
+    pub fn thumbprints(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .projects
+            .iter()
+            .flat_map(ProjectSnapshot::all_keys)
+            .filter(|j| !is_symmetric(&j.jwk))
+            .map(|j| j.thumbprint.clone())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// What a target reports after a successful deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Receipt {
+    /// The thumbprints of the public keys the target now serves, sorted. Never those of
+    /// symmetric (`oct`) keys, which are hashes of the secret: receipts are stored.
+    pub thumbprints: Vec<String>,
+}
+
+/// Why a deployment to one environment failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DeployError(pub String);
+
+/// Somewhere an environment's keys go. Hosts implement it to plug in their own gateways.
+pub trait DeployTarget: Send + Sync + 'static {
+    /// Makes the target serve `snapshot`; the receipt lists what it now serves.
+    fn deploy<'a>(
+        &'a self,
+        snapshot: &'a EnvironmentSnapshot,
+    ) -> BoxFuture<'a, Result<Receipt, DeployError>>;
+
+    /// True for a target that lives inside this process (the in-process [`Resolver`], or a
+    /// host's own in-memory table): when several nodes share a registry, every node keeps
+    /// its own copy current as changes arrive. False (the default) for a target outside the
+    /// process (a file, a webhook, a gateway's admin API): it is deployed once per change,
+    /// by one node, under a lock.
+    fn node_local(&self) -> bool {
+        false
+    }
+}
+
+/// The product's per-environment result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentResult {
+    /// The environment.
+    pub environment_name: String,
+    /// Whether it serves the change.
+    pub success: bool,
+    /// "Deployed successfully" or why not.
+    pub message: String,
+}
+
+/// The product's `deploymentResult`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentResult {
+    /// True when every environment serves the change.
+    pub success: bool,
+    /// "Deployment completed successfully" or a summary of what failed.
+    pub message: String,
+    /// One entry per environment.
+    pub environment_results: Vec<EnvironmentResult>,
+}
+
+/// The thumbprint a view may show: none for a symmetric key, whose thumbprint is a hash of
+/// its secret.
+pub(crate) fn shown_thumbprint(jwk: &Jwk) -> Option<String> {
+    (!is_symmetric(jwk)).then(|| thumbprint(jwk))
+}
+
+/// The SHA-256 thumbprint used throughout deployment.
+pub fn thumbprint(jwk: &Jwk) -> String {
+    jwk.thumbprint(ThumbprintHash::Sha256)
+}
+
+pub(crate) fn is_symmetric(jwk: &Jwk) -> bool {
+    matches!(jwk.key(), jwk_core::Key::Oct(_))
+}

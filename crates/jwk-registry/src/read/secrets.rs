@@ -1,0 +1,229 @@
+//! Secrets-store reads: List and Get of certificates, keys and keystores (never private
+//! material or a password), with the JWKs attached to each.
+
+use jwk_core::ImportOptions;
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::error::{RegistryError, Result};
+use crate::handlers::{
+    attached_jwks, attachment, find_secret, secret_content, secret_not_found, secret_password,
+};
+use crate::perm::SECRETS_VIEW;
+use crate::records::{JwkRec, SecretRec, keys, load_all};
+use crate::registry::Registry;
+use crate::rules::secrets::{SecretFacts, facts_of};
+use crate::types::{SecretKind, SecretName};
+
+/// A secret as List and Get show it: never private material or a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretView {
+    /// The name.
+    pub name: String,
+    /// CERTIFICATE, PUBLIC_KEY, PRIVATE_KEY or KEYSTORE.
+    #[serde(rename = "type")]
+    pub kind: SecretKind,
+    /// The environment.
+    pub environment_name: String,
+    /// SHA-256, lower-case hex: of the DER certificate, of the keystore file, or for a key the
+    /// RFC 7638 thumbprint of its public key (base64url).
+    pub fingerprint: String,
+    /// What a certificate says about itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateView>,
+    /// A key's (or a certificate's) type and size or curve: "RSA 2048", "EC P-256", …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    /// A keystore's entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<KeystoreEntryView>>,
+    /// The JWKs created from this secret and still attached to it, sorted.
+    pub attached_jwks: Vec<String>,
+    /// Get only: the PEM of a certificate or a public key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pem: Option<String>,
+}
+
+/// Subject, issuer and validity of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateView {
+    /// RFC 4514 subject.
+    pub subject: String,
+    /// RFC 4514 issuer.
+    pub issuer: String,
+    /// RFC 3339.
+    pub not_before: String,
+    /// RFC 3339.
+    pub not_after: String,
+    /// Lower-case hex.
+    pub serial: String,
+}
+
+/// One entry of a keystore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeystoreEntryView {
+    /// Its alias (none for an entry without one).
+    pub alias: Option<String>,
+    /// PRIVATE_KEY, SECRET_KEY or CERTIFICATE.
+    pub entry_type: String,
+    /// "RSA 2048", "EC P-256", "oct 256", …
+    pub key_type: String,
+}
+
+impl Registry {
+    /// The secrets of a project (of one environment, when given), sorted by environment,
+    /// type and name. Needs SECRETS+VIEW.
+    pub fn list_secrets(
+        &self,
+        actor: &Actor,
+        project: &str,
+        environment: Option<&str>,
+    ) -> Result<Vec<SecretView>> {
+        self.require(actor, project, SECRETS_VIEW)?;
+        // The JWKs attached to each secret, from one scan of the project's JWKs.
+        let jwks = load_all::<JwkRec>(&**self.store(), &keys::jwks(project))?;
+        let secrets = load_all::<SecretRec>(&**self.store(), &keys::secrets(project))?;
+        let mut attached: std::collections::HashMap<(&str, &str, &str), Vec<String>> =
+            std::collections::HashMap::new();
+        for (_, jwk, _) in &jwks {
+            if let Some(place) = attachment(jwk) {
+                attached.entry(place).or_default().push(jwk.name.clone());
+            }
+        }
+        let mut out = Vec::new();
+        for (_, rec, _) in &secrets {
+            if environment.is_some_and(|e| e != rec.environment) {
+                continue;
+            }
+            let kind = stored_kind(rec)?;
+            let place = (
+                kind.source_type(),
+                rec.environment.as_str(),
+                rec.name.as_str(),
+            );
+            let mut names = attached.remove(&place).unwrap_or_default();
+            names.sort();
+            out.push(self.secret_view(kind, rec, names, false)?);
+        }
+        out.sort_by(|a, b| {
+            (&a.environment_name, a.kind.stored(), &a.name).cmp(&(
+                &b.environment_name,
+                b.kind.stored(),
+                &b.name,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// One secret, with the PEM of a certificate or a public key. Needs SECRETS+VIEW; a
+    /// secret that does not exist is 404.
+    pub fn get_secret(
+        &self,
+        actor: &Actor,
+        project: &str,
+        secret: &SecretName,
+    ) -> Result<SecretView> {
+        self.require(actor, project, SECRETS_VIEW)?;
+        let ctx = self.ctx(actor);
+        let (kind, rec, _, _) = find_secret(&ctx, project, secret)?
+            .ok_or_else(|| RegistryError::not_found(secret_not_found(secret).to_string()))?;
+        let attached = attached_jwks(&ctx, project, kind, &rec)?
+            .into_iter()
+            .map(|(_, j, _)| j.name)
+            .collect();
+        self.secret_view(kind, &rec, attached, true)
+    }
+
+    fn secret_view(
+        &self,
+        kind: SecretKind,
+        rec: &SecretRec,
+        attached_jwks: Vec<String>,
+        with_pem: bool,
+    ) -> Result<SecretView> {
+        let unreadable = |e: jwk_core::Error| {
+            RegistryError::internal(format!("the stored secret {} does not read: {e}", rec.name))
+        };
+        let stored = rec
+            .facts
+            .as_deref()
+            .and_then(|f| serde_json::from_str::<SecretFacts>(f).ok());
+        let facts = match stored {
+            Some(facts) => facts,
+            // Stored before facts were recorded: worked out now.
+            None => {
+                let content = secret_content(&self.key, rec)?;
+                let password = secret_password(&self.key, rec)?;
+                facts_of(kind, &content, password.as_deref().map(String::as_str))
+                    .map_err(unreadable)?
+            }
+        };
+        let pem = match kind {
+            SecretKind::Certificate if with_pem => {
+                let content = secret_content(&self.key, rec)?;
+                let jwk =
+                    jwk_core::import(&content, &ImportOptions::default()).map_err(unreadable)?;
+                jwk.params()
+                    .x5c
+                    .as_ref()
+                    .and_then(|c| c.first())
+                    .map(|der| pem_block("CERTIFICATE", der))
+            }
+            SecretKind::PublicKey if with_pem => Some(
+                String::from_utf8_lossy(&secret_content(&self.key, rec)?)
+                    .trim()
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        Ok(SecretView {
+            name: rec.name.clone(),
+            kind,
+            environment_name: rec.environment.clone(),
+            fingerprint: facts.fingerprint,
+            certificate: facts.certificate.map(|c| CertificateView {
+                subject: c.subject,
+                issuer: c.issuer,
+                not_before: c.not_before,
+                not_after: c.not_after,
+                serial: c.serial,
+            }),
+            key_type: facts.key_type,
+            entries: facts.entries.map(|entries| {
+                entries
+                    .into_iter()
+                    .map(|e| KeystoreEntryView {
+                        alias: e.alias,
+                        entry_type: e.entry_type,
+                        key_type: e.key_type,
+                    })
+                    .collect()
+            }),
+            attached_jwks,
+            pem,
+        })
+    }
+}
+
+/// The kind a stored secret says it is.
+fn stored_kind(rec: &SecretRec) -> Result<SecretKind> {
+    SecretKind::from_stored(&rec.kind).ok_or_else(|| {
+        RegistryError::internal(format!("the stored secret {} has no known kind", rec.name))
+    })
+}
+
+/// A PEM block of `der`, lines of 64 characters.
+fn pem_block(label: &str, der: &[u8]) -> String {
+    use base64ct::{Base64, Encoding};
+    let body = Base64::encode_string(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}

@@ -1,0 +1,154 @@
+//! What the web console shows on a JWK's page besides the JWK: its history (the audit
+//! entries about it, which follow it through renames) and the credentials that use it.
+
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::error::{RegistryError, Result};
+use crate::perm::{IDENTITY_VIEW, SECRETS_VIEW};
+use crate::plan::has;
+use crate::records::{AuditRec, CredentialRec, JwkRef, keys, load_all};
+use crate::registry::Registry;
+
+/// The most entries one history page holds.
+pub const MAX_HISTORY_PAGE: usize = 100;
+/// The entries a history page holds when the caller does not say.
+pub const DEFAULT_HISTORY_PAGE: usize = 20;
+
+/// One audit entry of a JWK's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// When (RFC 3339 UTC).
+    pub at: String,
+    /// Who: a username, or `system` for the automatic refreshes and rotations.
+    pub actor: String,
+    /// What, e.g. `jwk.create.COPY_PASTE`, `jwk.update`, `jwk.state.retired`.
+    pub action: String,
+    /// The JWK's name at the time (a rename shows the new name).
+    pub name: String,
+}
+
+/// A page of a JWK's history, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    /// The entries, newest first.
+    pub entries: Vec<HistoryEntry>,
+    /// Whether older entries are kept than this page holds.
+    pub more: bool,
+}
+
+/// A credential that uses a JWK, and the slots that hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialUse {
+    /// The credential's project.
+    pub project: String,
+    /// The credential's username.
+    pub username: String,
+    /// `validation`, `encryption`, `validation.next`, `encryption.next`: the slots holding
+    /// the JWK, in that order.
+    pub slots: Vec<String>,
+}
+
+/// The credentials that use a JWK.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JwkUsage {
+    /// Those in projects where the caller holds IDENTITY+VIEW, by project then username.
+    pub credentials: Vec<CredentialUse>,
+    /// How many more use it in projects where the caller does not (an admin-project JWK is
+    /// usable from every project): counted, not named.
+    pub hidden: usize,
+}
+
+impl Registry {
+    /// A JWK's history from the audit log, newest first, at most `limit` entries (1 to
+    /// [`MAX_HISTORY_PAGE`]). Needs SECRETS+VIEW. A JWK keeps its last
+    /// [`super::MAX_JWK_HISTORY`] entries; JWKs saved before histories were kept start
+    /// with the first change after.
+    pub fn jwk_history(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+        limit: usize,
+    ) -> Result<HistoryPage> {
+        self.require(actor, project, SECRETS_VIEW)?;
+        if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
+            return Err(RegistryError::bad_request(format!(
+                "limit must be between 1 and {MAX_HISTORY_PAGE}!"
+            )));
+        }
+        let id = self.jwk_to_read(project, name)?.id;
+        let all = load_all::<AuditRec>(&**self.store(), &keys::jwk_history(project, &id))?;
+        let more = all.len() > limit;
+        let entries = all
+            .into_iter()
+            .rev()
+            .take(limit)
+            .map(|(_, a, _)| HistoryEntry {
+                at: a.at,
+                actor: a.actor,
+                action: a.action,
+                name: a.target,
+            })
+            .collect();
+        Ok(HistoryPage { entries, more })
+    }
+
+    /// The credentials (of any project) whose slots hold the JWK, current or next. Needs
+    /// SECRETS+VIEW; credentials are named only in projects where the caller holds
+    /// IDENTITY+VIEW.
+    pub fn jwk_usage(&self, actor: &Actor, project: &str, name: &str) -> Result<JwkUsage> {
+        self.require(actor, project, SECRETS_VIEW)?;
+        let id = self.jwk_to_read(project, name)?.id;
+        let target = JwkRef {
+            project: project.to_owned(),
+            id,
+        };
+        let mut credentials = Vec::new();
+        let mut hidden = 0;
+        let mut visible = std::collections::HashMap::<String, bool>::new();
+        for (key, cred, _) in load_all::<CredentialRec>(&**self.store(), keys::ALL_CREDENTIALS)? {
+            let slots: Vec<String> = cred
+                .slot_refs()
+                .filter(|(_, r)| **r == target)
+                .map(|(slot, _)| slot.to_owned())
+                .collect();
+            if slots.is_empty() {
+                continue;
+            }
+            let Some(cred_project) = keys::credential_project(&key) else {
+                continue;
+            };
+            let seen = match visible.get(&cred_project) {
+                Some(v) => *v,
+                None => {
+                    let v = match self.access(actor, &cred_project) {
+                        Ok(perms) => has(&perms, IDENTITY_VIEW),
+                        Err(e) if e.kind() == crate::ErrorKind::NotFound => false,
+                        Err(e) => return Err(e),
+                    };
+                    visible.insert(cred_project.clone(), v);
+                    v
+                }
+            };
+            if seen {
+                credentials.push(CredentialUse {
+                    project: cred_project,
+                    username: cred.username,
+                    slots,
+                });
+            } else {
+                hidden += 1;
+            }
+        }
+        credentials.sort_by(|a, b| (&a.project, &a.username).cmp(&(&b.project, &b.username)));
+        Ok(JwkUsage {
+            credentials,
+            hidden,
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! The product's answer envelopes (`{"success":true,…}`, `resultItem`, `resultList`), the
+//! application of a command through the registry's pipeline, and the route builders that
+//! turn path parameters into commands.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{MethodRouter, post, put};
+use jwk_registry::{Actor, Command, NewRecord, Outcome, RegistryError, Slot};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, json_response};
+
+pub(crate) type ApiResult = Result<Response, ApiError>;
+
+/// Applies `command` for `actor` through the registry's one pipeline.
+pub(crate) async fn apply(
+    state: &AppState,
+    actor: &Actor,
+    command: Command,
+) -> Result<Outcome, ApiError> {
+    Ok(state.registry.apply(actor, command).await?)
+}
+
+/// The product's success body for a change: `{"success":true}`, with its
+/// `deploymentResult` when environments serve what changed (and a re-sync's
+/// `resyncResult`).
+pub(crate) fn changed(outcome: &Outcome) -> ApiResult {
+    ok_json(&Success {
+        resync_result: outcome.resync.as_ref(),
+        deployment_result: outcome.deployment.as_ref(),
+        ..Success::default()
+    })
+}
+
+/// `{"success":true}` with what a change has to say: a re-sync's `resyncResult`, a replaced
+/// secret's `rotatedJwks`, a deleted one's `detachedJwks`, and the `deploymentResult`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Success<'a> {
+    pub(crate) success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) resync_result: Option<&'a jwk_registry::ResyncReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rotated_jwks: Option<&'a [jwk_registry::RotatedJwk]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) detached_jwks: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) deployment_result: Option<&'a jwk_registry::DeploymentResult>,
+}
+
+impl Default for Success<'_> {
+    fn default() -> Self {
+        Success {
+            success: true,
+            resync_result: None,
+            rotated_jwks: None,
+            detached_jwks: None,
+            deployment_result: None,
+        }
+    }
+}
+
+/// Applies `command` and answers the product's success body.
+pub(crate) async fn apply_and_answer(
+    state: &AppState,
+    actor: &Actor,
+    command: Command,
+) -> ApiResult {
+    changed(&apply(state, actor, command).await?)
+}
+
+/// A body read into a command's part, or, when it does not read, the answer the registry's
+/// first checks of `record` in `project` give (permission, project, name), else why it does
+/// not read: the product's order of answers.
+pub(crate) async fn read_body<T>(
+    state: &AppState,
+    actor: &Actor,
+    project: &str,
+    record: NewRecord,
+    read: Result<T, RegistryError>,
+) -> Result<T, ApiError> {
+    let unread = match read {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    let (reg, who, project) = (state.registry.clone(), actor.clone(), project.to_owned());
+    state
+        .registry
+        .run_blocking(move || reg.check_new(&who, &project, &record))
+        .await?;
+    Err(ApiError(unread))
+}
+
+/// A 200 with `value` written straight to JSON text: never through `serde_json::Value`,
+/// whose map would reorder a JWK's members (answers carry JWKs in canonical order).
+pub(crate) fn ok_json(value: &impl serde::Serialize) -> ApiResult {
+    let body = serde_json::to_string(value).map_err(|e| {
+        ApiError(RegistryError::internal(format!(
+            "the answer does not write as JSON: {e}"
+        )))
+    })?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// `{"success":true,"resultItem":…}`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ResultItem<T> {
+    pub(crate) success: bool,
+    pub(crate) result_item: T,
+}
+
+/// `{"success":true,"resultList":[…]}`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ResultList<T> {
+    pub(crate) success: bool,
+    pub(crate) result_list: Vec<T>,
+}
+
+/// A change named by the two path parameters after the project's (`…/jwks/{name}/deploy/`,
+/// …): `make` builds the command from them.
+pub(crate) async fn pair_change(
+    s: AppState,
+    a: Actor,
+    (project, name): (String, String),
+    make: fn(String, String) -> Command,
+) -> ApiResult {
+    apply_and_answer(&s, &a, make(project, name)).await
+}
+
+/// `POST` of a [`pair_change`].
+pub(crate) fn post_pair(make: fn(String, String) -> Command) -> MethodRouter<AppState> {
+    post(
+        move |State(s): State<AppState>, Caller(a): Caller, Path(pair): Path<(String, String)>| {
+            pair_change(s, a, pair, make)
+        },
+    )
+}
+
+/// A PUT naming a credential slot and a JWK (`…/credentials/{username}/…/{slot}/{jwkName}`):
+/// `make` builds the change from the project, username, slot and JWK name.
+pub(crate) fn put_slot_jwk(
+    make: fn(String, String, Slot, String) -> Command,
+) -> MethodRouter<AppState> {
+    put(
+        move |State(s): State<AppState>,
+              Caller(a): Caller,
+              Path((project, username, slot_name, jwk)): Path<(String, String, String, String)>| async move {
+            let slot = slot(&slot_name)?;
+            apply_and_answer(&s, &a, make(project, username, slot, jwk)).await
+        },
+    )
+}
+
+/// A DELETE naming a credential slot (`…/credentials/{username}/…/{slot}`).
+pub(crate) fn delete_slot(make: fn(String, String, Slot) -> Command) -> MethodRouter<AppState> {
+    axum::routing::delete(
+        move |State(s): State<AppState>,
+              Caller(a): Caller,
+              Path((project, username, slot_name)): Path<(String, String, String)>| async move {
+            let slot = slot(&slot_name)?;
+            apply_and_answer(&s, &a, make(project, username, slot)).await
+        },
+    )
+}
+
+/// A DELETE whose change is named by the two path parameters after the project's.
+pub(crate) fn delete_pair(make: fn(String, String) -> Command) -> MethodRouter<AppState> {
+    axum::routing::delete(
+        move |State(s): State<AppState>, Caller(a): Caller, Path(pair): Path<(String, String)>| {
+            pair_change(s, a, pair, make)
+        },
+    )
+}
+
+/// The slot a path names; 404 for any other name.
+pub(crate) fn slot(name: &str) -> Result<Slot, ApiError> {
+    Slot::parse(name).ok_or_else(|| {
+        ApiError(RegistryError::not_found(format!(
+            "JWK slot ({name}) is not valid! Use encryption or validation."
+        )))
+    })
+}

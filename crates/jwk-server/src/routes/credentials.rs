@@ -1,0 +1,208 @@
+//! Routes of credentials: create, list, get, slots (current and next JWK), promotion,
+//! rotation, deploy.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post, put};
+use jwk_registry::{Command, RegistryError};
+use serde::Deserialize;
+
+use crate::answer::*;
+use crate::auth::Caller;
+use crate::wire::{self};
+use crate::{AppState, JsonBody};
+
+/// This area's rows of the route table.
+pub(crate) fn table() -> Vec<crate::Route> {
+    vec![
+        (
+            "POST",
+            "/apiops/projects/{project}/credentials",
+            post(create_credential),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/credentials",
+            get(list_credentials),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/credentials/{username}",
+            get(get_credential),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/credentials/{username}/deploy",
+            post_pair(|project, username| Command::DeployCredential { project, username }),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/credentials/{username}/jwk/{slot}/{jwkName}",
+            put_slot_jwk(|project, username, slot, jwk| Command::SetCredentialJwk {
+                project,
+                username,
+                slot,
+                jwk: Some(jwk),
+            }),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/credentials/{username}/jwk/{slot}",
+            delete_slot(|project, username, slot| Command::SetCredentialJwk {
+                project,
+                username,
+                slot,
+                jwk: None,
+            }),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/credentials/{username}/next-jwk/{slot}/{jwkName}",
+            put_slot_jwk(
+                |project, username, slot, jwk| Command::SetCredentialNextJwk {
+                    project,
+                    username,
+                    slot,
+                    jwk: Some(jwk),
+                },
+            ),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/credentials/{username}/next-jwk/{slot}",
+            delete_slot(|project, username, slot| Command::SetCredentialNextJwk {
+                project,
+                username,
+                slot,
+                jwk: None,
+            }),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/credentials/{username}/promote/{slot}",
+            post(promote_slot),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/credentials/{username}/rotation/{slot}",
+            get(get_rotation),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/credentials/{username}/rotation/{slot}",
+            put(set_rotation),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/credentials/{username}/rotation/{slot}",
+            delete_slot(|project, username, slot| Command::SetSlotRotation {
+                project,
+                username,
+                slot,
+                policy: None,
+            }),
+        ),
+    ]
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct CredentialBody {
+    pub(crate) username: Option<String>,
+}
+
+pub(crate) async fn create_credential(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody<CredentialBody>,
+) -> ApiResult {
+    let username = body.username.unwrap_or_default();
+    apply_and_answer(&s, &a, Command::CreateCredential { project, username }).await
+}
+
+pub(crate) async fn list_credentials(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let credentials = s
+        .registry
+        .run_blocking(move || reg.list_credentials(&a, &project))
+        .await?;
+    ok_json(&ResultList {
+        success: true,
+        result_list: credentials,
+    })
+}
+
+pub(crate) async fn get_credential(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username)): Path<(String, String)>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let view = s
+        .registry
+        .run_blocking(move || reg.get_credential(&a, &project, &username))
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: view,
+    })
+}
+
+pub(crate) async fn get_rotation(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username, slot_name)): Path<(String, String, String)>,
+) -> ApiResult {
+    let slot = slot(&slot_name)?;
+    let reg = s.registry.clone();
+    let view = s
+        .registry
+        .run_blocking(move || {
+            reg.slot_rotation(&a, &project, &username, slot)?
+                .ok_or_else(|| {
+                    RegistryError::not_found(format!(
+                        "Credential (username: {username}) has no rotation for its {slot_name} slot!"
+                    ))
+                })
+        })
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: view,
+    })
+}
+
+pub(crate) async fn set_rotation(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username, slot_name)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<wire::RotationBody>,
+) -> ApiResult {
+    let slot = slot(&slot_name)?;
+    let command = Command::SetSlotRotation {
+        project,
+        username,
+        slot,
+        policy: Some(body.policy()?),
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+pub(crate) async fn promote_slot(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, username, slot_name)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<wire::PromoteBody>,
+) -> ApiResult {
+    let slot = slot(&slot_name)?;
+    let command = Command::PromoteCredentialJwk {
+        project,
+        username,
+        slot,
+        overlap_secs: body.overlap_secs(),
+    };
+    apply_and_answer(&s, &a, command).await
+}

@@ -1,0 +1,299 @@
+//! Routes of JWKs: create (every source, from a certificate, generated), list, get, update,
+//! delete, state, validity, rotation, re-sync, deploy, history, the credentials using one.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post, put};
+use jwk_registry::{Command, NewRecord, RegistryError};
+use serde::Deserialize;
+
+use crate::answer::*;
+use crate::auth::Caller;
+use crate::wire::{self};
+use crate::{AppState, JsonBody};
+
+/// This area's rows of the route table.
+pub(crate) fn table() -> Vec<crate::Route> {
+    vec![
+        ("POST", "/apiops/projects/{project}/jwks", post(create_jwk)),
+        ("GET", "/apiops/projects/{project}/jwks", get(list_jwks)),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwks/from-certificate",
+            post(create_from_certificate),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwks/generate",
+            post(generate_jwk),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/jwks/{name}",
+            get(get_jwk),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/jwks/{name}",
+            put(update_jwk),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/jwks/{name}",
+            axum::routing::delete(
+                move |State(s): State<AppState>,
+                      Caller(a): Caller,
+                      Path(pair): Path<(String, String)>| {
+                    pair_change(s, a, pair, |project, name| Command::DeleteJwk {
+                        project,
+                        name,
+                    })
+                },
+            ),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/jwks/{name}/history",
+            get(jwk_history),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/jwks/{name}/credentials",
+            get(jwk_usage),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/jwks/{name}/state",
+            put(set_jwk_state),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/jwks/{name}/validity",
+            put(set_jwk_validity),
+        ),
+        (
+            "GET",
+            "/apiops/projects/{project}/jwks/{name}/rotation",
+            get(get_jwk_rotation),
+        ),
+        (
+            "PUT",
+            "/apiops/projects/{project}/jwks/{name}/rotation",
+            put(set_jwk_rotation),
+        ),
+        (
+            "DELETE",
+            "/apiops/projects/{project}/jwks/{name}/rotation",
+            delete_pair(|project, name| Command::SetJwkRotation {
+                project,
+                name,
+                policy: None,
+            }),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwks/{name}/resync",
+            post_pair(|project, name| Command::ResyncJwk { project, name }),
+        ),
+        (
+            "POST",
+            "/apiops/projects/{project}/jwks/{name}/deploy",
+            post_pair(|project, name| Command::DeployJwk { project, name }),
+        ),
+    ]
+}
+
+pub(crate) async fn create_jwk(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody<wire::CreateJwkBody>,
+) -> ApiResult {
+    let record = NewRecord::Jwk(body.name().to_owned());
+    let jwk = read_body(&s, &a, &project, record, body.into_new_jwk()).await?;
+    apply_and_answer(&s, &a, Command::CreateJwk { project, jwk }).await
+}
+
+pub(crate) async fn create_from_certificate(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody<wire::CreateJwkBody>,
+) -> ApiResult {
+    let record = NewRecord::Jwk(body.name().to_owned());
+    let read = body.into_new_jwk_from_certificate();
+    let jwk = read_body(&s, &a, &project, record, read).await?;
+    apply_and_answer(&s, &a, Command::CreateJwk { project, jwk }).await
+}
+
+pub(crate) async fn generate_jwk(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody<wire::GenerateJwkBody>,
+) -> ApiResult {
+    let record = NewRecord::Jwk(body.name().to_owned());
+    let jwk = read_body(&s, &a, &project, record, body.into_new_jwk()).await?;
+    apply_and_answer(&s, &a, Command::CreateJwk { project, jwk }).await
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct PrivateQuery {
+    pub(crate) private: Option<bool>,
+}
+
+pub(crate) async fn list_jwks(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path(project): Path<String>,
+    Query(q): Query<PrivateQuery>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let jwks = s
+        .registry
+        .run_blocking(move || reg.list_jwks(&a, &project, q.private.unwrap_or(false)))
+        .await?;
+    ok_json(&ResultList {
+        success: true,
+        result_list: jwks,
+    })
+}
+
+pub(crate) async fn get_jwk(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    Query(q): Query<PrivateQuery>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let jwk = s
+        .registry
+        .run_blocking(move || reg.get_jwk(&a, &project, &name, q.private.unwrap_or(false)))
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: jwk,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct HistoryQuery {
+    pub(crate) limit: Option<usize>,
+}
+
+/// A JWK's history from the audit log, newest first (`?limit=`, 1 to 100, default 20).
+pub(crate) async fn jwk_history(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let limit = q.limit.unwrap_or(jwk_registry::DEFAULT_HISTORY_PAGE);
+    let page = s
+        .registry
+        .run_blocking(move || reg.jwk_history(&a, &project, &name, limit))
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: page,
+    })
+}
+
+/// The credentials whose slots hold a JWK.
+pub(crate) async fn jwk_usage(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let usage = s
+        .registry
+        .run_blocking(move || reg.jwk_usage(&a, &project, &name))
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: usage,
+    })
+}
+
+pub(crate) async fn update_jwk(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<wire::UpdateJwkBody>,
+) -> ApiResult {
+    let update = body.into();
+    apply_and_answer(
+        &s,
+        &a,
+        Command::UpdateJwk {
+            project,
+            name,
+            update,
+        },
+    )
+    .await
+}
+
+pub(crate) async fn set_jwk_state(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<wire::StateBody>,
+) -> ApiResult {
+    let state = body.state()?;
+    let command = Command::SetJwkState {
+        project,
+        name,
+        state,
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+pub(crate) async fn set_jwk_validity(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<wire::ValidityBody>,
+) -> ApiResult {
+    let command = Command::SetJwkValidity {
+        project,
+        name,
+        validity: body.validity(),
+    };
+    apply_and_answer(&s, &a, command).await
+}
+
+pub(crate) async fn get_jwk_rotation(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult {
+    let reg = s.registry.clone();
+    let view = s
+        .registry
+        .run_blocking(move || {
+            reg.jwk_rotation(&a, &project, &name)?.ok_or_else(|| {
+                RegistryError::not_found(format!("JWK (name: {name}) has no rotation!"))
+            })
+        })
+        .await?;
+    ok_json(&ResultItem {
+        success: true,
+        result_item: view,
+    })
+}
+
+pub(crate) async fn set_jwk_rotation(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<wire::RotationBody>,
+) -> ApiResult {
+    let command = Command::SetJwkRotation {
+        project,
+        name,
+        policy: Some(body.policy()?),
+    };
+    apply_and_answer(&s, &a, command).await
+}
