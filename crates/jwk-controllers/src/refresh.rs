@@ -303,9 +303,7 @@ impl Refresh {
     }
 
     /// One pass, and the refreshes it started.
-    async fn pass_started(
-        self: &Arc<Self>,
-    ) -> Result<(Duration, Started), RegistryError> {
+    async fn pass_started(self: &Arc<Self>) -> Result<(Duration, Started), RegistryError> {
         let reg = self.registry.clone();
         let revision = self
             .registry

@@ -3,27 +3,17 @@
 //! refetch on an unknown kid without amplification, conditional requests, grace, outages and
 //! the stale limit. Loopback only; every server stops with its test.
 
+use jwk_testkit::registry::Fixture;
 use std::sync::{Arc, Mutex};
 
 use jwk_controllers::{LookupError, MissStats, Refresh};
 use jwk_core::{EcCurve, KeySpec, KidType, Usage};
-use jwk_registry::TargetConfig;
-use jwk_registry::store::MemoryStore;
 use jwk_registry::{
-    Actor, Clock, Command, JwkSetSpec, ManualClock, MasterKey, Outcome, RefreshPolicy, Registry,
-    RegistryConfig, RegistryError, SystemClock, UrlOptions,
+    Command, JwkSetSpec, Outcome, RefreshPolicy, RegistryConfig, RegistryError, UrlOptions,
 };
 use jwk_testkit::{HttpStub, respond};
 
 const P: &str = "gateway";
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// A new private P-256 signing key (ES256) with this kid.
 fn ec_key(kid: &str) -> jwk_core::Jwk {
@@ -121,48 +111,37 @@ impl Jwks {
     }
 }
 
-struct Fixture {
-    rt: tokio::runtime::Runtime,
-    reg: Arc<Registry>,
-    admin: Actor,
-    clock: Arc<ManualClock>,
+/// The shared fixture (loopback URLs allowed, the project `P`, the memory environment
+/// `prod`) and a refresh controller the test steps.
+struct F {
+    fixture: Fixture,
     refresh: Arc<Refresh>,
 }
 
-impl Fixture {
-    fn new() -> Fixture {
-        let rt = rt();
-        let clock = Arc::new(ManualClock::at_ms(SystemClock.now_ms()));
-        let reg = Arc::new(Registry::new(
-            Arc::new(MemoryStore::new()),
-            MasterKey::generate().unwrap(),
-            RegistryConfig {
+impl std::ops::Deref for F {
+    type Target = Fixture;
+
+    fn deref(&self) -> &Fixture {
+        &self.fixture
+    }
+}
+
+impl F {
+    fn new() -> F {
+        let fixture = Fixture::setup()
+            .config(RegistryConfig {
                 allow_private_networks: true,
-                clock: clock.clone(),
                 ..RegistryConfig::default()
-            },
-        ));
-        let token = reg.bootstrap().unwrap();
-        let admin = reg.authenticate(&token).unwrap();
-        let refresh = Arc::new(Refresh::new(reg.clone()));
-        let f = Fixture {
-            rt,
-            reg,
-            admin,
-            clock,
-            refresh,
-        };
-        f.run(Command::CreateProject { name: P.into() }).unwrap();
-        f.run(Command::CreateEnvironment {
-            name: "prod".into(),
-            target: TargetConfig::Memory,
-        })
-        .unwrap();
-        f
+            })
+            .project(P)
+            .memory("prod")
+            .build();
+        let refresh = Arc::new(Refresh::new(fixture.reg.clone()));
+        F { fixture, refresh }
     }
 
     fn run(&self, command: Command) -> Result<Outcome, RegistryError> {
-        self.rt.block_on(self.reg.apply(&self.admin, command))
+        self.admin(command)
     }
 
     fn create(&self, name: &str, url: String, policy: RefreshPolicy) -> Outcome {
@@ -219,7 +198,7 @@ fn quick() -> RefreshPolicy {
 
 #[test]
 fn a_new_kid_is_found_after_exactly_one_refetch_and_random_kids_do_not_amplify() {
-    let f = Fixture::new();
+    let f = F::new();
     let (k1, k2) = (public_key("k1"), public_key("k2"));
     let server = Jwks::start(&[&k1], &["Cache-Control: max-age=3600"]);
     let created = f.create("idp", server.stub.url("/jwks"), quick());
@@ -268,7 +247,7 @@ fn a_new_kid_is_found_after_exactly_one_refetch_and_random_kids_do_not_amplify()
 
 #[test]
 fn concurrent_misses_outside_the_cooldown_cause_one_request() {
-    let f = Fixture::new();
+    let f = F::new();
     let server = Jwks::start(&[&public_key("k1")], &["Cache-Control: max-age=3600"]);
     f.create("idp", server.stub.url("/jwks"), quick());
     f.follow();
@@ -296,7 +275,7 @@ fn concurrent_misses_outside_the_cooldown_cause_one_request() {
 
 #[test]
 fn conditional_refreshes_grace_for_vanished_keys_and_the_status() {
-    let f = Fixture::new();
+    let f = F::new();
     let (k1, k2) = (public_key("k1"), public_key("k2"));
     let server = Jwks::start(&[&k1], &["ETag: \"v1\"", "Cache-Control: max-age=120"]);
     f.create(
@@ -340,7 +319,7 @@ fn conditional_refreshes_grace_for_vanished_keys_and_the_status() {
 
 #[test]
 fn malformed_and_symmetric_keys_are_skipped_and_reported() {
-    let f = Fixture::new();
+    let f = F::new();
     let good = public_key("good");
     let server = Jwks::start(
         &[
@@ -387,7 +366,7 @@ fn malformed_and_symmetric_keys_are_skipped_and_reported() {
 
 #[test]
 fn an_outage_keeps_the_last_good_set_until_the_stale_limit_then_withdraws_it() {
-    let f = Fixture::new();
+    let f = F::new();
     let server = Jwks::start(&[&public_key("k1")], &[]);
     let url = server.stub.url("/jwks");
     f.create(
@@ -441,7 +420,7 @@ fn an_outage_keeps_the_last_good_set_until_the_stale_limit_then_withdraws_it() {
 
 #[test]
 fn sets_are_checked_named_uniquely_updated_and_deleted() {
-    let f = Fixture::new();
+    let f = F::new();
     let server = Jwks::start(&[&public_key("k1")], &[]);
     let url = server.stub.url("/jwks");
     f.create("idp", url.clone(), quick());
@@ -505,7 +484,7 @@ fn sets_are_checked_named_uniquely_updated_and_deleted() {
 
 #[test]
 fn the_follower_refreshes_ahead_of_the_servers_max_age() {
-    let f = Fixture::new();
+    let f = F::new();
     let (k1, k2) = (public_key("k1"), public_key("k2"));
     let server = Jwks::start(&[&k1], &["Cache-Control: max-age=1"]);
     f.create("idp", server.stub.url("/jwks"), quick());
@@ -527,7 +506,7 @@ fn the_follower_refreshes_ahead_of_the_servers_max_age() {
 }
 
 /// Ticks the clock a second at a time (at most `seconds` times) until `check` holds.
-fn until(f: &Fixture, what: &str, seconds: u64, check: impl Fn() -> bool) {
+fn until(f: &F, what: &str, seconds: u64, check: impl Fn() -> bool) {
     for _ in 0..seconds {
         if check() {
             return;
@@ -539,7 +518,7 @@ fn until(f: &Fixture, what: &str, seconds: u64, check: impl Fn() -> bool) {
 
 #[test]
 fn a_followed_url_jwk_takes_its_new_key_and_is_withdrawn_past_the_stale_limit() {
-    let f = Fixture::new();
+    let f = F::new();
     let (a, b) = (public_key("k1"), public_key("k1"));
     let server = Jwks::start(&[&a], &["Cache-Control: max-age=1"]);
     let policy = RefreshPolicy {
@@ -621,7 +600,7 @@ fn a_followed_url_jwk_takes_its_new_key_and_is_withdrawn_past_the_stale_limit() 
 #[test]
 fn tokens_verify_with_live_keys_and_a_rotated_kid_is_refetched_once() {
     use jwk_registry::verify::{Verifier, VerifyError};
-    let f = Fixture::new();
+    let f = F::new();
     let (k1, sign1) = signer("k1");
     let (k2, sign2) = signer("k2");
     let public = |j: &jwk_core::Jwk| j.to_public_json().unwrap();

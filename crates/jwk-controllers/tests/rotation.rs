@@ -3,22 +3,20 @@
 //! that withholds its receipt holds the promotion back), the replaced JWK retired for the
 //! overlap and then deleted; several nodes and a restart.
 
+use jwk_testkit::registry::{Fixture, T0};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use jwk_controllers::Rotation;
 use jwk_core::{EcCurve, KeySpec, Usage};
-use jwk_registry::TargetConfig;
 use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
-use jwk_registry::store::{MemoryStore, Store};
+use jwk_registry::store::Store;
 use jwk_registry::{
-    Actor, Command, DeployTarget, KeyState, ManualClock, MasterKey, Outcome, Registry,
-    RegistryConfig, RegistryError, RotationPolicy, RotationView, RotationWait, Slot,
+    Command, DeployTarget, KeyState, Outcome, Registry, RegistryError, RotationPolicy,
+    RotationView, RotationWait, Slot,
 };
 
 const P: &str = "p";
-/// 2030-01-01T00:00:00Z.
-const T0: i64 = 1_893_456_000;
 
 /// A gateway that, while held, refuses deployments (so it gives no receipt).
 #[derive(Default)]
@@ -62,16 +60,9 @@ struct Node {
     rotation: Arc<Rotation>,
 }
 
-fn node(store: &Arc<MemoryStore>, clock: &Arc<ManualClock>) -> Node {
-    let reg = Arc::new(Registry::new(
-        store.clone() as Arc<dyn Store>,
-        MasterKey::from_bytes([7; 32]),
-        RegistryConfig {
-            clock: clock.clone(),
-            ..RegistryConfig::default()
-        },
-    ));
-    let gateway = Arc::new(Gateway::default());
+/// A node: a registry of its own over the fixture's store, its gateway `edge`, and its
+/// rotation controller.
+fn node_of(reg: Arc<Registry>, gateway: Arc<Gateway>) -> Node {
     reg.register_target("edge", gateway.clone());
     let rotation = Arc::new(Rotation::new(reg.clone()));
     Node {
@@ -81,12 +72,23 @@ fn node(store: &Arc<MemoryStore>, clock: &Arc<ManualClock>) -> Node {
     }
 }
 
+/// Another node of the fixture's registry.
+fn node(f: &Fixture) -> Node {
+    node_of(f.node(), Arc::new(Gateway::default()))
+}
+
+/// The shared fixture, and its registry as node `a`.
 struct F {
-    rt: tokio::runtime::Runtime,
-    store: Arc<MemoryStore>,
-    clock: Arc<ManualClock>,
+    fixture: Fixture,
     a: Node,
-    admin: Actor,
+}
+
+impl std::ops::Deref for F {
+    type Target = Fixture;
+
+    fn deref(&self) -> &Fixture {
+        &self.fixture
+    }
 }
 
 impl F {
@@ -142,34 +144,16 @@ impl F {
 }
 
 fn fixture() -> F {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(ManualClock::at_secs(T0));
-    let a = node(&store, &clock);
-    let admin = a.reg.authenticate(&a.reg.bootstrap().unwrap()).unwrap();
-    let f = F {
-        rt,
-        store,
-        clock,
-        a,
-        admin,
-    };
-    f.run(Command::CreateProject { name: P.into() }).unwrap();
-    for (name, target) in [
-        ("prod", TargetConfig::Memory),
-        ("edge", TargetConfig::Custom),
-    ] {
-        f.run(Command::CreateEnvironment {
-            name: name.into(),
-            target,
-        })
-        .unwrap();
-    }
-    f.run(Command::CreateCredential {
-        project: P.into(),
-        username: "u".into(),
-    })
-    .unwrap();
+    let gateway = Arc::new(Gateway::default());
+    let fixture = Fixture::setup()
+        .at_secs(T0)
+        .project(P)
+        .memory("prod")
+        .target("edge", gateway.clone())
+        .credential(P, "u")
+        .build();
+    let a = node_of(fixture.reg.clone(), gateway);
+    let f = F { fixture, a };
     f.run(Command::SetSlotRotation {
         project: P.into(),
         username: "u".into(),
@@ -317,7 +301,7 @@ fn a_whole_cycle_waits_for_every_receipt_then_promotes_retires_and_removes() {
 #[test]
 fn two_nodes_make_one_key_and_a_schedule_missed_while_down_runs_at_start() {
     let f = fixture();
-    let b = node(&f.store, &f.clock);
+    let b = node(&f);
     // Both nodes act at every step: one key per step. The gateway answers at once, so the
     // promotion is due at 1000 (served since 800, cached by 900).
     for dt in [0, 800, 1000] {
@@ -350,7 +334,7 @@ fn two_nodes_make_one_key_and_a_schedule_missed_while_down_runs_at_start() {
     // and promoted: the next key is published at once, and promoted once consumers' caches
     // had their time.
     drop(b);
-    let c = node(&f.store, &f.clock);
+    let c = node(&f);
     f.clock.set_ms((due + 5000) * 1000);
     f.rt.block_on(c.reg.refresh_local()).unwrap();
     assert_eq!(

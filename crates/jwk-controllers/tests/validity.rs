@@ -1,22 +1,17 @@
 //! The validity controller: a key is withdrawn everywhere when its `exp` comes, with no change
 //! in the store; on a manual clock, a pass after the bound redeploys every environment.
 
+use jwk_testkit::registry::{Fixture, Setup, T0};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use jwk_controllers::{Settings, Validity};
 use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
-use jwk_registry::store::MemoryStore;
-use jwk_registry::{
-    Command, DeployTarget, ManualClock, MasterKey, NewJwk, Registry, RegistryConfig, Source,
-    TargetConfig, ValidityStatus,
-};
+use jwk_registry::{Command, DeployTarget, NewJwk, Source, ValidityStatus};
 
 const P: &str = "p";
 const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
 const EC_THUMBPRINT: &str = "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s";
-/// 2030-01-01T00:00:00Z.
-const T0: i64 = 1_893_456_000;
 
 /// Counts its deployments and keeps the thumbprints of the last one.
 #[derive(Default)]
@@ -49,53 +44,27 @@ fn paste() -> NewJwk {
     )
 }
 
-/// A registry on `config` with a memory environment `prod` and a host target `edge`.
-fn registry(
-    rt: &tokio::runtime::Runtime,
-    config: RegistryConfig,
-) -> (Arc<Registry>, jwk_registry::Actor, Arc<Recording>) {
-    let reg = Arc::new(Registry::new(
-        Arc::new(MemoryStore::new()),
-        MasterKey::generate().unwrap(),
-        config,
-    ));
-    let admin = reg.authenticate(&reg.bootstrap().unwrap()).unwrap();
+/// The project `P`, the memory environment `prod` and the host target `edge`.
+fn fixture(setup: Setup) -> (Fixture, Arc<Recording>) {
     let edge = Arc::new(Recording::default());
-    reg.register_target("edge", edge.clone());
-    let run = |c: Command| rt.block_on(reg.apply(&admin, c)).unwrap();
-    run(Command::CreateProject { name: P.into() });
-    for (name, target) in [
-        ("prod", TargetConfig::Memory),
-        ("edge", TargetConfig::Custom),
-    ] {
-        run(Command::CreateEnvironment {
-            name: name.into(),
-            target,
-        });
-    }
-    (reg, admin, edge)
+    let f = setup
+        .project(P)
+        .memory("prod")
+        .target("edge", edge.clone())
+        .build();
+    (f, edge)
 }
 
 /// On a manual clock: a pass before the bound changes nothing and says when it comes; a pass
 /// after it withdraws the key from the node-local resolver and from the host's target.
 #[test]
 fn a_pass_after_a_keys_exp_redeploys_every_environment() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let clock = Arc::new(ManualClock::at_secs(T0));
-    let (reg, admin, edge) = registry(
-        &rt,
-        RegistryConfig {
-            clock: clock.clone(),
-            ..RegistryConfig::default()
-        },
-    );
-    rt.block_on(reg.apply(
-        &admin,
-        Command::CreateJwk {
-            project: P.into(),
-            jwk: paste().validity(None, Some(T0 + 60)),
-        },
-    ))
+    let (f, edge) = fixture(Fixture::setup().at_secs(T0));
+    let (rt, reg, clock) = (&f.rt, &f.reg, &f.clock);
+    f.admin(Command::CreateJwk {
+        project: P.into(),
+        jwk: paste().validity(None, Some(T0 + 60)),
+    })
     .unwrap();
     let validity = Validity::new(reg.clone());
     let wait = rt.block_on(validity.run_once()).unwrap();
@@ -118,9 +87,10 @@ fn a_pass_after_a_keys_exp_redeploys_every_environment() {
 /// controller redeploys at a JWK's exp with no change in the store.
 #[test]
 fn the_validity_controller_withdraws_a_key_when_its_exp_comes() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (reg, admin, edge) = registry(&rt, RegistryConfig::default());
-    let run = |c: Command| rt.block_on(reg.apply(&admin, c)).unwrap();
+    // The registry on the system's clock: the controllers wait for it in real time.
+    let (f, edge) = fixture(Fixture::setup().system_clock());
+    let (rt, reg, admin) = (&f.rt, &f.reg, &f.admin);
+    let run = |c: Command| f.admin(c).unwrap();
     let _controllers = jwk_controllers::start(reg.clone(), rt.handle(), Settings::default());
     let exp = reg.now_secs() + 2;
     run(Command::CreateJwk {
@@ -140,7 +110,7 @@ fn the_validity_controller_withdraws_a_key_when_its_exp_comes() {
     assert!(r.by_kid("ec1").is_none());
     assert!(edge.last.lock().unwrap().is_empty());
     assert_eq!(
-        reg.get_jwk(&admin, P, "k", false).unwrap().validity,
+        reg.get_jwk(admin, P, "k", false).unwrap().validity,
         ValidityStatus::Expired
     );
 }

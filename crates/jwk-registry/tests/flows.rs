@@ -14,35 +14,27 @@ use jwk_registry::{
     NewJwk, NewKey, NewKeystore, Outcome, Pending, Registry, RegistryConfig, RegistryError, Slot,
     Source, UrlOptions,
 };
+use jwk_testkit::registry::Fixture;
 use jwk_testkit::{openssl, read, temp_dir};
 
 const P: &str = "MyProject";
 const OCT: &str = r#"{"kty":"oct","kid":"k1","k":"GawgguFyGrWKav7AX4VKUg"}"#;
 const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","d":"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"}"#;
 
-struct Fixture {
-    reg: Arc<Registry>,
-    admin: Actor,
-    store: Arc<MemoryStore>,
-}
-
 fn fixture() -> Fixture {
     fixture_with(RegistryConfig::default())
 }
 
+/// The project `P` and two memory environments, `production` and `staging`, on the system
+/// clock (certificates are made as the tests go).
 fn fixture_with(config: RegistryConfig) -> Fixture {
-    let store = Arc::new(MemoryStore::new());
-    let reg = Arc::new(Registry::new(
-        store.clone(),
-        MasterKey::generate().unwrap(),
-        config,
-    ));
-    let token = reg.bootstrap().unwrap();
-    let admin = reg.authenticate(&token).unwrap();
-    run(&reg, &admin, project(P)).unwrap();
-    run(&reg, &admin, memory("production")).unwrap();
-    run(&reg, &admin, memory("staging")).unwrap();
-    Fixture { reg, admin, store }
+    Fixture::setup()
+        .system_clock()
+        .config(config)
+        .project(P)
+        .memory("production")
+        .memory("staging")
+        .build()
 }
 
 /// Applies a command through the registry's one entry point.
@@ -50,24 +42,8 @@ fn run(reg: &Arc<Registry>, actor: &Actor, command: Command) -> Result<Outcome, 
     rt().block_on(reg.apply(actor, command))
 }
 
-impl Fixture {
-    /// Applies a command for `actor`.
-    fn run(&self, actor: &Actor, command: Command) -> Result<Outcome, RegistryError> {
-        run(&self.reg, actor, command)
-    }
-
-    /// Applies a command for the admin user.
-    fn admin(&self, command: Command) -> Result<Outcome, RegistryError> {
-        self.run(&self.admin, command)
-    }
-}
-
 fn project(name: &str) -> Command {
     Command::CreateProject { name: name.into() }
-}
-
-fn memory(name: &str) -> Command {
-    environment(name, TargetConfig::Memory)
 }
 
 fn environment(name: &str, target: TargetConfig) -> Command {

@@ -1,14 +1,10 @@
 //! A JWK's history: the audit entries about it, kept with it through renames, bounded, and
 //! gone with it (the global audit log keeps them all).
 
-use std::sync::Arc;
+use jwk_testkit::registry::Fixture;
 
-use jwk_registry::TargetConfig;
 use jwk_registry::store::{MemoryStore, Store};
-use jwk_registry::{
-    Command, JwkUpdate, KeyState, MAX_JWK_HISTORY, MasterKey, NewJwk, Registry, RegistryConfig,
-    Source,
-};
+use jwk_registry::{Command, JwkUpdate, KeyState, MAX_JWK_HISTORY, NewJwk, Source};
 
 const P: &str = "p";
 const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
@@ -19,20 +15,9 @@ fn count(store: &MemoryStore, prefix: &str) -> usize {
 
 #[test]
 fn a_history_follows_renames_keeps_its_last_entries_and_goes_with_the_jwk() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let store = Arc::new(MemoryStore::new());
-    let reg = Arc::new(Registry::new(
-        store.clone(),
-        MasterKey::generate().unwrap(),
-        RegistryConfig::default(),
-    ));
-    let admin = reg.authenticate(&reg.bootstrap().unwrap()).unwrap();
-    let run = |command: Command| rt.block_on(reg.apply(&admin, command)).unwrap();
-    run(Command::CreateProject { name: P.into() });
-    run(Command::CreateEnvironment {
-        name: "prod".into(),
-        target: TargetConfig::Memory,
-    });
+    let f = Fixture::setup().project(P).memory("prod").build();
+    let (reg, admin, store) = (&f.reg, &f.admin, &f.store);
+    let run = |command: Command| f.admin(command).unwrap();
     run(Command::CreateJwk {
         project: P.into(),
         jwk: NewJwk::new(
@@ -52,7 +37,7 @@ fn a_history_follows_renames_keeps_its_last_entries_and_goes_with_the_jwk() {
         },
     });
     let seen = |limit: usize| {
-        let page = reg.jwk_history(&admin, P, "renamed", limit).unwrap();
+        let page = reg.jwk_history(admin, P, "renamed", limit).unwrap();
         let entries: Vec<(String, String, String)> = page
             .entries
             .into_iter()
@@ -84,7 +69,7 @@ fn a_history_follows_renames_keeps_its_last_entries_and_goes_with_the_jwk() {
             state,
         });
     }
-    assert_eq!(count(&store, "jwkhist/"), MAX_JWK_HISTORY);
+    assert_eq!(count(store, "jwkhist/"), MAX_JWK_HISTORY);
     let (newest, more) = seen(100);
     assert_eq!((newest.len(), more), (100, true));
     // The last change (an even count of toggles ends retired → active … → retired here).
@@ -94,7 +79,7 @@ fn a_history_follows_renames_keeps_its_last_entries_and_goes_with_the_jwk() {
     // Refused page sizes.
     for limit in [0, 101] {
         assert_eq!(
-            reg.jwk_history(&admin, P, "renamed", limit)
+            reg.jwk_history(admin, P, "renamed", limit)
                 .unwrap_err()
                 .to_string(),
             "limit must be between 1 and 100!"
@@ -106,10 +91,10 @@ fn a_history_follows_renames_keeps_its_last_entries_and_goes_with_the_jwk() {
         project: P.into(),
         name: "renamed".into(),
     });
-    assert_eq!(count(&store, "jwkhist/"), 0);
-    assert!(count(&store, "audit/") >= changes + 3);
+    assert_eq!(count(store, "jwkhist/"), 0);
+    assert!(count(store, "audit/") >= changes + 3);
     assert_eq!(
-        reg.jwk_history(&admin, P, "renamed", 20)
+        reg.jwk_history(admin, P, "renamed", 20)
             .unwrap_err()
             .to_string(),
         "JWK (name: renamed) is not found!"

@@ -1,25 +1,28 @@
 //! Credential slots with a next JWK: published ahead, promoted in one transaction (the old
 //! JWK retired for an overlap), racing promotions.
 
+use jwk_testkit::registry::Fixture;
 use std::sync::Arc;
 
 use jwk_core::{EcCurve, KeySpec, Usage};
-use jwk_registry::TargetConfig;
 use jwk_registry::perm::{IDENTITY_DEPLOY, IDENTITY_MANAGE};
-use jwk_registry::store::MemoryStore;
 use jwk_registry::{
-    Actor, Command, KeyState, ManualClock, MasterKey, NewJwk, Outcome, Registry, RegistryConfig,
-    RegistryError, Slot, Source, Validity, ValidityStatus,
+    Actor, Command, KeyState, NewJwk, Outcome, RegistryError, Slot, Source, Validity,
+    ValidityStatus,
 };
 
 const P: &str = "p";
 const T0: i64 = 1_893_456_000;
 
-struct F {
-    rt: tokio::runtime::Runtime,
-    reg: Arc<Registry>,
-    admin: Actor,
-    clock: Arc<ManualClock>,
+/// The shared fixture, and the slots of credential `u`.
+struct F(Fixture);
+
+impl std::ops::Deref for F {
+    type Target = Fixture;
+
+    fn deref(&self) -> &Fixture {
+        &self.0
+    }
 }
 
 impl F {
@@ -106,35 +109,12 @@ impl F {
 }
 
 fn fixture() -> F {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let clock = Arc::new(ManualClock::at_secs(T0));
-    let reg = Arc::new(Registry::new(
-        Arc::new(MemoryStore::new()),
-        MasterKey::generate().unwrap(),
-        RegistryConfig {
-            clock: clock.clone(),
-            ..RegistryConfig::default()
-        },
-    ));
-    let admin = reg.authenticate(&reg.bootstrap().unwrap()).unwrap();
-    let f = F {
-        rt,
-        reg,
-        admin,
-        clock,
-    };
-    f.run(Command::CreateProject { name: P.into() }).unwrap();
-    f.run(Command::CreateEnvironment {
-        name: "prod".into(),
-        target: TargetConfig::Memory,
-    })
-    .unwrap();
-    f.run(Command::CreateCredential {
-        project: P.into(),
-        username: "u".into(),
-    })
-    .unwrap();
-    f
+    F(Fixture::setup()
+        .at_secs(T0)
+        .project(P)
+        .memory("prod")
+        .credential(P, "u")
+        .build())
 }
 
 #[test]

@@ -1,30 +1,26 @@
 //! JWK states: what the resolver and the public JWKS serve in each, and how a state change
 //! goes through permissions, approval and deployment.
 
-use std::sync::Arc;
+use jwk_testkit::registry::Fixture;
 
-use jwk_registry::TargetConfig;
 use jwk_registry::perm::{SECRETS_MANAGE, SECRETS_VIEW};
-use jwk_registry::store::MemoryStore;
-use jwk_registry::{
-    Actor, Command, KeyState, MasterKey, NewJwk, Outcome, Registry, RegistryConfig, RegistryError,
-    Slot, Source,
-};
+use jwk_registry::{Actor, Command, KeyState, NewJwk, Outcome, RegistryError, Slot, Source};
 
 const P: &str = "p";
 const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
 
-struct F {
-    rt: tokio::runtime::Runtime,
-    reg: Arc<Registry>,
-    admin: Actor,
+/// The shared fixture, and the state changes of the JWK `k`.
+struct F(Fixture);
+
+impl std::ops::Deref for F {
+    type Target = Fixture;
+
+    fn deref(&self) -> &Fixture {
+        &self.0
+    }
 }
 
 impl F {
-    fn run(&self, actor: &Actor, command: Command) -> Result<Outcome, RegistryError> {
-        self.rt.block_on(self.reg.apply(actor, command))
-    }
-
     fn state(&self, actor: &Actor, state: KeyState) -> Result<Outcome, RegistryError> {
         self.run(
             actor,
@@ -37,26 +33,10 @@ impl F {
     }
 }
 
+/// The JWK `k` in the validation slot of credential `v` and the encryption slot of `e`.
 fn fixture() -> F {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let reg = Arc::new(Registry::new(
-        Arc::new(MemoryStore::new()),
-        MasterKey::generate().unwrap(),
-        RegistryConfig::default(),
-    ));
-    let admin = reg.authenticate(&reg.bootstrap().unwrap()).unwrap();
-    let f = F { rt, reg, admin };
+    let f = F(Fixture::setup().project(P).memory("prod").build());
     let a = f.admin.clone();
-    f.run(&a, Command::CreateProject { name: P.into() })
-        .unwrap();
-    f.run(
-        &a,
-        Command::CreateEnvironment {
-            name: "prod".into(),
-            target: TargetConfig::Memory,
-        },
-    )
-    .unwrap();
     f.run(
         &a,
         Command::CreateJwk {

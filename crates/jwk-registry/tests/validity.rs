@@ -6,13 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use jwk_core::Usage;
 
-use jwk_registry::TargetConfig;
 use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
-use jwk_registry::store::MemoryStore;
 use jwk_registry::{
-    Actor, Command, DeployTarget, ManualClock, MasterKey, NewCertificate, NewJwk, Outcome,
-    Registry, RegistryConfig, RegistryError, Source, Validity, ValidityStatus,
+    Command, DeployTarget, NewCertificate, NewJwk, Outcome, RegistryError, Source, Validity,
+    ValidityStatus,
 };
+use jwk_testkit::registry::Fixture;
 
 const P: &str = "p";
 const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
@@ -41,12 +40,18 @@ impl DeployTarget for Recording {
     }
 }
 
+/// The shared fixture, and the host target `edge` it deploys to.
 struct F {
-    rt: tokio::runtime::Runtime,
-    reg: Arc<Registry>,
-    admin: Actor,
-    clock: Arc<ManualClock>,
+    fixture: Fixture,
     edge: Arc<Recording>,
+}
+
+impl std::ops::Deref for F {
+    type Target = Fixture;
+
+    fn deref(&self) -> &Fixture {
+        &self.fixture
+    }
 }
 
 impl F {
@@ -95,42 +100,20 @@ fn paste() -> NewJwk {
     )
 }
 
-fn fixture_with(clock: Arc<ManualClock>) -> F {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let reg = Arc::new(Registry::new(
-        Arc::new(MemoryStore::new()),
-        MasterKey::generate().unwrap(),
-        RegistryConfig {
-            clock: clock.clone(),
-            ..RegistryConfig::default()
-        },
-    ));
-    let admin = reg.authenticate(&reg.bootstrap().unwrap()).unwrap();
+/// The clock at `secs`; the memory environment `prod` and the host target `edge`.
+fn fixture_at(secs: i64) -> F {
     let edge = Arc::new(Recording::default());
-    reg.register_target("edge", edge.clone());
-    let f = F {
-        rt,
-        reg,
-        admin,
-        clock,
-        edge,
-    };
-    f.run(Command::CreateProject { name: P.into() }).unwrap();
-    for (name, target) in [
-        ("prod", TargetConfig::Memory),
-        ("edge", TargetConfig::Custom),
-    ] {
-        f.run(Command::CreateEnvironment {
-            name: name.into(),
-            target,
-        })
-        .unwrap();
-    }
-    f
+    let fixture = Fixture::setup()
+        .at_secs(secs)
+        .project(P)
+        .memory("prod")
+        .target("edge", edge.clone())
+        .build();
+    F { fixture, edge }
 }
 
 fn fixture() -> F {
-    fixture_with(Arc::new(ManualClock::at_secs(T0)))
+    fixture_at(T0)
 }
 
 #[test]
@@ -263,7 +246,7 @@ fn validity_is_set_and_cleared_as_a_change_and_checked() {
 fn a_jwk_from_a_certificate_takes_the_certificates_validity() {
     // p256-cert.pem: notBefore 2026-11-23T12:37:32Z, notAfter 2126-10-30T12:37:32Z.
     let (not_before, not_after) = (1_795_437_452, 4_949_037_452);
-    let f = fixture_with(Arc::new(ManualClock::at_secs(not_before - 10)));
+    let f = fixture_at(not_before - 10);
     let pem = std::fs::read_to_string(
         jwk_testkit::workspace_root().join("testdata/samples/p256-cert.pem"),
     )

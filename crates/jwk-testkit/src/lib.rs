@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod crash;
 pub mod pkcs12_build;
 pub mod postgres;
+pub mod registry;
 
 pub use tempfile::TempDir;
 
