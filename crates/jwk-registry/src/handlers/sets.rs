@@ -541,10 +541,15 @@ fn record_jwk(
             report.not_modified = parsed.fresh.is_none();
             let was_withdrawn = status.withdrawn;
             let fresh = parsed.fresh;
-            // Whether a copy's key changed, and the sealed form of each new key (sealed once:
-            // copies of the same key must stay equal, or the JWK would show as pending).
+            // Whether a copy's key changed, and the sealed form of each key (sealed once, or
+            // taken from the copy that holds it already: copies of the same key must stay
+            // equal, or the JWK would show as pending).
             let changed = std::cell::Cell::new(false);
-            let sealed: std::cell::RefCell<Vec<(String, String)>> = Default::default();
+            let mut known = vec![(ctx.open(&rec)?.to_json(), rec.sealed_jwk.clone())];
+            if let Some((approved, _)) = ctx.load::<JwkRec>(&keys::approved(&key))? {
+                known.push((ctx.open(&approved)?.to_json(), approved.sealed_jwk));
+            }
+            let sealed = std::cell::RefCell::new(known);
             let (patched, _) = ctx.change_served(Txn::new(), &key, (rec, rev), |r| {
                 if let Some((jwk, kids)) = &fresh {
                     let old = r.open(ctx.key)?;
