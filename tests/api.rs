@@ -1125,6 +1125,49 @@ fn a_change_by_a_user_who_may_not_deploy_is_served_only_once_approved() {
     let (_, item) = s.call("GET", &format!("{jwks}bobs/"), Some(&bob), None);
     assert_eq!(item["resultItem"]["deployed"], json!(true));
     assert!(item["resultItem"].get("pending").is_none());
+
+    // Bob retires it (pending); the admin's own change of the JWK approves that too, and the
+    // answer names it.
+    let retire = json!({"state": "retired"}).to_string();
+    let (status, _) = s.call(
+        "PUT",
+        &format!("{jwks}bobs/state/"),
+        Some(&bob),
+        Some(&retire),
+    );
+    assert_eq!(status, 200);
+    let describe = json!({"description": "reviewed"}).to_string();
+    let (status, body) = s.call(
+        "PUT",
+        &format!("{jwks}bobs/"),
+        Some(&admin),
+        Some(&describe),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["approvedEdits"],
+        json!([{"type": "JWK", "project": "MyProject", "name": "bobs", "pending": "changed"}])
+    );
+    assert_eq!(
+        body["deploymentResult"],
+        deployed(&["production", "staging"])["deploymentResult"]
+    );
+    let (_, item) = s.call("GET", &format!("{jwks}bobs/"), Some(&admin), None);
+    assert_eq!(
+        (
+            &item["resultItem"]["state"],
+            &item["resultItem"]["deployed"]
+        ),
+        (&json!("retired"), &json!(true))
+    );
+    // A change that approves nothing says nothing of it.
+    let (_, body) = s.call(
+        "PUT",
+        &format!("{jwks}bobs/"),
+        Some(&admin),
+        Some(&describe),
+    );
+    assert!(body.get("approvedEdits").is_none(), "{body}");
 }
 
 /// JWK names that are routes under `…/jwks/` are refused at create and rename; names that

@@ -29,13 +29,13 @@ pub(crate) async fn apply(
 pub(crate) fn changed(outcome: &Outcome) -> ApiResult {
     ok_json(&Success {
         resync_result: outcome.resync.as_ref(),
-        deployment_result: outcome.deployment.as_ref(),
-        ..Success::default()
+        ..Success::of(outcome)
     })
 }
 
 /// `{"success":true}` with what a change has to say: a re-sync's `resyncResult`, a replaced
-/// secret's `rotatedJwks`, a deleted one's `detachedJwks`, and the `deploymentResult`.
+/// secret's `rotatedJwks`, a deleted one's `detachedJwks`, the pending edits of other users
+/// it approved (`approvedEdits`), and the `deploymentResult`.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Success<'a> {
@@ -47,7 +47,20 @@ pub(crate) struct Success<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) detached_jwks: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) approved_edits: Option<&'a [jwk_registry::ApprovedEdit]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) deployment_result: Option<&'a jwk_registry::DeploymentResult>,
+}
+
+impl<'a> Success<'a> {
+    /// The body of a change's `outcome`: its deployment and the edits it approved.
+    pub(crate) fn of(outcome: &'a Outcome) -> Success<'a> {
+        Success {
+            approved_edits: (!outcome.approved.is_empty()).then_some(&outcome.approved[..]),
+            deployment_result: outcome.deployment.as_ref(),
+            ..Success::default()
+        }
+    }
 }
 
 impl Default for Success<'_> {
@@ -57,6 +70,7 @@ impl Default for Success<'_> {
             resync_result: None,
             rotated_jwks: None,
             detached_jwks: None,
+            approved_edits: None,
             deployment_result: None,
         }
     }

@@ -188,7 +188,7 @@ pub(crate) async fn delete_secret(
     let outcome = apply(&s, &a, command).await?;
     ok_json(&Success {
         detached_jwks: Some(&outcome.detached),
-        ..Success::default()
+        ..Success::of(&outcome)
     })
 }
 
@@ -196,8 +196,7 @@ pub(crate) async fn delete_secret(
 pub(crate) fn rotated(outcome: &Outcome) -> ApiResult {
     ok_json(&Success {
         rotated_jwks: Some(&outcome.rotated),
-        deployment_result: outcome.deployment.as_ref(),
-        ..Success::default()
+        ..Success::of(outcome)
     })
 }
 
