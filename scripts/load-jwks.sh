@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 cargo build --release --bin jwkd
+# shellcheck source=scripts/target-dir.sh
+source scripts/target-dir.sh
 dir=$(mktemp -d)
-./target/release/jwkd --data-dir "$dir" serve --listen 127.0.0.1:18091 >/dev/null 2>&1 &
+"$TARGET/release/jwkd" --data-dir "$dir" serve --listen 127.0.0.1:18091 >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid; rm -rf "$dir"' EXIT
 for _ in $(seq 1 50); do [ -s "$dir/admin-token" ] && break; sleep 0.1; done

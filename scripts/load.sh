@@ -10,6 +10,8 @@ scheme=http
 curl_tls=()
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release --bin jwkd
+# shellcheck source=scripts/target-dir.sh
+source scripts/target-dir.sh
 dir=$(mktemp -d)
 if [ "${1:-}" = --tls ]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/tls.key" \
@@ -18,7 +20,7 @@ if [ "${1:-}" = --tls ]; then
   scheme=https
   curl_tls=(--cacert "$dir/tls.pem")
 fi
-./target/release/jwkd --data-dir "$dir" serve --listen 127.0.0.1:18090 "${tls[@]}" >/dev/null 2>&1 &
+"$TARGET/release/jwkd" --data-dir "$dir" serve --listen 127.0.0.1:18090 "${tls[@]}" >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid; rm -rf "$dir"' EXIT
 sleep 2

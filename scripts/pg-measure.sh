@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 cargo build --release --bin jwkd --example propagation
+# shellcheck source=scripts/target-dir.sh
+source scripts/target-dir.sh
 # shellcheck source=scripts/pg.sh
 source scripts/pg.sh
 pg_start
@@ -26,10 +28,10 @@ trap cleanup EXIT
 
 echo "== propagation"
 psql_ "CREATE DATABASE propagation"
-./target/release/examples/propagation "$base/propagation" 1000
+"$TARGET/release/examples/propagation" "$base/propagation" 1000
 
 node() { # node DATA_DIR PORT DB
-  ./target/release/jwkd --data-dir "$1" --postgres "$base/$3" serve --listen "127.0.0.1:$2" >/dev/null 2>&1 &
+  "$TARGET/release/jwkd" --data-dir "$1" --postgres "$base/$3" serve --listen "127.0.0.1:$2" >/dev/null 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$2/healthz" >/dev/null && return 0

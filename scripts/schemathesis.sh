@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Schemathesis (`--checks all`, bounded in time) against a throw-away jwkd on loopback,
 # testing the served OpenAPI document against what the server answers. Installs python3-venv
-# when missing and Schemathesis (pinned) in a venv under target/.
+# when missing and Schemathesis (pinned) in a venv under cargo's target directory.
 #   scripts/schemathesis.sh [seconds]   (default 120)
 # The run is reproducible: a fixed seed (JWK_SCHEMATHESIS_SEED; set it to "random" to explore
 # new cases, as a change of the API or the document deserves, for minutes).
@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 budget="${1:-120}"
 version=4.32.5
-venv=target/schemathesis-venv
+# shellcheck source=scripts/target-dir.sh
+source scripts/target-dir.sh
+venv=$TARGET/schemathesis-venv
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -35,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-target/debug/jwkd serve --data-dir "$work/data" --listen 127.0.0.1:0 \
+"$TARGET/debug/jwkd" serve --data-dir "$work/data" --listen 127.0.0.1:0 \
   >"$work/stdout" 2>"$work/stderr" &
 jwkd_pid=$!
 base=

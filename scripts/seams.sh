@@ -29,4 +29,6 @@ refuse jwk-engine --no-default-features -- \
 for adapter in jwk-store-sled jwk-store-redb jwk-store-postgres; do
   refuse "$adapter" -- jwk-registry jwk-core jwk-fetch aes-gcm ureq
 done
+# No import circle between the registry's modules (the check proves first that it finds one).
+python3 scripts/modules.py --self-test || status=1
 exit "$status"
