@@ -74,12 +74,19 @@ pub(crate) fn check_new_name(ctx: &Ctx<'_>, project: &str, name: &str) -> Result
     Ok(name.to_owned())
 }
 
-/// The sync record of a fetch that succeeded now.
-pub(crate) fn fetched_now(ctx: &Ctx<'_>) -> SyncRec {
+/// The sync record of a fetch that succeeded now: what it learnt of the set (the kids and
+/// thumbprints of its keys, its ETag).
+pub(crate) fn fetched_now(
+    ctx: &Ctx<'_>,
+    set_kids: Vec<(String, String)>,
+    etag: Option<String>,
+) -> SyncRec {
     SyncRec {
         v: FORMAT,
         at: ctx.now_rfc3339(),
         result: "fetched".to_owned(),
+        set_kids,
+        etag,
     }
 }
 
@@ -98,7 +105,9 @@ pub(super) fn create<'a>(ctx: &Ctx<'a>, project: String, new: NewJwk) -> Result<
         ctx.require(&project, SECRETS_DEPLOY)?;
     }
     let name = check_new_name(ctx, &project, &new.name)?;
-    let (jwk, source) = ctx.build_from_source(&project, &new)?;
+    let (jwk, mut source) = ctx.build_from_source(&project, &new)?;
+    // What the fetch learnt of the set goes in the sync record, outside what approval compares.
+    let (set_kids, etag) = (std::mem::take(&mut source.set_kids), source.etag.take());
     let validity = checked_validity(new.validity)?;
     let action = match new.source {
         Source::Generate { .. } => "jwk.generate",
@@ -128,7 +137,8 @@ pub(super) fn create<'a>(ctx: &Ctx<'a>, project: String, new: NewJwk) -> Result<
         let txn = Txn::new().absent(index.as_str()).put(index, id.clone());
         let mut txn = ctx.create_served(txn, &keys::jwk(&project, &id), &rec);
         if url {
-            txn = txn.put(keys::sync(&project, &id), encode(&fetched_now(ctx)));
+            let sync = fetched_now(ctx, set_kids.clone(), etag.clone());
+            txn = txn.put(keys::sync(&project, &id), encode(&sync));
         }
         Ok(Plan::new(txn, Audit::jwk(action, &project, &name, &[&id]))
             .deploys(&project, Area::Secrets))
@@ -343,8 +353,9 @@ pub(super) fn approve<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Resul
 }
 
 /// Re-sync: fetches a URL-sourced JWK again (with its stored options, kid and ETag) and
-/// reports which kids of the set were added, removed or changed. A failed fetch is recorded
-/// as the JWK's last sync and is the answer.
+/// reports which kids of the set were added, removed or changed. A new key is a change of the
+/// JWK (approved and deployed as any); what the fetch learnt of the set is its sync record. A
+/// failed fetch is recorded as the JWK's last sync and is the answer.
 pub(super) fn resync<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Result<Work<'a>> {
     ctx.require(&project, SECRETS_MANAGE)?;
     let (rec, _, _) = ctx
@@ -355,6 +366,12 @@ pub(super) fn resync<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Result
             "JWK (name: {name}) has no URL source to re-sync!"
         )));
     };
+    let id = rec.id.clone();
+    let sync = ctx
+        .load::<SyncRec>(&keys::sync(&project, &id))?
+        .map(|(s, _)| s);
+    let (old_kids, old_etag) = SyncRec::set_of(sync.as_ref(), &source);
+    let (old_kids, old_etag) = (old_kids.to_vec(), old_etag.cloned());
     let options = source.url_options.unwrap_or((
         jwk_fetch::DEFAULT_CONNECT_TIMEOUT_MS,
         jwk_fetch::DEFAULT_READ_TIMEOUT_MS,
@@ -365,24 +382,22 @@ pub(super) fn resync<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Result
         &url,
         options,
         source.kid.as_deref(),
-        (source.etag.clone(), None),
+        (old_etag.clone(), None),
     );
-    let sync = |ctx: &Ctx<'_>, result: String| SyncRec {
+    let recorded = |ctx: &Ctx<'_>, result: String| SyncRec {
         v: FORMAT,
         at: ctx.now_rfc3339(),
         result,
+        set_kids: old_kids.clone(),
+        etag: old_etag.clone(),
     };
-    let id = rec.id.clone();
     let fetched = match fetched {
         Ok(fetched) => fetched,
         Err(e) => {
             // The failure is what the JWK's view shows as its last sync.
-            let txn = Txn::new().put(
-                keys::sync(&project, &id),
-                encode(&sync(ctx, format!("failed: {e}"))),
-            );
+            let sync = recorded(ctx, format!("failed: {e}"));
             let mut plan = Plan {
-                txn,
+                txn: Txn::new().put(keys::sync(&project, &id), encode(&sync)),
                 ..Plan::default()
             };
             plan.answer.failed = Some(e);
@@ -390,12 +405,9 @@ pub(super) fn resync<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Result
         }
     };
     let Some((jwk, kids)) = fetched.fresh else {
-        let txn = Txn::new().put(
-            keys::sync(&project, &id),
-            encode(&sync(ctx, "not modified".to_owned())),
-        );
+        let sync = recorded(ctx, "not modified".to_owned());
         let mut plan = Plan {
-            txn,
+            txn: Txn::new().put(keys::sync(&project, &id), encode(&sync)),
             ..Plan::unchanged(&project, Area::Secrets)
         };
         plan.answer.resync = Some(ResyncReport {
@@ -404,25 +416,24 @@ pub(super) fn resync<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Result
         });
         return Ok(Work::done(what(&name), plan));
     };
+    let mut report = ResyncReport::default();
+    for (kid, t) in &kids {
+        match old_kids.iter().find(|(k, _)| k == kid) {
+            None => report.added.push(kid.clone()),
+            Some((_, old_t)) if old_t != t => report.changed.push(kid.clone()),
+            Some(_) => {}
+        }
+    }
+    for (kid, _) in &old_kids {
+        if !kids.iter().any(|(k, _)| k == kid) {
+            report.removed.push(kid.clone());
+        }
+    }
     let etag = fetched.etag;
     Ok(Work::new(what(&name), move |ctx| {
         let (rec, rev, _) = ctx
             .find_jwk(&project, &name)?
             .ok_or_else(|| not_found(&name))?;
-        let old_source = rec.source.clone().unwrap_or_else(|| source.clone());
-        let mut report = ResyncReport::default();
-        for (kid, t) in &kids {
-            match old_source.set_kids.iter().find(|(k, _)| k == kid) {
-                None => report.added.push(kid.clone()),
-                Some((_, old_t)) if old_t != t => report.changed.push(kid.clone()),
-                Some(_) => {}
-            }
-        }
-        for (kid, _) in &old_source.set_kids {
-            if !kids.iter().any(|(k, _)| k == kid) {
-                report.removed.push(kid.clone());
-            }
-        }
         let old = ctx.open(&rec)?;
         let mut jwk = jwk.clone();
         // The usage chosen at creation survives the refresh.
@@ -431,23 +442,27 @@ pub(super) fn resync<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Result
         {
             jwk.set_usage(usage, a)?;
         }
-        let sealed = ctx.key.seal(jwk.to_json().as_bytes())?;
-        let id = rec.id.clone();
-        let (txn, _) =
-            ctx.change_served(Txn::new(), &keys::jwk(&project, &id), (rec, rev), |r| {
-                if let Some(s) = &mut r.source {
-                    s.set_kids = kids.clone();
-                    s.etag = etag.clone();
-                }
+        let sync = fetched_now(ctx, kids.clone(), etag.clone());
+        let txn = Txn::new().put(keys::sync(&project, &rec.id), encode(&sync));
+        let mut plan = if jwk.to_json() == old.to_json() {
+            // The same key: nothing of the JWK changes (and nothing waits for approval).
+            Plan {
+                txn,
+                ..Plan::unchanged(&project, Area::Secrets)
+            }
+        } else {
+            let sealed = ctx.key.seal(jwk.to_json().as_bytes())?;
+            let id = rec.id.clone();
+            let (txn, _) = ctx.change_served(txn, &keys::jwk(&project, &id), (rec, rev), |r| {
                 r.public_jwk = jwk.to_disclosable_json();
                 r.sealed_jwk = sealed.clone();
                 r.private = jwk.is_private();
                 Ok(())
             })?;
-        let txn = txn.put(keys::sync(&project, &id), encode(&fetched_now(ctx)));
-        let mut plan = Plan::new(txn, Audit::jwk("jwk.resync", &project, &name, &[&id]))
-            .deploys(&project, Area::Secrets);
-        plan.answer.resync = Some(report);
+            Plan::new(txn, Audit::jwk("jwk.resync", &project, &name, &[&id]))
+                .deploys(&project, Area::Secrets)
+        };
+        plan.answer.resync = Some(report.clone());
         Ok(plan)
     }))
 }

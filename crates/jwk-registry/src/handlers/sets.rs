@@ -13,7 +13,7 @@ use crate::coord::Lease;
 use crate::error::{RegistryError, Result};
 use crate::perm::{Area, SECRETS_DEPLOY, SECRETS_MANAGE};
 use crate::plan::{Audit, Ctx, Plan, Work};
-use crate::records::{FORMAT, JwkRec, JwkSetRec, SetKeysRec, SetStatusRec, encode, keys};
+use crate::records::{FORMAT, JwkRec, JwkSetRec, SetKeysRec, SetStatusRec, SyncRec, encode, keys};
 use crate::rules::bounded;
 use crate::rules::remote::{checked_policy, interval_seconds, keys_of, merged, pruned};
 use crate::store::Txn;
@@ -308,11 +308,15 @@ pub(crate) fn fetch_plan(ctx: &Ctx<'_>, source: &Followed) -> Result<Option<Fetc
                 .load::<SetStatusRec>(&keys::jwk_follow(project, id))?
                 .map(|(s, _)| s)
                 .unwrap_or_default();
+            let sync = ctx
+                .load::<SyncRec>(&keys::sync(project, id))?
+                .map(|(s, _)| s);
             let validators = if status.withdrawn {
                 (None, None)
             } else {
+                let (_, etag) = SyncRec::set_of(sync.as_ref(), &source_rec);
                 (
-                    status.etag.clone().or(source_rec.etag.clone()),
+                    status.etag.clone().or(etag.cloned()),
                     status.last_modified.clone(),
                 )
             };
@@ -518,6 +522,16 @@ fn record_jwk(
     if !same {
         return Ok(dropped(ctx, lease, true));
     }
+    let sync = ctx
+        .load::<SyncRec>(&keys::sync(project, id))?
+        .map(|(s, _)| s);
+    let (known_kids, known_etag) = match &rec.source {
+        Some(source) => {
+            let (kids, etag) = SyncRec::set_of(sync.as_ref(), source);
+            (kids.to_vec(), etag.cloned())
+        }
+        None => (Vec::new(), None),
+    };
     let status_key = keys::jwk_follow(project, id);
     let mut status = ctx
         .load::<SetStatusRec>(&status_key)?
@@ -551,7 +565,7 @@ fn record_jwk(
             }
             let sealed = std::cell::RefCell::new(known);
             let (patched, _) = ctx.change_served(Txn::new(), &key, (rec, rev), |r| {
-                if let Some((jwk, kids)) = &fresh {
+                if let Some((jwk, _)) = &fresh {
                     let old = r.open(ctx.key)?;
                     let mut jwk = jwk.clone();
                     // The use and algorithm chosen at creation survive the refresh.
@@ -580,10 +594,6 @@ fn record_jwk(
                         r.private = jwk.is_private();
                         changed.set(true);
                     }
-                    if let Some(s) = &mut r.source {
-                        s.set_kids = kids.clone();
-                        s.etag = parsed.etag.clone();
-                    }
                 }
                 r.withdrawn = false;
                 Ok(())
@@ -604,10 +614,12 @@ fn record_jwk(
                 (fetched.etag, fetched.last_modified),
                 report.not_modified,
             );
-            txn = txn.put(
-                keys::sync(project, id),
-                encode(&super::jwks::fetched_now(ctx)),
-            );
+            // What the fetch learnt of the set (a 304 keeps what was known).
+            let sync = match fresh {
+                Some((_, kids)) => super::jwks::fetched_now(ctx, kids, parsed.etag),
+                None => super::jwks::fetched_now(ctx, known_kids.clone(), known_etag.clone()),
+            };
+            txn = txn.put(keys::sync(project, id), encode(&sync));
         }
         Err(e) => {
             if status.failed(now, &e, &plan.policy) && !status.withdrawn {

@@ -26,10 +26,12 @@ pub(crate) struct SourceRec {
     /// The kid asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) kid: Option<String>,
-    /// For URL sources: (kid, thumbprint) of every usable key of the set last fetched.
+    /// For URL sources in records from before the sync record kept them: (kid, thumbprint)
+    /// of every usable key of the set last fetched (now [`SyncRec::set_kids`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) set_kids: Vec<(String, String)>,
-    /// For URL sources: the ETag of the last fetch.
+    /// For URL sources in records from before the sync record kept it: the ETag of the last
+    /// fetch (now [`SyncRec::etag`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) etag: Option<String>,
     /// URL: followed with this refresh policy.
@@ -55,7 +57,8 @@ impl SourceRec {
     }
 }
 
-/// The last fetch of a URL-sourced JWK.
+/// The last fetch of a URL-sourced JWK: kept apart from the JWK's record, which approval
+/// compares, so that what a fetch learns of the set changes nothing that waits for approval.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct SyncRec {
     /// Format version.
@@ -64,6 +67,26 @@ pub(crate) struct SyncRec {
     pub(crate) at: String,
     /// "fetched", "not modified" or "failed: <why>".
     pub(crate) result: String,
+    /// (kid, thumbprint) of every usable key of the set last fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) set_kids: Vec<(String, String)>,
+    /// The ETag of the last fetch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) etag: Option<String>,
+}
+
+impl SyncRec {
+    /// What the last fetch learnt of the set: the sync record's, else (records from before)
+    /// the source's.
+    pub(crate) fn set_of<'a>(
+        sync: Option<&'a SyncRec>,
+        source: &'a SourceRec,
+    ) -> (&'a [(String, String)], Option<&'a String>) {
+        match sync {
+            Some(s) if !s.set_kids.is_empty() || s.etag.is_some() => (&s.set_kids, s.etag.as_ref()),
+            _ => (&source.set_kids, source.etag.as_ref()),
+        }
+    }
 }
 
 /// A JWK of a project.
