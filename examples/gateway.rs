@@ -124,7 +124,8 @@ async fn run(args: Args) -> Result<(), String> {
         jwk_engine::controllers::Settings::default(),
     );
     let keys = controllers.live_keys(&environment).project_keys(&project);
-    let mut verifier = Verifier::new();
+    // Token times judged by the registry's clock, as the keys' validity is.
+    let mut verifier = Verifier::new().clock(registry.clock());
     for issuer in args.issuer {
         verifier = verifier.issuer(issuer);
     }

@@ -715,6 +715,30 @@ fn claims_are_checked_after_the_signature() {
     );
 }
 
+/// A verifier given a clock judges token times by it, as it moves (the host's one clock:
+/// a registry's, a test's manual one); `at` still wins over it.
+#[test]
+fn token_times_follow_the_clock_given() {
+    use jwk_verify::{Clock, ManualClock};
+    let clock = Arc::new(ManualClock::at_secs(NOW));
+    let verifier = Verifier::new().clock(clock.clone());
+    let token = hs256(
+        json!({"alg": "HS256", "kid": "hmac"}),
+        json!({"exp": NOW + 100}),
+    );
+    assert!(verifier.verify(&token, &keys()).is_ok());
+    clock.advance_secs(160);
+    assert_eq!(
+        refused(&verifier, &token),
+        is(
+            "jwt.expired",
+            "the token expired at 1800000100 (now 1800000160, leeway 60 s)"
+        )
+    );
+    assert!(verifier.clone().at(NOW).verify(&token, &keys()).is_ok());
+    assert_eq!(clock.now_secs(), NOW + 160);
+}
+
 #[test]
 fn issuer_and_audience() {
     let h = json!({"alg": "HS256", "kid": "hmac"});
