@@ -27,7 +27,7 @@ pub use live::{DEFAULT_MISS_WAIT, LiveKeys, LiveProjectKeys, LookupError, MAX_RE
 pub use reconcile::Reconcile;
 pub use refresh::{MissStats, Refresh};
 pub use rotation::Rotation;
-pub use runner::{BoxFuture, Controller};
+pub use runner::{BoxFuture, Controller, Pace};
 pub use validity::Validity;
 
 use jwk_registry::Registry;
@@ -38,8 +38,6 @@ use jwk_registry::Registry;
 pub struct Settings {
     /// How often environments behind are redeployed (default 30 s).
     pub reconcile_interval: Duration,
-    /// The longest a controller waits between passes (default 1 s, with jitter).
-    pub tick: Duration,
 }
 
 /// The default reconcile interval.
@@ -49,7 +47,6 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             reconcile_interval: DEFAULT_RECONCILE_INTERVAL,
-            tick: Duration::from_secs(1),
         }
     }
 }
@@ -99,7 +96,7 @@ pub fn start(
     ];
     let tasks = all
         .into_iter()
-        .map(|c| runtime.spawn(runner::run(c, registry.clone(), settings.tick)))
+        .map(|c| runtime.spawn(runner::run(c, registry.clone())))
         .collect();
     Controllers {
         refresh,

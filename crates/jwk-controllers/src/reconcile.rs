@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jwk_registry::{Actor, Command, Registry, RegistryError, SystemRole};
 
-use crate::runner::{BoxFuture, Controller};
+use crate::runner::{BoxFuture, Controller, Pace};
 
 /// The reconcile controller.
 pub struct Reconcile {
@@ -39,6 +39,16 @@ impl Reconcile {
 impl Controller for Reconcile {
     fn name(&self) -> &'static str {
         "reconcile"
+    }
+
+    /// At its interval, whatever changes.
+    fn pace(&self) -> Pace {
+        Pace {
+            max_wait: self.interval,
+            min_gap: Duration::ZERO,
+            local_changes: false,
+            remote_changes: false,
+        }
     }
 
     fn pass(self: Arc<Self>) -> BoxFuture<'static, Result<Duration, RegistryError>> {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use jwk_registry::{Actor, Command, Followed, RefreshPolicy, Registry, RegistryError, SystemRole};
 
-use crate::runner::{BoxFuture, Controller};
+use crate::runner::{BoxFuture, Controller, Pace};
 
 /// Most unknown kids remembered per set (beyond it, the cooldown alone suppresses misses).
 pub(crate) const MAX_REMEMBERED_MISSES: usize = 4096;
@@ -399,6 +399,17 @@ impl Refresh {
 impl Controller for Refresh {
     fn name(&self) -> &'static str {
         "refresh"
+    }
+
+    /// Each second at least, and when a source is due: new and deleted sources are picked
+    /// up within a second (the content revision is read each pass), changes do not wake it.
+    fn pace(&self) -> Pace {
+        Pace {
+            max_wait: Duration::from_millis(u64::try_from(TICK_MS).unwrap_or(1000)),
+            min_gap: Duration::ZERO,
+            local_changes: false,
+            remote_changes: false,
+        }
     }
 
     fn pass(self: Arc<Self>) -> BoxFuture<'static, Result<Duration, RegistryError>> {

@@ -16,7 +16,7 @@ use jwk_registry::{
     RotationProgress, RotationState, Source, SystemRole,
 };
 
-use crate::runner::{BoxFuture, Controller};
+use crate::runner::{BoxFuture, Controller, Pace};
 
 /// What one step did.
 enum Step {
@@ -394,6 +394,17 @@ impl Rotation {
 impl Controller for Rotation {
     fn name(&self) -> &'static str {
         "rotation"
+    }
+
+    /// When something is due, when a change is made here or on another node (a policy set),
+    /// at least every 30 s, at most once a second.
+    fn pace(&self) -> Pace {
+        Pace {
+            max_wait: Duration::from_secs(30),
+            min_gap: Duration::from_secs(1),
+            local_changes: true,
+            remote_changes: true,
+        }
     }
 
     fn pass(self: Arc<Self>) -> BoxFuture<'static, Result<Duration, RegistryError>> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use jwk_registry::{Actor, Command, Registry, RegistryError, SystemRole};
 
-use crate::runner::{BoxFuture, Controller};
+use crate::runner::{BoxFuture, Controller, Pace};
 
 /// The validity controller.
 pub struct Validity {
@@ -52,6 +52,17 @@ impl Validity {
 impl Controller for Validity {
     fn name(&self) -> &'static str {
         "validity"
+    }
+
+    /// Woken by other nodes' changes (this node's own are deployed as they are made) and by
+    /// a moved bound; else at the next bound, at most an hour away.
+    fn pace(&self) -> Pace {
+        Pace {
+            max_wait: Duration::from_secs(3600),
+            min_gap: Duration::ZERO,
+            local_changes: false,
+            remote_changes: true,
+        }
     }
 
     fn pass(self: Arc<Self>) -> BoxFuture<'static, Result<Duration, RegistryError>> {
