@@ -9,10 +9,8 @@ mod support;
 use jwk_controllers::Rotation;
 use jwk_core::{EcCurve, KeySpec, Usage};
 use jwk_registry::perm::{IDENTITY_MANAGE, SECRETS_MANAGE};
-use jwk_registry::{
-    Command, KeyState, NewJwk, Pending, RotationPolicy, Slot, Source, UrlOptions, Validity,
-};
-use jwk_testkit::registry::{Fixture, T0};
+use jwk_registry::{Command, KeyState, NewJwk, Pending, Slot, Source, UrlOptions, Validity};
+use jwk_testkit::registry::{Fixture, T0, rotation_policy};
 use support::{F, Jwks, P, ec_key, quick};
 
 /// The answer a user without the deploy permission gets.
@@ -173,19 +171,6 @@ fn a_refresh_deploys_the_key_a_pending_resync_saved() {
     assert_eq!((status.consecutive_failures, status.withdrawn), (0, false));
 }
 
-fn policy() -> RotationPolicy {
-    RotationPolicy {
-        spec: KeySpec::Ec(EcCurve::P256),
-        usage: Usage::Signature,
-        algorithm: "ES256".into(),
-        period_secs: 1000,
-        lead_secs: 200,
-        overlap_secs: 400,
-        max_token_lifetime_secs: 300,
-        consumer_cache_secs: 100,
-    }
-}
-
 /// A generated EC key of the project, for `usage`.
 fn generate(f: &Fixture, name: &str, usage: Usage) {
     let alg = if usage == Usage::Signature {
@@ -242,7 +227,7 @@ fn a_slot_rotation_does_not_approve_a_pending_change_of_another_slot() {
         project: P.into(),
         username: "u".into(),
         slot: Slot::Validation,
-        policy: Some(policy()),
+        policy: Some(rotation_policy()),
     })
     .unwrap();
     let member = f.user("member", P, &[IDENTITY_MANAGE]);
@@ -321,7 +306,7 @@ fn a_jwk_rotation_does_not_approve_a_pending_validity() {
     f.admin(Command::SetJwkRotation {
         project: P.into(),
         name: "signer".into(),
-        policy: Some(policy()),
+        policy: Some(rotation_policy()),
     })
     .unwrap();
     let first = f

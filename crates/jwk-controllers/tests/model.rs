@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use jwk_controllers::{Refresh, Rotation, Validity};
-use jwk_core::{EcCurve, KeySpec, KidType, Usage};
+use jwk_core::{EcCurve, KeySpec, Usage};
 use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
 use jwk_registry::perm::{
     IDENTITY_DEPLOY, IDENTITY_MANAGE, IDENTITY_VIEW, SECRETS_DEPLOY, SECRETS_MANAGE, SECRETS_VIEW,
@@ -31,23 +31,13 @@ use jwk_testkit::registry::{Fixture, T0};
 use proptest::prelude::*;
 
 mod support;
-use support::{Jwks, P, quick};
+use support::{Jwks, P, ec_key, quick};
 
 /// The JWK names people use (the followed JWK is `f`).
 const NAMES: [&str; 3] = ["a", "b", "c"];
 /// The pasted keys (kids k0…k3) and the keys the upstream of `f` serves in turn (kid f).
 const PASTED: usize = 4;
 const UPSTREAM: usize = 3;
-
-fn ec(kid: &str) -> jwk_core::Jwk {
-    jwk_core::generate(&jwk_core::GenerateOptions {
-        spec: KeySpec::Ec(EcCurve::P256),
-        usage: Usage::Signature,
-        alg: "ES256".into(),
-        kid: KidType::Explicit(kid.into()),
-    })
-    .unwrap()
-}
 
 /// Keys as (public JSON, thumbprint).
 type Keys = Vec<(String, String)>;
@@ -58,7 +48,7 @@ fn keys() -> &'static (Keys, Keys) {
     KEYS.get_or_init(|| {
         // Without `use` or `alg`: a key for either slot.
         let made = |kid: String| {
-            let jwk = ec(&kid);
+            let jwk = ec_key(&kid);
             let mut public: serde_json::Value =
                 serde_json::from_str(&jwk.to_public_json().unwrap()).unwrap();
             let members = public.as_object_mut().unwrap();

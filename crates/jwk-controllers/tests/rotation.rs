@@ -3,7 +3,7 @@
 //! that withholds its receipt holds the promotion back), the replaced JWK retired for the
 //! overlap and then deleted; several nodes and a restart.
 
-use jwk_testkit::registry::{Fixture, T0};
+use jwk_testkit::registry::{Fixture, T0, rotation_policy};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -38,19 +38,6 @@ impl DeployTarget for Gateway {
             *self.serves.lock().unwrap() = thumbprints.clone();
             Ok(Receipt { thumbprints })
         })
-    }
-}
-
-fn policy() -> RotationPolicy {
-    RotationPolicy {
-        spec: KeySpec::Ec(EcCurve::P256),
-        usage: Usage::Signature,
-        algorithm: "ES256".into(),
-        period_secs: 1000,
-        lead_secs: 200,
-        overlap_secs: 400,
-        max_token_lifetime_secs: 300,
-        consumer_cache_secs: 100,
     }
 }
 
@@ -158,7 +145,7 @@ fn fixture() -> F {
         project: P.into(),
         username: "u".into(),
         slot: Slot::Validation,
-        policy: Some(policy()),
+        policy: Some(rotation_policy()),
     })
     .unwrap();
     f
@@ -371,49 +358,49 @@ fn unsafe_policies_are_refused_saying_by_how_much() {
     assert_eq!(
         refused(RotationPolicy {
             overlap_secs: 350,
-            ..policy()
+            ..rotation_policy()
         }),
         "Overlap (350 s) is 50 s short: it must cover the longest token lifetime (300 s) plus the consumers' cache time (100 s), 400 s!"
     );
     assert_eq!(
         refused(RotationPolicy {
             lead_secs: 30,
-            ..policy()
+            ..rotation_policy()
         }),
         "Lead time (30 s) is 70 s short: the next JWK must be published for at least the consumers' cache time (100 s) before it is used!"
     );
     assert_eq!(
         refused(RotationPolicy {
             lead_secs: 1000,
-            ..policy()
+            ..rotation_policy()
         }),
         "Lead time (1000 s) must be shorter than the period (1000 s)!"
     );
     assert_eq!(
         refused(RotationPolicy {
             period_secs: 59,
-            ..policy()
+            ..rotation_policy()
         }),
         "Period (59 s) is too short: at least 60 s!"
     );
     assert_eq!(
         refused(RotationPolicy {
             max_token_lifetime_secs: u64::MAX,
-            ..policy()
+            ..rotation_policy()
         }),
         "Longest token lifetime (18446744073709551615 s) is too long: at most 315360000 s (10 years)!"
     );
     assert_eq!(
         refused(RotationPolicy {
             spec: KeySpec::Oct { bits: 256 },
-            ..policy()
+            ..rotation_policy()
         }),
         "Key type (oct) cannot be rotated: deployment receipts never name symmetric keys, so that every environment serves the next one cannot be confirmed!"
     );
     assert_eq!(
         refused(RotationPolicy {
             algorithm: "ES384".into(),
-            ..policy()
+            ..rotation_policy()
         }),
         "algorithm ES384 cannot be used with an EC P-256 key for SIGNATURE: ES384 needs an EC P-384 key; valid are ES256"
     );
@@ -422,7 +409,7 @@ fn unsafe_policies_are_refused_saying_by_how_much() {
             project: P.into(),
             username: "nobody".into(),
             slot: Slot::Validation,
-            policy: Some(policy()),
+            policy: Some(rotation_policy()),
         })
         .unwrap_err()
         .message(),
@@ -471,7 +458,7 @@ fn a_generated_jwk_rotates_under_its_name() {
             policy,
         })
     };
-    set("signer", Some(policy())).unwrap();
+    set("signer", Some(rotation_policy())).unwrap();
     let r =
         f.a.reg
             .jwk_rotation(&f.admin, P, "signer")
@@ -546,7 +533,9 @@ fn a_generated_jwk_rotates_under_its_name() {
     })
     .unwrap();
     assert_eq!(
-        set("pasted", Some(policy())).unwrap_err().message(),
+        set("pasted", Some(rotation_policy()))
+            .unwrap_err()
+            .message(),
         "JWK (name: pasted) is not generated: only a generated JWK can be rotated!"
     );
     generate("held");
@@ -563,7 +552,7 @@ fn a_generated_jwk_rotates_under_its_name() {
     })
     .unwrap();
     assert_eq!(
-        set("held", Some(policy())).unwrap_err().message(),
+        set("held", Some(rotation_policy())).unwrap_err().message(),
         "JWK (name: held) is in a slot of credential (username: v): rotate that slot instead!"
     );
     // Deleting a rotating JWK ends its rotation.

@@ -1,38 +1,16 @@
 //! The validity controller: a key is withdrawn everywhere when its `exp` comes, with no change
 //! in the store; on a manual clock, a pass after the bound redeploys every environment.
 
-use jwk_testkit::registry::{Fixture, Setup, T0};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use jwk_testkit::registry::{Fixture, Recording, Setup, T0};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use jwk_controllers::{Settings, Validity};
-use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
-use jwk_registry::{Command, DeployTarget, NewJwk, Source, ValidityStatus};
+use jwk_registry::{Command, NewJwk, Source, ValidityStatus};
 
 const P: &str = "p";
 const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
 const EC_THUMBPRINT: &str = "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s";
-
-/// Counts its deployments and keeps the thumbprints of the last one.
-#[derive(Default)]
-struct Recording {
-    deployments: AtomicUsize,
-    last: Mutex<Vec<String>>,
-}
-
-impl DeployTarget for Recording {
-    fn deploy<'a>(
-        &'a self,
-        snapshot: &'a EnvironmentSnapshot,
-    ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
-        Box::pin(async move {
-            self.deployments.fetch_add(1, Ordering::SeqCst);
-            let thumbprints = snapshot.thumbprints();
-            *self.last.lock().unwrap() = thumbprints.clone();
-            Ok(Receipt { thumbprints })
-        })
-    }
-}
 
 fn paste() -> NewJwk {
     NewJwk::new(

@@ -1,44 +1,21 @@
 //! JWK validity: `nbf` / `exp` of a JWK and of its certificate decide when the resolver, the
 //! public JWKS and every environment serve it, judged by an injectable clock.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use jwk_core::Usage;
 
-use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
 use jwk_registry::{
-    Command, DeployTarget, NewCertificate, NewJwk, Outcome, RegistryError, Source, Validity,
-    ValidityStatus,
+    Command, NewCertificate, NewJwk, Outcome, RegistryError, Source, Validity, ValidityStatus,
 };
-use jwk_testkit::registry::Fixture;
+use jwk_testkit::registry::{Fixture, Recording};
 
 const P: &str = "p";
 const EC: &str = r#"{"kty":"EC","crv":"P-256","kid":"ec1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
 const EC_THUMBPRINT: &str = "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s";
 /// 2030-01-01T00:00:00Z.
 const T0: i64 = 1_893_456_000;
-
-/// Counts its deployments and keeps the thumbprints of the last one.
-#[derive(Default)]
-struct Recording {
-    deployments: AtomicUsize,
-    last: Mutex<Vec<String>>,
-}
-
-impl DeployTarget for Recording {
-    fn deploy<'a>(
-        &'a self,
-        snapshot: &'a EnvironmentSnapshot,
-    ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
-        Box::pin(async move {
-            self.deployments.fetch_add(1, Ordering::SeqCst);
-            let thumbprints = snapshot.thumbprints();
-            *self.last.lock().unwrap() = thumbprints.clone();
-            Ok(Receipt { thumbprints })
-        })
-    }
-}
 
 /// The shared fixture, and the host target `edge` it deploys to.
 struct F {

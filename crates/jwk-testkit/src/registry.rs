@@ -2,13 +2,15 @@
 //! bootstrapped, with a runtime to apply commands on, and the projects, environments, host
 //! targets, credentials and users a test asks for.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use jwk_registry::deploy::{BoxFuture, DeployError, EnvironmentSnapshot, Receipt};
 use jwk_registry::perm::Permission;
 use jwk_registry::store::{MemoryStore, Store};
 use jwk_registry::{
     Actor, Clock, Command, DeployTarget, ManualClock, MasterKey, Outcome, Registry, RegistryConfig,
-    RegistryError, SystemClock, TargetConfig,
+    RegistryError, RotationPolicy, SystemClock, TargetConfig,
 };
 
 /// 2030-01-01T00:00:00Z: a start for tests that set the clock.
@@ -191,5 +193,43 @@ impl Setup {
             f.admin(command).unwrap();
         }
         f
+    }
+}
+
+/// A host's target that counts its deployments and keeps the thumbprints it was last given.
+#[derive(Debug, Default)]
+pub struct Recording {
+    /// Deployments received.
+    pub deployments: AtomicUsize,
+    /// The thumbprints of the last one.
+    pub last: Mutex<Vec<String>>,
+}
+
+impl DeployTarget for Recording {
+    fn deploy<'a>(
+        &'a self,
+        snapshot: &'a EnvironmentSnapshot,
+    ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
+        Box::pin(async move {
+            self.deployments.fetch_add(1, Ordering::SeqCst);
+            let thumbprints = snapshot.thumbprints();
+            *self.last.lock().unwrap_or_else(|p| p.into_inner()) = thumbprints.clone();
+            Ok(Receipt { thumbprints })
+        })
+    }
+}
+
+/// The rotation policy of the tests: P-256 ES256 keys, a period of 1000 s, published 200 s
+/// ahead, an overlap of 400 s covering tokens of 300 s and caches of 100 s.
+pub fn rotation_policy() -> RotationPolicy {
+    RotationPolicy {
+        spec: jwk_core::KeySpec::Ec(jwk_core::EcCurve::P256),
+        usage: jwk_core::Usage::Signature,
+        algorithm: "ES256".into(),
+        period_secs: 1000,
+        lead_secs: 200,
+        overlap_secs: 400,
+        max_token_lifetime_secs: 300,
+        consumer_cache_secs: 100,
     }
 }

@@ -93,16 +93,7 @@ impl Registry {
                 TargetConfig::Webhook { url } => ("webhook", None, Some(url)),
                 TargetConfig::Custom => ("custom", None, None),
             };
-            let deployment = self.deployer.deployment_state(&env.name)?.map(|d| {
-                let mut thumbprints = d.thumbprints;
-                thumbprints.sort();
-                DeploymentState {
-                    revision: d.revision,
-                    pending: d.pending,
-                    error: d.error,
-                    thumbprints,
-                }
-            });
+            let deployment = self.deployment_state(&env.name)?;
             out.push(EnvironmentView {
                 name: env.name,
                 target: TargetView {
