@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{MethodRouter, post, put};
-use jwk_registry::{Actor, Command, NewRecord, Outcome, RegistryError, Slot};
+use jwk_registry::{Actor, Command, NewRecord, Outcome, Registry, RegistryError, Slot};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -76,6 +76,31 @@ impl Default for Success<'_> {
     }
 }
 
+/// Runs a read of the registry off the async workers ([`Registry::run_blocking`]).
+pub(crate) async fn read<T: Send + 'static>(
+    state: &AppState,
+    read: impl FnOnce(&Registry) -> Result<T, RegistryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let registry = state.registry.clone();
+    Ok(state.registry.run_blocking(move || read(&registry)).await?)
+}
+
+/// `{"success":true,"resultItem":…}`.
+pub(crate) fn item(value: impl serde::Serialize) -> ApiResult {
+    ok_json(&ResultItem {
+        success: true,
+        result_item: value,
+    })
+}
+
+/// `{"success":true,"resultList":[…]}`.
+pub(crate) fn list<T: serde::Serialize>(values: Vec<T>) -> ApiResult {
+    ok_json(&ResultList {
+        success: true,
+        result_list: values,
+    })
+}
+
 /// Applies `command` and answers the product's success body.
 pub(crate) async fn apply_and_answer(
     state: &AppState,
@@ -99,11 +124,8 @@ pub(crate) async fn read_body<T>(
         Ok(value) => return Ok(value),
         Err(e) => e,
     };
-    let (reg, who, project) = (state.registry.clone(), actor.clone(), project.to_owned());
-    state
-        .registry
-        .run_blocking(move || reg.check_new(&who, &project, &record))
-        .await?;
+    let (who, project) = (actor.clone(), project.to_owned());
+    self::read(state, move |reg| reg.check_new(&who, &project, &record)).await?;
     Err(ApiError(unread))
 }
 

@@ -30,11 +30,7 @@ pub(crate) async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| ApiError(RegistryError::invalid_token()))?;
-    let reg = state.registry.clone();
-    Ok(state
-        .registry
-        .run_blocking(move || reg.authenticate(&token))
-        .await?)
+    crate::answer::read(state, move |reg| reg.authenticate(&token)).await
 }
 
 /// The token of an `Authorization` value with the Bearer scheme, whose name is compared

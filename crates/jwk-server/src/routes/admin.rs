@@ -54,28 +54,12 @@ pub(crate) fn table() -> Vec<crate::Route> {
 
 /// `GET /apiops/projects/`: the projects the caller can see, with its permissions.
 pub(crate) async fn list_projects(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
-    let reg = s.registry.clone();
-    let projects = s
-        .registry
-        .run_blocking(move || reg.list_projects(&a))
-        .await?;
-    ok_json(&ResultList {
-        success: true,
-        result_list: projects,
-    })
+    list(read(&s, move |reg| reg.list_projects(&a)).await?)
 }
 
 /// `GET /apiops/environments/`: every environment and its last deployment.
 pub(crate) async fn list_environments(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
-    let reg = s.registry.clone();
-    let environments = s
-        .registry
-        .run_blocking(move || reg.list_environments(&a))
-        .await?;
-    ok_json(&ResultList {
-        success: true,
-        result_list: environments,
-    })
+    list(read(&s, move |reg| reg.list_environments(&a)).await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -202,10 +186,7 @@ pub(crate) async fn set_member(
 /// Who the token belongs to, and whether it is the admin user's (the console offers the
 /// admin's actions to the admin alone).
 pub(crate) async fn me(Caller(a): Caller) -> ApiResult {
-    ok_json(&ResultItem {
-        success: true,
-        result_item: serde_json::json!({"username": a.username(), "admin": a.is_admin()}),
-    })
+    item(serde_json::json!({"username": a.username(), "admin": a.is_admin()}))
 }
 
 pub(crate) async fn reconcile(State(s): State<AppState>, Caller(a): Caller) -> ApiResult {
@@ -223,11 +204,7 @@ pub(crate) async fn environment_jwks(
     Caller(_): Caller,
     Path(environment): Path<String>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let (jwks, revision) = s
-        .registry
-        .run_blocking(move || reg.served_jwks(&environment))
-        .await?;
+    let (jwks, revision) = read(&s, move |reg| reg.served_jwks(&environment)).await?;
     Ok((
         StatusCode::OK,
         [

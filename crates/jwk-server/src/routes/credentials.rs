@@ -124,15 +124,7 @@ pub(crate) async fn list_credentials(
     Caller(a): Caller,
     Path(project): Path<String>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let credentials = s
-        .registry
-        .run_blocking(move || reg.list_credentials(&a, &project))
-        .await?;
-    ok_json(&ResultList {
-        success: true,
-        result_list: credentials,
-    })
+    list(read(&s, move |reg| reg.list_credentials(&a, &project)).await?)
 }
 
 pub(crate) async fn get_credential(
@@ -140,15 +132,7 @@ pub(crate) async fn get_credential(
     Caller(a): Caller,
     Path((project, username)): Path<(String, String)>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let view = s
-        .registry
-        .run_blocking(move || reg.get_credential(&a, &project, &username))
-        .await?;
-    ok_json(&ResultItem {
-        success: true,
-        result_item: view,
-    })
+    item(read(&s, move |reg| reg.get_credential(&a, &project, &username)).await?)
 }
 
 pub(crate) async fn get_rotation(
@@ -157,22 +141,14 @@ pub(crate) async fn get_rotation(
     Path((project, username, slot_name)): Path<(String, String, String)>,
 ) -> ApiResult {
     let slot = slot(&slot_name)?;
-    let reg = s.registry.clone();
-    let view = s
-        .registry
-        .run_blocking(move || {
+    item(read(&s, move |reg| {
             reg.slot_rotation(&a, &project, &username, slot)?
                 .ok_or_else(|| {
                     RegistryError::not_found(format!(
                         "Credential (username: {username}) has no rotation for its {slot_name} slot!"
                     ))
                 })
-        })
-        .await?;
-    ok_json(&ResultItem {
-        success: true,
-        result_item: view,
-    })
+        }).await?)
 }
 
 pub(crate) async fn set_rotation(

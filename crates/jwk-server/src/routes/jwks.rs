@@ -147,15 +147,12 @@ pub(crate) async fn list_jwks(
     Path(project): Path<String>,
     Query(q): Query<PrivateQuery>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let jwks = s
-        .registry
-        .run_blocking(move || reg.list_jwks(&a, &project, q.private.unwrap_or(false)))
-        .await?;
-    ok_json(&ResultList {
-        success: true,
-        result_list: jwks,
-    })
+    list(
+        read(&s, move |reg| {
+            reg.list_jwks(&a, &project, q.private.unwrap_or(false))
+        })
+        .await?,
+    )
 }
 
 pub(crate) async fn get_jwk(
@@ -164,15 +161,12 @@ pub(crate) async fn get_jwk(
     Path((project, name)): Path<(String, String)>,
     Query(q): Query<PrivateQuery>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let jwk = s
-        .registry
-        .run_blocking(move || reg.get_jwk(&a, &project, &name, q.private.unwrap_or(false)))
-        .await?;
-    ok_json(&ResultItem {
-        success: true,
-        result_item: jwk,
-    })
+    item(
+        read(&s, move |reg| {
+            reg.get_jwk(&a, &project, &name, q.private.unwrap_or(false))
+        })
+        .await?,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -187,16 +181,8 @@ pub(crate) async fn jwk_history(
     Path((project, name)): Path<(String, String)>,
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
     let limit = q.limit.unwrap_or(jwk_registry::DEFAULT_HISTORY_PAGE);
-    let page = s
-        .registry
-        .run_blocking(move || reg.jwk_history(&a, &project, &name, limit))
-        .await?;
-    ok_json(&ResultItem {
-        success: true,
-        result_item: page,
-    })
+    item(read(&s, move |reg| reg.jwk_history(&a, &project, &name, limit)).await?)
 }
 
 /// The credentials whose slots hold a JWK.
@@ -205,15 +191,7 @@ pub(crate) async fn jwk_usage(
     Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let usage = s
-        .registry
-        .run_blocking(move || reg.jwk_usage(&a, &project, &name))
-        .await?;
-    ok_json(&ResultItem {
-        success: true,
-        result_item: usage,
-    })
+    item(read(&s, move |reg| reg.jwk_usage(&a, &project, &name)).await?)
 }
 
 pub(crate) async fn update_jwk(
@@ -269,19 +247,14 @@ pub(crate) async fn get_jwk_rotation(
     Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let view = s
-        .registry
-        .run_blocking(move || {
+    item(
+        read(&s, move |reg| {
             reg.jwk_rotation(&a, &project, &name)?.ok_or_else(|| {
                 RegistryError::not_found(format!("JWK (name: {name}) has no rotation!"))
             })
         })
-        .await?;
-    ok_json(&ResultItem {
-        success: true,
-        result_item: view,
-    })
+        .await?,
+    )
 }
 
 pub(crate) async fn set_jwk_rotation(

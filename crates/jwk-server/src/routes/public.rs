@@ -39,8 +39,7 @@ pub(crate) async fn metrics_text(State(s): State<AppState>, headers: HeaderMap) 
             ))));
         }
     }
-    let reg = s.registry.clone();
-    let observed = s.registry.run_blocking(move || reg.observe()).await?;
+    let observed = crate::answer::read(&s, |reg| reg.observe()).await?;
     let misses = s
         .controllers
         .as_ref()

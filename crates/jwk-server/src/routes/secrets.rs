@@ -129,15 +129,12 @@ pub(crate) async fn list_secrets(
     Path(project): Path<String>,
     Query(q): Query<SecretsQuery>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let secrets = s
-        .registry
-        .run_blocking(move || reg.list_secrets(&a, &project, q.environment_name.as_deref()))
-        .await?;
-    ok_json(&ResultList {
-        success: true,
-        result_list: secrets,
-    })
+    list(
+        read(&s, move |reg| {
+            reg.list_secrets(&a, &project, q.environment_name.as_deref())
+        })
+        .await?,
+    )
 }
 
 /// The secret a path names.
@@ -155,16 +152,8 @@ pub(crate) async fn get_secret(
     (project, environment, name): (String, String, String),
     class: SecretClass,
 ) -> ApiResult {
-    let reg = s.registry.clone();
     let secret = secret_name(class, environment, name);
-    let view = s
-        .registry
-        .run_blocking(move || reg.get_secret(&a, &project, &secret))
-        .await?;
-    ok_json(&ResultItem {
-        success: true,
-        result_item: view,
-    })
+    item(read(&s, move |reg| reg.get_secret(&a, &project, &secret)).await?)
 }
 
 #[derive(Deserialize, Default)]

@@ -90,15 +90,7 @@ pub(crate) async fn list_jwk_sets(
     Caller(a): Caller,
     Path(project): Path<String>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let sets = s
-        .registry
-        .run_blocking(move || reg.list_jwk_sets(&a, &project))
-        .await?;
-    ok_json(&ResultList {
-        success: true,
-        result_list: sets,
-    })
+    list(read(&s, move |reg| reg.list_jwk_sets(&a, &project)).await?)
 }
 
 pub(crate) async fn get_jwk_set(
@@ -106,13 +98,5 @@ pub(crate) async fn get_jwk_set(
     Caller(a): Caller,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult {
-    let reg = s.registry.clone();
-    let set = s
-        .registry
-        .run_blocking(move || reg.get_jwk_set(&a, &project, &name))
-        .await?;
-    ok_json(&ResultItem {
-        success: true,
-        result_item: set,
-    })
+    item(read(&s, move |reg| reg.get_jwk_set(&a, &project, &name)).await?)
 }
