@@ -36,7 +36,7 @@ impl Lease {
 
 /// Takes the lease `name` for `holder` at `now` (Unix ms) for `ttl_ms`, unless it is held
 /// and has not run out.
-pub(crate) fn take(
+fn take(
     store: &dyn Store,
     holder: &str,
     now: i64,

@@ -54,7 +54,6 @@ impl Registry {
             fetches: &self.fetches,
             tally: &self.tally,
             deployer: &self.deployer,
-            node: &self.node,
             actor,
         }
     }

@@ -27,8 +27,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) fetches: &'a FetchGate,
     pub(crate) tally: &'a FetchTally,
     pub(crate) deployer: &'a Deployer,
-    /// This process's name in leases.
-    pub(crate) node: &'a str,
     pub(crate) actor: &'a Actor,
 }
 

@@ -13,7 +13,9 @@ use crate::coord::Lease;
 use crate::error::{RegistryError, Result};
 use crate::perm::{Area, SECRETS_DEPLOY, SECRETS_MANAGE};
 use crate::plan::{Audit, Ctx, Plan, Work};
-use crate::records::{FORMAT, JwkRec, JwkSetRec, SetKeysRec, SetStatusRec, SyncRec, encode, keys};
+use crate::records::{
+    FORMAT, JwkRec, JwkSetRec, LeaseRec, SetKeysRec, SetStatusRec, SyncRec, encode, keys,
+};
 use crate::rules::bounded;
 use crate::rules::remote::{checked_policy, interval_seconds, keys_of, merged, pruned};
 use crate::store::Txn;
@@ -209,9 +211,10 @@ pub(super) fn delete<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Result
 }
 
 /// Refresh JWK Set on a user's request (SECRETS+MANAGE): fetched now (conditionally),
-/// whatever its schedule, under the set's lease. A failed fetch is recorded in the set's
-/// status and is the answer, once the change it made (keys withdrawn past the stale limit)
-/// is deployed.
+/// whatever its schedule, unless a refresh holds the set's lease (busy). A failed fetch is
+/// recorded in the set's status and is the answer, once the change it made (keys withdrawn
+/// past the stale limit) is deployed. Written as the refresh records its fetches, by the
+/// user, against the status as read (a refresh recorded meanwhile: planned again on top).
 pub(super) fn refresh<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Result<Work<'a>> {
     ctx.require(&project, SECRETS_MANAGE)?;
     let source = Followed::Set {
@@ -219,15 +222,17 @@ pub(super) fn refresh<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Resul
         name: name.clone(),
     };
     let plan = fetch_plan(ctx, &source)?.ok_or_else(|| not_found(&name))?;
-    let lease = crate::coord::take(ctx.store, ctx.node, ctx.now_ms(), &source.lease_name(), plan.lease_ms())?
-        .ok_or_else(|| {
-        RegistryError::busy(format!(
+    let held = ctx
+        .load::<LeaseRec>(&keys::lease(&source.lease_name()))?
+        .is_some_and(|(lease, _)| lease.until_ms > ctx.now_ms());
+    if held {
+        return Err(RegistryError::busy(format!(
             "JWK Set (name: {name}) is being refreshed by another request: try again in a few seconds!"
-        ))
-    })?;
+        )));
+    }
     let outcome = fetch(ctx, &plan);
     Ok(Work::new(format!("JWK Set (name: {name})"), move |ctx| {
-        let mut recorded = record_plan(ctx, &plan, &lease, outcome.clone())?;
+        let mut recorded = record_plan(ctx, &plan, None, outcome.clone())?;
         let refreshed = recorded.answer.refreshed.take().unwrap_or_default();
         match (refreshed.error, refreshed.report) {
             (Some(e), _) => recorded.answer.failed = Some(e),
@@ -257,7 +262,7 @@ pub(super) fn record<'a>(
         Followed::Jwk { id, .. } => format!("JWK (id: {id})"),
     };
     Ok(Work::new(what, move |ctx| {
-        record_plan(ctx, &plan, &lease, outcome.clone())
+        record_plan(ctx, &plan, Some(&lease), outcome.clone())
     }))
 }
 
@@ -348,13 +353,9 @@ fn lease_held(ctx: &Ctx<'_>, lease: &Lease) -> Result<bool> {
 
 /// A plan that records nothing but the lease's release: the source moved on (deleted,
 /// redefined, detached) while it was fetched; its own change stands.
-fn dropped(ctx: &Ctx<'_>, lease: &Lease, held: bool) -> Plan {
+fn dropped(ctx: &Ctx<'_>, lease: Option<&Lease>) -> Plan {
     let mut plan = Plan {
-        txn: if held {
-            lease.held_and_released(Txn::new())
-        } else {
-            Txn::new()
-        },
+        txn: released(lease, Txn::new()),
         ..Plan::default()
     };
     plan.answer.refreshed = Some(Refreshed {
@@ -365,19 +366,37 @@ fn dropped(ctx: &Ctx<'_>, lease: &Lease, held: bool) -> Plan {
     plan
 }
 
-/// The record of what a fetch gave, under `lease`: for a set, the keys it serves (merged
+/// `txn` with the requirement that `lease` (if any) is still held as taken, and its release.
+fn released(lease: Option<&Lease>, txn: Txn) -> Txn {
+    match lease {
+        Some(lease) => lease.held_and_released(txn),
+        None => txn,
+    }
+}
+
+/// The status record at `key` and a compare that it is unchanged when the record is written.
+fn status_at(ctx: &Ctx<'_>, key: &str, txn: Txn) -> Result<(SetStatusRec, Txn)> {
+    Ok(match ctx.load::<SetStatusRec>(key)? {
+        Some((status, rev)) => (status, txn.at(key, rev)),
+        None => (SetStatusRec::default(), txn.absent(key)),
+    })
+}
+
+/// The record of what a fetch gave, under `lease` (the refresh's; a user's refresh has
+/// none): for a set, the keys it serves (merged
 /// with what it served: grace, withdrawal past the stale limit) and its status; for a
 /// followed JWK, its key material (its use and alg kept) and withdrawal on both copies, and
 /// its status. A content change is audited and deployed.
 pub(crate) fn record_plan(
     ctx: &Ctx<'_>,
     plan: &FetchPlan,
-    lease: &Lease,
+    lease: Option<&Lease>,
     outcome: FetchOutcome,
 ) -> Result<Plan> {
-    let held = lease_held(ctx, lease)?;
-    if !held {
-        return Ok(dropped(ctx, lease, false));
+    if let Some(lease) = lease
+        && !lease_held(ctx, lease)?
+    {
+        return Ok(dropped(ctx, None));
     }
     match &plan.source {
         Followed::Set { project, name } => record_set(ctx, plan, lease, outcome, (project, name)),
@@ -388,22 +407,19 @@ pub(crate) fn record_plan(
 fn record_set(
     ctx: &Ctx<'_>,
     plan: &FetchPlan,
-    lease: &Lease,
+    lease: Option<&Lease>,
     outcome: FetchOutcome,
     (project, name): (&str, &str),
 ) -> Result<Plan> {
     let set_key = keys::jwk_set(project, name);
     let Some((rec, set_rev)) = ctx.load::<JwkSetRec>(&set_key)? else {
-        return Ok(dropped(ctx, lease, true));
+        return Ok(dropped(ctx, lease));
     };
     if set_rev != plan.revision {
-        return Ok(dropped(ctx, lease, true));
+        return Ok(dropped(ctx, lease));
     }
     let status_key = keys::jwk_set_status(project, name);
-    let mut status = ctx
-        .load::<SetStatusRec>(&status_key)?
-        .map(|(s, _)| s)
-        .unwrap_or_default();
+    let (mut status, txn) = status_at(ctx, &status_key, released(lease, Txn::new()))?;
     status.v = FORMAT;
     let keys_key = keys::jwk_set_keys(project, name);
     let (served, keys_rev) = match ctx.load::<SetKeysRec>(&keys_key)? {
@@ -464,8 +480,7 @@ fn record_set(
         }
     }
     let content_changed = keys != served.keys || withdrawn != served.withdrawn;
-    let mut txn = lease
-        .held_and_released(Txn::new())
+    let mut txn = txn
         .at(set_key.as_str(), set_rev)
         .put(status_key.as_str(), encode(&status));
     let mut audit = Vec::new();
@@ -503,13 +518,13 @@ fn record_set(
 fn record_jwk(
     ctx: &Ctx<'_>,
     plan: &FetchPlan,
-    lease: &Lease,
+    lease: Option<&Lease>,
     outcome: FetchOutcome,
     (project, id): (&str, &str),
 ) -> Result<Plan> {
     let key = keys::jwk(project, id);
     let Some((rec, rev)) = ctx.load::<JwkRec>(&key)? else {
-        return Ok(dropped(ctx, lease, true));
+        return Ok(dropped(ctx, lease));
     };
     // Still followed from the same place: else a user changed (or detached) it meanwhile and
     // this fetch is of the past.
@@ -520,7 +535,7 @@ fn record_jwk(
             && s.kid == plan.kid
     });
     if !same {
-        return Ok(dropped(ctx, lease, true));
+        return Ok(dropped(ctx, lease));
     }
     let sync = ctx
         .load::<SyncRec>(&keys::sync(project, id))?
@@ -533,17 +548,14 @@ fn record_jwk(
         None => (Vec::new(), None),
     };
     let status_key = keys::jwk_follow(project, id);
-    let mut status = ctx
-        .load::<SetStatusRec>(&status_key)?
-        .map(|(s, _)| s)
-        .unwrap_or_default();
+    let (mut status, txn) = status_at(ctx, &status_key, released(lease, Txn::new()))?;
     status.v = FORMAT;
     let now = ctx.now_ms();
     let label = plan.kid.clone().unwrap_or_else(|| rec.name.clone());
     let name = rec.name.clone();
     let mut report = ResyncReport::default();
     let mut error = None;
-    let mut txn = lease.held_and_released(Txn::new());
+    let mut txn = txn;
     let mut content = false;
     let read = outcome.and_then(|f| {
         let parsed = super::sources::url_fetched(&f, plan.kid.as_deref())?;
