@@ -18,6 +18,11 @@
 //! (re)connect it reads the current revision first, so a node that was down, or lost its
 //! connection, catches up at once.
 //!
+//! # Change feed
+//! Each commit also inserts the keys it writes into `jwk_changes (rev, k)` and deletes the
+//! rows older than the feed keeps, raising `jwk_meta.feed_floor` in the same transaction; a
+//! reader reads the revision, the floor and the rows in one REPEATABLE READ snapshot.
+//!
 //! # Schema
 //! Created and migrated by [`PgStore::connect`] under a transaction-scoped advisory lock (two
 //! nodes starting together migrate once). `jwk_schema.version` records the version; a database
@@ -44,8 +49,8 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use jwk_store::{
-    Commit, Compare, LockGuard, Op, Revision, Store, StoreError, Txn, Versioned,
-    first_failed_compare,
+    Commit, Compare, FEED_REVISIONS, Feed, LockGuard, Op, Revision, Store, StoreError, Txn,
+    Versioned, feed_floor, first_failed_compare,
 };
 use tokio::sync::watch;
 use tokio_postgres::config::SslMode;
@@ -57,7 +62,7 @@ use tls::MakeRustls;
 pub use tls::read_ca_file;
 
 /// The schema version this release writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The NOTIFY channel commits announce their revision on.
 pub const CHANNEL: &str = "jwk_changes";
@@ -66,7 +71,8 @@ pub const CHANNEL: &str = "jwk_changes";
 const MIGRATION_LOCK: i64 = 0x6a77_6b5f_7363_6801;
 
 /// Each migration, in order: migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE jwk_meta (
         id smallint PRIMARY KEY CHECK (id = 1),
         revision bigint NOT NULL CHECK (revision >= 0)
@@ -77,7 +83,17 @@ const MIGRATIONS: &[&str] = &["
         v bytea NOT NULL,
         rev bigint NOT NULL
     );
-"];
+",
+    "
+    CREATE TABLE jwk_changes (
+        rev bigint NOT NULL,
+        k bytea NOT NULL,
+        PRIMARY KEY (rev, k)
+    );
+    ALTER TABLE jwk_meta ADD COLUMN feed_floor bigint NOT NULL DEFAULT 0;
+    UPDATE jwk_meta SET feed_floor = revision;
+",
+];
 
 /// Settings of a [`PgStore`].
 #[derive(Debug, Clone)]
@@ -91,6 +107,9 @@ pub struct PgOptions {
     /// CA certificates (DER) the server's chain must lead to, instead of the Mozilla roots,
     /// when the connection string says `sslmode=require`.
     pub tls_roots: Vec<Vec<u8>>,
+    /// Revisions of the change feed kept (every node sharing the database should agree; the
+    /// floor in the database keeps readers correct when they do not).
+    pub feed_revisions: u64,
 }
 
 impl Default for PgOptions {
@@ -100,6 +119,7 @@ impl Default for PgOptions {
             connect_timeout: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(30),
             tls_roots: Vec::new(),
+            feed_revisions: FEED_REVISIONS,
         }
     }
 }
@@ -413,7 +433,7 @@ impl PgStore {
             client
                 .batch_execute(
                     "DROP TABLE IF EXISTS jwk_kv; DROP TABLE IF EXISTS jwk_meta; \
-                     DROP TABLE IF EXISTS jwk_schema;",
+                     DROP TABLE IF EXISTS jwk_changes; DROP TABLE IF EXISTS jwk_schema;",
                 )
                 .await
                 .map_err(|e| pg_error("drop", e))
@@ -430,7 +450,7 @@ impl Drop for PgStore {
     }
 }
 
-async fn commit_txn(pool: Pool, txn: Txn) -> Result<Commit, StoreError> {
+async fn commit_txn(pool: Pool, txn: Txn, keep: u64) -> Result<Commit, StoreError> {
     let mut client = pool.get().await.map_err(|e| pg_error("connect", e))?;
     let tx = client
         .transaction()
@@ -482,6 +502,7 @@ async fn commit_txn(pool: Pool, txn: Txn) -> Result<Commit, StoreError> {
         };
     }
     let (mut put_k, mut put_v, mut del) = (Vec::new(), Vec::new(), Vec::new());
+    let written: Vec<Vec<u8>> = last.keys().cloned().collect();
     for (k, v) in last {
         match v {
             Some(v) => {
@@ -513,6 +534,38 @@ async fn commit_txn(pool: Pool, txn: Txn) -> Result<Commit, StoreError> {
             .await
             .map_err(|e| pg_error("delete", e))?;
     }
+    if !written.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO jwk_changes (rev, k) SELECT $1, k FROM unnest($2::bytea[]) AS t(k)",
+            )
+            .await
+            .map_err(|e| pg_error("prepare", e))?;
+        tx.execute(&stmt, &[&revision, &written])
+            .await
+            .map_err(|e| pg_error("change feed", e))?;
+    }
+    let floor = i64::try_from(feed_floor(to_rev(revision)?, keep)).unwrap_or(i64::MAX);
+    if floor > 0 {
+        let raise = tx
+            .prepare_cached("UPDATE jwk_meta SET feed_floor = $1 WHERE id = 1 AND feed_floor < $1")
+            .await
+            .map_err(|e| pg_error("prepare", e))?;
+        if tx
+            .execute(&raise, &[&floor])
+            .await
+            .map_err(|e| pg_error("change feed", e))?
+            > 0
+        {
+            let prune = tx
+                .prepare_cached("DELETE FROM jwk_changes WHERE rev <= $1")
+                .await
+                .map_err(|e| pg_error("prepare", e))?;
+            tx.execute(&prune, &[&floor])
+                .await
+                .map_err(|e| pg_error("change feed", e))?;
+        }
+    }
     let notify = tx
         .prepare_cached("SELECT pg_notify($1, $2)")
         .await
@@ -524,27 +577,82 @@ async fn commit_txn(pool: Pool, txn: Txn) -> Result<Commit, StoreError> {
     Ok(Commit::Applied(to_rev(revision)?))
 }
 
-/// The rows (`columns`) of every key starting with `start`, in key order.
+/// The rows (`columns`) of at most `limit` keys starting with `prefix` that sort after
+/// `after` (from the first when `None`), in key order.
 async fn prefix_rows(
     pool: Pool,
     columns: &'static str,
-    start: Vec<u8>,
+    prefix: Vec<u8>,
+    after: Option<Vec<u8>>,
+    limit: usize,
 ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
     let client = pool.get().await.map_err(|e| pg_error("connect", e))?;
-    let end = prefix_end(&start);
+    let end = prefix_end(&prefix);
+    let (op, start) = match after {
+        Some(a) if a >= prefix => (">", a),
+        _ => (">=", prefix),
+    };
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let sql = match end {
-        Some(_) => format!("SELECT {columns} FROM jwk_kv WHERE k >= $1 AND k < $2 ORDER BY k"),
-        None => format!("SELECT {columns} FROM jwk_kv WHERE k >= $1 ORDER BY k"),
+        Some(_) => {
+            format!("SELECT {columns} FROM jwk_kv WHERE k {op} $1 AND k < $3 ORDER BY k LIMIT $2")
+        }
+        None => format!("SELECT {columns} FROM jwk_kv WHERE k {op} $1 ORDER BY k LIMIT $2"),
     };
     let stmt = client
         .prepare_cached(&sql)
         .await
         .map_err(|e| pg_error("prepare", e))?;
     match &end {
-        Some(end) => client.query(&stmt, &[&start, end]).await,
-        None => client.query(&stmt, &[&start]).await,
+        Some(end) => client.query(&stmt, &[&start, &limit, end]).await,
+        None => client.query(&stmt, &[&start, &limit]).await,
     }
     .map_err(|e| pg_error("scan", e))
+}
+
+/// The keys the commits after `after` wrote, read in one snapshot with the revision and the
+/// feed's floor.
+async fn feed_rows(pool: Pool, after: Revision, max: usize) -> Result<Feed, StoreError> {
+    let mut client = pool.get().await.map_err(|e| pg_error("connect", e))?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| pg_error("begin", e))?;
+    let meta = tx
+        .prepare_cached("SELECT revision, feed_floor FROM jwk_meta WHERE id = 1")
+        .await
+        .map_err(|e| pg_error("prepare", e))?;
+    let row = tx
+        .query_one(&meta, &[])
+        .await
+        .map_err(|e| pg_error("read", e))?;
+    let (through, floor) = (to_rev(row.get(0))?, to_rev(row.get(1))?);
+    if after > through || after < floor {
+        return Ok(Feed::Gone);
+    }
+    let stmt = tx
+        .prepare_cached(
+            "SELECT rev, k FROM jwk_changes WHERE rev > $1 AND rev <= $2 ORDER BY rev, k LIMIT $3",
+        )
+        .await
+        .map_err(|e| pg_error("prepare", e))?;
+    let bound = |r: Revision| i64::try_from(r).unwrap_or(i64::MAX);
+    let limit = i64::try_from(max.saturating_add(1)).unwrap_or(i64::MAX);
+    let rows = tx
+        .query(&stmt, &[&bound(after), &bound(through), &limit])
+        .await
+        .map_err(|e| pg_error("change feed", e))?;
+    if rows.len() > max {
+        return Ok(Feed::Gone);
+    }
+    let keys = rows
+        .into_iter()
+        .map(|row| Ok((to_rev(row.get(0))?, row.get(1))))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Feed::Changes { through, keys })
 }
 
 impl Store for PgStore {
@@ -572,10 +680,19 @@ impl Store for PgStore {
     }
 
     fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
+        self.scan_page(prefix, None, usize::MAX)
+    }
+
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
         let pool = self.pool.clone();
-        let start = prefix.to_vec();
+        let (prefix, after) = (prefix.to_vec(), after.map(<[u8]>::to_vec));
         self.run(async move {
-            prefix_rows(pool, "k, v, rev", start)
+            prefix_rows(pool, "k, v, rev", prefix, after, limit)
                 .await?
                 .into_iter()
                 .map(|row| {
@@ -595,7 +712,7 @@ impl Store for PgStore {
         let pool = self.pool.clone();
         let start = prefix.to_vec();
         self.run(async move {
-            prefix_rows(pool, "k, rev", start)
+            prefix_rows(pool, "k, rev", start, None, usize::MAX)
                 .await?
                 .into_iter()
                 .map(|row| Ok((row.get(0), to_rev(row.get(1))?)))
@@ -605,7 +722,12 @@ impl Store for PgStore {
 
     fn commit(&self, txn: Txn) -> Result<Commit, StoreError> {
         let pool = self.pool.clone();
-        self.run(commit_txn(pool, txn))
+        self.run(commit_txn(pool, txn, self.options.feed_revisions))
+    }
+
+    fn changes(&self, after: Revision, max: usize) -> Result<Feed, StoreError> {
+        let pool = self.pool.clone();
+        self.run(feed_rows(pool, after, max))
     }
 
     fn revision(&self) -> Result<Revision, StoreError> {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use jwk_store::{Store, Txn};
 use jwk_store_postgres::{PgStore, SCHEMA_VERSION};
-use jwk_testkit::conformance::{Backend, run};
+use jwk_testkit::conformance::{Backend, SMALL_FEED, run};
 use jwk_testkit::postgres::fresh_database;
 
 #[test]
@@ -24,6 +24,14 @@ fn postgres_store_conformance() {
         reopen: Some(Box::new(move || {
             Arc::new(PgStore::connect(&l2.lock().unwrap()).unwrap())
         })),
+        open_small_feed: Box::new(|| {
+            let url = fresh_database().unwrap();
+            let options = jwk_store_postgres::PgOptions {
+                feed_revisions: SMALL_FEED,
+                ..jwk_store_postgres::PgOptions::default()
+            };
+            Arc::new(PgStore::connect_with(&url, options).unwrap())
+        }),
     });
 }
 

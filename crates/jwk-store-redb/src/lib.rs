@@ -1,22 +1,30 @@
 //! The registry [`Store`] over redb 4: an embedded store with a stable file format.
 //!
 //! Each commit is one redb write transaction (durable when it returns); values are stored in
-//! our own versioned record format.
+//! our own versioned record format. The change feed is a table of `<revision><key>` keys
+//! written (and pruned) in each commit's own transaction; a reader reads it and the
+//! revision in one read transaction.
 
 use std::path::Path;
 
 use jwk_store::{
-    Commit, Op, Revision, Store, StoreError, Txn, Versioned, decode_record, encode_record,
-    first_failed_compare,
+    Commit, FEED_REVISIONS, Feed, Op, Revision, Store, StoreError, Txn, Versioned, decode_feed_key,
+    decode_record, encode_record, feed_floor, feed_key, first_failed_compare, written_keys,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 const DATA: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const FEED: TableDefinition<&[u8], ()> = TableDefinition::new("feed");
+
+/// The oldest revision a reader of the feed may ask after (in `META`).
+const FEED_FLOOR: &str = "feed-floor";
 
 /// A redb database used as a [`Store`].
 pub struct RedbStore {
     db: Database,
+    /// Revisions of the change feed kept.
+    keep: u64,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -26,13 +34,40 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 impl RedbStore {
     /// Opens (or creates) the database file at `path`.
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
+        RedbStore::open_with_feed(path, FEED_REVISIONS)
+    }
+
+    /// Opens (or creates) the database file at `path`, its change feed keeping `keep`
+    /// revisions.
+    pub fn open_with_feed(path: &Path, keep: u64) -> Result<RedbStore, StoreError> {
         let db = Database::create(path).map_err(err)?;
         let tx = db.begin_write().map_err(err)?;
         tx.open_table(DATA).map_err(err)?;
-        tx.open_table(META).map_err(err)?;
+        tx.open_table(FEED).map_err(err)?;
+        {
+            let mut meta = tx.open_table(META).map_err(err)?;
+            if meta.get(FEED_FLOOR).map_err(err)?.is_none() {
+                // A store written before the feed: it has no history before now.
+                let revision = meta.get("revision").map_err(err)?.map_or(0, |v| v.value());
+                meta.insert(FEED_FLOOR, revision).map_err(err)?;
+            }
+        }
         tx.commit().map_err(err)?;
-        Ok(RedbStore { db })
+        Ok(RedbStore { db, keep })
     }
+}
+
+/// Keys in `table` from `start` (inclusive) to `end` (exclusive).
+fn keys_between(
+    table: &impl ReadableTable<&'static [u8], ()>,
+    start: &[u8],
+    end: &[u8],
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut out = Vec::new();
+    for item in table.range(start..end).map_err(err)? {
+        out.push(item.map_err(err)?.0.value().to_vec());
+    }
+    Ok(out)
 }
 
 impl Store for RedbStore {
@@ -46,10 +81,30 @@ impl Store for RedbStore {
     }
 
     fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
+        self.scan_page(prefix, None, usize::MAX)
+    }
+
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
+        use std::ops::Bound;
         let tx = self.db.begin_read().map_err(err)?;
         let table = tx.open_table(DATA).map_err(err)?;
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a),
+            _ => Bound::Included(prefix),
+        };
         let mut out = Vec::new();
-        for item in table.range(prefix..).map_err(err)? {
+        for item in table
+            .range::<&[u8]>((start, Bound::Unbounded))
+            .map_err(err)?
+        {
+            if out.len() >= limit {
+                break;
+            }
             let (k, v) = item.map_err(err)?;
             if !k.value().starts_with(prefix) {
                 break;
@@ -86,6 +141,20 @@ impl Store for RedbStore {
                 }
             }
             meta.insert("revision", revision).map_err(err)?;
+            let mut feed = tx.open_table(FEED).map_err(err)?;
+            for key in written_keys(&txn) {
+                feed.insert(feed_key(revision, key).as_slice(), ())
+                    .map_err(err)?;
+            }
+            let floor = feed_floor(revision, self.keep);
+            let old_floor = meta.get(FEED_FLOOR).map_err(err)?.map_or(0, |v| v.value());
+            if floor > old_floor {
+                meta.insert(FEED_FLOOR, floor).map_err(err)?;
+                let end = feed_key(floor.saturating_add(1), &[]);
+                for key in keys_between(&feed, &feed_key(0, &[]), &end)? {
+                    feed.remove(key.as_slice()).map_err(err)?;
+                }
+            }
             revision
         };
         tx.commit().map_err(err)?;
@@ -96,5 +165,25 @@ impl Store for RedbStore {
         let tx = self.db.begin_read().map_err(err)?;
         let meta = tx.open_table(META).map_err(err)?;
         Ok(meta.get("revision").map_err(err)?.map_or(0, |v| v.value()))
+    }
+
+    fn changes(&self, after: Revision, max: usize) -> Result<Feed, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let meta = tx.open_table(META).map_err(err)?;
+        let through = meta.get("revision").map_err(err)?.map_or(0, |v| v.value());
+        let floor = meta.get(FEED_FLOOR).map_err(err)?.map_or(0, |v| v.value());
+        if after > through || after < floor {
+            return Ok(Feed::Gone);
+        }
+        let feed = tx.open_table(FEED).map_err(err)?;
+        let mut keys = Vec::new();
+        let start = feed_key(after.saturating_add(1), &[]);
+        for item in feed.range(start.as_slice()..).map_err(err)? {
+            if keys.len() >= max {
+                return Ok(Feed::Gone);
+            }
+            keys.push(decode_feed_key(item.map_err(err)?.0.value())?);
+        }
+        Ok(Feed::Changes { through, keys })
     }
 }

@@ -6,5 +6,7 @@ use jwk_store_sled::SledStore;
 
 #[test]
 fn sled_store_conformance() {
-    jwk_testkit::conformance::run_on_disk(|path| Arc::new(SledStore::open(path).unwrap()));
+    jwk_testkit::conformance::run_on_disk(|path, feed| {
+        Arc::new(SledStore::open_with_feed(path, feed).unwrap())
+    });
 }

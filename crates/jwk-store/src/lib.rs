@@ -4,7 +4,7 @@
 //! Every rule of the registry (unique names, one JWK per credential slot, renames) is a
 //! compare-and-put transaction over this trait, so it holds wherever the store is shared.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 
 /// A store-wide revision: every committed transaction gets the next one.
@@ -86,6 +86,63 @@ pub enum Commit {
     Conflict(usize),
 }
 
+/// How many revisions of the change feed a store keeps unless told otherwise: a reader that
+/// falls further behind reads the whole state again ([`Feed::Gone`]).
+pub const FEED_REVISIONS: u64 = 10_000;
+
+/// What [`Store::changes`] found after a revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feed {
+    /// Every key the commits after the revision asked wrote (put or deleted), up to and
+    /// including `through`, as (revision, key) in revision order, then key order; a key
+    /// written twice by one commit is listed once.
+    Changes {
+        /// The store's revision when read: nothing after it is listed.
+        through: Revision,
+        /// The keys written.
+        keys: Vec<(Revision, Vec<u8>)>,
+    },
+    /// The feed no longer reaches back to that revision (or it is ahead of the store), or
+    /// it holds more keys than asked: read the whole state again.
+    Gone,
+}
+
+/// The keys a transaction writes, once each, in key order: what the change feed records.
+pub fn written_keys(txn: &Txn) -> BTreeSet<&[u8]> {
+    txn.ops
+        .iter()
+        .map(|op| match op {
+            Op::Put(k, _) | Op::Delete(k) => k.as_slice(),
+        })
+        .collect()
+}
+
+/// The feed's key for `key` written at `revision`: the revision (8 bytes, big-endian) then
+/// the key, so byte order is revision order (for backends that keep the feed as keys).
+pub fn feed_key(revision: Revision, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + key.len());
+    out.extend_from_slice(&revision.to_be_bytes());
+    out.extend_from_slice(key);
+    out
+}
+
+/// Reads a [`feed_key`].
+pub fn decode_feed_key(bytes: &[u8]) -> Result<(Revision, Vec<u8>), StoreError> {
+    let (rev, key) = bytes.split_first_chunk::<8>().ok_or_else(|| {
+        StoreError(format!(
+            "a change feed entry has {} bytes, fewer than its 8-byte revision",
+            bytes.len()
+        ))
+    })?;
+    Ok((u64::from_be_bytes(*rev), key.to_vec()))
+}
+
+/// The oldest revision a feed keeping `keep` revisions still reaches back to at `revision`
+/// (a reader at or after it gets every change since).
+pub fn feed_floor(revision: Revision, keep: u64) -> Revision {
+    revision.saturating_sub(keep)
+}
+
 /// A failure of the storage itself (I/O, corruption), never a failed compare.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("storage failure: {0}")]
@@ -119,8 +176,36 @@ pub trait Store: Send + Sync + 'static {
             .collect())
     }
 
+    /// At most `limit` keys with this prefix that sort after `after` (from the first when
+    /// `None`), in byte order: a page of [`Store::scan`], and `after` is the cursor of the
+    /// next page (stable under concurrent writes: a key written meanwhile is listed when
+    /// it sorts after the cursor). Every backend of this workspace reads only the page; this
+    /// default, for a store that cannot, reads the whole prefix.
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
+        Ok(self
+            .scan(prefix)?
+            .into_iter()
+            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
+            .take(limit)
+            .collect())
+    }
+
     /// Checks the compares and, when all hold, applies the writes atomically.
     fn commit(&self, txn: Txn) -> Result<Commit, StoreError>;
+
+    /// The change feed: the keys written by the commits after `after`, when the store still
+    /// keeps them and they are at most `max` ([`Feed::Gone`] otherwise). Readers that keep a
+    /// copy of some records (the registry's deployment state) catch up by reading only
+    /// what changed. The default keeps no feed: readers read everything again.
+    fn changes(&self, after: Revision, max: usize) -> Result<Feed, StoreError> {
+        let _ = (after, max);
+        Ok(Feed::Gone)
+    }
 
     /// The revision of the last commit (0 for an empty store).
     fn revision(&self) -> Result<Revision, StoreError>;
@@ -188,9 +273,25 @@ pub fn decode_record(bytes: &[u8]) -> Result<Versioned, StoreError> {
 }
 
 /// The in-memory store: a `BTreeMap` behind a mutex. Nothing survives the process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
-    inner: Mutex<(BTreeMap<Vec<u8>, Versioned>, Revision)>,
+    inner: Mutex<MemoryInner>,
+    /// Revisions of the change feed kept.
+    keep: u64,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    map: BTreeMap<Vec<u8>, Versioned>,
+    revision: Revision,
+    /// The change feed: (revision, key), oldest first.
+    feed: VecDeque<(Revision, Vec<u8>)>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> MemoryStore {
+        MemoryStore::with_feed(FEED_REVISIONS)
+    }
 }
 
 impl MemoryStore {
@@ -198,51 +299,95 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
+
+    /// An empty store whose change feed keeps `keep` revisions.
+    pub fn with_feed(keep: u64) -> MemoryStore {
+        MemoryStore {
+            inner: Mutex::default(),
+            keep,
+        }
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Store for MemoryStore {
     fn get(&self, key: &[u8]) -> Result<Option<Versioned>, StoreError> {
-        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(guard.0.get(key).cloned())
+        Ok(self.inner().map.get(key).cloned())
     }
 
     fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
-        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(guard
-            .0
-            .range(prefix.to_vec()..)
+        self.scan_page(prefix, None, usize::MAX)
+    }
+
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a.to_vec()),
+            _ => Bound::Included(prefix.to_vec()),
+        };
+        Ok(self
+            .inner()
+            .map
+            .range((start, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 
     fn commit(&self, txn: Txn) -> Result<Commit, StoreError> {
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, revision) = &mut *guard;
-        if let Some(i) = first_failed_compare(&txn, |k| Ok(map.get(k).map(|v| v.revision)))? {
+        let mut guard = self.inner();
+        let inner = &mut *guard;
+        if let Some(i) = first_failed_compare(&txn, |k| Ok(inner.map.get(k).map(|v| v.revision)))? {
             return Ok(Commit::Conflict(i));
         }
-        *revision += 1;
+        inner.revision += 1;
+        let revision = inner.revision;
+        for key in written_keys(&txn) {
+            inner.feed.push_back((revision, key.to_vec()));
+        }
+        let floor = feed_floor(revision, self.keep);
+        while inner.feed.front().is_some_and(|(r, _)| *r <= floor) {
+            inner.feed.pop_front();
+        }
         for op in txn.ops {
             match op {
                 Op::Put(k, v) => {
-                    map.insert(
-                        k,
-                        Versioned {
-                            value: v,
-                            revision: *revision,
-                        },
-                    );
+                    inner.map.insert(k, Versioned { value: v, revision });
                 }
                 Op::Delete(k) => {
-                    map.remove(&k);
+                    inner.map.remove(&k);
                 }
             }
         }
-        Ok(Commit::Applied(*revision))
+        Ok(Commit::Applied(revision))
     }
 
     fn revision(&self) -> Result<Revision, StoreError> {
-        Ok(self.inner.lock().unwrap_or_else(|p| p.into_inner()).1)
+        Ok(self.inner().revision)
+    }
+
+    fn changes(&self, after: Revision, max: usize) -> Result<Feed, StoreError> {
+        let inner = self.inner();
+        let through = inner.revision;
+        if after > through || after < feed_floor(through, self.keep) {
+            return Ok(Feed::Gone);
+        }
+        let start = inner.feed.partition_point(|(r, _)| *r <= after);
+        if inner.feed.len() - start > max {
+            return Ok(Feed::Gone);
+        }
+        Ok(Feed::Changes {
+            through,
+            keys: inner.feed.range(start..).cloned().collect(),
+        })
     }
 }
