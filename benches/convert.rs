@@ -526,6 +526,7 @@ fn resolver_with_keys(
             let mut jwk = template.clone();
             jwk.params_mut().kid = Some(format!("key-{i}"));
             DeployedJwk {
+                id: format!("id-{i}"),
                 name: format!("jwk-{i}"),
                 thumbprint: format!("t{i}"),
                 jwk: std::sync::Arc::new(jwk),

@@ -1968,10 +1968,15 @@ fn each_memory_environment_publishes_its_jwks_without_a_token() {
             r#"{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"1"}]}"#
         )
     );
-    // A strong tag: the SHA-256 of the bytes, in base64url.
+    // A strong tag, kept as keys come and go: the SHA-256 of the word-wise sum of the
+    // listed keys' SHA-256 (four big-endian u64 words each) and their count, in base64url.
     use base64ct::Encoding;
     use sha2::Digest;
-    let hash = base64ct::Base64UrlUnpadded::encode_string(&sha2::Sha256::digest(body.as_bytes()));
+    let key = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"1"}"#;
+    let mut digest = sha2::Sha256::new();
+    digest.update(sha2::Sha256::digest(key.as_bytes())); // one key: the sum is its hash
+    digest.update(1u64.to_be_bytes());
+    let hash = base64ct::Base64UrlUnpadded::encode_string(&digest.finalize());
     assert_eq!(etag, format!("\"{hash}\""));
     // Unchanged: 304 for the same tag (also weak, or in a list), the same tag from staging.
     for tag in [
@@ -2584,9 +2589,6 @@ fn projects_and_environments_are_listed_as_the_caller_may_see_them() {
         .0,
         200
     );
-    let thumbprint = jwk_engine::core::select_from_json(&ec.to_string(), None)
-        .unwrap()
-        .thumbprint(jwk_engine::ThumbprintHash::Sha256);
     let (status, listed) = s.call("GET", "/apiops/environments/", Some(&alice), None);
     assert_eq!(status, 200);
     let environments = listed["resultList"].as_array().unwrap();
@@ -2600,14 +2602,14 @@ fn projects_and_environments_are_listed_as_the_caller_may_see_them() {
                 &env["target"],
                 &deployment["pending"],
                 &deployment["error"],
-                &deployment["thumbprints"]
+                &deployment["keys"]
             ),
             (
                 &json!(name),
                 &json!({"type": "memory"}),
                 &json!(false),
                 &Value::Null,
-                &json!([thumbprint])
+                &json!(1)
             )
         );
     }

@@ -706,7 +706,7 @@ fn console_flow(kind: Kind) {
             (row[0].as_str(), row[1].as_str(), row[3].as_str()),
             (name, "memory", "up to date")
         );
-        assert!(row[4].contains(&thumbprint), "{row:?}");
+        assert_eq!(row[4], "2", "the public keys it serves: {row:?}");
     }
     assert_eq!(b.text_of("#pending"), "Nothing is waiting to be deployed.");
     b.screenshot("environments");

@@ -298,13 +298,16 @@ impl Rotation {
             return Ok(Step::Moved);
         };
 
-        let thumbprint = self.thumbprint(&project, &next).await?.ok_or_else(|| {
-            RegistryError::internal(format!("the rotation's next JWK ({next}) is gone"))
-        })?;
+        if self.thumbprint(&project, &next).await?.is_none() {
+            return Err(RegistryError::internal(format!(
+                "the rotation's next JWK ({next}) is gone"
+            )));
+        }
         let reg = self.registry.clone();
+        let (p, n) = (project.clone(), next.clone());
         let missing = self
             .registry
-            .run_blocking(move || reg.environments_without(&thumbprint))
+            .run_blocking(move || reg.environments_without(&p, &n))
             .await?;
         match promotion_gate(&progress, &policy, &next, &missing, now) {
             Gate::Served(at) => {

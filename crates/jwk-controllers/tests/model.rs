@@ -91,9 +91,7 @@ impl DeployTarget for Edge {
                 .filter(|j| j.state == KeyState::Active)
                 .map(|j| j.thumbprint.clone());
             *self.last.lock().unwrap() = Some(Served { jwks, encryption });
-            Ok(Receipt {
-                thumbprints: snapshot.thumbprints(),
-            })
+            Ok(Receipt::of(snapshot))
         })
     }
 }

@@ -34,9 +34,8 @@ impl DeployTarget for Gateway {
             if self.held.load(Ordering::SeqCst) {
                 return Err(DeployError("gateway is reloading".to_owned()));
             }
-            let thumbprints = snapshot.thumbprints();
-            *self.serves.lock().unwrap() = thumbprints.clone();
-            Ok(Receipt { thumbprints })
+            *self.serves.lock().unwrap() = snapshot.thumbprints();
+            Ok(Receipt::of(snapshot))
         })
     }
 }

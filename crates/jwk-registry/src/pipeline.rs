@@ -121,8 +121,9 @@ impl Registry {
             let approved = if plan.txn.ops.is_empty() {
                 Vec::new()
             } else {
-                // 3. mirror approval
+                // 3. mirror approval (and the indexes the records' writes imply)
                 let (txn, approved) = mirror(ctx, std::mem::take(&mut plan.txn))?;
+                let txn = crate::records::index::derive(ctx.store, txn)?;
                 // 4. audit
                 plan.txn = audited(ctx, txn, &plan.audit, !plan.bookkeeping)?;
                 approved

@@ -936,15 +936,14 @@ async function environmentsPage() {
     target: e.target.type + (e.target.path ? ': ' + e.target.path : '') + (e.target.url ? ': ' + e.target.url : ''),
     revision: e.deployment ? e.deployment.revision : null,
     status: !e.deployment ? 'never deployed' : e.deployment.pending ? 'retrying: ' + (e.deployment.error || 'failed') : 'up to date',
-    thumbprints: e.deployment ? e.deployment.thumbprints : [],
+    keys: e.deployment ? e.deployment.keys : 0,
   }));
   const t = dataTable('environment-table', [
     { key: 'name', label: 'Environment' },
     { key: 'target', label: 'Target' },
     { key: 'revision', label: 'Revision', text: (r) => (r.revision === null ? '' : String(r.revision)), sort: (r) => r.revision ?? -1 },
     { key: 'status', label: 'Status', cell: (r) => badge(r.status, r.status === 'up to date' ? 'ok' : 'bad') },
-    { key: 'thumbprints', label: 'Serves (thumbprints)', mono: true, text: (r) => r.thumbprints.join(' '),
-      cell: (r) => (r.thumbprints.length ? h('ul', {}, r.thumbprints.map((x) => h('li', {}, x))) : h('span', { class: 'empty' }, 'no key')) },
+    { key: 'keys', label: 'Public keys served', text: (r) => String(r.keys), sort: (r) => r.keys },
   ], rows, { initial: 'name', filterLabel: 'Filter environments', empty: 'No environment yet: the admin adds them.' });
 
   // Saved changes not deployed yet, in every project the caller can see.

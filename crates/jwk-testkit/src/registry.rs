@@ -212,9 +212,8 @@ impl DeployTarget for Recording {
     ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
         Box::pin(async move {
             self.deployments.fetch_add(1, Ordering::SeqCst);
-            let thumbprints = snapshot.thumbprints();
-            *self.last.lock().unwrap_or_else(|p| p.into_inner()) = thumbprints.clone();
-            Ok(Receipt { thumbprints })
+            *self.last.lock().unwrap_or_else(|p| p.into_inner()) = snapshot.thumbprints();
+            Ok(Receipt::of(snapshot))
         })
     }
 }

@@ -1,27 +1,41 @@
 //! The fan-out of changes: every committed change of what environments serve goes to every
 //! environment; a failed environment stays pending and is retried by a redeploy. The
-//! [`Deployer`] owns all deployment state (targets, resolvers, the cache of opened JWKs, the
-//! last deployment, what this process's node-local targets serve).
+//! [`Deployer`] owns all deployment state: targets, resolvers, the in-memory [`Model`] of
+//! what is served (brought up to date from the store's change feed) and its journal, the
+//! last deployment, what this process's node-local targets serve.
+//!
+//! A target that served the previous deployment gets only what changed since
+//! ([`DeployTarget::deploy_delta`]); one seen for the first time, after a failure, or
+//! that takes no deltas gets the whole snapshot. Changes that land while a deployment runs
+//! are deployed together by the next one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::model::{Journal, Model, SlotRefs, Touched, pair};
 use super::{
-    DeployTarget, DeployedCredential, DeployedJwk, DeploymentResult, EnvironmentResult,
-    EnvironmentSnapshot, ProjectSnapshot, PublishedJwks, Receipt, Resolver, ValidityBounds,
+    DeployTarget, DeployedJwk, DeploymentResult, EnvironmentResult, EnvironmentSnapshot,
+    PublishedJwks, Receipt, Resolver,
 };
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
 use crate::error::{RegistryError, Result};
 use crate::records::{
-    ApprovalLayout, CredentialRec, DeployRec, EnvironmentRec, FORMAT, JwkRec, JwkRef, ProjectRec,
-    SetKeysRec, encode, keys, load, load_all, name_of, retry,
+    ApprovalLayout, CredentialRec, DeployRec, EnvironmentRec, FORMAT, JwkRec, JwkRef, SetKeysRec,
+    decode, encode, keys, load, load_all, name_of, retry,
 };
-use crate::store::{LockGuard, Store, Txn};
-use crate::types::{KeyState, TargetConfig, Validity, ValidityStatus};
+use crate::store::{Feed, LockGuard, Store, Txn};
+use crate::types::{KeyState, TargetConfig, Validity};
 
 /// Longest wait for another node's deployment of the same environment.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The most keys read from the change feed at once: further behind, the model is read again
+/// whole (cheaper than replaying that many changes one by one).
+const FEED_MAX: usize = 50_000;
+
+/// The most entries the journal keeps (a target further behind gets a whole snapshot).
+const JOURNAL_MAX: usize = 100_000;
 
 /// The product's messages.
 pub const DEPLOYED: &str = "Deployed successfully";
@@ -45,12 +59,16 @@ pub(crate) struct DeployConfig {
     pub(crate) allow_private_networks: bool,
 }
 
-/// A JWK record as a deployment uses it: read at `revision`, with its stable id.
-#[derive(Clone)]
-struct OpenedJwk {
-    revision: u64,
-    id: String,
-    deployed: DeployedJwk,
+/// What a target serves: the (content revision, validity epoch) of its last deployment.
+type Mark = (u64, i64);
+
+/// The model, its journal, and the store revision read through.
+#[derive(Default)]
+struct ModelState {
+    model: Model,
+    journal: Journal,
+    /// The store revision the model has read the feed through (`None`: not read yet).
+    seen: Option<u64>,
 }
 
 /// Every piece of deployment state of one registry in one process.
@@ -62,18 +80,18 @@ pub(crate) struct Deployer {
     layout: Arc<ApprovalLayout>,
     targets: Mutex<HashMap<String, Arc<dyn DeployTarget>>>,
     resolvers: Mutex<HashMap<String, Arc<Resolver>>>,
-    /// Deployed JWKs by store key, with the record revision they were read at: a snapshot
-    /// opens (decrypts, parses, validates) and hashes only the records whose revision changed.
-    opened: Mutex<HashMap<String, OpenedJwk>>,
+    /// What is served, kept current from the change feed.
+    state: Mutex<ModelState>,
     /// One deployment at a time; the last one's revision and result, so changes that a
     /// deployment already covered (concurrent requests) share it instead of redeploying.
     deploying: tokio::sync::Mutex<Option<(u64, DeploymentResult)>>,
-    /// One refresh of the node-local targets at a time.
-    refreshing: tokio::sync::Mutex<()>,
+    /// One update of the node-local targets at a time (a change's deployment or a refresh),
+    /// and what each serves: its environment, the target (by address: a target registered
+    /// again starts afresh) and its mark.
+    local: tokio::sync::Mutex<HashMap<String, (usize, Mark)>>,
     /// The (content revision, validity epoch) of the newest snapshot this process's
     /// node-local targets were noted serving: a refresh that read an older snapshot and
-    /// finished later (the resolvers ignore it) must not move the next validity bound back
-    /// to that snapshot's.
+    /// finished later must not move the next validity bound back to that snapshot's.
     refreshed_at: Mutex<(u64, i64)>,
     /// The next validity bound (Unix seconds; `i64::MAX`: none) of what the node-local
     /// targets serve: they are refreshed again then, at the same revision.
@@ -84,6 +102,37 @@ pub(crate) struct Deployer {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A target's identity for its mark: its address.
+fn address(target: &Arc<dyn DeployTarget>) -> usize {
+    Arc::as_ptr(target).cast::<()>() as usize
+}
+
+/// One version of what is served, with what its deployment needs.
+struct Version {
+    model: Model,
+    now: i64,
+    /// The whole snapshot, made once when a target needs it.
+    snapshot: std::sync::OnceLock<EnvironmentSnapshot>,
+}
+
+impl Version {
+    fn new(model: Model, now: i64) -> Version {
+        Version {
+            model,
+            now,
+            snapshot: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn mark(&self) -> Mark {
+        (self.model.revision, self.model.validity(self.now).last)
+    }
+
+    fn snapshot(&self) -> &EnvironmentSnapshot {
+        self.snapshot.get_or_init(|| self.model.snapshot(self.now))
+    }
 }
 
 impl Deployer {
@@ -102,9 +151,9 @@ impl Deployer {
             layout,
             targets: Mutex::new(HashMap::new()),
             resolvers: Mutex::new(HashMap::new()),
-            opened: Mutex::new(HashMap::new()),
+            state: Mutex::new(ModelState::default()),
             deploying: tokio::sync::Mutex::new(None),
-            refreshing: tokio::sync::Mutex::new(()),
+            local: tokio::sync::Mutex::new(HashMap::new()),
             refreshed_at: Mutex::new((0, 0)),
             next_bound: tokio::sync::watch::channel(i64::MAX).0,
             deployments: Mutex::new(HashMap::new()),
@@ -174,125 +223,201 @@ impl Deployer {
         }
     }
 
-    /// The JWK at `key` as a deployment uses it, from the cache when its record is still at
-    /// `revision`; None when the record is gone.
-    fn opened_jwk(&self, key: &str, revision: u64) -> Result<Option<OpenedJwk>> {
-        if let Some(o) = lock(&self.opened).get(key)
-            && o.revision == revision
-        {
-            return Ok(Some(o.clone()));
-        }
-        let Some((rec, revision)) = load::<JwkRec>(self.store(), key)? else {
-            return Ok(None);
-        };
+    /// A JWK record as deployments use it.
+    fn deployed_jwk(&self, rec: JwkRec) -> Result<DeployedJwk> {
         let jwk = Arc::new(rec.open(&self.key)?);
-        let opened = OpenedJwk {
-            revision,
+        Ok(DeployedJwk {
             id: rec.id,
-            deployed: DeployedJwk {
-                name: rec.name,
-                thumbprint: super::thumbprint(&jwk),
-                validity: rec.validity.intersect(Validity::of_certificate(&jwk)),
-                jwk,
-                // A followed JWK past its stale limit is served nowhere, as a disabled one.
-                state: if rec.withdrawn {
-                    KeyState::Disabled
-                } else {
-                    rec.state
-                },
+            name: rec.name,
+            thumbprint: super::thumbprint(&jwk),
+            validity: rec.validity.intersect(Validity::of_certificate(&jwk)),
+            jwk,
+            // A followed JWK past its stale limit is served nowhere, as a disabled one.
+            state: if rec.withdrawn {
+                KeyState::Disabled
+            } else {
+                rec.state
             },
-        };
-        lock(&self.opened).insert(key.to_owned(), opened.clone());
-        Ok(Some(opened))
-    }
-
-    /// Everything the environments serve, read at the store's current revision: the
-    /// approved version of every JWK and credential, and the remote sets' keys.
-    pub(crate) fn snapshot(&self) -> Result<EnvironmentSnapshot> {
-        self.layout.ensure(self.store())?;
-        let store = self.store();
-        let revision = self.content_revision()?;
-        let now = self.clock.now_secs();
-        let mut bounds = ValidityBounds::default();
-        let mut by_ref: HashMap<(String, String), DeployedJwk> = HashMap::new();
-        let mut projects = Vec::new();
-        let mut seen = HashSet::new();
-        for (_, p, _) in load_all::<ProjectRec>(store, keys::PROJECTS)? {
-            let mut snap = ProjectSnapshot {
-                name: p.name.clone(),
-                ..ProjectSnapshot::default()
-            };
-            // Revisions only: records unchanged since the last deployment come from the cache.
-            let approved = keys::approved(&keys::jwks(&p.name));
-            for (key, rev) in store.scan_revisions(approved.as_bytes())? {
-                let key = String::from_utf8_lossy(&key).into_owned();
-                let Some(opened) = self.opened_jwk(&key, rev)? else {
-                    continue; // deleted since the scan
-                };
-                seen.insert(key);
-                if opened.deployed.state == KeyState::Disabled {
-                    continue; // served nowhere; a credential's slot that holds it is empty
-                }
-                bounds.add(&opened.deployed.validity, now);
-                if opened.deployed.validity.status(now) != ValidityStatus::Valid {
-                    continue; // not yet or no longer: served from its nbf, until its exp
-                }
-                by_ref.insert((p.name.clone(), opened.id), opened.deployed.clone());
-                snap.jwks.push(opened.deployed);
-            }
-            snap.remote_keys = self.remote_keys(&p.name)?;
-            projects.push(snap);
-        }
-        // Deleted JWKs leave the cache.
-        lock(&self.opened).retain(|k, _| seen.contains(k));
-        for snap in &mut projects {
-            let prefix = keys::approved(&keys::credentials(&snap.name));
-            for (_, c, _) in load_all::<CredentialRec>(store, &prefix)? {
-                let find = |r: &Option<JwkRef>| {
-                    r.as_ref()
-                        .and_then(|r| by_ref.get(&(r.project.clone(), r.id.clone())).cloned())
-                };
-                snap.credentials.push(DeployedCredential {
-                    username: c.username.clone(),
-                    validation: find(&c.validation),
-                    encryption: find(&c.encryption),
-                    validation_next: find(&c.validation_next),
-                    encryption_next: find(&c.encryption_next),
-                });
-            }
-        }
-        Ok(EnvironmentSnapshot {
-            environment: String::new(),
-            revision,
-            projects,
-            validity_epoch: bounds.last,
-            next_validity_change: bounds.next,
         })
     }
 
-    /// The keys the remote sets of `project` serve, for a snapshot.
-    fn remote_keys(&self, project: &str) -> Result<Vec<DeployedJwk>> {
-        let prefix = keys::jwk_set_keys_of(project);
-        let mut out = Vec::new();
-        for (key, served, _) in load_all::<SetKeysRec>(self.store(), &prefix)? {
-            let name = key
-                .strip_prefix(prefix.as_str())
-                .map(name_of)
-                .unwrap_or_default();
-            for k in served.keys {
+    /// The keys a remote set serves, as deployments use them.
+    fn remote_keys(key: &str, served: SetKeysRec, name: &str) -> Result<Vec<DeployedJwk>> {
+        served
+            .keys
+            .into_iter()
+            .map(|k| {
                 let jwk = jwk_core::Jwk::from_json(&k.jwk).map_err(|e| {
                     RegistryError::internal(format!("the stored key of {key} is unreadable: {e}"))
                 })?;
-                out.push(DeployedJwk {
-                    name: name.clone(),
+                Ok(DeployedJwk {
+                    id: String::new(),
+                    name: name.to_owned(),
                     thumbprint: k.thumbprint,
                     jwk: Arc::new(jwk),
                     state: KeyState::Active,
                     validity: Validity::default(),
-                });
+                })
+            })
+            .collect()
+    }
+
+    /// Reads one record the model holds (the store key `key`, as it is now) into `model`;
+    /// what it touched, if the model holds that kind of record.
+    fn reload(&self, model: &mut Model, key: &str) -> Result<Option<Touched>> {
+        let value = self.store.get(key.as_bytes())?;
+        self.apply(model, key, value.as_ref().map(|v| v.value.as_slice()))
+    }
+
+    /// Puts the record `key` (its stored bytes, `None` when deleted) into `model`.
+    fn apply(&self, model: &mut Model, key: &str, value: Option<&[u8]>) -> Result<Option<Touched>> {
+        let split = |rest: &str| -> Option<(String, String)> {
+            let (a, b) = rest.split_once('/')?;
+            Some((name_of(a), b.to_owned()))
+        };
+        if let Some(rest) = key.strip_prefix(keys::APPROVED_JWKS) {
+            let Some((project, id)) = split(rest) else {
+                return Ok(None);
+            };
+            let id = pair(project, id);
+            let jwk = match value {
+                Some(v) => Some(self.deployed_jwk(decode::<JwkRec>(key, v)?)?),
+                None => None,
+            };
+            model.set_jwk(&id, jwk);
+            Ok(Some(Touched::Jwk(id)))
+        } else if let Some(rest) = key.strip_prefix(keys::APPROVED_CREDENTIALS) {
+            let Some((project, username)) = split(rest) else {
+                return Ok(None);
+            };
+            let c = pair(project, name_of(&username));
+            let slots = match value {
+                Some(v) => Some(slot_refs(&decode::<CredentialRec>(key, v)?)),
+                None => None,
+            };
+            model.set_credential(&c, slots);
+            Ok(Some(Touched::Credential(c)))
+        } else if let Some(rest) = key.strip_prefix(keys::ALL_SET_KEYS) {
+            let Some((project, name)) = split(rest) else {
+                return Ok(None);
+            };
+            let set = pair(project, name_of(&name));
+            let keys = match value {
+                Some(v) => Some(Self::remote_keys(
+                    key,
+                    decode::<SetKeysRec>(key, v)?,
+                    &set.1,
+                )?),
+                None => None,
+            };
+            model.set_remote(&set, keys);
+            Ok(Some(Touched::RemoteSet(set)))
+        } else if let Some(rest) = key.strip_prefix(keys::PROJECTS) {
+            model.set_project(&name_of(rest), value.is_some());
+            Ok(None)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Reads the whole model: every project, approved JWK and credential, and remote set.
+    fn build(&self) -> Result<(Model, u64)> {
+        self.layout.ensure(self.store())?;
+        // Read first: whatever the scans then find is at least this new.
+        let seen = self.store.revision()?;
+        let mut model = Model::default();
+        model.revision = self.content_revision()?;
+        for prefix in [
+            keys::PROJECTS,
+            keys::ALL_SET_KEYS,
+            keys::APPROVED_CREDENTIALS,
+            keys::APPROVED_JWKS,
+        ] {
+            for (key, value) in self.store.scan(prefix.as_bytes())? {
+                let key = String::from_utf8_lossy(&key);
+                self.apply(&mut model, &key, Some(&value.value))?;
             }
         }
-        Ok(out)
+        let (jwks, credentials, sets) = model.sizes();
+        tracing::debug!(jwks, credentials, sets, "deployment model read whole");
+        Ok((model, seen))
+    }
+
+    /// What is served now: the model brought up to date from the change feed (read whole
+    /// the first time, and when the feed no longer reaches back to what the model read).
+    fn current(&self) -> Result<Model> {
+        let mut state = lock(&self.state);
+        let state = &mut *state;
+        let feed = match state.seen {
+            Some(seen) => self.store.changes(seen, FEED_MAX)?,
+            None => Feed::Gone,
+        };
+        match feed {
+            Feed::Changes { through, keys } => {
+                for (revision, key) in keys {
+                    let key = String::from_utf8_lossy(&key);
+                    if key == keys::CONTENT {
+                        state.model.revision = state.model.revision.max(revision);
+                    } else if let Some(touched) = self.reload(&mut state.model, &key)? {
+                        state.journal.note(revision, touched);
+                    }
+                }
+                state.seen = Some(through);
+            }
+            Feed::Gone => {
+                let (model, seen) = self.build()?;
+                state.journal = Journal::new(model.revision, JOURNAL_MAX);
+                state.model = model;
+                state.seen = Some(seen);
+            }
+        }
+        Ok(state.model.clone())
+    }
+
+    /// What changed after `base` for a target that served it, when the journal still
+    /// holds it and `version` is not older than it.
+    fn delta_since(&self, version: &Version, base: Mark) -> Option<super::EnvironmentDelta> {
+        if base.0 > version.model.revision || base.1 > version.now {
+            return None;
+        }
+        let touched = lock(&self.state).journal.since(base.0)?;
+        Some(version.model.delta(touched, base, version.now))
+    }
+
+    /// Deploys `version` to `target`: what changed since `base` when the target takes
+    /// deltas and `base` is known, else the whole snapshot.
+    async fn send(
+        &self,
+        name: &str,
+        target: &Arc<dyn DeployTarget>,
+        version: &Version,
+        base: Option<Mark>,
+    ) -> Result<Receipt, String> {
+        if let Some(mut delta) = base.and_then(|b| self.delta_since(version, b)) {
+            delta.environment = name.to_owned();
+            if let Some(applied) = target.deploy_delta(&delta) {
+                return applied.await.map_err(|e| e.to_string());
+            }
+        }
+        let mut snapshot = version.snapshot().clone();
+        snapshot.environment = name.to_owned();
+        target.deploy(&snapshot).await.map_err(|e| e.to_string())
+    }
+
+    /// Everything the environments serve now, as one snapshot.
+    pub(crate) fn snapshot(&self) -> Result<EnvironmentSnapshot> {
+        Ok(self.current()?.snapshot(self.clock.now_secs()))
+    }
+
+    /// The current version, read off the async workers.
+    async fn version(self: &Arc<Self>) -> Result<Version> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let model = me.current()?;
+            Ok(Version::new(model, me.clock.now_secs()))
+        })
+        .await
+        .map_err(|e| RegistryError::internal(format!("deployment model task: {e}")))?
     }
 
     /// Records an environment's state, unless a newer deployment (another node's, or a
@@ -336,7 +461,7 @@ impl Deployer {
 
     /// Deploys to every environment and reports per environment. A failed environment does
     /// not undo the change: it stays pending until a redeploy succeeds.
-    pub(crate) async fn deploy(&self, change: &Change) -> Result<DeploymentResult> {
+    pub(crate) async fn deploy(self: &Arc<Self>, change: &Change) -> Result<DeploymentResult> {
         if let Some(reason) = &change.skipped {
             // Saved, not approved: what the environments serve has not changed.
             return Ok(DeploymentResult {
@@ -351,96 +476,109 @@ impl Deployer {
         {
             return Ok(result.clone());
         }
-        let (revision, result) = self.deploy_environments(self.snapshot()?, |_| true).await?;
-        *last = Some((revision, result.clone()));
+        let version = self.version().await?;
+        let result = self.deploy_environments(&version, |_| true).await?;
+        *last = Some((version.model.revision, result.clone()));
         Ok(result)
     }
 
     /// Redeploys every environment that is pending or behind the store's revision.
-    pub(crate) async fn reconcile(&self) -> Result<DeploymentResult> {
+    pub(crate) async fn reconcile(self: &Arc<Self>) -> Result<DeploymentResult> {
         let _one_at_a_time = self.deploying.lock().await;
-        // One snapshot says which environments are behind it and is what they get.
-        let snapshot = self.snapshot()?;
-        let (revision, epoch) = (snapshot.revision, snapshot.validity_epoch);
-        let behind: Vec<String> = load_all::<EnvironmentRec>(self.store(), keys::ENVIRONMENTS)?
-            .into_iter()
-            .filter(
-                |(_, env, _)| match load::<DeployRec>(self.store(), &keys::deploy(&env.name)) {
-                    Ok(Some((d, _))) => {
-                        d.pending || d.revision < revision || d.validity_epoch < epoch
+        // One version says which environments are behind it and is what they get.
+        let version = self.version().await?;
+        let (revision, epoch) = version.mark();
+        let me = self.clone();
+        let behind = tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+            Ok(load_all::<EnvironmentRec>(me.store(), keys::ENVIRONMENTS)?
+                .into_iter()
+                .filter(|(_, env, _)| {
+                    match load::<DeployRec>(me.store(), &keys::deploy(&env.name)) {
+                        Ok(Some((d, _))) => {
+                            d.pending || d.revision < revision || d.validity_epoch < epoch
+                        }
+                        _ => true,
                     }
-                    _ => true,
-                },
-            )
-            .map(|(_, env, _)| env.name)
-            .collect();
-        Ok(self
-            .deploy_environments(snapshot, |name| behind.iter().any(|b| b == name))
-            .await?
-            .1)
+                })
+                .map(|(_, env, _)| env.name)
+                .collect())
+        })
+        .await
+        .map_err(|e| RegistryError::internal(format!("reconcile task: {e}")))??;
+        self.deploy_environments(&version, |name| behind.iter().any(|b| b == name))
+            .await
     }
 
-    /// Deploys `snapshot` to the wanted environments; returns its revision.
+    /// Deploys `version` to the wanted environments.
     async fn deploy_environments(
         &self,
-        mut snapshot: EnvironmentSnapshot,
+        version: &Version,
         wanted: impl Fn(&str) -> bool,
-    ) -> Result<(u64, DeploymentResult)> {
+    ) -> Result<DeploymentResult> {
+        let (revision, epoch) = version.mark();
         let mut results = Vec::new();
-        // Whether every node-local target now serves this snapshot.
+        // Whether every node-local target now serves this version.
         let mut locals_current = true;
+        let mut local = self.local.lock().await;
         for (_, env, _) in load_all::<EnvironmentRec>(self.store(), keys::ENVIRONMENTS)? {
             let target = self.target_for(&env);
-            let local = matches!(&target, Ok(t) if t.node_local());
+            let is_local = matches!(&target, Ok(t) if t.node_local());
             if !wanted(&env.name) {
-                locals_current &= !local;
+                locals_current &= !is_local;
                 continue;
             }
-            snapshot.environment = env.name.clone();
-            // A target outside the process: one node at a time, and not again for a snapshot
-            // it already serves (another node deployed this change or a later one).
-            let mut _lock = None;
-            let outcome = if local {
-                None
-            } else {
-                match self.environment_lock(&env.name).await {
-                    Ok(lock) => {
-                        _lock = Some(lock);
-                        match self.deployment_state(&env.name)? {
-                            Some(d)
-                                if !d.pending
-                                    && d.revision >= snapshot.revision
-                                    && d.validity_epoch >= snapshot.validity_epoch =>
-                            {
-                                Some(Ok(Receipt {
-                                    thumbprints: d.thumbprints,
-                                }))
-                            }
-                            _ => None,
+            let outcome = match target {
+                Err(e) => Err(e),
+                Ok(target) if is_local => {
+                    let base = local
+                        .get(&env.name)
+                        .filter(|(at, _)| *at == address(&target))
+                        .map(|(_, mark)| *mark);
+                    let outcome = self.send(&env.name, &target, version, base).await;
+                    match &outcome {
+                        Ok(_) => {
+                            local.insert(env.name.clone(), (address(&target), (revision, epoch)))
                         }
-                    }
-                    Err(e) => Some(Err(e.message())),
+                        Err(_) => local.remove(&env.name),
+                    };
+                    outcome
                 }
-            };
-            let outcome = match outcome {
-                Some(done) => done,
-                None => match target {
-                    Ok(target) => target.deploy(&snapshot).await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e),
+                // A target outside the process: one node at a time, and not again for a
+                // version it already serves (another node deployed this change or a later
+                // one); what it served last is the base of its delta.
+                Ok(target) => match self.environment_lock(&env.name).await {
+                    Err(e) => Err(e.message()),
+                    Ok(_lock) => match self.deployment_state(&env.name)? {
+                        Some(d)
+                            if !d.pending
+                                && (d.revision, d.validity_epoch) >= (revision, epoch) =>
+                        {
+                            Ok(Receipt {
+                                public_keys: d.key_count(),
+                            })
+                        }
+                        d => {
+                            let base = d
+                                .filter(|d| !d.pending)
+                                .map(|d| (d.revision, d.validity_epoch));
+                            self.send(&env.name, &target, version, base).await
+                        }
+                    },
                 },
             };
-            locals_current &= !local || outcome.is_ok();
+            locals_current &= !is_local || outcome.is_ok();
             let (success, message, rec) = match outcome {
                 Ok(receipt) => (
                     true,
                     DEPLOYED.to_owned(),
                     DeployRec {
                         v: FORMAT,
-                        revision: snapshot.revision,
-                        validity_epoch: snapshot.validity_epoch,
+                        revision,
+                        validity_epoch: epoch,
                         pending: false,
                         error: None,
-                        thumbprints: receipt.thumbprints,
+                        keys: receipt.public_keys,
+                        thumbprints: Vec::new(),
                     },
                 ),
                 Err(e) => {
@@ -467,11 +605,12 @@ impl Deployer {
                 message,
             });
         }
+        drop(local);
         if locals_current {
-            self.note_refreshed(&snapshot);
+            self.note_refreshed(version);
         }
         let failed = results.iter().filter(|r| !r.success).count();
-        let result = DeploymentResult {
+        Ok(DeploymentResult {
             success: failed == 0,
             message: if failed == 0 {
                 COMPLETED.to_owned()
@@ -482,8 +621,7 @@ impl Deployer {
                 )
             },
             environment_results: results,
-        };
-        Ok((snapshot.revision, result))
+        })
     }
 
     /// The deployment counts of the environments in `environments` (others are forgotten).
@@ -503,17 +641,23 @@ impl Deployer {
         lock(&self.refreshed_at).0
     }
 
-    /// Notes that every node-local target serves `snapshot`.
-    fn note_refreshed(&self, snapshot: &EnvironmentSnapshot) {
+    /// Notes that every node-local target serves `version`.
+    fn note_refreshed(&self, version: &Version) {
+        let bounds = version.model.validity(version.now);
+        self.note_served((version.model.revision, bounds.last), bounds.next);
+    }
+
+    /// Notes that every node-local target serves `at` = (revision, validity epoch), whose
+    /// next validity bound is `next`.
+    fn note_served(&self, at: Mark, next: Option<i64>) {
         let mut newest = lock(&self.refreshed_at);
-        let at = (snapshot.revision, snapshot.validity_epoch);
         if at < *newest {
             // Overtaken by a newer deployment (which the targets kept): its validity bound
-            // is the one to wait for, not this older snapshot's.
+            // is the one to wait for, not this older version's.
             return;
         }
         *newest = at;
-        let next = snapshot.next_validity_change.unwrap_or(i64::MAX);
+        let next = next.unwrap_or(i64::MAX);
         self.next_bound.send_if_modified(|bound| {
             let moved = *bound != next;
             *bound = next;
@@ -527,12 +671,11 @@ impl Deployer {
         self.next_bound.subscribe()
     }
 
-    /// Deploys the current snapshot to this process's node-local targets when they are
+    /// Deploys the current version to this process's node-local targets when they are
     /// behind the content revision or a validity bound passed. Records nothing in the store.
     pub(crate) async fn refresh_local(self: &Arc<Self>) -> Result<()> {
-        let _one = self.refreshing.lock().await;
         let me = self.clone();
-        type Work = Option<(EnvironmentSnapshot, Vec<(String, Arc<dyn DeployTarget>)>)>;
+        type Work = Option<(Version, Vec<(String, Arc<dyn DeployTarget>)>)>;
         let work = tokio::task::spawn_blocking(move || -> Result<Work> {
             let revision = me.content_revision()?;
             if revision <= me.refreshed_revision()
@@ -557,26 +700,53 @@ impl Deployer {
                         .map(|t| (env.name, t))
                 })
                 .collect();
-            Ok(Some((me.snapshot()?, locals)))
+            let model = me.current()?;
+            Ok(Some((Version::new(model, me.clock.now_secs()), locals)))
         })
         .await
         .map_err(|e| RegistryError::internal(format!("refresh task: {e}")))??;
-        let Some((mut snapshot, locals)) = work else {
+        let Some((version, locals)) = work else {
             return Ok(());
         };
+        let mark = version.mark();
+        let mut local = self.local.lock().await;
         let mut all_ok = true;
         for (name, target) in locals {
-            snapshot.environment = name.clone();
-            if let Err(e) = target.deploy(&snapshot).await {
-                all_ok = false;
-                tracing::warn!(environment = %name, error = %e, "in-process target refresh failed");
+            let base = local
+                .get(&name)
+                .filter(|(at, _)| *at == address(&target))
+                .map(|(_, mark)| *mark);
+            if base.is_some_and(|b| b >= mark) {
+                continue; // a deployment already brought it this far, or further
+            }
+            match self.send(&name, &target, &version, base).await {
+                Ok(_) => {
+                    local.insert(name, (address(&target), mark));
+                }
+                Err(e) => {
+                    all_ok = false;
+                    local.remove(&name);
+                    tracing::warn!(environment = %name, error = %e, "in-process target refresh failed");
+                }
             }
         }
+        drop(local);
         if all_ok {
-            self.note_refreshed(&snapshot);
+            self.note_refreshed(&version);
         }
         Ok(())
     }
+}
+
+/// A credential record's slot references.
+fn slot_refs(c: &CredentialRec) -> SlotRefs {
+    let r = |r: &Option<JwkRef>| r.as_ref().map(|r| pair(r.project.clone(), r.id.clone()));
+    [
+        r(&c.validation),
+        r(&c.encryption),
+        r(&c.validation_next),
+        r(&c.encryption_next),
+    ]
 }
 
 #[cfg(test)]
@@ -600,22 +770,16 @@ mod refresh_tests {
             },
             Arc::default(),
         );
-        let snapshot = |revision, validity_epoch, next| EnvironmentSnapshot {
-            revision,
-            validity_epoch,
-            next_validity_change: next,
-            ..EnvironmentSnapshot::default()
-        };
         let bound = deployer.next_bound();
-        deployer.note_refreshed(&snapshot(7, 0, Some(1_900_000_000)));
-        deployer.note_refreshed(&snapshot(6, 0, None));
+        deployer.note_served((7, 0), Some(1_900_000_000));
+        deployer.note_served((6, 0), None);
         assert_eq!(*bound.borrow(), 1_900_000_000);
         assert_eq!(deployer.refreshed_revision(), 7);
         // The same revision once the key expired (a newer validity epoch): no bound left.
-        deployer.note_refreshed(&snapshot(7, 1_900_000_000, None));
+        deployer.note_served((7, 1_900_000_000), None);
         assert_eq!(*bound.borrow(), i64::MAX);
         // A later change with a new bound.
-        deployer.note_refreshed(&snapshot(8, 1_900_000_000, Some(1_950_000_000)));
+        deployer.note_served((8, 1_900_000_000), Some(1_950_000_000));
         assert_eq!(*bound.borrow(), 1_950_000_000);
     }
 }

@@ -3,6 +3,7 @@
 //! fan-out of every change to every environment ([`Deployer`]).
 
 mod fanout;
+mod model;
 mod resolver;
 mod targets;
 
@@ -25,7 +26,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// One JWK of a project, as deployed.
 #[derive(Debug, Clone)]
 pub struct DeployedJwk {
-    /// Its name.
+    /// Its stable id (a rename keeps it; empty for a remote set's key).
+    pub id: String,
+    /// Its name (a remote set's key: the set's).
     pub name: String,
     /// The full key (private members included: gateways decrypt and sign with them).
     pub jwk: Arc<Jwk>,
@@ -39,23 +42,11 @@ pub struct DeployedJwk {
 }
 
 /// The validity bounds of a set of keys seen from `now`: the last one passed (0 when none)
-/// and the next one to come.
+/// and the next one to come ([`model::Model::validity`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ValidityBounds {
     pub(crate) last: i64,
     pub(crate) next: Option<i64>,
-}
-
-impl ValidityBounds {
-    pub(crate) fn add(&mut self, v: &Validity, now: i64) {
-        for b in v.bounds() {
-            if b <= now {
-                self.last = self.last.max(b);
-            } else {
-                self.next = Some(self.next.map_or(b, |n| n.min(b)));
-            }
-        }
-    }
 }
 
 /// A credential and the JWKs its slots point at, as deployed.
@@ -148,12 +139,94 @@ impl EnvironmentSnapshot {
     }
 }
 
+/// What changed in what an environment serves since a deployment the target acknowledged
+/// (its `base_revision` and `base_validity_epoch`): each JWK, credential and remote set
+/// whose served form may have moved, as it is served now. Applying it to what the target
+/// served at the base gives exactly the whole snapshot at `revision`.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentDelta {
+    /// The environment's name.
+    pub environment: String,
+    /// The revision of the deployment the delta starts from.
+    pub base_revision: u64,
+    /// The validity epoch of that deployment.
+    pub base_validity_epoch: i64,
+    /// The revision the target serves once the delta is applied.
+    pub revision: u64,
+    /// The validity epoch it serves then (see [`EnvironmentSnapshot::validity_epoch`]).
+    pub validity_epoch: i64,
+    /// The next validity bound to come.
+    pub next_validity_change: Option<i64>,
+    /// JWKs, in (project, id) order.
+    pub jwks: Vec<JwkChange>,
+    /// Credentials, in (project, username) order (a JWK's change comes with every credential
+    /// whose slots hold it).
+    pub credentials: Vec<CredentialChange>,
+    /// Remote sets, in (project, name) order.
+    pub remote_sets: Vec<RemoteSetChange>,
+}
+
+impl EnvironmentDelta {
+    /// How many entries the delta holds.
+    pub fn len(&self) -> usize {
+        self.jwks.len() + self.credentials.len() + self.remote_sets.len()
+    }
+
+    /// True when nothing changed but the revision (or the validity epoch).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A JWK of a delta: its stable id, and how it is served now (`None`: no longer served:
+/// deleted, disabled, withdrawn or outside its validity).
+#[derive(Debug, Clone)]
+pub struct JwkChange {
+    /// The project holding it.
+    pub project: String,
+    /// Its stable id (a rename keeps it).
+    pub id: String,
+    /// How it is served now.
+    pub jwk: Option<DeployedJwk>,
+}
+
+/// A credential of a delta (`None`: no longer served).
+#[derive(Debug, Clone)]
+pub struct CredentialChange {
+    /// Its project.
+    pub project: String,
+    /// Its username.
+    pub username: String,
+    /// How it is served now.
+    pub credential: Option<DeployedCredential>,
+}
+
+/// A remote JWK Set of a delta: every key it serves now (none: deleted or withdrawn).
+#[derive(Debug, Clone)]
+pub struct RemoteSetChange {
+    /// Its project.
+    pub project: String,
+    /// Its name.
+    pub name: String,
+    /// Its keys.
+    pub keys: Vec<DeployedJwk>,
+}
+
 /// What a target reports after a successful deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Receipt {
-    /// The thumbprints of the public keys the target now serves, sorted. Never those of
-    /// symmetric (`oct`) keys, which are hashes of the secret: receipts are stored.
-    pub thumbprints: Vec<String>,
+    /// How many public keys the target now serves (symmetric `oct` keys are never counted:
+    /// they are never published).
+    pub public_keys: usize,
+}
+
+impl Receipt {
+    /// The receipt of a target that serves `snapshot`'s public keys.
+    pub fn of(snapshot: &EnvironmentSnapshot) -> Receipt {
+        Receipt {
+            public_keys: snapshot.thumbprints().len(),
+        }
+    }
 }
 
 /// Why a deployment to one environment failed.
@@ -163,11 +236,25 @@ pub struct DeployError(pub String);
 
 /// Somewhere an environment's keys go. Hosts implement it to plug in their own gateways.
 pub trait DeployTarget: Send + Sync + 'static {
-    /// Makes the target serve `snapshot`; the receipt lists what it now serves.
+    /// Makes the target serve `snapshot`, the whole state: the first time the target is
+    /// deployed in this process, after a failed deployment, at a reconcile, and at every
+    /// change for a target that takes no deltas.
     fn deploy<'a>(
         &'a self,
         snapshot: &'a EnvironmentSnapshot,
     ) -> BoxFuture<'a, Result<Receipt, DeployError>>;
+
+    /// Makes the target serve what `delta` changes on top of what it served at the delta's
+    /// base (the last deployment it acknowledged): a change costs what it changes. A target
+    /// that takes deltas returns `Some`; the default, `None`, says it takes whole snapshots
+    /// (then [`DeployTarget::deploy`] is called instead).
+    fn deploy_delta<'a>(
+        &'a self,
+        delta: &'a EnvironmentDelta,
+    ) -> Option<BoxFuture<'a, Result<Receipt, DeployError>>> {
+        let _ = delta;
+        None
+    }
 
     /// True for a target that lives inside this process (the in-process [`Resolver`], or a
     /// host's own in-memory table): when several nodes share a registry, every node keeps

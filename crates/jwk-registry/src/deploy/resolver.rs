@@ -1,16 +1,16 @@
 //! The in-process resolver: the target gateways linked in-process look keys up in.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use base64ct::Encoding;
+use imbl::{OrdMap, OrdSet};
 use jwk_core::Jwk;
 use jwk_verify::{KeySelector, KeySource, VerificationKey, VerifyError};
 
 use super::{
-    BoxFuture, DeployError, DeployTarget, DeployedJwk, EnvironmentSnapshot, KeyState, Receipt,
-    Slot, is_symmetric,
+    BoxFuture, DeployError, DeployTarget, DeployedCredential, DeployedJwk, EnvironmentDelta,
+    EnvironmentSnapshot, KeyState, Receipt, Slot,
 };
 
 /// A credential's (validation, encryption) JWKs.
@@ -22,16 +22,39 @@ struct CredentialSlots {
     next: [Option<Arc<Jwk>>; 2],
 }
 
-/// A served key: the JWK, its thumbprint, and the verification key made from it on first use
-/// (once per key and snapshot, then shared lock-free by every token it verifies).
+impl CredentialSlots {
+    fn of(c: &DeployedCredential) -> CredentialSlots {
+        let current = |d: &Option<DeployedJwk>| d.as_ref().map(|d| (d.jwk.clone(), d.state));
+        let next = |d: &Option<DeployedJwk>| d.as_ref().map(|d| d.jwk.clone());
+        CredentialSlots {
+            current: [current(&c.validation), current(&c.encryption)],
+            next: [next(&c.validation_next), next(&c.encryption_next)],
+        }
+    }
+}
+
+/// A served key: the JWK, its thumbprint, and what is made from it on first use (once per
+/// key, then shared lock-free by every lookup and every later version that still serves it):
+/// its verification key and its public JSON.
 #[derive(Debug)]
 struct Served {
     jwk: Arc<Jwk>,
     thumbprint: String,
-    verify: std::sync::OnceLock<Arc<VerificationKey>>,
+    verify: OnceLock<Arc<VerificationKey>>,
+    /// The public JSON and its SHA-256 as four words (`None`: an `oct` key, never published).
+    public: OnceLock<Option<(Arc<str>, [u64; 4])>>,
 }
 
 impl Served {
+    fn new(jwk: Arc<Jwk>, thumbprint: String) -> Arc<Served> {
+        Arc::new(Served {
+            jwk,
+            thumbprint,
+            verify: OnceLock::new(),
+            public: OnceLock::new(),
+        })
+    }
+
     fn verification_key(&self) -> Arc<VerificationKey> {
         self.verify
             .get_or_init(|| {
@@ -42,79 +65,148 @@ impl Served {
             })
             .clone()
     }
+
+    fn public(&self) -> Option<&(Arc<str>, [u64; 4])> {
+        self.public
+            .get_or_init(|| {
+                use sha2::Digest;
+                let json = self.jwk.to_public_json()?;
+                let hash = sha2::Sha256::digest(json.as_bytes());
+                let mut words = [0u64; 4];
+                for (w, chunk) in words.iter_mut().zip(hash.chunks_exact(8)) {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(chunk);
+                    *w = u64::from_be_bytes(b);
+                }
+                Some((Arc::from(json), words))
+            })
+            .as_ref()
+    }
 }
+
+/// Who serves a key: a JWK (kind 0, its id) or a remote set's key (kind 1, the set's name
+/// and the key's place in it). Ordered by project, then JWKs before remote keys: when
+/// several keys share a kid, the first in this order is the one a lookup by kid alone gives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Owner {
+    project: Arc<str>,
+    kind: u8,
+    name: Arc<str>,
+    index: usize,
+}
+
+/// The keys listed under one kid, `x5t#S256` or thumbprint, in owner order.
+type Listed = Arc<Vec<(Owner, Arc<Served>)>>;
 
 /// Keys by kid (several may share one: the token's alg chooses), by `x5t#S256` and by
 /// thumbprint.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct KeyIndex {
-    kids: HashMap<String, Vec<Arc<Served>>>,
-    x5t: HashMap<String, Arc<Served>>,
-    thumbprints: HashMap<String, Arc<Served>>,
+    kids: OrdMap<String, Listed>,
+    x5t: OrdMap<String, Listed>,
+    thumbprints: OrdMap<String, Listed>,
+}
+
+/// Adds or removes `owner`'s key in the list under `key`.
+fn relist(map: &mut OrdMap<String, Listed>, key: &str, owner: &Owner, add: Option<&Arc<Served>>) {
+    let mut list: Vec<(Owner, Arc<Served>)> =
+        map.get(key).map(|l| (**l).clone()).unwrap_or_default();
+    list.retain(|(o, _)| o != owner);
+    if let Some(served) = add {
+        let at = list.partition_point(|(o, _)| o < owner);
+        list.insert(at, (owner.clone(), served.clone()));
+    }
+    if list.is_empty() {
+        map.remove(key);
+    } else {
+        map.insert(key.to_owned(), Arc::new(list));
+    }
 }
 
 impl KeyIndex {
-    fn insert(&mut self, served: &Arc<Served>) {
+    fn set(&mut self, owner: &Owner, served: &Arc<Served>, add: bool) {
+        let add = add.then_some(served);
         if let Some(kid) = &served.jwk.params().kid {
-            let list = self.kids.entry(kid.clone()).or_default();
-            if !list.iter().any(|s| s.thumbprint == served.thumbprint) {
-                list.push(served.clone());
-            }
+            relist(&mut self.kids, kid, owner, add);
         }
         if let Some(x5t) = jwk_verify::x5t_s256(&served.jwk) {
-            self.x5t.entry(x5t).or_insert_with(|| served.clone());
+            relist(&mut self.x5t, &x5t, owner, add);
         }
-        self.thumbprints
-            .entry(served.thumbprint.clone())
-            .or_insert_with(|| served.clone());
+        relist(&mut self.thumbprints, &served.thumbprint, owner, add);
     }
 
     fn first_by_kid(&self, kid: &str) -> Option<Arc<Jwk>> {
-        Some(self.kids.get(kid)?.first()?.jwk.clone())
+        Some(self.kids.get(kid)?.first()?.1.jwk.clone())
     }
 
     /// The key a token's header names: by `kid` (the one that verifies its `alg` when
     /// several share it), else `x5t#S256`, else `jkt`.
     fn select(&self, selector: &KeySelector<'_>) -> Result<Arc<VerificationKey>, VerifyError> {
         selector.require_some()?;
+        let first = |list: Option<&Listed>| Some(list?.first()?.1.verification_key());
         let found = match (selector.kid, selector.x5t_s256, selector.jkt) {
             (Some(kid), _, _) => self.kids.get(kid).and_then(|list| {
-                jwk_verify::pick(list.iter().map(|s| s.verification_key()), selector.alg)
+                jwk_verify::pick(list.iter().map(|(_, s)| s.verification_key()), selector.alg)
             }),
-            (None, Some(x5t), _) => self.x5t.get(x5t).map(|s| s.verification_key()),
-            (None, None, Some(jkt)) => self.thumbprints.get(jkt).map(|s| s.verification_key()),
+            (None, Some(x5t), _) => first(self.x5t.get(x5t)),
+            (None, None, Some(jkt)) => first(self.thumbprints.get(jkt)),
             (None, None, None) => None,
         };
         found.ok_or_else(|| selector.unknown())
     }
 }
 
-/// The lookup tables of one snapshot, swapped whole on each deployment.
-#[derive(Debug, Default)]
-struct ResolverTables {
-    by_name: HashMap<String, HashMap<String, (Arc<Jwk>, KeyState)>>,
-    /// Every served key (JWKs first, then remote sets' keys, in snapshot order).
-    all: KeyIndex,
-    /// Per project: its JWKs first, then its remote sets' keys.
-    projects: HashMap<String, KeyIndex>,
-    credentials: HashMap<String, HashMap<String, CredentialSlots>>,
-    revision: u64,
-    /// The snapshot's validity epoch and next validity change.
-    validity_epoch: i64,
-    next_change: Option<i64>,
-    /// The public JWKS, made on first request.
-    public: std::sync::OnceLock<Arc<str>>,
-    /// Its strong ETag, made with it.
-    etag: std::sync::OnceLock<Arc<str>>,
+/// The keys a remote set serves.
+type SetKeys = Arc<Vec<Arc<Served>>>;
+
+/// A served JWK of a project, by id.
+#[derive(Debug)]
+struct JwkEntry {
+    name: String,
+    state: KeyState,
+    served: Arc<Served>,
 }
 
-/// The public JWKS a resolver serves, as a client fetches it without a token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The lookup tables of one version. Persistent maps: the next version shares every
+/// untouched node with this one, so applying a delta costs what it changes.
+#[derive(Debug, Clone, Default)]
+struct ResolverTables {
+    /// Per project, its JWKs by id.
+    jwks: OrdMap<String, OrdMap<String, Arc<JwkEntry>>>,
+    /// Per project, the ids of each JWK name (two approved JWKs share a name while a
+    /// deletion or a rename waits for approval: a lookup by name gives the greatest id).
+    names: OrdMap<String, OrdMap<String, OrdSet<String>>>,
+    /// Per project, the keys of each remote set.
+    remote: OrdMap<String, OrdMap<String, SetKeys>>,
+    credentials: OrdMap<String, OrdMap<String, Arc<CredentialSlots>>>,
+    /// Every served key.
+    all: KeyIndex,
+    /// Per project: its JWKs and its remote sets' keys.
+    projects: OrdMap<String, KeyIndex>,
+    /// The sum (word by word, wrapping) of the SHA-256 of every published key's public JSON:
+    /// a digest of the public JWKS kept as keys come and go.
+    digest: [u64; 4],
+    /// How many keys the public JWKS lists.
+    public_keys: usize,
+    revision: u64,
+    /// The version's validity epoch and next validity change.
+    validity_epoch: i64,
+    next_change: Option<i64>,
+    /// The public JWKS, made on first request (per version).
+    public: Arc<OnceLock<Arc<str>>>,
+    /// Its strong ETag.
+    etag: Arc<OnceLock<Arc<str>>>,
+}
+
+/// The public JWKS a resolver serves, as a client fetches it without a token: one
+/// version's tag, and its body made on first use ([`PublishedJwks::body`]), so a conditional
+/// request that matches the tag costs no body.
+#[derive(Clone)]
 pub struct PublishedJwks {
-    /// `{"keys":[…]}`: the public keys (never an `oct` key), sorted by thumbprint.
-    pub body: Arc<str>,
-    /// A strong ETag, quoted: base64url of the SHA-256 of the body (the same keys give the
-    /// same tag on every node and across restarts).
+    tables: Arc<ResolverTables>,
+    /// A strong ETag, quoted: base64url of a SHA-256 over the digest of the listed keys
+    /// (the same keys give the same tag on every node and across restarts; kept up to date
+    /// as keys come and go, so a conditional request is answered without making the body).
     pub etag: Arc<str>,
     /// The store revision the resolver serves.
     pub revision: u64,
@@ -123,25 +215,204 @@ pub struct PublishedJwks {
     pub next_change: Option<i64>,
 }
 
+impl PublishedJwks {
+    /// `{"keys":[…]}`: the public keys (never an `oct` key), sorted by thumbprint; made once
+    /// per version.
+    pub fn body(&self) -> Arc<str> {
+        public_of(&self.tables)
+    }
+}
+
+impl std::fmt::Debug for PublishedJwks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishedJwks")
+            .field("body", &self.body())
+            .field("etag", &self.etag)
+            .field("revision", &self.revision)
+            .field("next_change", &self.next_change)
+            .finish()
+    }
+}
+
+impl PartialEq for PublishedJwks {
+    fn eq(&self, other: &PublishedJwks) -> bool {
+        (&self.etag, self.revision, self.next_change, self.body())
+            == (&other.etag, other.revision, other.next_change, other.body())
+    }
+}
+
+impl Eq for PublishedJwks {}
+
+/// Applies `f` to the inner map of `outer` under `key` (made when missing, dropped when
+/// left empty).
+fn nested<V: Clone, T>(
+    outer: &mut OrdMap<String, OrdMap<String, V>>,
+    key: &str,
+    f: impl FnOnce(&mut OrdMap<String, V>) -> T,
+) -> T {
+    let mut inner = outer.get(key).cloned().unwrap_or_default();
+    let out = f(&mut inner);
+    if inner.is_empty() {
+        outer.remove(key);
+    } else {
+        outer.insert(key.to_owned(), inner);
+    }
+    out
+}
+
 impl ResolverTables {
-    /// What these tables serve, as a [`Receipt`]: public keys only.
-    fn receipt(&self) -> Receipt {
-        let mut thumbprints: Vec<String> = self
-            .all
-            .thumbprints
+    /// Lists or delists a key everywhere (the per-project index, every key, the digest).
+    fn index(&mut self, owner: &Owner, served: &Arc<Served>, add: bool) {
+        let winner = |t: &ResolverTables| {
+            t.all
+                .thumbprints
+                .get(&served.thumbprint)
+                .and_then(|l| l.first().map(|(_, s)| s.clone()))
+        };
+        let before = winner(self);
+        self.all.set(owner, served, add);
+        let after = winner(self);
+        let moved = match (&before, &after) {
+            (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+            (None, None) => false,
+            _ => true,
+        };
+        if moved {
+            if let Some((_, words)) = before.as_deref().and_then(Served::public) {
+                for (d, w) in self.digest.iter_mut().zip(words) {
+                    *d = d.wrapping_sub(*w);
+                }
+                self.public_keys -= 1;
+            }
+            if let Some((_, words)) = after.as_deref().and_then(Served::public) {
+                for (d, w) in self.digest.iter_mut().zip(words) {
+                    *d = d.wrapping_add(*w);
+                }
+                self.public_keys += 1;
+            }
+        }
+        let mut project = self
+            .projects
+            .get(owner.project.as_ref())
+            .cloned()
+            .unwrap_or_default();
+        project.set(owner, served, add);
+        self.projects.insert(owner.project.to_string(), project);
+    }
+
+    /// Sets (or removes) the JWK `id` of `project`.
+    fn set_jwk(&mut self, project: &str, id: &str, jwk: Option<&DeployedJwk>) {
+        let owner = Owner {
+            project: Arc::from(project),
+            kind: 0,
+            name: Arc::from(id),
+            index: 0,
+        };
+        let old = self.jwks.get(project).and_then(|m| m.get(id)).cloned();
+        if let Some(old) = &old {
+            self.index(&owner, &old.served, false);
+            nested(&mut self.names, project, |names| {
+                let emptied = names.get_mut(&old.name).is_some_and(|ids| {
+                    ids.remove(id);
+                    ids.is_empty()
+                });
+                if emptied {
+                    names.remove(&old.name);
+                }
+            });
+        }
+        match jwk {
+            Some(j) => {
+                // The same key as before keeps what was made from it.
+                let served = match &old {
+                    Some(o) if Arc::ptr_eq(&o.served.jwk, &j.jwk) => o.served.clone(),
+                    _ => Served::new(j.jwk.clone(), j.thumbprint.clone()),
+                };
+                self.index(&owner, &served, true);
+                nested(&mut self.names, project, |names| {
+                    names
+                        .entry(j.name.clone())
+                        .or_default()
+                        .insert(id.to_owned());
+                });
+                nested(&mut self.jwks, project, |jwks| {
+                    jwks.insert(
+                        id.to_owned(),
+                        Arc::new(JwkEntry {
+                            name: j.name.clone(),
+                            state: j.state,
+                            served,
+                        }),
+                    );
+                });
+            }
+            None => nested(&mut self.jwks, project, |jwks| {
+                jwks.remove(id);
+            }),
+        }
+    }
+
+    /// Sets the keys of the remote set `name` of `project` (none: gone).
+    fn set_remote(&mut self, project: &str, name: &str, keys: &[DeployedJwk]) {
+        let owner = |index| Owner {
+            project: Arc::from(project),
+            kind: 1,
+            name: Arc::from(name),
+            index,
+        };
+        let old = self.remote.get(project).and_then(|m| m.get(name)).cloned();
+        for (i, served) in old.iter().flat_map(|o| o.iter()).enumerate() {
+            self.index(&owner(i), served, false);
+        }
+        let served: Vec<Arc<Served>> = keys
             .iter()
-            .filter(|(_, s)| !is_symmetric(&s.jwk))
-            .map(|(t, _)| t.clone())
+            .map(|k| Served::new(k.jwk.clone(), k.thumbprint.clone()))
             .collect();
-        thumbprints.sort();
-        Receipt { thumbprints }
+        for (i, s) in served.iter().enumerate() {
+            self.index(&owner(i), s, true);
+        }
+        nested(&mut self.remote, project, |sets| {
+            if served.is_empty() {
+                sets.remove(name);
+            } else {
+                sets.insert(name.to_owned(), Arc::new(served));
+            }
+        });
+    }
+
+    /// Sets (or removes) the credential `username` of `project`.
+    fn set_credential(&mut self, project: &str, username: &str, c: Option<&DeployedCredential>) {
+        nested(&mut self.credentials, project, |creds| match c {
+            Some(c) => {
+                creds.insert(username.to_owned(), Arc::new(CredentialSlots::of(c)));
+            }
+            None => {
+                creds.remove(username);
+            }
+        });
+    }
+
+    /// The next version's tables: these, with the public JWKS and its tag to be made again.
+    fn next(&self) -> ResolverTables {
+        ResolverTables {
+            public: Arc::default(),
+            etag: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    fn receipt(&self) -> Receipt {
+        Receipt {
+            public_keys: self.public_keys,
+        }
     }
 }
 
 /// The in-process resolver target: gateways linked in-process look keys up here.
 ///
-/// Reads are lock-free (an `ArcSwap` load) and allocate nothing; a deployment builds new
-/// tables and swaps them in whole, so a reader sees one snapshot or the next, never a mix.
+/// Reads are lock-free (an `ArcSwap` load) and allocate nothing; a deployment makes the next
+/// tables from the current ones (persistent maps: only what changed is new) and swaps them
+/// in whole, so a reader sees one version or the next, never a mix.
 #[derive(Debug, Default)]
 pub struct Resolver {
     tables: ArcSwap<ResolverTables>,
@@ -155,29 +426,28 @@ impl Resolver {
         Resolver::default()
     }
 
+    /// The JWK `name` of `project`, with its state.
+    fn named(&self, project: &str, name: &str) -> Option<(Arc<Jwk>, KeyState)> {
+        let tables = self.tables.load();
+        let id = tables.names.get(project)?.get(name)?.get_max()?;
+        let entry = tables.jwks.get(project)?.get(id)?;
+        Some((entry.served.jwk.clone(), entry.state))
+    }
+
     /// The JWK `name` of `project`.
     pub fn by_name(&self, project: &str, name: &str) -> Option<Arc<Jwk>> {
-        Some(
-            self.tables
-                .load()
-                .by_name
-                .get(project)?
-                .get(name)?
-                .0
-                .clone(),
-        )
+        Some(self.named(project, name)?.0)
     }
 
     /// The JWK `name` of `project` when it is `Active`: the key to sign or encrypt with.
     pub fn active(&self, project: &str, name: &str) -> Option<Arc<Jwk>> {
-        let tables = self.tables.load();
-        let (jwk, state) = tables.by_name.get(project)?.get(name)?;
-        (*state == KeyState::Active).then(|| jwk.clone())
+        let (jwk, state) = self.named(project, name)?;
+        (state == KeyState::Active).then_some(jwk)
     }
 
     /// The state of the JWK `name` of `project` (`None`: not served).
     pub fn state(&self, project: &str, name: &str) -> Option<KeyState> {
-        Some(self.tables.load().by_name.get(project)?.get(name)?.1)
+        Some(self.named(project, name)?.1)
     }
 
     /// The JWK with this kid (the first deployed when several share it).
@@ -193,22 +463,24 @@ impl Resolver {
     }
 
     /// The JWK with this SHA-256 thumbprint (also a symmetric key's: the resolver lives in
-    /// the process that holds the secrets; its receipts never list those).
+    /// the process that holds the secrets; its receipts never count those).
     pub fn by_thumbprint(&self, thumbprint: &str) -> Option<Arc<Jwk>> {
+        let tables = self.tables.load();
         Some(
-            self.tables
-                .load()
+            tables
                 .all
                 .thumbprints
                 .get(thumbprint)?
+                .first()?
+                .1
                 .jwk
                 .clone(),
         )
     }
 
     /// The verification key a token's header names, among every key served (`kid`, else
-    /// `x5t#S256`, else `jkt`). Made once per key and snapshot; see also
-    /// [`Resolver::project_keys`] and the [`jwk_verify::KeySource`] impl.
+    /// `x5t#S256`, else `jkt`). Made once per key; see also [`Resolver::project_keys`] and
+    /// the [`jwk_verify::KeySource`] impl.
     pub fn verification_key(
         &self,
         selector: &KeySelector<'_>,
@@ -265,6 +537,11 @@ impl Resolver {
         self.tables.load().revision
     }
 
+    /// How many keys the public JWKS lists.
+    pub fn public_key_count(&self) -> usize {
+        self.tables.load().public_keys
+    }
+
     /// The public JWKS `{"keys":[…]}` of what the resolver serves (oct keys never), sorted
     /// by thumbprint, and the revision it belongs to.
     pub fn public_jwks(&self) -> (Arc<str>, u64) {
@@ -272,24 +549,15 @@ impl Resolver {
         (public_of(&tables), tables.revision)
     }
 
-    /// The public JWKS with its strong ETag, both made once per deployed snapshot.
+    /// The public JWKS with its strong ETag. The tag is kept as keys come and go; the body
+    /// is made once per version, when first asked for.
     pub fn published(&self) -> PublishedJwks {
-        let tables = self.tables.load();
-        let (body, revision) = (public_of(&tables), tables.revision);
-        let etag = tables
-            .etag
-            .get_or_init(|| {
-                use sha2::Digest;
-                let hash = sha2::Sha256::digest(body.as_bytes());
-                let tag = base64ct::Base64UrlUnpadded::encode_string(&hash);
-                Arc::from(format!("\"{tag}\""))
-            })
-            .clone();
+        let tables = self.tables.load_full();
         PublishedJwks {
-            body,
-            etag,
-            revision,
+            etag: etag_of(&tables),
+            revision: tables.revision,
             next_change: tables.next_change,
+            tables,
         }
     }
 
@@ -298,8 +566,7 @@ impl Resolver {
         let current = self.tables.load();
         if (snapshot.revision, snapshot.validity_epoch) < (current.revision, current.validity_epoch)
         {
-            // Two deployments crossed (a node's own and the one a NOTIFY started): keep the
-            // newer tables.
+            // Two deployments crossed: keep the newer tables.
             return current.receipt();
         }
         let mut t = ResolverTables {
@@ -308,65 +575,98 @@ impl Resolver {
             next_change: snapshot.next_validity_change,
             ..ResolverTables::default()
         };
-        let mut served: HashMap<String, Arc<Served>> = HashMap::new();
-        let mut entry = |j: &DeployedJwk| {
-            served
-                .entry(j.thumbprint.clone())
-                .or_insert_with(|| {
-                    Arc::new(Served {
-                        jwk: j.jwk.clone(),
-                        thumbprint: j.thumbprint.clone(),
-                        verify: std::sync::OnceLock::new(),
-                    })
-                })
-                .clone()
-        };
         for p in &snapshot.projects {
-            let names = t.by_name.entry(p.name.clone()).or_default();
             for j in &p.jwks {
-                names.insert(j.name.clone(), (j.jwk.clone(), j.state));
+                t.set_jwk(&p.name, &j.id, Some(j));
             }
-            let index = t.projects.entry(p.name.clone()).or_default();
-            for j in p.all_keys() {
-                let s = entry(j);
-                index.insert(&s);
-                t.all.insert(&s);
+            let mut sets: Vec<(&str, Vec<DeployedJwk>)> = Vec::new();
+            for k in &p.remote_keys {
+                match sets.last_mut() {
+                    Some((name, keys)) if *name == k.name => keys.push(k.clone()),
+                    _ => sets.push((&k.name, vec![k.clone()])),
+                }
             }
-            let creds = t.credentials.entry(p.name.clone()).or_default();
+            for (name, keys) in sets {
+                t.set_remote(&p.name, name, &keys);
+            }
             for c in &p.credentials {
-                let current =
-                    |d: &Option<DeployedJwk>| d.as_ref().map(|d| (d.jwk.clone(), d.state));
-                let next = |d: &Option<DeployedJwk>| d.as_ref().map(|d| d.jwk.clone());
-                creds.insert(
-                    c.username.clone(),
-                    CredentialSlots {
-                        current: [current(&c.validation), current(&c.encryption)],
-                        next: [next(&c.validation_next), next(&c.encryption_next)],
-                    },
-                );
+                t.set_credential(&p.name, &c.username, Some(c));
             }
         }
         let receipt = t.receipt();
         self.tables.store(Arc::new(t));
         receipt
     }
+
+    /// Applies `delta` when the resolver serves exactly its base; `None` otherwise.
+    fn apply(&self, delta: &EnvironmentDelta) -> Option<Receipt> {
+        let _one = self.installing.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.tables.load();
+        if (current.revision, current.validity_epoch)
+            != (delta.base_revision, delta.base_validity_epoch)
+            || current.revision == 0
+        {
+            return None;
+        }
+        let mut t = current.next();
+        for c in &delta.jwks {
+            t.set_jwk(&c.project, &c.id, c.jwk.as_ref());
+        }
+        for c in &delta.remote_sets {
+            t.set_remote(&c.project, &c.name, &c.keys);
+        }
+        for c in &delta.credentials {
+            t.set_credential(&c.project, &c.username, c.credential.as_ref());
+        }
+        t.revision = delta.revision;
+        t.validity_epoch = delta.validity_epoch;
+        t.next_change = delta.next_validity_change;
+        let receipt = t.receipt();
+        self.tables.store(Arc::new(t));
+        Some(receipt)
+    }
 }
 
 /// The public JWKS `{"keys":[…]}` of `tables` (oct keys never), sorted by thumbprint, made
-/// once.
+/// once per version from each key's public JSON (itself made once per key).
 fn public_of(tables: &ResolverTables) -> Arc<str> {
     tables
         .public
         .get_or_init(|| {
-            let mut all: Vec<(&String, String)> = tables
+            let listed: Vec<&Arc<str>> = tables
                 .all
                 .thumbprints
-                .iter()
-                .filter_map(|(t, s)| Some((t, s.jwk.to_public_json()?)))
+                .values()
+                .filter_map(|l| Some(&l.first()?.1.public()?.0))
                 .collect();
-            all.sort_by(|a, b| a.0.cmp(b.0));
-            let keys: Vec<String> = all.into_iter().map(|(_, json)| json).collect();
-            Arc::from(format!("{{\"keys\":[{}]}}", keys.join(",")))
+            let len = listed.iter().map(|j| j.len() + 1).sum::<usize>() + 10;
+            let mut body = String::with_capacity(len);
+            body.push_str("{\"keys\":[");
+            for (i, json) in listed.into_iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(json);
+            }
+            body.push_str("]}");
+            Arc::from(body)
+        })
+        .clone()
+}
+
+/// The strong ETag of `tables`' public JWKS: from the digest of its keys and their count.
+fn etag_of(tables: &ResolverTables) -> Arc<str> {
+    tables
+        .etag
+        .get_or_init(|| {
+            use sha2::Digest;
+            let mut hash = sha2::Sha256::new();
+            for w in tables.digest {
+                hash.update(w.to_be_bytes());
+            }
+            hash.update((tables.public_keys as u64).to_be_bytes());
+            let tag = base64ct::Base64UrlUnpadded::encode_string(&hash.finalize());
+            Arc::from(format!("\"{tag}\""))
         })
         .clone()
 }
@@ -398,6 +698,14 @@ impl DeployTarget for Resolver {
         snapshot: &'a EnvironmentSnapshot,
     ) -> BoxFuture<'a, Result<Receipt, DeployError>> {
         Box::pin(async move { Ok(self.install(snapshot)) })
+    }
+
+    fn deploy_delta<'a>(
+        &'a self,
+        delta: &'a EnvironmentDelta,
+    ) -> Option<BoxFuture<'a, Result<Receipt, DeployError>>> {
+        let receipt = self.apply(delta)?;
+        Some(Box::pin(async move { Ok(receipt) }))
     }
 
     fn node_local(&self) -> bool {

@@ -82,7 +82,9 @@ impl DeployTarget for FileTarget {
             tokio::task::spawn_blocking(move || target.write(&body))
                 .await
                 .map_err(|e| worker_failed("file writer", &e))??;
-            Ok(Receipt { thumbprints })
+            Ok(Receipt {
+                public_keys: thumbprints.len(),
+            })
         })
     }
 }
@@ -132,7 +134,9 @@ impl DeployTarget for WebhookTarget {
             .await
             .map_err(|e| worker_failed("webhook caller", &e))??;
             if (200..300).contains(&status) {
-                Ok(Receipt { thumbprints })
+                Ok(Receipt {
+                    public_keys: thumbprints.len(),
+                })
             } else {
                 Err(DeployError(format!("webhook answered HTTP {status}")))
             }

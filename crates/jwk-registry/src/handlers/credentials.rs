@@ -173,10 +173,8 @@ pub(super) fn promote<'a>(
         })?;
         let mut retired = None;
         if let Some(old) = cred.held(slot).filter(|old| **old != next).cloned() {
-            let (held_elsewhere, checked) = held_as_current(ctx, &key, slot, &old)?;
-            for (k, r) in checked {
-                txn = txn.at(k, r); // no slot starts holding it meanwhile
-            }
+            let (held_elsewhere, guard) = held_as_current(ctx, &key, slot, &old)?;
+            txn.compares.extend(guard.compares); // no slot starts holding it meanwhile
             if !held_elsewhere {
                 let (old_key, old_rec, old_rev) = slot_jwk(ctx, &old)?;
                 let until = ctx.now_secs().saturating_add(overlap);
@@ -214,47 +212,39 @@ fn slot_jwk(ctx: &Ctx<'_>, r: &JwkRef) -> Result<(String, JwkRec, u64)> {
 }
 
 /// Whether a slot other than `slot` of the credential at `cred_key` holds `jwk` as its
-/// current JWK, and the credential records read (with their revisions) to say so.
-fn held_as_current(
-    ctx: &Ctx<'_>,
-    cred_key: &str,
-    slot: Slot,
-    jwk: &JwkRef,
-) -> Result<(bool, Vec<(String, u64)>)> {
-    let CredentialScan { user, read } = credential_using(ctx, |k, c| {
+/// current JWK, and the compare that keeps it so until the change commits.
+fn held_as_current(ctx: &Ctx<'_>, cred_key: &str, slot: Slot, jwk: &JwkRef) -> Result<(bool, Txn)> {
+    let CredentialScan { user, guard } = credential_using(ctx, jwk, |k, slots| {
         [Slot::Validation, Slot::Encryption]
             .into_iter()
-            .any(|s| (k, s) != (cred_key, slot) && c.held(s) == Some(jwk))
+            .any(|s| (k, s) != (cred_key, slot) && slots.iter().any(|h| h == s.as_str()))
     })?;
-    let others = read.into_iter().filter(|(k, _)| k != cred_key).collect();
-    Ok((user.is_some(), others))
+    Ok((user.is_some(), guard))
 }
 
 /// What [`credential_using`] found.
 pub(crate) struct CredentialScan {
     /// The first credential picked: (username, project).
     pub(crate) user: Option<(String, String)>,
-    /// Every credential read: its store key and revision.
-    pub(crate) read: Vec<(String, u64)>,
+    /// The compare that fails when a credential starts (or stops) using the JWK before
+    /// the change commits.
+    pub(crate) guard: Txn,
 }
 
-/// Reads every credential (of any project): the first one `uses` (given its store key)
-/// picks, as (username, project), and the store key and revision of every credential read,
-/// for a transaction that requires none changed meanwhile (so none started referring to a
-/// JWK).
+/// The first credential (of any project, in (project, username) order) whose saved slots
+/// hold `jwk` and that `uses` picks (given its store key and the slots holding the JWK),
+/// as (username, project), from the index of JWKs' use ([`crate::records::index::users`]).
 pub(crate) fn credential_using(
     ctx: &Ctx<'_>,
-    uses: impl Fn(&str, &CredentialRec) -> bool,
+    jwk: &JwkRef,
+    uses: impl Fn(&str, &[String]) -> bool,
 ) -> Result<CredentialScan> {
-    let mut first = None;
-    let mut read = Vec::new();
-    for (k, c, r) in ctx.load_all::<CredentialRec>(keys::ALL_CREDENTIALS)? {
-        if first.is_none() && uses(&k, &c) {
-            first = Some((c.username, keys::credential_project(&k).unwrap_or_default()));
-        }
-        read.push((k, r));
-    }
-    Ok(CredentialScan { user: first, read })
+    let (users, guard) = crate::records::index::users(ctx.store, &jwk.project, &jwk.id)?;
+    let user = users
+        .into_iter()
+        .find(|(cp, u, slots)| uses(&keys::credential(cp, u), slots))
+        .map(|(cp, u, _)| (u, cp));
+    Ok(CredentialScan { user, guard })
 }
 
 /// Deploy credential: approves the credential `username` of `project` (its slots) as it is

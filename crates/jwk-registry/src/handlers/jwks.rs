@@ -9,7 +9,7 @@ use crate::command::{JwkUpdate, NewJwk, Source};
 use crate::error::{RegistryError, Result};
 use crate::perm::{Area, SECRETS_DEPLOY, SECRETS_MANAGE};
 use crate::plan::{Audit, Ctx, Plan, Work};
-use crate::records::{FORMAT, JwkRec, SyncRec, encode, keys};
+use crate::records::{FORMAT, JwkRec, JwkRef, SyncRec, encode, keys};
 use crate::store::Txn;
 use crate::types::{KeyState, MAX_NUMERIC_DATE, ROUTE_NAMES, ResyncReport, Validity};
 
@@ -280,18 +280,18 @@ pub(super) fn delete<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Result
             return Err(not_found(&name));
         };
         let mut txn = Txn::new().at(keys::jwk_name(&project, &name), idx_rev);
-        let scan = super::credentials::credential_using(ctx, |_, cred| {
-            cred.refs().any(|r| r.project == project && r.id == rec.id)
-        })?;
+        let jwk = JwkRef {
+            project: project.clone(),
+            id: rec.id.clone(),
+        };
+        let scan = super::credentials::credential_using(ctx, &jwk, |_, _| true)?;
         if let Some((username, cred_project)) = scan.user {
             return Err(RegistryError::bad_request(format!(
                 "JWK (name: {name}) is used by credential (username: {username}) in project ({cred_project})! Remove it from the credential first."
             )));
         }
         // No credential may start using the JWK while it is being deleted.
-        for (key, crev) in scan.read {
-            txn = txn.at(key, crev);
-        }
+        txn.compares.extend(scan.guard.compares);
         let txn = ctx
             .delete_served(txn, &keys::jwk(&project, &rec.id), rev)
             .delete(keys::jwk_name(&project, &name))
@@ -329,8 +329,13 @@ pub(super) fn approve<'a>(ctx: &Ctx<'a>, project: String, name: String) -> Resul
         // Served copies under this name that are no longer what is saved under it: a
         // deletion (nothing saved under the id), or a rename (the id saved under a new
         // name, which is approved with it).
-        let approved_prefix = keys::approved(&keys::jwks(&project));
-        for (approved_key, approved, approved_rev) in ctx.load_all::<JwkRec>(&approved_prefix)? {
+        let named = crate::records::index::named(&project, &name);
+        for (entry, _) in ctx.store.scan_revisions(named.as_bytes())? {
+            let id = String::from_utf8_lossy(&entry[named.len()..]).into_owned();
+            let approved_key = keys::approved(&keys::jwk(&project, &id));
+            let Some((approved, approved_rev)) = ctx.load::<JwkRec>(&approved_key)? else {
+                continue; // the index follows the copies in their transactions
+            };
             if approved.name != name || saved.as_ref().is_some_and(|s| s.0.id == approved.id) {
                 continue;
             }

@@ -53,6 +53,8 @@ fn system_only(command: &Command) -> bool {
 
 /// Authorizes `command` and prepares its work.
 pub(crate) fn prepare<'a>(ctx: &Ctx<'a>, command: Command) -> Result<Work<'a>> {
+    // The approved copies and the indexes exist before any rule reads them.
+    ctx.layout.ensure(ctx.store)?;
     if system_only(&command) && !ctx.actor.is_system() {
         return Err(RegistryError::forbidden(format!(
             "User (username: {}) may not apply this command: only the engine's own (system) actors do!",

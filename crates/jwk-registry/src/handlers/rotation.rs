@@ -6,7 +6,7 @@
 use crate::error::{RegistryError, Result};
 use crate::perm::{Area, IDENTITY_DEPLOY, IDENTITY_MANAGE, SECRETS_DEPLOY, SECRETS_MANAGE};
 use crate::plan::{Audit, Ctx, Plan, Work};
-use crate::records::{CredentialRec, FORMAT, RotationRec, encode, keys};
+use crate::records::{CredentialRec, FORMAT, JwkRef, RotationRec, encode, keys};
 use crate::store::Txn;
 use crate::types::{KeyState, RotationHolder, RotationPolicy, RotationProgress, Slot};
 
@@ -185,18 +185,18 @@ fn rotation_holder(ctx: &Ctx<'_>, project: &str, holder: &RotationHolder) -> Res
                     "JWK (name: {name}) is not generated: only a generated JWK can be rotated!"
                 )));
             }
-            let scan = super::credentials::credential_using(ctx, |_, cred| {
-                cred.refs().any(|j| j.project == project && j.id == rec.id)
-            })?;
+            let jwk = JwkRef {
+                project: project.to_owned(),
+                id: rec.id.clone(),
+            };
+            let scan = super::credentials::credential_using(ctx, &jwk, |_, _| true)?;
             if let Some((username, _)) = scan.user {
                 return Err(RegistryError::bad_request(format!(
                     "JWK (name: {name}) is in a slot of credential (username: {username}): rotate that slot instead!"
                 )));
             }
             let mut txn = Txn::new().at(keys::jwk(project, &rec.id), rev);
-            for (k, r) in scan.read {
-                txn = txn.at(k, r);
-            }
+            txn.compares.extend(scan.guard.compares);
             Ok((txn, false))
         }
     }

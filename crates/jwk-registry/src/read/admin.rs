@@ -58,8 +58,8 @@ pub struct DeploymentState {
     pub pending: bool,
     /// Why it failed.
     pub error: Option<String>,
-    /// The thumbprints the target reported serving (public keys only), sorted.
-    pub thumbprints: Vec<String>,
+    /// How many public keys the target reported serving.
+    pub keys: usize,
 }
 
 impl Registry {
@@ -148,15 +148,14 @@ impl Registry {
 
     /// What an environment reported serving at its last deployment.
     pub fn deployment_state(&self, environment: &str) -> Result<Option<DeploymentState>> {
-        Ok(self.deployer.deployment_state(environment)?.map(|d| {
-            let mut thumbprints = d.thumbprints;
-            thumbprints.sort();
-            DeploymentState {
+        Ok(self
+            .deployer
+            .deployment_state(environment)?
+            .map(|d| DeploymentState {
                 revision: d.revision,
+                keys: d.key_count(),
                 pending: d.pending,
                 error: d.error,
-                thumbprints,
-            }
-        }))
+            }))
     }
 }

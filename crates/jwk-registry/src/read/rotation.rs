@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Actor;
 use crate::error::{RegistryError, Result};
 use crate::perm::{IDENTITY_VIEW, SECRETS_VIEW};
-use crate::records::{CredentialRec, DeployRec, EnvironmentRec, RotationRec, keys, load, load_all};
+use crate::records::{
+    CredentialRec, DeployRec, EnvironmentRec, JwkRec, RotationRec, keys, load, load_all,
+};
 use crate::registry::Registry;
 use crate::types::{Removal, RotationHolder, RotationPolicy, RotationProgress, RotationWait, Slot};
 
@@ -214,17 +216,45 @@ impl Registry {
             .transpose()
     }
 
-    /// The environments whose last deployment receipt does not show `thumbprint` (or whose
-    /// last deployment failed), by name.
-    pub fn environments_without(&self, thumbprint: &str) -> Result<Vec<String>> {
+    /// The environments that did not serve the approved JWK `name` of `project` at their
+    /// last deployment (or whose last deployment failed), by name: every one when no
+    /// approved JWK has that name. A deployment served it when it deployed the JWK's
+    /// approved copy (its revision or a later one) while the JWK was within its validity
+    /// and not disabled.
+    pub fn environments_without(&self, project: &str, name: &str) -> Result<Vec<String>> {
+        let store = &**self.store();
+        let approved = match store.get(keys::jwk_name(project, name).as_bytes())? {
+            Some(id) => {
+                let id = String::from_utf8_lossy(&id.value);
+                load::<JwkRec>(store, &keys::approved(&keys::jwk(project, &id)))?
+                    .filter(|(rec, _)| rec.name == name)
+            }
+            None => None,
+        };
         let mut missing = Vec::new();
-        for (_, env, _) in load_all::<EnvironmentRec>(&**self.store(), keys::ENVIRONMENTS)? {
-            let serves = load::<DeployRec>(&**self.store(), &keys::deploy(&env.name))?
-                .is_some_and(|(d, _)| !d.pending && d.thumbprints.iter().any(|t| t == thumbprint));
-            if !serves {
+        for (_, env, _) in load_all::<EnvironmentRec>(store, keys::ENVIRONMENTS)? {
+            let served = approved.as_ref().is_some_and(|(rec, revision)| {
+                matches!(
+                    load::<DeployRec>(store, &keys::deploy(&env.name)),
+                    Ok(Some((d, _))) if !d.pending
+                        && d.revision >= *revision
+                        && served_at(rec, d.validity_epoch)
+                )
+            });
+            if !served {
                 missing.push(env.name);
             }
         }
         Ok(missing)
     }
+}
+
+/// Whether a deployment whose validity epoch was `epoch` served the JWK `rec`: not
+/// disabled nor withdrawn, its `nbf` passed and its `exp` not (the epoch is the last bound
+/// passed when it deployed, so a bound after it had not passed).
+fn served_at(rec: &JwkRec, epoch: i64) -> bool {
+    rec.state != crate::types::KeyState::Disabled
+        && !rec.withdrawn
+        && rec.validity.not_before.is_none_or(|nbf| nbf <= epoch)
+        && rec.validity.expires.is_none_or(|exp| exp > epoch)
 }

@@ -9,7 +9,7 @@ use crate::error::{RegistryError, Result};
 use crate::perm::SECRETS_VIEW;
 use crate::plan::rfc3339_ms;
 use crate::records::{
-    JwkRec, JwkSetRec, SetKeyRec, SetKeysRec, SetStatusRec, keys, load, load_all, name_of,
+    JwkSetRec, SetKeyRec, SetKeysRec, SetStatusRec, keys, load, load_all, name_of,
 };
 use crate::registry::Registry;
 use crate::store::Store;
@@ -179,15 +179,17 @@ impl Registry {
                 let (project, name) = keys::jwk_set_of(&key)?;
                 Some((Followed::Set { project, name }, rec.policy))
             });
-        let jwks = load_all::<JwkRec>(store, keys::ALL_JWKS)?
+        self.layout.ensure(store)?;
+        let jwks = load_all::<RefreshPolicy>(store, crate::records::index::FOLLOWED)?
             .into_iter()
-            .filter_map(|(key, rec, _)| {
-                let policy = rec.source?.follow?;
-                let (project, _) = key.strip_prefix(keys::ALL_JWKS)?.split_once('/')?;
+            .filter_map(|(key, policy, _)| {
+                let (project, id) = key
+                    .strip_prefix(crate::records::index::FOLLOWED)?
+                    .split_once('/')?;
                 Some((
                     Followed::Jwk {
                         project: name_of(project),
-                        id: rec.id,
+                        id: id.to_owned(),
                     },
                     policy,
                 ))

@@ -7,7 +7,7 @@ use crate::actor::Actor;
 use crate::error::{RegistryError, Result};
 use crate::perm::{IDENTITY_VIEW, SECRETS_VIEW};
 use crate::plan::has;
-use crate::records::{AuditRec, CredentialRec, JwkRef, keys, load_all};
+use crate::records::{AuditRec, keys, load_all};
 use crate::registry::Registry;
 
 /// The most entries one history page holds.
@@ -104,25 +104,12 @@ impl Registry {
     pub fn jwk_usage(&self, actor: &Actor, project: &str, name: &str) -> Result<JwkUsage> {
         self.require(actor, project, SECRETS_VIEW)?;
         let id = self.jwk_to_read(project, name)?.id;
-        let target = JwkRef {
-            project: project.to_owned(),
-            id,
-        };
+        self.layout.ensure(&**self.store())?;
+        let (users, _) = crate::records::index::users(&**self.store(), project, &id)?;
         let mut credentials = Vec::new();
         let mut hidden = 0;
         let mut visible = std::collections::HashMap::<String, bool>::new();
-        for (key, cred, _) in load_all::<CredentialRec>(&**self.store(), keys::ALL_CREDENTIALS)? {
-            let slots: Vec<String> = cred
-                .slot_refs()
-                .filter(|(_, r)| **r == target)
-                .map(|(slot, _)| slot.to_owned())
-                .collect();
-            if slots.is_empty() {
-                continue;
-            }
-            let Some(cred_project) = keys::credential_project(&key) else {
-                continue;
-            };
+        for (cred_project, username, slots) in users {
             let seen = match visible.get(&cred_project) {
                 Some(v) => *v,
                 None => {
@@ -138,7 +125,7 @@ impl Registry {
             if seen {
                 credentials.push(CredentialUse {
                     project: cred_project,
-                    username: cred.username,
+                    username,
                     slots,
                 });
             } else {

@@ -51,8 +51,20 @@ pub(crate) struct DeployRec {
     pub(crate) pending: bool,
     /// Why the last attempt failed.
     pub(crate) error: Option<String>,
-    /// The thumbprints the target reported serving.
+    /// How many public keys the target reported serving.
+    #[serde(default)]
+    pub(crate) keys: usize,
+    /// What records written before the count held: the thumbprints served (read, never
+    /// written: a receipt's size does not grow with the registry).
+    #[serde(default, skip_serializing)]
     pub(crate) thumbprints: Vec<String>,
+}
+
+impl DeployRec {
+    /// How many public keys the environment served at its last deployment.
+    pub(crate) fn key_count(&self) -> usize {
+        self.keys.max(self.thumbprints.len())
+    }
 }
 
 /// One audit log entry: who did what, when. Never key material.

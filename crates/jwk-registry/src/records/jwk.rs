@@ -187,11 +187,6 @@ impl CredentialRec {
         }
     }
 
-    /// Every JWK it refers to: the slots' current and next JWKs.
-    pub(crate) fn refs(&self) -> impl Iterator<Item = &JwkRef> {
-        self.slot_refs().map(|(_, r)| r)
-    }
-
     /// Every JWK it refers to with the slot holding it: `validation`, `encryption`,
     /// `validation.next`, `encryption.next`, in that order.
     pub(crate) fn slot_refs(&self) -> impl Iterator<Item = (&'static str, &JwkRef)> {

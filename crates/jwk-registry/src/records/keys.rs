@@ -93,11 +93,7 @@ pub(crate) fn jwk_set_of(key: &str) -> Option<(String, String)> {
 }
 /// `jwksetkeys/<p>/<name>`: the keys a remote JWK Set serves (content: deployed).
 pub(crate) fn jwk_set_keys(p: &str, name: &str) -> String {
-    format!("jwksetkeys/{}/{}", c(p), c(name))
-}
-/// `jwksetkeys/<p>/`: the served keys of every remote set of a project.
-pub(crate) fn jwk_set_keys_of(p: &str) -> String {
-    format!("jwksetkeys/{}/", c(p))
+    format!("{ALL_SET_KEYS}{}/{}", c(p), c(name))
 }
 /// `jwksetstatus/<p>/<name>`: how a remote JWK Set's fetches go, and the lease of the node
 /// fetching it (not content: writing it deploys nothing).
@@ -120,6 +116,12 @@ pub(crate) fn approved(key: &str) -> String {
 }
 /// The prefix of approved copies.
 pub(crate) const APPROVED: &str = "approved/";
+/// Every approved JWK: `approved/jwk/`.
+pub(crate) const APPROVED_JWKS: &str = "approved/jwk/";
+/// Every approved credential: `approved/cred/`.
+pub(crate) const APPROVED_CREDENTIALS: &str = "approved/cred/";
+/// The served keys of every remote set: `jwksetkeys/`.
+pub(crate) const ALL_SET_KEYS: &str = "jwksetkeys/";
 /// Present once the approved copies exist (written with the first copy of every record
 /// stored before approval existed, all of which were served).
 pub(crate) const APPROVAL_LAYOUT: &str = "meta/approval-layout";

@@ -2,6 +2,7 @@
 //! private: records are never API views, and nothing outside the registry reads them.
 
 mod admin;
+pub(crate) mod index;
 mod jwk;
 pub(crate) mod keys;
 mod rotation;
@@ -160,7 +161,7 @@ pub(crate) fn retry(
 pub(crate) struct ApprovalLayout(std::sync::atomic::AtomicBool);
 
 impl ApprovalLayout {
-    /// Makes the approved copies on first use.
+    /// Makes the approved copies, then the indexes ([`index`]), on first use.
     pub(crate) fn ensure(&self, store: &dyn Store) -> Result<()> {
         use std::sync::atomic::Ordering;
         if self.0.load(Ordering::Acquire) {
@@ -181,6 +182,8 @@ impl ApprovalLayout {
             Ok(Some(txn.put(keys::APPROVAL_LAYOUT, "1")))
         };
         retry("The approved copies", attempt, |txn| Ok(store.commit(txn)?))?;
+        // The indexes follow the approved copies: made after them.
+        index::ensure(store)?;
         self.0.store(true, Ordering::Release);
         Ok(())
     }

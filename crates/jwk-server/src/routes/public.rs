@@ -216,7 +216,7 @@ pub(crate) async fn public_jwks(
         common,
         [(header::CONTENT_TYPE, "application/jwk-set+json")],
         // The deployment's bytes themselves, not a copy.
-        axum::body::Body::from(bytes::Bytes::from_owner(SharedText(published.body))),
+        axum::body::Body::from(bytes::Bytes::from_owner(SharedText(published.body()))),
     )
         .into_response()
 }
