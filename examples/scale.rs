@@ -278,48 +278,53 @@ fn rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// Latency figures of one kind of change, as JSON.
-fn figures(latencies: &mut [Duration], seconds: f64) -> String {
-    latencies.sort();
-    let at = |p: f64| {
-        if latencies.is_empty() {
-            0.0
-        } else {
-            let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-            latencies[i].as_secs_f64() * 1000.0
-        }
-    };
+/// The latency at percentile `p` (0 to 1) of sorted `latencies`, in milliseconds.
+fn percentile_ms(latencies: &[Duration], p: f64) -> f64 {
+    if latencies.is_empty() {
+        return 0.0;
+    }
+    let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+    latencies[i].as_secs_f64() * 1000.0
+}
+
+/// Latency figures, as JSON members: under load (`loaded`, from every task) and one change
+/// at a time (`alone`).
+fn figures(loaded: &mut [Duration], alone: &mut [Duration], seconds: f64) -> String {
+    loaded.sort();
+    alone.sort();
     format!(
-        "{{\"perSecond\":{:.0},\"p50Ms\":{:.2},\"p99Ms\":{:.2},\"maxMs\":{:.2}}}",
-        latencies.len() as f64 / seconds,
-        at(0.5),
-        at(0.99),
-        at(1.0)
+        "{{\"perSecond\":{:.0},\"p50Ms\":{:.2},\"p99Ms\":{:.2},\"maxMs\":{:.2},\"aloneP50Ms\":{:.2},\"aloneP99Ms\":{:.2}}}",
+        loaded.len() as f64 / seconds,
+        percentile_ms(loaded, 0.5),
+        percentile_ms(loaded, 0.99),
+        percentile_ms(loaded, 1.0),
+        percentile_ms(alone, 0.5),
+        percentile_ms(alone, 0.99),
     )
 }
 
-/// Runs `make(i)` from `concurrency` tasks for `seconds`; the latency of each.
+/// What makes the next change of a kind (`None`: no more).
+type Make = Arc<dyn Fn() -> Option<Command> + Send + Sync>;
+
+/// Runs `make()` from `tasks` concurrent tasks for `seconds` (or until it gives nothing);
+/// the latency of each change.
 fn timed(
     rt: &tokio::runtime::Runtime,
     reg: &Arc<Registry>,
     admin: &Actor,
-    a: &Args,
-    make: impl Fn(usize) -> Option<Command> + Send + Sync + 'static,
+    tasks: usize,
+    seconds: f64,
+    make: Make,
 ) -> Vec<Duration> {
-    let make = Arc::new(make);
-    let next = Arc::new(AtomicUsize::new(0));
-    let deadline = Instant::now() + Duration::from_secs_f64(a.seconds);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     rt.block_on(async {
-        let tasks: Vec<_> = (0..a.concurrency)
+        let tasks: Vec<_> = (0..tasks)
             .map(|_| {
-                let (reg, admin, make, next) =
-                    (reg.clone(), admin.clone(), make.clone(), next.clone());
+                let (reg, admin, make) = (reg.clone(), admin.clone(), make.clone());
                 tokio::spawn(async move {
                     let mut out = Vec::new();
                     while Instant::now() < deadline {
-                        let Some(command) = make(next.fetch_add(1, Ordering::Relaxed)) else {
-                            break;
-                        };
+                        let Some(command) = make() else { break };
                         let asked = Instant::now();
                         reg.apply(&admin, command).await.expect("a measured change");
                         out.push(asked.elapsed());
@@ -334,6 +339,19 @@ fn timed(
         }
         all
     })
+}
+
+/// One kind of change: `seconds` from every task, then half as long one at a time.
+fn kind(
+    rt: &tokio::runtime::Runtime,
+    reg: &Arc<Registry>,
+    admin: &Actor,
+    a: &Args,
+    make: Make,
+) -> String {
+    let mut loaded = timed(rt, reg, admin, a.concurrency, a.seconds, make.clone());
+    let mut alone = timed(rt, reg, admin, 1, a.seconds / 2.0, make);
+    figures(&mut loaded, &mut alone, a.seconds)
 }
 
 fn measure(a: &Args) {
@@ -364,43 +382,63 @@ fn measure(a: &Args) {
     let per_304 = answered as f64 / t.elapsed().as_secs_f64();
 
     let run = std::process::id();
-    let mut create = timed(&rt, &reg, &admin, a, move |i| {
-        Some(Command::CreateJwk {
-            project: PROJECT.into(),
-            jwk: generated(format!("new-{run}-{i}")),
-        })
-    });
-    let created = create.len();
-    let existing = keys.max(1);
-    let mut update = timed(&rt, &reg, &admin, a, move |i| {
-        Some(Command::UpdateJwk {
-            project: PROJECT.into(),
-            name: if i < existing && existing > 1 {
-                format!("jwk-{}", i % existing)
-            } else {
-                format!("new-{run}-{}", i % created.max(1))
-            },
-            update: JwkUpdate {
-                name: None,
-                description: Some(format!("update {i}")),
-            },
-        })
-    });
-    let mut delete = timed(&rt, &reg, &admin, a, move |i| {
-        (i < created).then(|| Command::DeleteJwk {
-            project: PROJECT.into(),
-            name: format!("new-{run}-{i}"),
-        })
-    });
+    let made = Arc::new(AtomicUsize::new(0));
+    let m = made.clone();
+    let create = kind(
+        &rt,
+        &reg,
+        &admin,
+        a,
+        Arc::new(move || {
+            Some(Command::CreateJwk {
+                project: PROJECT.into(),
+                jwk: generated(format!("new-{run}-{}", m.fetch_add(1, Ordering::Relaxed))),
+            })
+        }),
+    );
+    let created = made.load(Ordering::Relaxed);
+    let updated = Arc::new(AtomicUsize::new(0));
+    let update = kind(
+        &rt,
+        &reg,
+        &admin,
+        a,
+        Arc::new(move || {
+            let i = updated.fetch_add(1, Ordering::Relaxed);
+            Some(Command::UpdateJwk {
+                project: PROJECT.into(),
+                name: if keys > 0 {
+                    format!("jwk-{}", i % keys)
+                } else {
+                    format!("new-{run}-{}", i % created.max(1))
+                },
+                update: JwkUpdate {
+                    name: None,
+                    description: Some(format!("update {i}")),
+                },
+            })
+        }),
+    );
+    let deleted = Arc::new(AtomicUsize::new(0));
+    let delete = kind(
+        &rt,
+        &reg,
+        &admin,
+        a,
+        Arc::new(move || {
+            let i = deleted.fetch_add(1, Ordering::Relaxed);
+            (i < created).then(|| Command::DeleteJwk {
+                project: PROJECT.into(),
+                name: format!("new-{run}-{i}"),
+            })
+        }),
+    );
     let mut peer = String::new();
     if a.peer {
         peer = format!(",\"peer\":{}", propagation(a, &rt, &reg, &admin));
     }
     println!(
-        "{{\"keys\":{keys},\"restartSeconds\":{restart:.2},\"rssBytes\":{rss},\"jwks304PerSecond\":{per_304:.0},\"create\":{},\"update\":{},\"delete\":{}{peer}}}",
-        figures(&mut create, a.seconds),
-        figures(&mut update, a.seconds),
-        figures(&mut delete, a.seconds),
+        "{{\"keys\":{keys},\"restartSeconds\":{restart:.2},\"rssBytes\":{rss},\"jwks304PerSecond\":{per_304:.0},\"create\":{create},\"update\":{update},\"delete\":{delete}{peer}}}"
     );
 }
 
@@ -442,7 +480,13 @@ fn propagation(
         }
         latencies.push(asked.elapsed());
     }
-    figures(&mut latencies, 1.0)
+    latencies.sort();
+    format!(
+        "{{\"p50Ms\":{:.2},\"p99Ms\":{:.2},\"maxMs\":{:.2}}}",
+        percentile_ms(&latencies, 0.5),
+        percentile_ms(&latencies, 0.99),
+        percentile_ms(&latencies, 1.0)
+    )
 }
 
 fn main() {

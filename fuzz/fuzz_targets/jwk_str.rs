@@ -1,5 +1,7 @@
 #![no_main]
-//! jwkStr: a JWK, a JWK Set or an array of JWKs, with and without kid selection.
+//! jwkStr: a JWK, a JWK Set or an array of JWKs, with and without kid selection; and the
+//! same text read back as a sealed JWK (a registry's stored key), which never panics and,
+//! for what the full parse accepts and writes, gives the same key.
 
 use libfuzzer_sys::fuzz_target;
 
@@ -13,8 +15,15 @@ fuzz_target!(|data: &[u8]| {
             let json = jwk.to_json();
             let again = jwk_core::select_from_json(&json, None).expect("canonical JSON imports");
             assert_eq!(again.to_json(), json);
+            let sealed = jwk_core::from_sealed_json(&json).expect("canonical JSON reads back");
+            assert_eq!(sealed, again);
             let _ = jwk.thumbprint(jwk_core::ThumbprintHash::Sha256);
         }
+    }
+    if let Ok(sealed) = jwk_core::from_sealed_json(text) {
+        let _ = sealed.to_json();
+        let _ = sealed.thumbprint(jwk_core::ThumbprintHash::Sha256);
+        let _ = sealed.to_public_json();
     }
     if let Ok(set) = jwk_core::JwkSet::parse(text) {
         let _ = set.keys().count();

@@ -457,6 +457,22 @@ impl<'a> Fields<'a> {
 
 /// Parses one JWK object.
 fn parse_jwk(entry: RawEntry<'_>) -> Result<Jwk> {
+    parse_entry(entry, false)
+}
+
+/// Parses a JWK this library wrote and sealed (see [`crate::from_sealed_json`]).
+pub(crate) fn from_sealed_text(text: &str) -> Result<Jwk> {
+    match raw_entries(text)? {
+        Entries::Lone(entry) => parse_entry(entry, true),
+        Entries::Set(_) => Err(Error::NotAJwk {
+            detail: "a sealed JWK is one JWK, not a set".to_owned(),
+        }),
+    }
+}
+
+/// Parses one JWK object; `sealed`: one this library wrote and sealed, whose consistency
+/// checks (points, `d·G`, RSA primes, the certificate chain) its import already made.
+fn parse_entry(entry: RawEntry<'_>, sealed: bool) -> Result<Jwk> {
     let members = parse_members(entry)?;
     let kty = match members.iter().find(|(n, _)| n == "kty") {
         Some((_, value)) => member_str("kty", value)?.into_owned(),
@@ -468,9 +484,9 @@ fn parse_jwk(entry: RawEntry<'_>) -> Result<Jwk> {
     };
     let fields = Fields { kty, members };
     let (key, own) = match fields.kty.as_str() {
-        "RSA" => (parse_rsa(&fields)?, RSA_MEMBERS),
-        "EC" => (parse_ec(&fields)?, EC_MEMBERS),
-        "OKP" => (parse_okp(&fields)?, OKP_MEMBERS),
+        "RSA" => (parse_rsa(&fields, sealed)?, RSA_MEMBERS),
+        "EC" => (parse_ec(&fields, sealed)?, EC_MEMBERS),
+        "OKP" => (parse_okp(&fields, sealed)?, OKP_MEMBERS),
         "oct" => (
             Key::Oct(OctKey::new(Secret::new(
                 fields.opt_secret("k")?.map(|k| k.to_vec()).ok_or_else(|| {
@@ -490,14 +506,16 @@ fn parse_jwk(entry: RawEntry<'_>) -> Result<Jwk> {
     };
     let params = parse_params(&fields, own)?;
     let jwk = Jwk::new(key, params);
-    crate::x5c::check_jwk_chain(&jwk)?;
+    if !sealed {
+        crate::x5c::check_jwk_chain(&jwk)?;
+    }
     if let Some(alg) = &jwk.params().alg {
         crate::policy::check_alg_fits_key(jwk.key(), alg)?;
     }
     Ok(jwk)
 }
 
-fn parse_rsa(f: &Fields<'_>) -> Result<Key> {
+fn parse_rsa(f: &Fields<'_>, sealed: bool) -> Result<Key> {
     let n = f.req_bytes("n")?;
     let e = f.req_bytes("e")?;
     if f.get("oth").is_some() {
@@ -540,14 +558,18 @@ fn parse_rsa(f: &Fields<'_>) -> Result<Key> {
             ));
         }
     };
-    RsaKey::from_private(&n, &e, &d, crt).map(Key::Rsa)
+    match crt {
+        Some(crt) if sealed => RsaKey::from_sealed(&n, &e, &d, &crt),
+        crt => RsaKey::from_private(&n, &e, &d, crt),
+    }
+    .map(Key::Rsa)
 }
 
 fn curve_name(f: &Fields<'_>) -> Result<String> {
     f.req_str("crv")
 }
 
-fn parse_ec(f: &Fields<'_>) -> Result<Key> {
+fn parse_ec(f: &Fields<'_>, sealed: bool) -> Result<Key> {
     let crv = curve_name(f)?;
     let curve = EcCurve::from_name(&crv).ok_or_else(|| Error::UnsupportedJwkCurve {
         kty: "EC".to_owned(),
@@ -556,14 +578,18 @@ fn parse_ec(f: &Fields<'_>) -> Result<Key> {
     })?;
     let x = f.req_bytes("x")?;
     let y = f.req_bytes("y")?;
-    match f.opt_secret("d")? {
+    let d = f.opt_secret("d")?;
+    if sealed {
+        return EcKey::from_sealed(curve, &x, &y, d.as_deref().map(Vec::as_slice)).map(Key::Ec);
+    }
+    match d {
         Some(d) => EcKey::from_jwk_private(curve, &x, &y, &d),
         None => EcKey::from_coordinates(curve, &x, &y),
     }
     .map(Key::Ec)
 }
 
-fn parse_okp(f: &Fields<'_>) -> Result<Key> {
+fn parse_okp(f: &Fields<'_>, sealed: bool) -> Result<Key> {
     let crv = curve_name(f)?;
     let curve = OkpCurve::from_name(&crv).ok_or_else(|| Error::UnsupportedJwkCurve {
         kty: "OKP".to_owned(),
@@ -571,7 +597,11 @@ fn parse_okp(f: &Fields<'_>) -> Result<Key> {
         supported: "Ed25519, Ed448, X25519 and X448",
     })?;
     let x = f.req_bytes("x")?;
-    match f.opt_secret("d")? {
+    let d = f.opt_secret("d")?;
+    if sealed {
+        return OkpKey::from_sealed(curve, &x, d.as_deref().map(Vec::as_slice)).map(Key::Okp);
+    }
+    match d {
         Some(d) => OkpKey::from_private(curve, &d, Some(&x)),
         None => OkpKey::from_public(curve, &x),
     }

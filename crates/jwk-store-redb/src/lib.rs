@@ -17,6 +17,11 @@ const DATA: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const FEED: TableDefinition<&[u8], ()> = TableDefinition::new("feed");
 
+/// redb's page cache (its default is 1 GiB, which a registry of 100,000 JWKs fills: the
+/// process then holds much more than what it serves). The registry keeps what it serves in
+/// its own memory; the store is read for changes and requests.
+pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// The oldest revision a reader of the feed may ask after (in `META`).
 const FEED_FLOOR: &str = "feed-floor";
 
@@ -40,7 +45,10 @@ impl RedbStore {
     /// Opens (or creates) the database file at `path`, its change feed keeping `keep`
     /// revisions.
     pub fn open_with_feed(path: &Path, keep: u64) -> Result<RedbStore, StoreError> {
-        let db = Database::create(path).map_err(err)?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(err)?;
         let tx = db.begin_write().map_err(err)?;
         tx.open_table(DATA).map_err(err)?;
         tx.open_table(FEED).map_err(err)?;

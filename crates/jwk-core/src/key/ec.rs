@@ -178,6 +178,35 @@ impl EcKey {
         Self::from_private(curve, d, Some(&sec1))
     }
 
+    /// A key from JWK members this library wrote and sealed (authenticated encryption):
+    /// lengths checked; the point and `d·G` not, its import checked them.
+    pub(crate) fn from_sealed(
+        curve: EcCurve,
+        x: &[u8],
+        y: &[u8],
+        d: Option<&[u8]>,
+    ) -> Result<Self> {
+        let len = curve.field_len();
+        for (member, value) in [("x", Some(x)), ("y", Some(y)), ("d", d)] {
+            if let Some(value) = value
+                && value.len() != len
+            {
+                return Err(Error::BadLength {
+                    member: member.to_owned(),
+                    curve: curve.name().to_owned(),
+                    expected: len,
+                    actual: value.len(),
+                });
+            }
+        }
+        Ok(EcKey {
+            curve,
+            x: x.to_vec(),
+            y: y.to_vec(),
+            d: d.map(Secret::from_slice),
+        })
+    }
+
     fn from_uncompressed(curve: EcCurve, point: &[u8], d: Option<Secret>) -> Self {
         let len = curve.field_len();
         EcKey {

@@ -191,6 +191,24 @@ impl OkpKey {
         })
     }
 
+    /// A key from JWK members this library wrote and sealed (authenticated encryption):
+    /// lengths checked; `x` is not derived from `d` again, its import did.
+    pub(crate) fn from_sealed(curve: OkpCurve, x: &[u8], d: Option<&[u8]>) -> Result<Self> {
+        if x.len() != curve.public_len() {
+            return Err(bad_length(curve, "x", curve.public_len(), x.len()));
+        }
+        if let Some(d) = d
+            && d.len() != curve.private_len()
+        {
+            return Err(bad_length(curve, "d", curve.private_len(), d.len()));
+        }
+        Ok(OkpKey {
+            curve,
+            x: x.to_vec(),
+            d: d.map(Secret::from_slice),
+        })
+    }
+
     /// The curve.
     pub fn curve(&self) -> OkpCurve {
         self.curve

@@ -150,6 +150,35 @@ impl RsaKey {
         })
     }
 
+    /// A private key from JWK members this library wrote and sealed (authenticated
+    /// encryption), all of them: sizes and the public part checked as on import; the
+    /// private values' consistency not (its import checked it: RSA's is the costliest check
+    /// of all, and a registry opens every key it serves when it starts).
+    pub(crate) fn from_sealed(n: &[u8], e: &[u8], d: &[u8], crt: &CrtInput<'_>) -> Result<Self> {
+        check_size(n)?;
+        check_public(strip_leading_zeros(n), strip_leading_zeros(e))?;
+        let (Some(dp), Some(dq), Some(qi)) = (crt.dp, crt.dq, crt.qi) else {
+            return Err(Error::member(
+                "p",
+                "RSA CRT members must be given together: p, q, dp, dq and qi (or none of them)",
+            ));
+        };
+        let secret = |v: &[u8]| Secret::from_slice(strip_leading_zeros(v));
+        Ok(RsaKey {
+            n: strip_leading_zeros(n).to_vec(),
+            e: strip_leading_zeros(e).to_vec(),
+            private: Some(RsaPrivate {
+                d: secret(d),
+                p: secret(crt.p),
+                q: secret(crt.q),
+                dp: secret(dp),
+                dq: secret(dq),
+                qi: secret(qi),
+            }),
+            pss: None,
+        })
+    }
+
     /// A private key from `n`, `e`, `d` and, when known, the primes and CRT values.
     ///
     /// Without primes they are recovered from `d` (NIST SP 800-56B C.2). Given CRT values

@@ -34,6 +34,9 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// whole (cheaper than replaying that many changes one by one).
 const FEED_MAX: usize = 50_000;
 
+/// Records read at once when the model is read whole.
+const BUILD_PAGE: usize = 1000;
+
 /// The most entries the journal keeps (a target further behind gets a whole snapshot).
 const JOURNAL_MAX: usize = 100_000;
 
@@ -333,9 +336,20 @@ impl Deployer {
             keys::APPROVED_CREDENTIALS,
             keys::APPROVED_JWKS,
         ] {
-            for (key, value) in self.store.scan(prefix.as_bytes())? {
-                let key = String::from_utf8_lossy(&key);
-                self.apply(&mut model, &key, Some(&value.value))?;
+            // By pages: the records are read once and never all held at once.
+            let mut after: Option<Vec<u8>> = None;
+            loop {
+                let page = self
+                    .store
+                    .scan_page(prefix.as_bytes(), after.as_deref(), BUILD_PAGE)?;
+                for (key, value) in &page {
+                    let key = String::from_utf8_lossy(key);
+                    self.apply(&mut model, &key, Some(&value.value))?;
+                }
+                match page.into_iter().last() {
+                    Some((last, _)) => after = Some(last),
+                    None => break,
+                }
             }
         }
         let (jwks, credentials, sets) = model.sizes();

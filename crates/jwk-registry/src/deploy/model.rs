@@ -54,8 +54,9 @@ pub(crate) struct Model {
     jwks: OrdMap<Pair, Arc<DeployedJwk>>,
     credentials: OrdMap<Pair, Arc<SlotRefs>>,
     remote: OrdMap<Pair, Arc<Vec<DeployedJwk>>>,
-    /// The credentials whose slots (current or next) name a JWK.
-    users: OrdMap<Pair, OrdSet<Pair>>,
+    /// The credentials whose slots (current or next) name a JWK, sorted (most JWKs have
+    /// one user or none: a small list, not a set, per JWK).
+    users: OrdMap<Pair, Arc<Vec<Pair>>>,
     /// Every validity bound of every JWK that is not disabled: when the served set changes
     /// with no change in the store.
     bounds: OrdMap<i64, OrdSet<Pair>>,
@@ -109,7 +110,7 @@ impl Model {
         if let Some(old) = self.credentials.remove(key) {
             for r in old.iter().flatten() {
                 let emptied = self.users.get_mut(r).is_some_and(|users| {
-                    users.remove(key);
+                    Arc::make_mut(users).retain(|u| u != key);
                     users.is_empty()
                 });
                 if emptied {
@@ -118,11 +119,21 @@ impl Model {
             }
         }
         if let Some(slots) = slots {
+            // The JWKs' own keys, shared rather than copied.
+            let slots = slots.map(|r| r.map(|r| self.shared(r)));
             for r in slots.iter().flatten() {
-                self.users.entry(r.clone()).or_default().insert(key.clone());
+                let users = Arc::make_mut(self.users.entry(r.clone()).or_default());
+                if let Err(at) = users.binary_search(key) {
+                    users.insert(at, key.clone());
+                }
             }
             self.credentials.insert(key.clone(), Arc::new(slots));
         }
+    }
+
+    /// The model's own copy of the JWK key `r` when it holds that JWK, else `r`.
+    fn shared(&self, r: Pair) -> Pair {
+        self.jwks.get_key_value(&r).map_or(r, |(k, _)| k.clone())
     }
 
     /// Sets (or removes) the keys of the remote set `key` = (project, name).

@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use base64ct::Encoding;
-use imbl::{OrdMap, OrdSet};
+use imbl::OrdMap;
 use jwk_core::Jwk;
 use jwk_verify::{KeySelector, KeySource, VerificationKey, VerifyError};
 
@@ -107,10 +107,19 @@ struct KeyIndex {
     thumbprints: OrdMap<String, Listed>,
 }
 
-/// Adds or removes `owner`'s key in the list under `key`.
+/// Adds or removes `owner`'s key in the list under `key` (in place: a list, or a map node,
+/// that this version shares with an older one is copied first).
 fn relist(map: &mut OrdMap<String, Listed>, key: &str, owner: &Owner, add: Option<&Arc<Served>>) {
-    let mut list: Vec<(Owner, Arc<Served>)> =
-        map.get(key).map(|l| (**l).clone()).unwrap_or_default();
+    let Some(listed) = map.get_mut(key) else {
+        if let Some(served) = add {
+            map.insert(
+                key.to_owned(),
+                Arc::new(vec![(owner.clone(), served.clone())]),
+            );
+        }
+        return;
+    };
+    let list = Arc::make_mut(listed);
     list.retain(|(o, _)| o != owner);
     if let Some(served) = add {
         let at = list.partition_point(|(o, _)| o < owner);
@@ -118,8 +127,6 @@ fn relist(map: &mut OrdMap<String, Listed>, key: &str, owner: &Owner, add: Optio
     }
     if list.is_empty() {
         map.remove(key);
-    } else {
-        map.insert(key.to_owned(), Arc::new(list));
     }
 }
 
@@ -135,19 +142,24 @@ impl KeyIndex {
         relist(&mut self.thumbprints, &served.thumbprint, owner, add);
     }
 
-    fn first_by_kid(&self, kid: &str) -> Option<Arc<Jwk>> {
-        Some(self.kids.get(kid)?.first()?.1.jwk.clone())
+    fn first_by_kid(&self, kid: &str, project: Option<&str>) -> Option<Arc<Jwk>> {
+        Some(listed(self.kids.get(kid), project).next()?.jwk.clone())
     }
 
-    /// The key a token's header names: by `kid` (the one that verifies its `alg` when
-    /// several share it), else `x5t#S256`, else `jkt`.
-    fn select(&self, selector: &KeySelector<'_>) -> Result<Arc<VerificationKey>, VerifyError> {
+    /// The key a token's header names (among `project`'s keys when given): by `kid` (the
+    /// one that verifies its `alg` when several share it), else `x5t#S256`, else `jkt`.
+    fn select(
+        &self,
+        selector: &KeySelector<'_>,
+        project: Option<&str>,
+    ) -> Result<Arc<VerificationKey>, VerifyError> {
         selector.require_some()?;
-        let first = |list: Option<&Listed>| Some(list?.first()?.1.verification_key());
+        let first = |list| Some(listed(list, project).next()?.verification_key());
         let found = match (selector.kid, selector.x5t_s256, selector.jkt) {
-            (Some(kid), _, _) => self.kids.get(kid).and_then(|list| {
-                jwk_verify::pick(list.iter().map(|(_, s)| s.verification_key()), selector.alg)
-            }),
+            (Some(kid), _, _) => jwk_verify::pick(
+                listed(self.kids.get(kid), project).map(|s| s.verification_key()),
+                selector.alg,
+            ),
             (None, Some(x5t), _) => first(self.x5t.get(x5t)),
             (None, None, Some(jkt)) => first(self.thumbprints.get(jkt)),
             (None, None, None) => None,
@@ -156,8 +168,22 @@ impl KeyIndex {
     }
 }
 
+/// The keys of a list, in owner order: all of them, or `project`'s.
+fn listed<'a>(
+    list: Option<&'a Listed>,
+    project: Option<&'a str>,
+) -> impl Iterator<Item = &'a Arc<Served>> {
+    list.into_iter()
+        .flat_map(|l| l.iter())
+        .filter(move |(o, _)| project.is_none_or(|p| *o.project == *p))
+        .map(|(_, s)| s)
+}
+
 /// The keys a remote set serves.
 type SetKeys = Arc<Vec<Arc<Served>>>;
+
+/// The ids sharing a name, sorted (almost always one).
+type NameIds = Arc<Vec<String>>;
 
 /// A served JWK of a project, by id.
 #[derive(Debug)]
@@ -173,16 +199,14 @@ struct JwkEntry {
 struct ResolverTables {
     /// Per project, its JWKs by id.
     jwks: OrdMap<String, OrdMap<String, Arc<JwkEntry>>>,
-    /// Per project, the ids of each JWK name (two approved JWKs share a name while a
-    /// deletion or a rename waits for approval: a lookup by name gives the greatest id).
-    names: OrdMap<String, OrdMap<String, OrdSet<String>>>,
+    /// Per project, the ids of each JWK name, sorted (two approved JWKs share a name while
+    /// a deletion or a rename waits for approval: a lookup by name gives the greatest id).
+    names: OrdMap<String, OrdMap<String, NameIds>>,
     /// Per project, the keys of each remote set.
     remote: OrdMap<String, OrdMap<String, SetKeys>>,
     credentials: OrdMap<String, OrdMap<String, Arc<CredentialSlots>>>,
-    /// Every served key.
+    /// Every served key (a project's lookups take its own from the lists).
     all: KeyIndex,
-    /// Per project: its JWKs and its remote sets' keys.
-    projects: OrdMap<String, KeyIndex>,
     /// The sum (word by word, wrapping) of the SHA-256 of every published key's public JSON:
     /// a digest of the public JWKS kept as keys come and go.
     digest: [u64; 4],
@@ -244,18 +268,23 @@ impl PartialEq for PublishedJwks {
 impl Eq for PublishedJwks {}
 
 /// Applies `f` to the inner map of `outer` under `key` (made when missing, dropped when
-/// left empty).
+/// left empty), in place.
 fn nested<V: Clone, T>(
     outer: &mut OrdMap<String, OrdMap<String, V>>,
     key: &str,
     f: impl FnOnce(&mut OrdMap<String, V>) -> T,
 ) -> T {
-    let mut inner = outer.get(key).cloned().unwrap_or_default();
-    let out = f(&mut inner);
+    let Some(inner) = outer.get_mut(key) else {
+        let mut inner = OrdMap::new();
+        let out = f(&mut inner);
+        if !inner.is_empty() {
+            outer.insert(key.to_owned(), inner);
+        }
+        return out;
+    };
+    let out = f(inner);
     if inner.is_empty() {
         outer.remove(key);
-    } else {
-        outer.insert(key.to_owned(), inner);
     }
     out
 }
@@ -291,13 +320,6 @@ impl ResolverTables {
                 self.public_keys += 1;
             }
         }
-        let mut project = self
-            .projects
-            .get(owner.project.as_ref())
-            .cloned()
-            .unwrap_or_default();
-        project.set(owner, served, add);
-        self.projects.insert(owner.project.to_string(), project);
     }
 
     /// Sets (or removes) the JWK `id` of `project`.
@@ -313,7 +335,7 @@ impl ResolverTables {
             self.index(&owner, &old.served, false);
             nested(&mut self.names, project, |names| {
                 let emptied = names.get_mut(&old.name).is_some_and(|ids| {
-                    ids.remove(id);
+                    Arc::make_mut(ids).retain(|i| i != id);
                     ids.is_empty()
                 });
                 if emptied {
@@ -330,10 +352,10 @@ impl ResolverTables {
                 };
                 self.index(&owner, &served, true);
                 nested(&mut self.names, project, |names| {
-                    names
-                        .entry(j.name.clone())
-                        .or_default()
-                        .insert(id.to_owned());
+                    let ids = Arc::make_mut(names.entry(j.name.clone()).or_default());
+                    if let Err(at) = ids.binary_search_by(|i| i.as_str().cmp(id)) {
+                        ids.insert(at, id.to_owned());
+                    }
                 });
                 nested(&mut self.jwks, project, |jwks| {
                     jwks.insert(
@@ -429,7 +451,7 @@ impl Resolver {
     /// The JWK `name` of `project`, with its state.
     fn named(&self, project: &str, name: &str) -> Option<(Arc<Jwk>, KeyState)> {
         let tables = self.tables.load();
-        let id = tables.names.get(project)?.get(name)?.get_max()?;
+        let id = tables.names.get(project)?.get(name)?.last()?;
         let entry = tables.jwks.get(project)?.get(id)?;
         Some((entry.served.jwk.clone(), entry.state))
     }
@@ -452,14 +474,14 @@ impl Resolver {
 
     /// The JWK with this kid (the first deployed when several share it).
     pub fn by_kid(&self, kid: &str) -> Option<Arc<Jwk>> {
-        self.tables.load().all.first_by_kid(kid)
+        self.tables.load().all.first_by_kid(kid, None)
     }
 
     /// The key with this kid that `project` serves: one of its JWKs, else a key of one of
     /// its remote JWK Sets. Lock-free; for a lookup that refetches a project's remote sets
     /// on a miss, see [`crate::LiveKeys`].
     pub fn by_project_kid(&self, project: &str, kid: &str) -> Option<Arc<Jwk>> {
-        self.tables.load().projects.get(project)?.first_by_kid(kid)
+        self.tables.load().all.first_by_kid(kid, Some(project))
     }
 
     /// The JWK with this SHA-256 thumbprint (also a symmetric key's: the resolver lives in
@@ -485,7 +507,7 @@ impl Resolver {
         &self,
         selector: &KeySelector<'_>,
     ) -> Result<Arc<VerificationKey>, VerifyError> {
-        self.tables.load().all.select(selector)
+        self.tables.load().all.select(selector, None)
     }
 
     /// The verification key a token's header names among the keys of `project` (its JWKs,
@@ -495,13 +517,7 @@ impl Resolver {
         project: &str,
         selector: &KeySelector<'_>,
     ) -> Result<Arc<VerificationKey>, VerifyError> {
-        match self.tables.load().projects.get(project) {
-            Some(index) => index.select(selector),
-            None => {
-                selector.require_some()?;
-                Err(selector.unknown())
-            }
-        }
+        self.tables.load().all.select(selector, Some(project))
     }
 
     /// The keys of `project`, as a [`jwk_verify::KeySource`] for a verifier.
