@@ -526,9 +526,9 @@ fn resolver_with_keys(
             let mut jwk = template.clone();
             jwk.params_mut().kid = Some(format!("key-{i}"));
             DeployedJwk {
-                id: format!("id-{i}"),
-                name: format!("jwk-{i}"),
-                thumbprint: format!("t{i}"),
+                id: format!("id-{i}").into(),
+                name: format!("jwk-{i}").into(),
+                thumbprint: format!("t{i}").into(),
                 jwk: std::sync::Arc::new(jwk),
                 state: jwk_engine::registry::deploy::KeyState::Active,
                 validity: jwk_engine::registry::deploy::Validity::default(),

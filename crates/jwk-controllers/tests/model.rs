@@ -81,15 +81,15 @@ impl DeployTarget for Edge {
                 .map(|p| {
                     p.jwks
                         .iter()
-                        .map(|j| (j.name.clone(), (j.thumbprint.clone(), j.state)))
+                        .map(|j| (j.name.to_string(), (j.thumbprint.to_string(), j.state)))
                         .collect()
                 })
                 .unwrap_or_default();
             let encryption = project
-                .and_then(|p| p.credentials.iter().find(|c| c.username == "c1"))
+                .and_then(|p| p.credentials.iter().find(|c| &*c.username == "c1"))
                 .and_then(|c| c.encryption.as_ref())
                 .filter(|j| j.state == KeyState::Active)
-                .map(|j| j.thumbprint.clone());
+                .map(|j| j.thumbprint.to_string());
             *self.last.lock().unwrap() = Some(Served { jwks, encryption });
             Ok(Receipt::of(snapshot))
         })

@@ -1669,8 +1669,8 @@ fn records_stored_before_approval_existed_stay_served() {
         .flat_map(|p| {
             p.jwks
                 .iter()
-                .map(|j| j.name.as_str())
-                .chain(p.credentials.iter().map(|c| c.username.as_str()))
+                .map(|j| &*j.name)
+                .chain(p.credentials.iter().map(|c| &*c.username))
                 .map(move |n| (p.name.as_str(), n))
         })
         .collect();

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::model::{Journal, Model, SlotRefs, Touched, pair};
+use super::model::{Journal, Model, Pair, SlotRefs, Touched};
 use super::{
     DeployTarget, DeployedJwk, DeploymentResult, EnvironmentResult, EnvironmentSnapshot,
     PublishedJwks, Receipt, Resolver,
@@ -227,12 +227,12 @@ impl Deployer {
     }
 
     /// A JWK record as deployments use it.
-    fn deployed_jwk(&self, rec: JwkRec) -> Result<DeployedJwk> {
+    fn deployed_jwk(&self, id: Arc<str>, rec: JwkRec) -> Result<DeployedJwk> {
         let jwk = Arc::new(rec.open(&self.key)?);
         Ok(DeployedJwk {
-            id: rec.id,
-            name: rec.name,
-            thumbprint: super::thumbprint(&jwk),
+            id,
+            name: Arc::from(rec.name),
+            thumbprint: Arc::from(super::thumbprint(&jwk)),
             validity: rec.validity.intersect(Validity::of_certificate(&jwk)),
             jwk,
             // A followed JWK past its stale limit is served nowhere, as a disabled one.
@@ -245,7 +245,8 @@ impl Deployer {
     }
 
     /// The keys a remote set serves, as deployments use them.
-    fn remote_keys(key: &str, served: SetKeysRec, name: &str) -> Result<Vec<DeployedJwk>> {
+    fn remote_keys(key: &str, served: SetKeysRec, name: &Arc<str>) -> Result<Vec<DeployedJwk>> {
+        let no_id: Arc<str> = Arc::from("");
         served
             .keys
             .into_iter()
@@ -254,9 +255,9 @@ impl Deployer {
                     RegistryError::internal(format!("the stored key of {key} is unreadable: {e}"))
                 })?;
                 Ok(DeployedJwk {
-                    id: String::new(),
-                    name: name.to_owned(),
-                    thumbprint: k.thumbprint,
+                    id: no_id.clone(),
+                    name: name.clone(),
+                    thumbprint: Arc::from(k.thumbprint),
                     jwk: Arc::new(jwk),
                     state: KeyState::Active,
                     validity: Validity::default(),
@@ -282,9 +283,9 @@ impl Deployer {
             let Some((project, id)) = split(rest) else {
                 return Ok(None);
             };
-            let id = pair(project, id);
+            let id: Pair = (model.project(&project), Arc::from(id));
             let jwk = match value {
-                Some(v) => Some(self.deployed_jwk(decode::<JwkRec>(key, v)?)?),
+                Some(v) => Some(self.deployed_jwk(id.1.clone(), decode::<JwkRec>(key, v)?)?),
                 None => None,
             };
             model.set_jwk(&id, jwk);
@@ -293,9 +294,9 @@ impl Deployer {
             let Some((project, username)) = split(rest) else {
                 return Ok(None);
             };
-            let c = pair(project, name_of(&username));
+            let c: Pair = (model.project(&project), Arc::from(name_of(&username)));
             let slots = match value {
-                Some(v) => Some(slot_refs(&decode::<CredentialRec>(key, v)?)),
+                Some(v) => Some(slot_refs(model, &decode::<CredentialRec>(key, v)?)),
                 None => None,
             };
             model.set_credential(&c, slots);
@@ -304,7 +305,7 @@ impl Deployer {
             let Some((project, name)) = split(rest) else {
                 return Ok(None);
             };
-            let set = pair(project, name_of(&name));
+            let set: Pair = (model.project(&project), Arc::from(name_of(&name)));
             let keys = match value {
                 Some(v) => Some(Self::remote_keys(
                     key,
@@ -753,8 +754,11 @@ impl Deployer {
 }
 
 /// A credential record's slot references.
-fn slot_refs(c: &CredentialRec) -> SlotRefs {
-    let r = |r: &Option<JwkRef>| r.as_ref().map(|r| pair(r.project.clone(), r.id.clone()));
+fn slot_refs(model: &Model, c: &CredentialRec) -> SlotRefs {
+    let r = |r: &Option<JwkRef>| {
+        r.as_ref()
+            .map(|r| (model.project(&r.project), Arc::<str>::from(r.id.as_str())))
+    };
     [
         r(&c.validation),
         r(&c.encryption),

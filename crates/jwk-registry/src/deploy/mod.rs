@@ -23,17 +23,18 @@ pub use targets::{FileTarget, WebhookTarget};
 /// A boxed future, so `DeployTarget` can be used as `dyn`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// One JWK of a project, as deployed.
+/// One JWK of a project, as deployed. Its texts are shared (`Arc<str>`): every version of
+/// what is served, and every target in the process, holds the same bytes.
 #[derive(Debug, Clone)]
 pub struct DeployedJwk {
     /// Its stable id (a rename keeps it; empty for a remote set's key).
-    pub id: String,
+    pub id: Arc<str>,
     /// Its name (a remote set's key: the set's).
-    pub name: String,
+    pub name: Arc<str>,
     /// The full key (private members included: gateways decrypt and sign with them).
     pub jwk: Arc<Jwk>,
     /// Its SHA-256 thumbprint.
-    pub thumbprint: String,
+    pub thumbprint: Arc<str>,
     /// Its state: pending, active or retired (disabled JWKs are never deployed).
     pub state: KeyState,
     /// When it may be used (its `nbf` / `exp` and its `x5c` certificate's validity). A
@@ -53,7 +54,7 @@ pub(crate) struct ValidityBounds {
 #[derive(Debug, Clone)]
 pub struct DeployedCredential {
     /// The username.
-    pub username: String,
+    pub username: Arc<str>,
     /// Validation / signing JWK.
     pub validation: Option<DeployedJwk>,
     /// Decryption / encryption JWK.
@@ -112,7 +113,7 @@ impl EnvironmentSnapshot {
                 let Some(public) = j.jwk.to_public_json() else {
                     continue; // oct
                 };
-                if seen.insert(j.thumbprint.clone()) {
+                if seen.insert(j.thumbprint.to_string()) {
                     keys.push(public);
                 }
             }
@@ -131,7 +132,7 @@ impl EnvironmentSnapshot {
             .iter()
             .flat_map(ProjectSnapshot::all_keys)
             .filter(|j| !is_symmetric(&j.jwk))
-            .map(|j| j.thumbprint.clone())
+            .map(|j| j.thumbprint.to_string())
             .collect();
         all.sort();
         all.dedup();
@@ -183,9 +184,9 @@ impl EnvironmentDelta {
 #[derive(Debug, Clone)]
 pub struct JwkChange {
     /// The project holding it.
-    pub project: String,
+    pub project: Arc<str>,
     /// Its stable id (a rename keeps it).
-    pub id: String,
+    pub id: Arc<str>,
     /// How it is served now.
     pub jwk: Option<DeployedJwk>,
 }
@@ -194,9 +195,9 @@ pub struct JwkChange {
 #[derive(Debug, Clone)]
 pub struct CredentialChange {
     /// Its project.
-    pub project: String,
+    pub project: Arc<str>,
     /// Its username.
-    pub username: String,
+    pub username: Arc<str>,
     /// How it is served now.
     pub credential: Option<DeployedCredential>,
 }
@@ -205,9 +206,9 @@ pub struct CredentialChange {
 #[derive(Debug, Clone)]
 pub struct RemoteSetChange {
     /// Its project.
-    pub project: String,
+    pub project: Arc<str>,
     /// Its name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Its keys.
     pub keys: Vec<DeployedJwk>,
 }

@@ -21,13 +21,8 @@ use super::{
 };
 use crate::types::{KeyState, ValidityStatus};
 
-/// A (project, id) or (project, name) pair, shared between versions.
-pub(crate) type Pair = Arc<(String, String)>;
-
-/// A shared pair.
-pub(crate) fn pair(a: impl Into<String>, b: impl Into<String>) -> Pair {
-    Arc::new((a.into(), b.into()))
-}
+/// A (project, id) or (project, name) pair of shared texts.
+pub(crate) type Pair = (Arc<str>, Arc<str>);
 
 /// A credential's slot references: validation, encryption, validation next, encryption
 /// next (each the (project, id) of a JWK).
@@ -49,7 +44,8 @@ pub(crate) enum Touched {
 pub(crate) struct Model {
     /// The content revision it holds: every change up to it (and maybe some later ones).
     pub(crate) revision: u64,
-    projects: OrdSet<String>,
+    /// Every project's name (the one copy each other text of the project shares).
+    projects: OrdSet<Arc<str>>,
     /// Every approved JWK, served or not (disabled, withdrawn, outside its validity).
     jwks: OrdMap<Pair, Arc<DeployedJwk>>,
     credentials: OrdMap<Pair, Arc<SlotRefs>>,
@@ -76,10 +72,20 @@ impl Model {
     /// Adds or removes a project.
     pub(crate) fn set_project(&mut self, name: &str, exists: bool) {
         if exists {
-            self.projects.insert(name.to_owned());
+            if !self.projects.contains(name) {
+                self.projects.insert(Arc::from(name));
+            }
         } else {
             self.projects.remove(name);
         }
+    }
+
+    /// The project's name, as the one shared copy when the model knows the project.
+    pub(crate) fn project(&self, name: &str) -> Arc<str> {
+        self.projects
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(name))
     }
 
     /// Sets (or removes) the approved JWK `key` = (project, id).
@@ -194,7 +200,7 @@ impl Model {
             .projects
             .iter()
             .map(|name| ProjectSnapshot {
-                name: name.clone(),
+                name: name.to_string(),
                 ..ProjectSnapshot::default()
             })
             .collect();

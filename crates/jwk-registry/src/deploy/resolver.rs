@@ -39,17 +39,22 @@ impl CredentialSlots {
 #[derive(Debug)]
 struct Served {
     jwk: Arc<Jwk>,
-    thumbprint: String,
+    thumbprint: Text,
+    /// A JWK's name and state (a remote set's key: the set's name, active).
+    name: Text,
+    state: KeyState,
     verify: OnceLock<Arc<VerificationKey>>,
     /// The public JSON and its SHA-256 as four words (`None`: an `oct` key, never published).
     public: OnceLock<Option<(Arc<str>, [u64; 4])>>,
 }
 
 impl Served {
-    fn new(jwk: Arc<Jwk>, thumbprint: String) -> Arc<Served> {
+    fn new(j: &DeployedJwk) -> Arc<Served> {
         Arc::new(Served {
-            jwk,
-            thumbprint,
+            jwk: j.jwk.clone(),
+            thumbprint: j.thumbprint.clone(),
+            name: j.name.clone(),
+            state: j.state,
             verify: OnceLock::new(),
             public: OnceLock::new(),
         })
@@ -60,7 +65,7 @@ impl Served {
             .get_or_init(|| {
                 Arc::new(VerificationKey::with_thumbprint(
                     self.jwk.clone(),
-                    self.thumbprint.clone(),
+                    self.thumbprint.to_string(),
                 ))
             })
             .clone()
@@ -95,6 +100,9 @@ struct Owner {
     index: usize,
 }
 
+/// Texts shared by every version and every table (`Arc<str>`, looked up by `&str`).
+type Text = Arc<str>;
+
 /// The keys listed under one kid, `x5t#S256` or thumbprint, in owner order.
 type Listed = Arc<Vec<(Owner, Arc<Served>)>>;
 
@@ -102,20 +110,23 @@ type Listed = Arc<Vec<(Owner, Arc<Served>)>>;
 /// thumbprint.
 #[derive(Debug, Clone, Default)]
 struct KeyIndex {
-    kids: OrdMap<String, Listed>,
-    x5t: OrdMap<String, Listed>,
-    thumbprints: OrdMap<String, Listed>,
+    kids: OrdMap<Text, Listed>,
+    x5t: OrdMap<Text, Listed>,
+    thumbprints: OrdMap<Text, Listed>,
 }
 
 /// Adds or removes `owner`'s key in the list under `key` (in place: a list, or a map node,
 /// that this version shares with an older one is copied first).
-fn relist(map: &mut OrdMap<String, Listed>, key: &str, owner: &Owner, add: Option<&Arc<Served>>) {
+fn relist(
+    map: &mut OrdMap<Text, Listed>,
+    key: &str,
+    shared: impl FnOnce() -> Text,
+    owner: &Owner,
+    add: Option<&Arc<Served>>,
+) {
     let Some(listed) = map.get_mut(key) else {
         if let Some(served) = add {
-            map.insert(
-                key.to_owned(),
-                Arc::new(vec![(owner.clone(), served.clone())]),
-            );
+            map.insert(shared(), Arc::new(vec![(owner.clone(), served.clone())]));
         }
         return;
     };
@@ -134,12 +145,27 @@ impl KeyIndex {
     fn set(&mut self, owner: &Owner, served: &Arc<Served>, add: bool) {
         let add = add.then_some(served);
         if let Some(kid) = &served.jwk.params().kid {
-            relist(&mut self.kids, kid, owner, add);
+            // A generated key's kid is its thumbprint: one copy of the text.
+            let text = || {
+                if **kid == *served.thumbprint {
+                    served.thumbprint.clone()
+                } else {
+                    Arc::from(kid.as_str())
+                }
+            };
+            relist(&mut self.kids, kid, text, owner, add);
         }
         if let Some(x5t) = jwk_verify::x5t_s256(&served.jwk) {
-            relist(&mut self.x5t, &x5t, owner, add);
+            relist(&mut self.x5t, &x5t, || Arc::from(x5t.as_str()), owner, add);
         }
-        relist(&mut self.thumbprints, &served.thumbprint, owner, add);
+        let thumbprint = || served.thumbprint.clone();
+        relist(
+            &mut self.thumbprints,
+            &served.thumbprint,
+            thumbprint,
+            owner,
+            add,
+        );
     }
 
     fn first_by_kid(&self, kid: &str, project: Option<&str>) -> Option<Arc<Jwk>> {
@@ -183,28 +209,20 @@ fn listed<'a>(
 type SetKeys = Arc<Vec<Arc<Served>>>;
 
 /// The ids sharing a name, sorted (almost always one).
-type NameIds = Arc<Vec<String>>;
-
-/// A served JWK of a project, by id.
-#[derive(Debug)]
-struct JwkEntry {
-    name: String,
-    state: KeyState,
-    served: Arc<Served>,
-}
+type NameIds = Arc<Vec<Text>>;
 
 /// The lookup tables of one version. Persistent maps: the next version shares every
 /// untouched node with this one, so applying a delta costs what it changes.
 #[derive(Debug, Clone, Default)]
 struct ResolverTables {
     /// Per project, its JWKs by id.
-    jwks: OrdMap<String, OrdMap<String, Arc<JwkEntry>>>,
+    jwks: OrdMap<Text, OrdMap<Text, Arc<Served>>>,
     /// Per project, the ids of each JWK name, sorted (two approved JWKs share a name while
     /// a deletion or a rename waits for approval: a lookup by name gives the greatest id).
-    names: OrdMap<String, OrdMap<String, NameIds>>,
+    names: OrdMap<Text, OrdMap<Text, NameIds>>,
     /// Per project, the keys of each remote set.
-    remote: OrdMap<String, OrdMap<String, SetKeys>>,
-    credentials: OrdMap<String, OrdMap<String, Arc<CredentialSlots>>>,
+    remote: OrdMap<Text, OrdMap<Text, SetKeys>>,
+    credentials: OrdMap<Text, OrdMap<Text, Arc<CredentialSlots>>>,
     /// Every served key (a project's lookups take its own from the lists).
     all: KeyIndex,
     /// The sum (word by word, wrapping) of the SHA-256 of every published key's public JSON:
@@ -270,21 +288,21 @@ impl Eq for PublishedJwks {}
 /// Applies `f` to the inner map of `outer` under `key` (made when missing, dropped when
 /// left empty), in place.
 fn nested<V: Clone, T>(
-    outer: &mut OrdMap<String, OrdMap<String, V>>,
-    key: &str,
-    f: impl FnOnce(&mut OrdMap<String, V>) -> T,
+    outer: &mut OrdMap<Text, OrdMap<Text, V>>,
+    key: &Text,
+    f: impl FnOnce(&mut OrdMap<Text, V>) -> T,
 ) -> T {
-    let Some(inner) = outer.get_mut(key) else {
+    let Some(inner) = outer.get_mut(&**key) else {
         let mut inner = OrdMap::new();
         let out = f(&mut inner);
         if !inner.is_empty() {
-            outer.insert(key.to_owned(), inner);
+            outer.insert(key.clone(), inner);
         }
         return out;
     };
     let out = f(inner);
     if inner.is_empty() {
-        outer.remove(key);
+        outer.remove(&**key);
     }
     out
 }
@@ -323,93 +341,97 @@ impl ResolverTables {
     }
 
     /// Sets (or removes) the JWK `id` of `project`.
-    fn set_jwk(&mut self, project: &str, id: &str, jwk: Option<&DeployedJwk>) {
+    fn set_jwk(&mut self, project: &Text, id: &Text, jwk: Option<&DeployedJwk>) {
         let owner = Owner {
-            project: Arc::from(project),
+            project: project.clone(),
             kind: 0,
-            name: Arc::from(id),
+            name: id.clone(),
             index: 0,
         };
-        let old = self.jwks.get(project).and_then(|m| m.get(id)).cloned();
+        let old = self
+            .jwks
+            .get(&**project)
+            .and_then(|m| m.get(&**id))
+            .cloned();
         if let Some(old) = &old {
-            self.index(&owner, &old.served, false);
+            self.index(&owner, old, false);
             nested(&mut self.names, project, |names| {
-                let emptied = names.get_mut(&old.name).is_some_and(|ids| {
+                let emptied = names.get_mut(&*old.name).is_some_and(|ids| {
                     Arc::make_mut(ids).retain(|i| i != id);
                     ids.is_empty()
                 });
                 if emptied {
-                    names.remove(&old.name);
+                    names.remove(&*old.name);
                 }
             });
         }
         match jwk {
             Some(j) => {
-                // The same key as before keeps what was made from it.
+                // The same key, name and state as before keep what was made from it.
                 let served = match &old {
-                    Some(o) if Arc::ptr_eq(&o.served.jwk, &j.jwk) => o.served.clone(),
-                    _ => Served::new(j.jwk.clone(), j.thumbprint.clone()),
+                    Some(o)
+                        if Arc::ptr_eq(&o.jwk, &j.jwk)
+                            && o.name == j.name
+                            && o.state == j.state =>
+                    {
+                        o.clone()
+                    }
+                    _ => Served::new(j),
                 };
                 self.index(&owner, &served, true);
                 nested(&mut self.names, project, |names| {
                     let ids = Arc::make_mut(names.entry(j.name.clone()).or_default());
-                    if let Err(at) = ids.binary_search_by(|i| i.as_str().cmp(id)) {
-                        ids.insert(at, id.to_owned());
+                    if let Err(at) = ids.binary_search(id) {
+                        ids.insert(at, id.clone());
                     }
                 });
                 nested(&mut self.jwks, project, |jwks| {
-                    jwks.insert(
-                        id.to_owned(),
-                        Arc::new(JwkEntry {
-                            name: j.name.clone(),
-                            state: j.state,
-                            served,
-                        }),
-                    );
+                    jwks.insert(id.clone(), served);
                 });
             }
             None => nested(&mut self.jwks, project, |jwks| {
-                jwks.remove(id);
+                jwks.remove(&**id);
             }),
         }
     }
 
     /// Sets the keys of the remote set `name` of `project` (none: gone).
-    fn set_remote(&mut self, project: &str, name: &str, keys: &[DeployedJwk]) {
+    fn set_remote(&mut self, project: &Text, name: &Text, keys: &[DeployedJwk]) {
         let owner = |index| Owner {
-            project: Arc::from(project),
+            project: project.clone(),
             kind: 1,
-            name: Arc::from(name),
+            name: name.clone(),
             index,
         };
-        let old = self.remote.get(project).and_then(|m| m.get(name)).cloned();
+        let old = self
+            .remote
+            .get(&**project)
+            .and_then(|m| m.get(&**name))
+            .cloned();
         for (i, served) in old.iter().flat_map(|o| o.iter()).enumerate() {
             self.index(&owner(i), served, false);
         }
-        let served: Vec<Arc<Served>> = keys
-            .iter()
-            .map(|k| Served::new(k.jwk.clone(), k.thumbprint.clone()))
-            .collect();
+        let served: Vec<Arc<Served>> = keys.iter().map(Served::new).collect();
         for (i, s) in served.iter().enumerate() {
             self.index(&owner(i), s, true);
         }
         nested(&mut self.remote, project, |sets| {
             if served.is_empty() {
-                sets.remove(name);
+                sets.remove(&**name);
             } else {
-                sets.insert(name.to_owned(), Arc::new(served));
+                sets.insert(name.clone(), Arc::new(served));
             }
         });
     }
 
     /// Sets (or removes) the credential `username` of `project`.
-    fn set_credential(&mut self, project: &str, username: &str, c: Option<&DeployedCredential>) {
+    fn set_credential(&mut self, project: &Text, username: &Text, c: Option<&DeployedCredential>) {
         nested(&mut self.credentials, project, |creds| match c {
             Some(c) => {
-                creds.insert(username.to_owned(), Arc::new(CredentialSlots::of(c)));
+                creds.insert(username.clone(), Arc::new(CredentialSlots::of(c)));
             }
             None => {
-                creds.remove(username);
+                creds.remove(&**username);
             }
         });
     }
@@ -452,8 +474,8 @@ impl Resolver {
     fn named(&self, project: &str, name: &str) -> Option<(Arc<Jwk>, KeyState)> {
         let tables = self.tables.load();
         let id = tables.names.get(project)?.get(name)?.last()?;
-        let entry = tables.jwks.get(project)?.get(id)?;
-        Some((entry.served.jwk.clone(), entry.state))
+        let served = tables.jwks.get(project)?.get(&**id)?;
+        Some((served.jwk.clone(), served.state))
     }
 
     /// The JWK `name` of `project`.
@@ -592,21 +614,22 @@ impl Resolver {
             ..ResolverTables::default()
         };
         for p in &snapshot.projects {
+            let project: Text = Arc::from(p.name.as_str());
             for j in &p.jwks {
-                t.set_jwk(&p.name, &j.id, Some(j));
+                t.set_jwk(&project, &j.id, Some(j));
             }
-            let mut sets: Vec<(&str, Vec<DeployedJwk>)> = Vec::new();
+            let mut sets: Vec<(Text, Vec<DeployedJwk>)> = Vec::new();
             for k in &p.remote_keys {
                 match sets.last_mut() {
                     Some((name, keys)) if *name == k.name => keys.push(k.clone()),
-                    _ => sets.push((&k.name, vec![k.clone()])),
+                    _ => sets.push((k.name.clone(), vec![k.clone()])),
                 }
             }
             for (name, keys) in sets {
-                t.set_remote(&p.name, name, &keys);
+                t.set_remote(&project, &name, &keys);
             }
             for c in &p.credentials {
-                t.set_credential(&p.name, &c.username, Some(c));
+                t.set_credential(&project, &c.username, Some(c));
             }
         }
         let receipt = t.receipt();

@@ -146,7 +146,7 @@ impl Registry {
                 if let Some(exp) = key.validity.expires {
                     key_expiries.push(KeyExpiry {
                         project: project.name.clone(),
-                        name: key.name.clone(),
+                        name: key.name.to_string(),
                         kid: key.jwk.params().kid.clone(),
                         seconds: exp as f64 - now as f64 / 1000.0,
                     });
@@ -160,7 +160,7 @@ impl Registry {
                 };
                 expiries.push(KeyExpiry {
                     project: project.name.clone(),
-                    name: key.name.clone(),
+                    name: key.name.to_string(),
                     kid: params.kid.clone(),
                     seconds: info.not_after_unix as f64 - now as f64 / 1000.0,
                 });
