@@ -2771,3 +2771,177 @@ fn a_jwk_has_a_history_and_shows_the_credentials_using_it() {
     let bob = common::new_member(&s, &admin, "MyProject", "bob", &["SECRETS+VIEW"]);
     assert_eq!(history("", &bob).0, 404);
 }
+
+/// Lists come in pages (`limit`, `after`, `next`) that hold under changes, filtered by name
+/// prefix, kid, thumbprint and state; without a page a list is whole, in the product's shape,
+/// written page by page; the audit log is the admin's.
+#[test]
+fn lists_come_in_pages_and_whole_lists_are_streamed() {
+    let (_dir, s, admin) = serving();
+    let get = |path: &str| s.call("GET", path, Some(&admin), None);
+    let post = |path: &str, body: Value| {
+        let (status, answer) = s.call("POST", path, Some(&admin), Some(&body.to_string()));
+        assert_eq!(status, 200, "{answer}");
+    };
+    let jwks = "/apiops/projects/MyProject/jwks/";
+    for (i, (name, kid)) in [
+        ("a1", "x"),
+        ("a2", "y"),
+        ("a3", "x"),
+        ("b1", "y"),
+        ("b2", "y"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let k = format!("{}awgguFyGrWKav7AX4VKUg", ["A", "B", "C", "D", "E"][i]);
+        let jwk = json!({"kty": "oct", "kid": kid, "k": k}).to_string();
+        post(
+            jwks,
+            json!({"name": name, "sourceType": "COPY_PASTE", "jwkStr": jwk}),
+        );
+    }
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/apiops/projects/MyProject/jwks/a2/state/",
+            Some(&admin),
+            Some(r#"{"state":"retired"}"#)
+        )
+        .0,
+        200
+    );
+    let names = |answer: &Value| -> Vec<String> {
+        answer["resultList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let paged = |query: &str| {
+        let (status, answer) = get(&format!("{jwks}?{query}"));
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["success"], json!(true));
+        (names(&answer), answer["next"].clone())
+    };
+    assert_eq!(
+        paged("limit=2"),
+        (vec!["a1".into(), "a2".into()], json!("a2"))
+    );
+    assert_eq!(
+        paged("limit=2&after=a2"),
+        (vec!["a3".into(), "b1".into()], json!("b1"))
+    );
+    assert_eq!(paged("limit=2&after=b1"), (vec!["b2".into()], Value::Null));
+    assert_eq!(
+        paged("kid=x&limit=10"),
+        (vec!["a1".into(), "a3".into()], Value::Null)
+    );
+    assert_eq!(
+        paged("state=retired&limit=10"),
+        (vec!["a2".into()], Value::Null)
+    );
+    assert_eq!(
+        paged("namePrefix=b&kid=y&state=active&limit=1"),
+        (vec!["b1".into()], json!("b1"))
+    );
+    // Without a page: the whole list (filtered), with no `next`.
+    let (status, whole) = get(&format!("{jwks}?namePrefix=a"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        whole.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["resultList", "success"]
+    );
+    assert_eq!(names(&whole), ["a1", "a2", "a3"]);
+    let (_, all) = get(jwks);
+    let (_, first) = get(&format!("{jwks}?limit=3"));
+    let (_, second) = get(&format!("{jwks}?after=a3"));
+    let mut pages = first["resultList"].as_array().unwrap().clone();
+    pages.extend(second["resultList"].as_array().unwrap().clone());
+    assert_eq!(all["resultList"], Value::Array(pages));
+    // A thumbprint finds nothing among symmetric keys (they have none).
+    assert_eq!(paged("thumbprint=abc&limit=5"), (vec![], Value::Null));
+    assert_eq!(
+        get(&format!("{jwks}?limit=0")),
+        bad("limit must be between 1 and 1000!")
+    );
+    assert_eq!(
+        get(&format!("{jwks}?limit=1001")),
+        bad("limit must be between 1 and 1000!")
+    );
+    assert_eq!(
+        get(&format!("{jwks}?state=gone")),
+        bad("State (gone) is not valid! Use pending, active, retired or disabled.")
+    );
+    assert_eq!(get(&format!("{jwks}?limit=many")).0, 400);
+
+    // Credentials: more than one page of the streamed whole list (500 a page).
+    let credentials = "/apiops/projects/MyProject/credentials/";
+    let usernames: Vec<String> = (0..520).map(|i| format!("u{i:03}")).collect();
+    for username in &usernames {
+        post(credentials, json!({"username": username}));
+    }
+    let users = |answer: &Value| -> Vec<String> {
+        answer["resultList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["username"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, whole) = get(credentials);
+    assert_eq!(status, 200);
+    assert_eq!(users(&whole), usernames);
+    assert_eq!(whole.get("next"), None);
+    let (_, page) = get(&format!("{credentials}?limit=1000"));
+    assert_eq!(
+        (users(&page), &page["next"]),
+        (usernames.clone(), &Value::Null)
+    );
+    let (_, page) = get(&format!(
+        "{credentials}?usernamePrefix=u51&limit=4&after=u512"
+    ));
+    assert_eq!(
+        (users(&page), &page["next"]),
+        (
+            vec!["u513".into(), "u514".into(), "u515".into(), "u516".into()],
+            &json!("u516")
+        )
+    );
+
+    // Secrets: an empty page.
+    assert_eq!(
+        get("/apiops/projects/MyProject/secrets/?limit=5"),
+        (
+            200,
+            json!({"success": true, "resultList": [], "next": null})
+        )
+    );
+
+    // The audit log, oldest first, from a cursor; the admin's alone.
+    let (status, log) = get("/apiops/audit/?limit=2");
+    assert_eq!(status, 200, "{log}");
+    let entries = log["resultList"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(log["next"], entries[1]["id"]);
+    let (_, whole) = get("/apiops/audit/");
+    let all = whole["resultList"].as_array().unwrap();
+    assert_eq!(&all[..2], &entries[..]);
+    let after = log["next"].as_str().unwrap();
+    let (_, next) = get(&format!("/apiops/audit/?after={after}&limit=1"));
+    assert_eq!(next["resultList"], json!([all[2].clone()]));
+    let creations = all
+        .iter()
+        .filter(|e| e["action"] == json!("credential.create"))
+        .count();
+    assert_eq!(creations, 520);
+    let alice = common::new_member(&s, &admin, "MyProject", "alice", &["SECRETS+VIEW"]);
+    assert_eq!(
+        s.call("GET", "/apiops/audit/", Some(&alice), None),
+        (
+            403,
+            json!({"error": "access_denied", "error_description": "Only the admin user can read the audit log!"})
+        )
+    );
+}

@@ -69,14 +69,6 @@ impl Ctx<'_> {
         records::load(self.store, key)
     }
 
-    /// Reads every record under a prefix.
-    pub(crate) fn load_all<T: DeserializeOwned>(
-        &self,
-        prefix: &str,
-    ) -> Result<Vec<(String, T, u64)>> {
-        records::load_all(self.store, prefix)
-    }
-
     /// The actor's permissions in a project; the product's 404 when the project does not
     /// exist or the actor has no access to it (the same answer for both).
     pub(crate) fn access(&self, project: &str) -> Result<Vec<Permission>> {

@@ -220,3 +220,135 @@ pub(crate) fn slot(name: &str) -> Result<Slot, ApiError> {
         )))
     })
 }
+
+/// `{"success":true,"resultList":[…],"next":…}`: one page of a list, and the `after` of the
+/// next page (`null` on the last).
+pub(crate) fn page<T: serde::Serialize>(page: jwk_registry::Page<T>) -> ApiResult {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Paged<T> {
+        success: bool,
+        result_list: Vec<T>,
+        next: Option<String>,
+    }
+    ok_json(&Paged {
+        success: true,
+        result_list: page.items,
+        next: page.next,
+    })
+}
+
+/// A list's answer: the page from `after` when a page was asked for (`paged`: the caller gave
+/// `limit` or `after`), else every page, streamed ([`streamed_list`]). `page_of` reads the
+/// page after a cursor (`None`: the first).
+pub(crate) async fn listed<T, F>(
+    state: &AppState,
+    paged: bool,
+    after: Option<String>,
+    page_of: F,
+) -> ApiResult
+where
+    T: serde::Serialize + Send + 'static,
+    F: Fn(&Registry, Option<String>) -> Result<jwk_registry::Page<T>, RegistryError>
+        + Send
+        + Sync
+        + 'static,
+{
+    let page_of = std::sync::Arc::new(page_of);
+    let first_of = page_of.clone();
+    let first = read(state, move |reg| first_of(reg, after)).await?;
+    if paged {
+        return page(first);
+    }
+    streamed_list(state, first, move |reg, after| page_of(reg, Some(after)))
+}
+
+/// How many written pages a streamed list holds for a client that reads slowly.
+const STREAM_PAGES: usize = 2;
+
+/// `{"success":true,"resultList":[…]}` of a whole list, written page by page as the client
+/// reads it: `first` (read before answering, so that a refusal is still an error answer),
+/// then each page `next` reads from the previous page's cursor. Memory stays bounded by a
+/// few pages whatever the list's length; the reads run as [`read`]s, one page each, so a
+/// slow client holds no worker. A page that fails to read after the answer began cuts the
+/// body short (the JSON does not close; the server logs why).
+pub(crate) fn streamed_list<T, F>(
+    state: &AppState,
+    first: jwk_registry::Page<T>,
+    next: F,
+) -> ApiResult
+where
+    T: serde::Serialize + Send + 'static,
+    F: Fn(&Registry, String) -> Result<jwk_registry::Page<T>, RegistryError>
+        + Send
+        + Sync
+        + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(STREAM_PAGES);
+    let state = state.clone();
+    let next = std::sync::Arc::new(next);
+    tokio::spawn(async move {
+        let mut page = first;
+        let mut chunk = String::from(r#"{"success":true,"resultList":["#);
+        let mut first_item = true;
+        loop {
+            let written = page.items.drain(..).try_for_each(|item| {
+                if !first_item {
+                    chunk.push(',');
+                }
+                first_item = false;
+                chunk.push_str(&serde_json::to_string(&item)?);
+                Ok::<(), serde_json::Error>(())
+            });
+            if let Err(e) = written {
+                tracing::error!(error = %e, "a listed item does not write as JSON");
+                let _ = tx.send(Err(std::io::Error::other("cut short"))).await;
+                return;
+            }
+            let Some(after) = page.next.take() else {
+                chunk.push_str("]}");
+                let _ = tx.send(Ok(chunk.into())).await;
+                return;
+            };
+            if tx
+                .send(Ok(std::mem::take(&mut chunk).into()))
+                .await
+                .is_err()
+            {
+                return; // the client is gone
+            }
+            let next = next.clone();
+            match read(&state, move |reg| next(reg, after)).await {
+                Ok(p) => page = p,
+                Err(e) => {
+                    tracing::warn!(error = %e.0, "a streamed list was cut short");
+                    let _ = tx.send(Err(std::io::Error::other("cut short"))).await;
+                    return;
+                }
+            }
+        }
+    });
+    let mut response = Response::new(axum::body::Body::new(ChannelBody(rx)));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+/// A response body fed by a channel of chunks.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>);
+
+impl http_body::Body for ChannelBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| c.map(http_body::Frame::data)))
+    }
+}

@@ -13,9 +13,7 @@ mod sources;
 mod users;
 
 pub(crate) use rotation::rotation_key;
-pub(crate) use secrets::{
-    attached_jwks, attachment, find_secret, secret_not_found, secret_preamble,
-};
+pub(crate) use secrets::{attached_jwks, find_secret, secret_not_found, secret_preamble};
 pub(crate) use sets::{fetch, fetch_plan};
 pub(crate) use sources::{secret_content, secret_password};
 pub(crate) use users::{bootstrap_work, reset_admin_token_work, token_hash};

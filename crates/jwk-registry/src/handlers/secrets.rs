@@ -9,7 +9,7 @@ use crate::command::{KeyKind, NewCertificate, NewKey, NewKeystore, RotatedJwk};
 use crate::error::{RegistryError, Result};
 use crate::perm::{Area, Permission, SECRETS_MANAGE};
 use crate::plan::{Audit, Ctx, Plan, Work};
-use crate::records::{EnvironmentRec, FORMAT, JwkRec, SecretRec, encode, keys};
+use crate::records::{EnvironmentRec, FORMAT, JwkRec, SecretRec, encode, index, keys};
 use crate::rules::secrets::{SecretFacts, key_facts, keystore_facts};
 use crate::store::Txn;
 use crate::types::{SecretKind, SecretName};
@@ -221,17 +221,6 @@ pub(crate) fn secret_not_found(secret: &SecretName) -> RegistryError {
     ))
 }
 
-/// The secret a JWK is attached to: (source type, environment, name); `None` for a detached
-/// JWK or one from a URL, a paste or generation.
-pub(crate) fn attachment(jwk: &JwkRec) -> Option<(&str, &str, &str)> {
-    let source = jwk.source.as_ref()?;
-    Some((
-        source.source_type.as_str(),
-        source.environment_name.as_deref()?,
-        source.name.as_deref()?,
-    ))
-}
-
 /// The JWKs of `project` created from the secret and still attached to it: (store key,
 /// record, revision), by name.
 pub(crate) fn attached_jwks(
@@ -240,18 +229,21 @@ pub(crate) fn attached_jwks(
     kind: SecretKind,
     rec: &SecretRec,
 ) -> Result<Vec<(String, JwkRec, u64)>> {
-    let mut attached: Vec<_> = ctx
-        .load_all::<JwkRec>(&keys::jwks(project))?
-        .into_iter()
-        .filter(|(_, jwk, _)| {
-            attachment(jwk)
-                == Some((
-                    kind.source_type(),
-                    rec.environment.as_str(),
-                    rec.name.as_str(),
-                ))
-        })
-        .collect();
+    let place = (
+        kind.source_type(),
+        rec.environment.as_str(),
+        rec.name.as_str(),
+    );
+    let mut attached = Vec::new();
+    for id in index::attached(ctx.store, project, place)? {
+        let key = keys::jwk(project, &id);
+        // Read again: the index names it, the record decides.
+        if let Some((jwk, revision)) = ctx.load::<JwkRec>(&key)?
+            && jwk.attachment() == Some(place)
+        {
+            attached.push((key, jwk, revision));
+        }
+    }
     // By name: the first JWK a new key does not fit is the one a refusal names.
     attached.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     Ok(attached)

@@ -2,10 +2,11 @@
 
 use serde::Serialize;
 
+use super::page::{Cursor, DEFAULT_PAGE, Page, check_limit, walk};
 use crate::actor::Actor;
 use crate::error::{RegistryError, Result};
 use crate::perm::IDENTITY_VIEW;
-use crate::records::{CredentialRec, JwkRec, JwkRef, keys, load, load_all};
+use crate::records::{CredentialRec, JwkRec, JwkRef, decode, keys, load};
 use crate::registry::Registry;
 use crate::types::Pending;
 
@@ -70,15 +71,46 @@ impl Registry {
         self.credential_view(&key, &cred)
     }
 
-    /// The credentials of a project, by username, with their slots. Needs IDENTITY+VIEW.
+    /// The credentials of a project with their slots, in the order of their usernames: every
+    /// page of [`Registry::list_credentials_page`]. Needs IDENTITY+VIEW.
     pub fn list_credentials(&self, actor: &Actor, project: &str) -> Result<Vec<CredentialView>> {
+        let mut query = CredentialQuery::default();
+        let mut out = Vec::new();
+        loop {
+            let page = self.list_credentials_page(actor, project, &query)?;
+            out.extend(page.items);
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// One page of a project's credentials: those after `query.after` in the order of their
+    /// usernames (the store's order: bytes, with `/` written `%2F` and `%` written `%25`),
+    /// whose usernames start with `query.username_prefix`, at most `query.limit` (1 to
+    /// [`MAX_PAGE`](super::MAX_PAGE)), and where the next page begins. Needs IDENTITY+VIEW.
+    pub fn list_credentials_page(
+        &self,
+        actor: &Actor,
+        project: &str,
+        query: &CredentialQuery,
+    ) -> Result<Page<CredentialView>> {
         self.require(actor, project, IDENTITY_VIEW)?;
-        let mut out = load_all::<CredentialRec>(&**self.store(), &keys::credentials(project))?
-            .into_iter()
-            .map(|(key, cred, _)| self.credential_view(&key, &cred))
-            .collect::<Result<Vec<_>>>()?;
-        out.sort_by(|a, b| a.username.cmp(&b.username));
-        Ok(out)
+        let limit = check_limit(query.limit)?;
+        let base = keys::credentials(project);
+        walk(
+            &**self.store(),
+            (&base, Cursor::Name),
+            query.username_prefix.as_deref(),
+            query.after.as_deref(),
+            limit,
+            |_, value| {
+                let cred = decode::<CredentialRec>(&base, value)?;
+                let key = keys::credential(project, &cred.username);
+                self.credential_view(&key, &cred).map(Some)
+            },
+        )
     }
 
     fn credential_view(&self, key: &str, cred: &CredentialRec) -> Result<CredentialView> {
@@ -114,5 +146,26 @@ impl Registry {
             deployed: pending.is_none(),
             pending,
         })
+    }
+}
+
+/// Which credentials a page lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialQuery {
+    /// Only usernames that start with this.
+    pub username_prefix: Option<String>,
+    /// The cursor: the page begins after this username (a `next` of the page before).
+    pub after: Option<String>,
+    /// The most credentials on the page, 1 to [`MAX_PAGE`](super::MAX_PAGE).
+    pub limit: usize,
+}
+
+impl Default for CredentialQuery {
+    fn default() -> CredentialQuery {
+        CredentialQuery {
+            username_prefix: None,
+            after: None,
+            limit: DEFAULT_PAGE,
+        }
     }
 }

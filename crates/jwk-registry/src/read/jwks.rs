@@ -3,12 +3,13 @@
 
 use serde::Serialize;
 
+use super::page::{Cursor, DEFAULT_PAGE, PAGE_SCAN, Page, check_limit, order, walk};
 use super::sets::follow_status;
 use crate::actor::Actor;
 use crate::error::{RegistryError, Result};
 use crate::perm::{Permission, SECRETS_MANAGE, SECRETS_VIEW};
 use crate::plan::has;
-use crate::records::{JwkRec, SyncRec, keys, load, load_all, pending_against};
+use crate::records::{JwkRec, SyncRec, index, keys, load};
 use crate::registry::Registry;
 use crate::types::{KeyState, Pending, RefreshPolicy, Validity, ValidityStatus};
 
@@ -260,32 +261,82 @@ impl Registry {
         self.view(project, &rec, private, pending, sync)
     }
 
-    /// List JWKs, sorted by name.
+    /// List JWKs, in the order of their names (see [`JwkQuery`]): every page of
+    /// [`Registry::list_jwks_page`].
     pub fn list_jwks(&self, actor: &Actor, project: &str, private: bool) -> Result<Vec<JwkView>> {
+        let mut query = JwkQuery::default();
+        let mut out = Vec::new();
+        loop {
+            let page = self.list_jwks_page(actor, project, private, &query)?;
+            out.extend(page.items);
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// One page of JWKs: those after `query.after` in the order of their names, at most
+    /// `query.limit` (1 to [`MAX_PAGE`]), filtered, and where the next page begins. A page
+    /// reads at most [`PAGE_SCAN`] index entries: a filter that matches little of a large
+    /// project may answer fewer JWKs (even none) with a `next` to go on from. The order is
+    /// the store's order of names: bytes, with `/` written `%2F` and `%` written `%25`.
+    pub fn list_jwks_page(
+        &self,
+        actor: &Actor,
+        project: &str,
+        private: bool,
+        query: &JwkQuery,
+    ) -> Result<Page<JwkView>> {
         let perms = self.require(actor, project, SECRETS_VIEW)?;
         let private = private_allowed(&perms, private)?;
-        // The approved copies in one scan, not one read per JWK.
-        self.layout.ensure(&**self.store())?;
-        let approved: std::collections::HashMap<String, JwkRec> =
-            load_all::<JwkRec>(&**self.store(), &keys::approved(&keys::jwks(project)))?
-                .into_iter()
-                .map(|(key, rec, _)| (key, rec))
-                .collect();
-        let mut syncs: std::collections::HashMap<String, SyncRec> =
-            load_all::<SyncRec>(&**self.store(), &keys::syncs(project))?
-                .into_iter()
-                .map(|(key, rec, _)| (key, rec))
-                .collect();
-        let mut out = load_all::<JwkRec>(&**self.store(), &keys::jwks(project))?
-            .into_iter()
-            .map(|(key, rec, _)| {
-                let pending = pending_against(approved.get(&keys::approved(&key)), &rec);
-                let sync = syncs.remove(&keys::sync(project, &rec.id));
-                self.view(project, &rec, private, pending, sync)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        let limit = query.checked_limit()?;
+        let store = &**self.store();
+        self.layout.ensure(store)?;
+        let view = |id: &str| -> Result<Option<JwkView>> {
+            let key = keys::jwk(project, id);
+            let Some((rec, _)) = load::<JwkRec>(store, &key)? else {
+                return Ok(None); // deleted since the index was read
+            };
+            if !query.matches(&rec) {
+                return Ok(None);
+            }
+            let pending = self.pending(&key, &rec)?;
+            let sync = load::<SyncRec>(store, &keys::sync(project, id))?.map(|(s, _)| s);
+            self.view(project, &rec, private, pending, sync).map(Some)
+        };
+        // A kid or a thumbprint names few JWKs: read them through their index.
+        let by = match (&query.kid, &query.thumbprint) {
+            (Some(kid), _) => Some(index::by_kid(kid, Some(project))),
+            (None, Some(t)) => Some(index::by_thumbprint(t, Some(project))),
+            (None, None) => None,
+        };
+        if let Some(prefix) = by {
+            let mut items = Vec::new();
+            for id in index::found(store, &prefix, PAGE_SCAN)? {
+                if let Some(v) = view(&id)?
+                    && query
+                        .after
+                        .as_deref()
+                        .is_none_or(|a| order(&v.name) > order(a))
+                {
+                    items.push(v);
+                }
+            }
+            items.sort_by_cached_key(|v| order(&v.name));
+            let next = (items.len() > limit).then(|| items[limit - 1].name.clone());
+            items.truncate(limit);
+            return Ok(Page { items, next });
+        }
+        let ids = |_: &str, id: &[u8]| view(&String::from_utf8_lossy(id));
+        walk(
+            store,
+            (&keys::jwk_names(project), Cursor::Name),
+            query.name_prefix.as_deref(),
+            query.after.as_deref(),
+            limit,
+            ids,
+        )
     }
 }
 
@@ -296,4 +347,60 @@ fn private_allowed(perms: &[Permission], private: bool) -> Result<bool> {
         ));
     }
     Ok(private)
+}
+
+/// Which JWKs a page lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwkQuery {
+    /// Only names that start with this.
+    pub name_prefix: Option<String>,
+    /// Only JWKs with this kid.
+    pub kid: Option<String>,
+    /// Only JWKs with this SHA-256 thumbprint.
+    pub thumbprint: Option<String>,
+    /// Only JWKs in this state (as saved).
+    pub state: Option<KeyState>,
+    /// The cursor: the page begins after this name (a `next` of the page before).
+    pub after: Option<String>,
+    /// The most JWKs on the page, 1 to [`MAX_PAGE`].
+    pub limit: usize,
+}
+
+impl Default for JwkQuery {
+    fn default() -> JwkQuery {
+        JwkQuery {
+            name_prefix: None,
+            kid: None,
+            thumbprint: None,
+            state: None,
+            after: None,
+            limit: DEFAULT_PAGE,
+        }
+    }
+}
+
+impl JwkQuery {
+    fn checked_limit(&self) -> Result<usize> {
+        check_limit(self.limit)
+    }
+
+    /// Whether a saved record passes the filters (the name prefix, the state, and both of
+    /// kid and thumbprint when both are given).
+    fn matches(&self, rec: &JwkRec) -> bool {
+        if self
+            .name_prefix
+            .as_deref()
+            .is_some_and(|p| !rec.name.starts_with(p))
+            || self.state.is_some_and(|s| s != rec.state)
+        {
+            return false;
+        }
+        if self.kid.is_none() && self.thumbprint.is_none() {
+            return true;
+        }
+        let (kid, thumbprint) = index::found_by(rec);
+        let kid_ok = self.kid.is_none() || self.kid == kid;
+        let thumbprint_ok = self.thumbprint.is_none() || self.thumbprint == thumbprint;
+        kid_ok && thumbprint_ok
+    }
 }

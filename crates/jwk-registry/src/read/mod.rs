@@ -6,20 +6,23 @@ mod admin;
 mod credentials;
 mod jwks;
 mod observe;
+mod page;
 mod rotation;
 mod secrets;
 mod sets;
 mod usage;
 
 pub use admin::{DeploymentState, EnvironmentView, ProjectAccess, TargetView};
-pub use credentials::{CredentialView, SlotView};
-pub use jwks::{JwkView, SourceView, SyncView, UrlOptionsView};
+pub use credentials::{CredentialQuery, CredentialView, SlotView};
+pub use jwks::{JwkQuery, JwkView, SourceView, SyncView, UrlOptionsView};
 pub use observe::{DeploymentCount, EnvironmentGauge, FetchCount, KeyExpiry, Observed, SetGauge};
+pub use page::{DEFAULT_PAGE, MAX_PAGE, PAGE_SCAN, Page};
 pub use rotation::{RotationState, RotationView};
-pub use secrets::{CertificateView, KeystoreEntryView, SecretView};
+pub use secrets::{CertificateView, KeystoreEntryView, SecretQuery, SecretView};
 pub use sets::{JwkSetStatus, JwkSetView};
 pub use usage::{
-    CredentialUse, DEFAULT_HISTORY_PAGE, HistoryEntry, HistoryPage, JwkUsage, MAX_HISTORY_PAGE,
+    AuditEntry, CredentialUse, DEFAULT_HISTORY_PAGE, HistoryEntry, HistoryPage, JwkUsage,
+    MAX_HISTORY_PAGE,
 };
 
 use crate::actor::Actor;

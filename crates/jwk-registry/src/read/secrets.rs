@@ -4,13 +4,14 @@
 use jwk_core::ImportOptions;
 use serde::{Deserialize, Serialize};
 
+use super::page::{Cursor, DEFAULT_PAGE, Page, check_limit, walk};
 use crate::actor::Actor;
 use crate::error::{RegistryError, Result};
 use crate::handlers::{
-    attached_jwks, attachment, find_secret, secret_content, secret_not_found, secret_password,
+    attached_jwks, find_secret, secret_content, secret_not_found, secret_password,
 };
 use crate::perm::SECRETS_VIEW;
-use crate::records::{JwkRec, SecretRec, keys, load_all};
+use crate::records::{SecretRec, decode, index, keys};
 use crate::registry::Registry;
 use crate::rules::secrets::{SecretFacts, facts_of};
 use crate::types::{SecretKind, SecretName};
@@ -74,48 +75,73 @@ pub struct KeystoreEntryView {
 }
 
 impl Registry {
-    /// The secrets of a project (of one environment, when given), sorted by environment,
-    /// type and name. Needs SECRETS+VIEW.
+    /// The secrets of a project (of one environment, when given): every page of
+    /// [`Registry::list_secrets_page`]. Needs SECRETS+VIEW.
     pub fn list_secrets(
         &self,
         actor: &Actor,
         project: &str,
         environment: Option<&str>,
     ) -> Result<Vec<SecretView>> {
-        self.require(actor, project, SECRETS_VIEW)?;
-        // The JWKs attached to each secret, from one scan of the project's JWKs.
-        let jwks = load_all::<JwkRec>(&**self.store(), &keys::jwks(project))?;
-        let secrets = load_all::<SecretRec>(&**self.store(), &keys::secrets(project))?;
-        let mut attached: std::collections::HashMap<(&str, &str, &str), Vec<String>> =
-            std::collections::HashMap::new();
-        for (_, jwk, _) in &jwks {
-            if let Some(place) = attachment(jwk) {
-                attached.entry(place).or_default().push(jwk.name.clone());
-            }
-        }
+        let mut query = SecretQuery {
+            environment: environment.map(str::to_owned),
+            ..SecretQuery::default()
+        };
         let mut out = Vec::new();
-        for (_, rec, _) in &secrets {
-            if environment.is_some_and(|e| e != rec.environment) {
-                continue;
+        loop {
+            let page = self.list_secrets_page(actor, project, &query)?;
+            out.extend(page.items);
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(out),
             }
-            let kind = stored_kind(rec)?;
-            let place = (
-                kind.source_type(),
-                rec.environment.as_str(),
-                rec.name.as_str(),
-            );
-            let mut names = attached.remove(&place).unwrap_or_default();
-            names.sort();
-            out.push(self.secret_view(kind, rec, names, false)?);
         }
-        out.sort_by(|a, b| {
-            (&a.environment_name, a.kind.stored(), &a.name).cmp(&(
-                &b.environment_name,
-                b.kind.stored(),
-                &b.name,
-            ))
-        });
-        Ok(out)
+    }
+
+    /// One page of a project's secrets, in the store's order: by type (`certificate`,
+    /// `keystore`, `private-key`, `public-key`), environment and name. The cursor is the
+    /// secret's place as `<type>/<environment>/<name>` (`/` in a name written `%2F`, `%`
+    /// written `%25`): give a page's `next` as `after`. Needs SECRETS+VIEW.
+    pub fn list_secrets_page(
+        &self,
+        actor: &Actor,
+        project: &str,
+        query: &SecretQuery,
+    ) -> Result<Page<SecretView>> {
+        self.require(actor, project, SECRETS_VIEW)?;
+        let limit = check_limit(query.limit)?;
+        let store = &**self.store();
+        self.layout.ensure(store)?;
+        let base = keys::secrets(project);
+        walk(
+            store,
+            (&base, Cursor::Key),
+            None,
+            query.after.as_deref(),
+            limit,
+            |_, value| {
+                let rec = decode::<SecretRec>(&base, value)?;
+                if query
+                    .environment
+                    .as_ref()
+                    .is_some_and(|e| *e != rec.environment)
+                {
+                    return Ok(None);
+                }
+                let kind = stored_kind(&rec)?;
+                let place = (
+                    kind.source_type(),
+                    rec.environment.as_str(),
+                    rec.name.as_str(),
+                );
+                let mut names: Vec<String> = index::attached_named(store, project, place)?
+                    .into_iter()
+                    .map(|(_, name)| name)
+                    .collect();
+                names.sort();
+                self.secret_view(kind, &rec, names, false).map(Some)
+            },
+        )
     }
 
     /// One secret, with the PEM of a certificate or a public key. Needs SECRETS+VIEW; a
@@ -127,6 +153,7 @@ impl Registry {
         secret: &SecretName,
     ) -> Result<SecretView> {
         self.require(actor, project, SECRETS_VIEW)?;
+        self.layout.ensure(&**self.store())?;
         let ctx = self.ctx(actor);
         let (kind, rec, _, _) = find_secret(&ctx, project, secret)?
             .ok_or_else(|| RegistryError::not_found(secret_not_found(secret).to_string()))?;
@@ -226,4 +253,25 @@ fn pem_block(label: &str, der: &[u8]) -> String {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out
+}
+
+/// Which secrets a page lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretQuery {
+    /// Only the secrets of this environment.
+    pub environment: Option<String>,
+    /// The cursor: the page begins after this place (a `next` of the page before).
+    pub after: Option<String>,
+    /// The most secrets on the page, 1 to [`MAX_PAGE`](super::MAX_PAGE).
+    pub limit: usize,
+}
+
+impl Default for SecretQuery {
+    fn default() -> SecretQuery {
+        SecretQuery {
+            environment: None,
+            after: None,
+            limit: DEFAULT_PAGE,
+        }
+    }
 }

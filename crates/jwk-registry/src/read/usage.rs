@@ -3,11 +3,12 @@
 
 use serde::Serialize;
 
+use super::page::{Cursor, Page, check_limit, walk};
 use crate::actor::Actor;
 use crate::error::{RegistryError, Result};
 use crate::perm::{IDENTITY_VIEW, SECRETS_VIEW};
 use crate::plan::has;
-use crate::records::{AuditRec, keys, load_all};
+use crate::records::{AuditRec, decode, keys, load_all};
 use crate::registry::Registry;
 
 /// The most entries one history page holds.
@@ -19,6 +20,8 @@ pub const DEFAULT_HISTORY_PAGE: usize = 20;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
+    /// The entry's place in the history (give it as `after` for the entries older than it).
+    pub id: String,
     /// When (RFC 3339 UTC).
     pub at: String,
     /// Who: a username, or `system` for the automatic refreshes and rotations.
@@ -37,6 +40,28 @@ pub struct HistoryPage {
     pub entries: Vec<HistoryEntry>,
     /// Whether older entries are kept than this page holds.
     pub more: bool,
+    /// When `more`: the `after` of the next page (the last entry's id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// One entry of the registry's audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Its place in the log (give it as `after` for the entries after it).
+    pub id: String,
+    /// When (RFC 3339 UTC).
+    pub at: String,
+    /// Who: a username, or a system actor (`system:refresh`, `system:rotation`, …).
+    pub actor: String,
+    /// What, e.g. `jwk.create.COPY_PASTE`, `credential.update`.
+    pub action: String,
+    /// The project, when the change was in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// What it was done to, e.g. a JWK's name.
+    pub target: String,
 }
 
 /// A credential that uses a JWK, and the slots that hold it.
@@ -75,6 +100,19 @@ impl Registry {
         name: &str,
         limit: usize,
     ) -> Result<HistoryPage> {
+        self.jwk_history_after(actor, project, name, None, limit)
+    }
+
+    /// The page of a JWK's history older than the entry `after` (an entry's `id`, a page's
+    /// `next`), newest first; [`Registry::jwk_history`] from the newest.
+    pub fn jwk_history_after(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<HistoryPage> {
         self.require(actor, project, SECRETS_VIEW)?;
         if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
             return Err(RegistryError::bad_request(format!(
@@ -82,20 +120,67 @@ impl Registry {
             )));
         }
         let id = self.jwk_to_read(project, name)?.id;
-        let all = load_all::<AuditRec>(&**self.store(), &keys::jwk_history(project, &id))?;
-        let more = all.len() > limit;
-        let entries = all
+        let prefix = keys::jwk_history(project, &id);
+        // At most MAX_JWK_HISTORY entries: read whole, newest first.
+        let mut older: Vec<(String, AuditRec)> = load_all::<AuditRec>(&**self.store(), &prefix)?
             .into_iter()
             .rev()
-            .take(limit)
-            .map(|(_, a, _)| HistoryEntry {
+            .map(|(key, a, _)| (key[prefix.len()..].to_owned(), a))
+            .filter(|(id, _)| after.is_none_or(|after| id.as_str() < after))
+            .collect();
+        let more = older.len() > limit;
+        older.truncate(limit);
+        let entries: Vec<HistoryEntry> = older
+            .into_iter()
+            .map(|(id, a)| HistoryEntry {
+                id,
                 at: a.at,
                 actor: a.actor,
                 action: a.action,
                 name: a.target,
             })
             .collect();
-        Ok(HistoryPage { entries, more })
+        let next = more.then(|| entries.last().map(|e| e.id.clone())).flatten();
+        Ok(HistoryPage {
+            entries,
+            more,
+            next,
+        })
+    }
+
+    /// A page of the registry's audit log, oldest first: the entries after `after` (an
+    /// entry's `id`, a page's `next`), at most `limit` (1 to [`MAX_PAGE`](super::MAX_PAGE)).
+    /// Only the admin user reads it.
+    pub fn audit_log(
+        &self,
+        actor: &Actor,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<AuditEntry>> {
+        if !actor.is_admin() {
+            return Err(RegistryError::forbidden(
+                "Only the admin user can read the audit log!",
+            ));
+        }
+        let limit = check_limit(limit)?;
+        walk(
+            &**self.store(),
+            (keys::AUDIT, Cursor::Key),
+            None,
+            after,
+            limit,
+            |id, value| {
+                let a = decode::<AuditRec>(keys::AUDIT, value)?;
+                Ok(Some(AuditEntry {
+                    id: id.to_owned(),
+                    at: a.at,
+                    actor: a.actor,
+                    action: a.action,
+                    project: a.project,
+                    target: a.target,
+                }))
+            },
+        )
     }
 
     /// The credentials (of any project) whose slots hold the JWK, current or next. Needs

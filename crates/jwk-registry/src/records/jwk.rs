@@ -225,6 +225,17 @@ pub(crate) struct SecretRec {
 }
 
 impl JwkRec {
+    /// The secret it is attached to: (source type, environment, name); `None` for a detached
+    /// JWK or one from a URL, a paste or generation.
+    pub(crate) fn attachment(&self) -> Option<(&str, &str, &str)> {
+        let source = self.source.as_ref()?;
+        Some((
+            source.source_type.as_str(),
+            source.environment_name.as_deref()?,
+            source.name.as_deref()?,
+        ))
+    }
+
     /// The key its sealed JSON holds.
     pub(crate) fn open(
         &self,

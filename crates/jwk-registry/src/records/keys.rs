@@ -43,9 +43,9 @@ pub(crate) fn member(p: &str, u: &str) -> String {
 pub(crate) fn jwk(p: &str, id: &str) -> String {
     format!("{ALL_JWKS}{}/{id}", c(p))
 }
-/// `jwk/<p>/`: every JWK of a project.
-pub(crate) fn jwks(p: &str) -> String {
-    format!("{ALL_JWKS}{}/", c(p))
+/// `jwkname/<p>/`: the names of a project's JWKs, in their order.
+pub(crate) fn jwk_names(p: &str) -> String {
+    format!("jwkname/{}/", c(p))
 }
 /// `jwkname/<p>/<name>`: name → id, the uniqueness index.
 pub(crate) fn jwk_name(p: &str, name: &str) -> String {
@@ -71,10 +71,6 @@ pub(crate) fn secret(p: &str, kind: &str, env: &str, name: &str) -> String {
 /// from the JWK's record, which approval compares).
 pub(crate) fn sync(p: &str, id: &str) -> String {
     format!("sync/{}/{id}", c(p))
-}
-/// `sync/<p>/`: the sync records of a project.
-pub(crate) fn syncs(p: &str) -> String {
-    format!("sync/{}/", c(p))
 }
 /// Every remote JWK Set of every project: `jwkset/`.
 pub(crate) const ALL_JWK_SETS: &str = "jwkset/";
@@ -132,9 +128,11 @@ pub(crate) const CONTENT: &str = "meta/content";
 pub(crate) const MASTER_KEY_CHECK: &str = "meta/master-key-check";
 /// The registry's identity (`Registry::id`), which a data dir records.
 pub(crate) const REGISTRY_ID: &str = "meta/registry-id";
+/// The audit log: `audit/`.
+pub(crate) const AUDIT: &str = "audit/";
 /// `audit/<unix nanos>-<random>` (the suffix from [`audit_suffix`]).
 pub(crate) fn audit(suffix: &str) -> String {
-    format!("audit/{suffix}")
+    format!("{AUDIT}{suffix}")
 }
 /// `<unix nanos>-<random>`: the part of an audit key that orders entries by time.
 pub(crate) fn audit_suffix(nanos: u128, salt: u32) -> String {

@@ -49,7 +49,30 @@ pub(crate) fn table() -> Vec<crate::Route> {
         ),
         ("POST", "/apiops/reconcile", post(reconcile)),
         ("GET", "/apiops/me", get(me)),
+        ("GET", "/apiops/audit", get(audit_log)),
     ]
+}
+
+/// What the audit log takes: a page (`limit`, `after`).
+#[derive(Deserialize, Default)]
+pub(crate) struct AuditQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// `GET /apiops/audit/` (admin): the audit log, oldest first; a page with `limit` or `after`
+/// (an entry's `id`, a page's `next`), else all of it, streamed.
+pub(crate) async fn audit_log(
+    State(s): State<AppState>,
+    Caller(a): Caller,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+) -> ApiResult {
+    let paged = q.limit.is_some() || q.after.is_some();
+    let limit = q.limit.unwrap_or(jwk_registry::DEFAULT_PAGE);
+    listed(&s, paged, q.after, move |reg, after| {
+        reg.audit_log(&a, after.as_deref(), limit)
+    })
+    .await
 }
 
 /// `GET /apiops/projects/`: the projects the caller can see, with its permissions.

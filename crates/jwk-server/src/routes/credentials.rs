@@ -1,9 +1,9 @@
 //! Routes of credentials: create, list, get, slots (current and next JWK), promotion,
 //! rotation, deploy.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::{get, post, put};
-use jwk_registry::{Command, RegistryError};
+use jwk_registry::{Command, CredentialQuery, RegistryError};
 use serde::Deserialize;
 
 use crate::answer::*;
@@ -119,12 +119,36 @@ pub(crate) async fn create_credential(
     apply_and_answer(&s, &a, Command::CreateCredential { project, username }).await
 }
 
+/// What a list of credentials takes: a page (`limit`, `after`) and a username prefix.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CredentialListQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+    username_prefix: Option<String>,
+}
+
+/// The credentials of a project: a page with `limit` or `after`, else all of them, streamed.
 pub(crate) async fn list_credentials(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
+    Query(q): Query<CredentialListQuery>,
 ) -> ApiResult {
-    list(read(&s, move |reg| reg.list_credentials(&a, &project)).await?)
+    let paged = q.limit.is_some() || q.after.is_some();
+    let query = CredentialQuery {
+        username_prefix: q.username_prefix,
+        after: None,
+        limit: q.limit.unwrap_or(jwk_registry::DEFAULT_PAGE),
+    };
+    listed(&s, paged, q.after, move |reg, after| {
+        let query = CredentialQuery {
+            after,
+            ..query.clone()
+        };
+        reg.list_credentials_page(&a, &project, &query)
+    })
+    .await
 }
 
 pub(crate) async fn get_credential(

@@ -3,11 +3,12 @@
 
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post, put};
-use jwk_registry::{Command, NewRecord, RegistryError};
+use jwk_registry::{Command, JwkQuery, KeyState, NewRecord, RegistryError};
 use serde::Deserialize;
 
 use crate::answer::*;
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::wire::{self};
 use crate::{AppState, JsonBody};
 
@@ -141,18 +142,61 @@ pub(crate) struct PrivateQuery {
     pub(crate) private: Option<bool>,
 }
 
+/// What a list of JWKs takes: `private`, a page (`limit`, `after`) and filters.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct JwkListQuery {
+    private: Option<bool>,
+    limit: Option<usize>,
+    after: Option<String>,
+    name_prefix: Option<String>,
+    kid: Option<String>,
+    thumbprint: Option<String>,
+    state: Option<String>,
+}
+
+impl JwkListQuery {
+    /// The registry's query, and whether a page was asked for (`limit` or `after`).
+    fn query(self) -> Result<(JwkQuery, bool), ApiError> {
+        let state = match self.state.as_deref() {
+            None => None,
+            Some(name) => Some(KeyState::parse(name).ok_or_else(|| {
+                ApiError(RegistryError::bad_request(format!(
+                    "State ({name}) is not valid! Use pending, active, retired or disabled."
+                )))
+            })?),
+        };
+        let paged = self.limit.is_some() || self.after.is_some();
+        let query = JwkQuery {
+            name_prefix: self.name_prefix,
+            kid: self.kid,
+            thumbprint: self.thumbprint,
+            state,
+            after: self.after,
+            limit: self.limit.unwrap_or(jwk_registry::DEFAULT_PAGE),
+        };
+        Ok((query, paged))
+    }
+}
+
+/// The JWKs of a project: a page with `limit` or `after` (`next` says where the next one
+/// begins), else all of them, streamed page by page.
 pub(crate) async fn list_jwks(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
-    Query(q): Query<PrivateQuery>,
+    Query(q): Query<JwkListQuery>,
 ) -> ApiResult {
-    list(
-        read(&s, move |reg| {
-            reg.list_jwks(&a, &project, q.private.unwrap_or(false))
-        })
-        .await?,
-    )
+    let private = q.private.unwrap_or(false);
+    let (query, paged) = q.query()?;
+    listed(&s, paged, query.after.clone(), move |reg, after| {
+        let query = JwkQuery {
+            after,
+            ..query.clone()
+        };
+        reg.list_jwks_page(&a, &project, private, &query)
+    })
+    .await
 }
 
 pub(crate) async fn get_jwk(
@@ -172,9 +216,11 @@ pub(crate) async fn get_jwk(
 #[derive(Deserialize, Default)]
 pub(crate) struct HistoryQuery {
     pub(crate) limit: Option<usize>,
+    pub(crate) after: Option<String>,
 }
 
-/// A JWK's history from the audit log, newest first (`?limit=`, 1 to 100, default 20).
+/// A JWK's history from the audit log, newest first (`?limit=`, 1 to 100, default 20;
+/// `?after=` an entry's id: the entries older than it).
 pub(crate) async fn jwk_history(
     State(s): State<AppState>,
     Caller(a): Caller,
@@ -182,7 +228,12 @@ pub(crate) async fn jwk_history(
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult {
     let limit = q.limit.unwrap_or(jwk_registry::DEFAULT_HISTORY_PAGE);
-    item(read(&s, move |reg| reg.jwk_history(&a, &project, &name, limit)).await?)
+    item(
+        read(&s, move |reg| {
+            reg.jwk_history_after(&a, &project, &name, q.after.as_deref(), limit)
+        })
+        .await?,
+    )
 }
 
 /// The credentials whose slots hold a JWK.

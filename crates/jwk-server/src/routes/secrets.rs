@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::routing::{MethodRouter, get, post, put};
-use jwk_registry::{Actor, Command, Outcome, SecretClass, SecretName};
+use jwk_registry::{Actor, Command, Outcome, SecretClass, SecretName, SecretQuery};
 use serde::Deserialize;
 
 use crate::answer::*;
@@ -121,20 +121,32 @@ pub(crate) async fn add_keystore(
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SecretsQuery {
     pub(crate) environment_name: Option<String>,
+    pub(crate) limit: Option<usize>,
+    pub(crate) after: Option<String>,
 }
 
+/// The secrets of a project (of one environment with `environmentName`): a page with
+/// `limit` or `after`, else all of them, streamed.
 pub(crate) async fn list_secrets(
     State(s): State<AppState>,
     Caller(a): Caller,
     Path(project): Path<String>,
     Query(q): Query<SecretsQuery>,
 ) -> ApiResult {
-    list(
-        read(&s, move |reg| {
-            reg.list_secrets(&a, &project, q.environment_name.as_deref())
-        })
-        .await?,
-    )
+    let paged = q.limit.is_some() || q.after.is_some();
+    let query = SecretQuery {
+        environment: q.environment_name,
+        after: None,
+        limit: q.limit.unwrap_or(jwk_registry::DEFAULT_PAGE),
+    };
+    listed(&s, paged, q.after, move |reg, after| {
+        let query = SecretQuery {
+            after,
+            ..query.clone()
+        };
+        reg.list_secrets_page(&a, &project, &query)
+    })
+    .await
 }
 
 /// The secret a path names.
