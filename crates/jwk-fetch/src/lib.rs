@@ -402,11 +402,23 @@ pub fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchError> {
 /// unless `opts.allow_private_networks`), within its timeouts and redirect limit; answers the
 /// HTTP status. The answer's body is not read.
 pub fn post_json(url: &str, body: &[u8], opts: &FetchOptions) -> Result<u16, FetchError> {
+    post_json_with(url, body, &[], opts)
+}
+
+/// [`post_json`] with more request headers (name, value).
+pub fn post_json_with(
+    url: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+    opts: &FetchOptions,
+) -> Result<u16, FetchError> {
     check_url(url)?;
     let (agent, blocked) = agent(opts);
-    agent
-        .post(url)
-        .header("Content-Type", "application/json")
+    let mut request = agent.post(url).header("Content-Type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
         .send(body)
         .map(|response| response.status().as_u16())
         .map_err(|e| map_error(e, opts, blocked.as_ref()))

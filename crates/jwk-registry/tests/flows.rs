@@ -2272,3 +2272,143 @@ fn a_rotation_by_a_user_who_may_not_deploy_waits_for_approval() {
     f.admin(deploy_jwk("signing")).unwrap();
     assert_eq!(served(), after);
 }
+
+/// A webhook gets the whole public set, guarded by its ETag: once per change of the set
+/// (a credential or a symmetric key changes nothing it shows), with `If-Match` naming the
+/// set it acknowledged last; after a refusal the next delivery is unconditional.
+#[test]
+fn a_webhook_gets_the_public_set_once_per_change_of_it_guarded_by_its_etag() {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use sha2::Digest;
+    let f = fixture_with(RegistryConfig {
+        allow_private_networks: true,
+        ..RegistryConfig::default()
+    });
+    let refuse = Arc::new(AtomicUsize::new(0));
+    let refusing = refuse.clone();
+    let stub = jwk_testkit::HttpStub::start(move |_, s| {
+        let status = if refusing.swap(0, Ordering::SeqCst) > 0 {
+            "412 Precondition Failed"
+        } else {
+            "204 No Content"
+        };
+        jwk_testkit::respond(s, status, &[], b"");
+    });
+    let header = |head: &str, name: &str| -> Option<String> {
+        head.lines().find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    };
+    let posts = || -> Vec<(Option<String>, Option<String>)> {
+        stub.requests()
+            .iter()
+            .filter(|h| h.starts_with("POST /hook "))
+            .map(|h| (header(h, "etag"), header(h, "if-match")))
+            .collect()
+    };
+    let etag_of = |keys: &str| {
+        format!(
+            "\"{}\"",
+            Base64UrlUnpadded::encode_string(&sha2::Sha256::digest(keys.as_bytes()))
+        )
+    };
+    f.admin(environment(
+        "hooked",
+        TargetConfig::Webhook {
+            url: stub.url("/hook"),
+        },
+    ))
+    .unwrap();
+    assert_eq!(posts(), []);
+
+    // A public key: the first delivery, unconditional; then the set after it.
+    f.admin(create(paste("ec", EC))).unwrap();
+    let public = r#"[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"ec1"}]"#;
+    let with_ec = etag_of(public);
+    assert_eq!(posts(), [(Some(with_ec.clone()), None)]);
+    // RFC 7515 A.3's P-256 key.
+    let ec2 = r#"{"kty":"EC","crv":"P-256","kid":"ec2","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+    f.admin(create(paste("ec2", ec2))).unwrap();
+    let both = posts()[1].0.clone().unwrap();
+    assert_ne!(both, with_ec);
+    assert_eq!(posts()[1..], [(Some(both.clone()), Some(with_ec.clone()))]);
+
+    // A credential and a symmetric key change nothing the set shows: no call.
+    f.admin(Command::CreateCredential {
+        project: P.into(),
+        username: "api-user".into(),
+    })
+    .unwrap();
+    f.admin(create(paste("oct", OCT))).unwrap();
+    assert_eq!(posts().len(), 2);
+
+    // The receiver refuses: the deployment fails, and the next delivery is unconditional.
+    refuse.store(1, Ordering::SeqCst);
+    let failed = deployment(
+        f.admin(Command::DeleteJwk {
+            project: P.into(),
+            name: "ec2".into(),
+        })
+        .unwrap(),
+    );
+    let hooked: Vec<(bool, &str)> = failed
+        .environment_results
+        .iter()
+        .filter(|r| r.environment_name == "hooked")
+        .map(|r| (r.success, r.message.as_str()))
+        .collect();
+    assert_eq!(
+        hooked,
+        [(false, "Deployment failed: webhook answered HTTP 412")]
+    );
+    assert_eq!(posts()[2..], [(Some(with_ec.clone()), Some(both.clone()))]);
+    rt().block_on(f.reg.reconcile()).unwrap();
+    assert_eq!(posts()[3..], [(Some(with_ec.clone()), None)]);
+    // Everything deleted: the empty set.
+    f.admin(Command::DeleteJwk {
+        project: P.into(),
+        name: "ec".into(),
+    })
+    .unwrap();
+    assert_eq!(posts()[4..], [(Some(etag_of("[]")), Some(with_ec.clone()))]);
+}
+
+/// A file target does not rewrite a JWKS it wrote last while the file is still there.
+#[test]
+fn a_file_target_rewrites_only_a_changed_jwks() {
+    let dir = temp_dir();
+    let f = fixture_with(RegistryConfig {
+        file_target_dir: Some(dir.path().to_owned()),
+        ..RegistryConfig::default()
+    });
+    f.admin(environment(
+        "files",
+        TargetConfig::File {
+            path: "jwks.json".into(),
+        },
+    ))
+    .unwrap();
+    let file = dir.path().join("jwks.json");
+    f.admin(create(paste("ec", EC))).unwrap();
+    let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Nothing the JWKS shows changes: the file is left as it is.
+    f.admin(create(paste("oct", OCT))).unwrap();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().modified().unwrap(),
+        written
+    );
+    // Gone: the next deployment writes it again.
+    std::fs::remove_file(&file).unwrap();
+    f.admin(Command::CreateCredential {
+        project: P.into(),
+        username: "api-user".into(),
+    })
+    .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        text,
+        r#"{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"ec1"}]}"#
+    );
+}

@@ -82,6 +82,9 @@ pub(crate) struct Deployer {
     config: DeployConfig,
     layout: Arc<ApprovalLayout>,
     targets: Mutex<HashMap<String, Arc<dyn DeployTarget>>>,
+    /// The built-in file and webhook targets made for each environment, with the config
+    /// they were made from: kept, so that what one delivered is known to the next.
+    built: Mutex<HashMap<String, (TargetConfig, Arc<dyn DeployTarget>)>>,
     resolvers: Mutex<HashMap<String, Arc<Resolver>>>,
     /// What is served, kept current from the change feed.
     state: Mutex<ModelState>,
@@ -153,6 +156,7 @@ impl Deployer {
             config,
             layout,
             targets: Mutex::new(HashMap::new()),
+            built: Mutex::new(HashMap::new()),
             resolvers: Mutex::new(HashMap::new()),
             state: Mutex::new(ModelState::default()),
             deploying: tokio::sync::Mutex::new(None),
@@ -193,9 +197,10 @@ impl Deployer {
             .clone()
     }
 
-    /// Forgets the resolver of an environment that changed or went.
+    /// Forgets the resolver (and built target) of an environment that changed or went.
     pub(crate) fn forget(&self, environment: &str) {
         lock(&self.resolvers).remove(environment);
+        lock(&self.built).remove(environment);
     }
 
     /// What a `memory` environment's resolver publishes; never creates a resolver.
@@ -208,22 +213,32 @@ impl Deployer {
         if let Some(t) = lock(&self.targets).get(&env.name) {
             return Ok(t.clone());
         }
-        match &env.target {
-            TargetConfig::Memory => Ok(self.resolver(&env.name)),
+        if let TargetConfig::Memory = env.target {
+            return Ok(self.resolver(&env.name));
+        }
+        if let Some((config, t)) = lock(&self.built).get(&env.name)
+            && *config == env.target
+        {
+            return Ok(t.clone());
+        }
+        let made: Arc<dyn DeployTarget> = match &env.target {
+            TargetConfig::Memory => self.resolver(&env.name),
             TargetConfig::File { path } => {
                 let root = self.config.file_target_dir.as_deref().ok_or_else(|| {
                     "no directory is given for file targets in this process".to_owned()
                 })?;
-                Ok(Arc::new(super::FileTarget::new(root, path)?))
+                Arc::new(super::FileTarget::new(root, path)?)
             }
-            TargetConfig::Webhook { url } => Ok(Arc::new(super::WebhookTarget {
-                url: url.clone(),
-                options: super::WebhookTarget::options(self.config.allow_private_networks),
-            })),
+            TargetConfig::Webhook { url } => Arc::new(super::WebhookTarget::new(
+                url.clone(),
+                super::WebhookTarget::options(self.config.allow_private_networks),
+            )),
             TargetConfig::Custom => {
-                Err("no custom target is registered in this process".to_owned())
+                return Err("no custom target is registered in this process".to_owned());
             }
-        }
+        };
+        lock(&self.built).insert(env.name.clone(), (env.target.clone(), made.clone()));
+        Ok(made)
     }
 
     /// A JWK record as deployments use it.
