@@ -1,21 +1,25 @@
 //! The registry [`Store`] over redb 4: an embedded store with a stable file format.
 //!
 //! Each commit is one redb write transaction (durable when it returns); values are stored in
-//! our own versioned record format. The change feed is a table of `<revision><key>` keys
-//! written (and pruned) in each commit's own transaction; a reader reads it and the
-//! revision in one read transaction.
+//! our own versioned record format. The change feed is a table of one entry per revision
+//! (the keys the commit wrote), written and pruned in each commit's own transaction; a reader
+//! reads it and the revision in one read transaction.
 
 use std::path::Path;
 
 use jwk_store::{
-    Commit, FEED_REVISIONS, Feed, Op, Revision, Store, StoreError, Txn, Versioned, decode_feed_key,
-    decode_record, encode_record, feed_floor, feed_key, first_failed_compare, written_keys,
+    Commit, FEED_REVISIONS, Feed, Op, Revision, Store, StoreError, Txn, Versioned,
+    decode_feed_entry, decode_record, encode_feed_entry, encode_record, feed_floor,
+    first_failed_compare, written_keys,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 const DATA: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const FEED: TableDefinition<&[u8], ()> = TableDefinition::new("feed");
+/// The change feed: revision → the keys its commit wrote ([`encode_feed_entry`]).
+const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
+/// The feed of the first release that kept one (a key per written key): dropped at open.
+const OLD_FEED: TableDefinition<&[u8], ()> = TableDefinition::new("feed");
 
 /// redb's page cache (its default is 1 GiB, which a registry of 100,000 JWKs fills: the
 /// process then holds much more than what it serves). The registry keeps what it serves in
@@ -51,11 +55,12 @@ impl RedbStore {
             .map_err(err)?;
         let tx = db.begin_write().map_err(err)?;
         tx.open_table(DATA).map_err(err)?;
-        tx.open_table(FEED).map_err(err)?;
+        tx.open_table(CHANGES).map_err(err)?;
+        let old_feed = tx.delete_table(OLD_FEED).map_err(err)?;
         {
             let mut meta = tx.open_table(META).map_err(err)?;
-            if meta.get(FEED_FLOOR).map_err(err)?.is_none() {
-                // A store written before the feed: it has no history before now.
+            // A store written before this feed: it has no history before now.
+            if old_feed || meta.get(FEED_FLOOR).map_err(err)?.is_none() {
                 let revision = meta.get("revision").map_err(err)?.map_or(0, |v| v.value());
                 meta.insert(FEED_FLOOR, revision).map_err(err)?;
             }
@@ -63,19 +68,6 @@ impl RedbStore {
         tx.commit().map_err(err)?;
         Ok(RedbStore { db, keep })
     }
-}
-
-/// Keys in `table` from `start` (inclusive) to `end` (exclusive).
-fn keys_between(
-    table: &impl ReadableTable<&'static [u8], ()>,
-    start: &[u8],
-    end: &[u8],
-) -> Result<Vec<Vec<u8>>, StoreError> {
-    let mut out = Vec::new();
-    for item in table.range(start..end).map_err(err)? {
-        out.push(item.map_err(err)?.0.value().to_vec());
-    }
-    Ok(out)
 }
 
 impl Store for RedbStore {
@@ -149,18 +141,20 @@ impl Store for RedbStore {
                 }
             }
             meta.insert("revision", revision).map_err(err)?;
-            let mut feed = tx.open_table(FEED).map_err(err)?;
-            for key in written_keys(&txn) {
-                feed.insert(feed_key(revision, key).as_slice(), ())
-                    .map_err(err)?;
-            }
+            let mut feed = tx.open_table(CHANGES).map_err(err)?;
+            let entry = encode_feed_entry(written_keys(&txn));
+            feed.insert(revision, entry.as_slice()).map_err(err)?;
             let floor = feed_floor(revision, self.keep);
             let old_floor = meta.get(FEED_FLOOR).map_err(err)?.map_or(0, |v| v.value());
             if floor > old_floor {
                 meta.insert(FEED_FLOOR, floor).map_err(err)?;
-                let end = feed_key(floor.saturating_add(1), &[]);
-                for key in keys_between(&feed, &feed_key(0, &[]), &end)? {
-                    feed.remove(key.as_slice()).map_err(err)?;
+                // Usually the one revision that left the window.
+                let mut gone = Vec::new();
+                for item in feed.range(..=floor).map_err(err)? {
+                    gone.push(item.map_err(err)?.0.value());
+                }
+                for revision in gone {
+                    feed.remove(revision).map_err(err)?;
                 }
             }
             revision
@@ -183,14 +177,14 @@ impl Store for RedbStore {
         if after > through || after < floor {
             return Ok(Feed::Gone);
         }
-        let feed = tx.open_table(FEED).map_err(err)?;
+        let feed = tx.open_table(CHANGES).map_err(err)?;
         let mut keys = Vec::new();
-        let start = feed_key(after.saturating_add(1), &[]);
-        for item in feed.range(start.as_slice()..).map_err(err)? {
-            if keys.len() >= max {
+        for item in feed.range(after.saturating_add(1)..).map_err(err)? {
+            let (revision, entry) = item.map_err(err)?;
+            decode_feed_entry(revision.value(), entry.value(), &mut keys)?;
+            if keys.len() > max {
                 return Ok(Feed::Gone);
             }
-            keys.push(decode_feed_key(item.map_err(err)?.0.value())?);
         }
         Ok(Feed::Changes { through, keys })
     }

@@ -5,8 +5,8 @@
 //! `commit` returns, values are stored in our own versioned record format (never sled's
 //! types), and the revision counter lives in the same transaction as the data.
 //!
-//! The change feed is kept as keys `f/<revision><key>` written in each commit's own
-//! transaction; the feed's floor (`m/feed-floor`, the oldest revision a reader may ask
+//! The change feed is kept as one entry per revision, `c/<revision>` → the keys the commit
+//! wrote, written in each commit's own transaction; the feed's floor (`m/feed-floor`, the oldest revision a reader may ask
 //! after) is raised before old entries are removed, so a reader never misses one. Commits
 //! run one at a time (a mutex: every sled transaction here writes the revision counter, so
 //! they could not run side by side anyway), and the revision they reached is published only
@@ -19,12 +19,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use jwk_store::{
     Commit, Compare, FEED_REVISIONS, Feed, Op, Revision, Store, StoreError, Txn, Versioned,
-    decode_feed_key, decode_record, encode_record, feed_floor, feed_key, written_keys,
+    decode_feed_entry, decode_record, encode_feed_entry, encode_record, feed_floor, written_keys,
 };
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 const DATA: &[u8] = b"d/";
-const FEED: &[u8] = b"f/";
+/// The change feed: `c/<revision>` (8 bytes, big-endian) → the keys its commit wrote.
+const FEED: &[u8] = b"c/";
+/// The feed of the first release that kept one (`f/<revision><key>`): removed at open.
+const OLD_FEED: &[u8] = b"f/";
 const REVISION: &[u8] = b"m/revision";
 const FEED_FLOOR: &[u8] = b"m/feed-floor";
 
@@ -58,7 +61,7 @@ fn data_key(key: &[u8]) -> Vec<u8> {
     prefixed(DATA, key)
 }
 
-/// The first feed key of `revision`.
+/// The feed key of `revision`.
 fn feed_start(revision: Revision) -> Vec<u8> {
     prefixed(FEED, &revision.to_be_bytes())
 }
@@ -92,13 +95,15 @@ impl SledStore {
             committed: AtomicU64::new(revision),
             keep,
         };
-        if store
-            .db
-            .get(FEED_FLOOR)
-            .map_err(StoreError::from_display)?
-            .is_none()
+        let old_feed = store.drop_old_feed()?;
+        if old_feed
+            || store
+                .db
+                .get(FEED_FLOOR)
+                .map_err(StoreError::from_display)?
+                .is_none()
         {
-            // A store written before the feed: it has no history before now.
+            // A store written before this feed: it has no history before now.
             store
                 .db
                 .insert(FEED_FLOOR, &revision.to_be_bytes())
@@ -137,6 +142,27 @@ impl SledStore {
 }
 
 impl SledStore {
+    /// Removes the feed of the first release that kept one; whether there was one.
+    fn drop_old_feed(&self) -> Result<bool, StoreError> {
+        let mut found = false;
+        loop {
+            let batch: Vec<sled::IVec> = self
+                .db
+                .scan_prefix(OLD_FEED)
+                .keys()
+                .take(10_000)
+                .collect::<Result<_, _>>()
+                .map_err(StoreError::from_display)?;
+            if batch.is_empty() {
+                return Ok(found);
+            }
+            found = true;
+            for key in batch {
+                self.db.remove(key).map_err(StoreError::from_display)?;
+            }
+        }
+    }
+
     fn floor(&self) -> Result<Revision, StoreError> {
         revision_of(self.db.get(FEED_FLOOR).map_err(StoreError::from_display)?)
     }
@@ -145,10 +171,21 @@ impl SledStore {
     /// `revision`: the floor first, so a reader that finds an entry gone sees the floor moved.
     fn prune(&self, revision: Revision) -> Result<(), StoreError> {
         let floor = feed_floor(revision, self.keep);
-        if floor > self.floor()? {
+        let old_floor = self.floor()?;
+        if floor > old_floor {
             self.db
                 .insert(FEED_FLOOR, &floor.to_be_bytes())
                 .map_err(StoreError::from_display)?;
+            if floor - old_floor <= 1024 {
+                // After a commit: the revision that left the window, by its key (no walk
+                // from the feed's start over what earlier prunings removed).
+                for gone in old_floor.saturating_add(1)..=floor {
+                    self.db
+                        .remove(feed_start(gone))
+                        .map_err(StoreError::from_display)?;
+                }
+                return Ok(());
+            }
         }
         let old: Vec<sled::IVec> = self
             .db
@@ -207,7 +244,7 @@ impl Store for SledStore {
 
     fn commit(&self, txn: Txn) -> Result<Commit, StoreError> {
         let one_at_a_time = self.committing.lock().unwrap_or_else(|p| p.into_inner());
-        let written = written_keys(&txn);
+        let entry = encode_feed_entry(written_keys(&txn));
         let result = self.db.transaction(|tx| {
             // The compares read through the transaction, so sled retries on a concurrent
             // write instead of deciding on a stale value.
@@ -235,9 +272,7 @@ impl Store for SledStore {
                     }
                 }
             }
-            for key in &written {
-                tx.insert(prefixed(FEED, &feed_key(revision, key)), &[][..])?;
-            }
+            tx.insert(feed_start(revision), entry.as_slice())?;
             tx.insert(REVISION, &revision.to_be_bytes())?;
             Ok(Commit::Applied(revision))
         });
@@ -269,12 +304,13 @@ impl Store for SledStore {
         }
         let mut keys = Vec::new();
         let range = feed_start(after.saturating_add(1))..feed_start(through.saturating_add(1));
-        for item in self.db.range(range).keys() {
-            if keys.len() >= max {
+        for item in self.db.range(range) {
+            let (key, entry) = item.map_err(StoreError::from_display)?;
+            let revision = revision_of(Some(key.subslice(FEED.len(), key.len() - FEED.len())))?;
+            decode_feed_entry(revision, &entry, &mut keys)?;
+            if keys.len() > max {
                 return Ok(Feed::Gone);
             }
-            let key = item.map_err(StoreError::from_display)?;
-            keys.push(decode_feed_key(&key[FEED.len()..])?);
         }
         // Pruned while read: the floor moved past `after` first.
         if after < self.floor()? {

@@ -117,24 +117,40 @@ pub fn written_keys(txn: &Txn) -> BTreeSet<&[u8]> {
         .collect()
 }
 
-/// The feed's key for `key` written at `revision`: the revision (8 bytes, big-endian) then
-/// the key, so byte order is revision order (for backends that keep the feed as keys).
-pub fn feed_key(revision: Revision, key: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + key.len());
-    out.extend_from_slice(&revision.to_be_bytes());
-    out.extend_from_slice(key);
+/// The feed's entry of one commit, for backends that keep the feed as one record per
+/// revision: each written key as its length (4 bytes, big-endian) then its bytes. One entry
+/// per commit, whatever it wrote, so keeping and pruning the feed costs one write each.
+pub fn encode_feed_entry<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for key in keys {
+        // A key longer than 4 GiB cannot reach a store (bodies are far smaller).
+        let length = u32::try_from(key.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&length.to_be_bytes());
+        out.extend_from_slice(&key[..length as usize]);
+    }
     out
 }
 
-/// Reads a [`feed_key`].
-pub fn decode_feed_key(bytes: &[u8]) -> Result<(Revision, Vec<u8>), StoreError> {
-    let (rev, key) = bytes.split_first_chunk::<8>().ok_or_else(|| {
+/// Reads an [`encode_feed_entry`] of `revision` into `keys` (as (revision, key)); an entry
+/// that does not read whole is a storage failure.
+pub fn decode_feed_entry(
+    revision: Revision,
+    mut bytes: &[u8],
+    keys: &mut Vec<(Revision, Vec<u8>)>,
+) -> Result<(), StoreError> {
+    let broken = || {
         StoreError(format!(
-            "a change feed entry has {} bytes, fewer than its 8-byte revision",
-            bytes.len()
+            "the change feed entry of revision {revision} is cut short"
         ))
-    })?;
-    Ok((u64::from_be_bytes(*rev), key.to_vec()))
+    };
+    while !bytes.is_empty() {
+        let (length, rest) = bytes.split_first_chunk::<4>().ok_or_else(broken)?;
+        let length = u32::from_be_bytes(*length) as usize;
+        let key = rest.get(..length).ok_or_else(broken)?;
+        keys.push((revision, key.to_vec()));
+        bytes = &rest[length..];
+    }
+    Ok(())
 }
 
 /// The oldest revision a feed keeping `keep` revisions still reaches back to at `revision`
