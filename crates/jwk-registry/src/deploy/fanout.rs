@@ -74,6 +74,9 @@ struct ModelState {
     seen: Option<u64>,
 }
 
+/// A built-in target made for an environment, and the config it was made from.
+type Built = (TargetConfig, Arc<dyn DeployTarget>);
+
 /// Every piece of deployment state of one registry in one process.
 pub(crate) struct Deployer {
     store: Arc<dyn Store>,
@@ -84,7 +87,7 @@ pub(crate) struct Deployer {
     targets: Mutex<HashMap<String, Arc<dyn DeployTarget>>>,
     /// The built-in file and webhook targets made for each environment, with the config
     /// they were made from: kept, so that what one delivered is known to the next.
-    built: Mutex<HashMap<String, (TargetConfig, Arc<dyn DeployTarget>)>>,
+    built: Mutex<HashMap<String, Built>>,
     resolvers: Mutex<HashMap<String, Arc<Resolver>>>,
     /// What is served, kept current from the change feed.
     state: Mutex<ModelState>,

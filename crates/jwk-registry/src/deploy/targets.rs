@@ -16,8 +16,11 @@ pub struct FileTarget {
     /// The JWKS file, relative to `root` (checked by [`FileTarget::new`]).
     pub path: std::path::PathBuf,
     /// The SHA-256 and length of what this target wrote last.
-    written: std::sync::Arc<std::sync::Mutex<Option<([u8; 32], u64)>>>,
+    written: std::sync::Arc<std::sync::Mutex<Option<Written>>>,
 }
+
+/// What a file target wrote: the SHA-256 and the length of the JWKS.
+type Written = ([u8; 32], u64);
 
 impl FileTarget {
     /// A file target at `path` under `root`: `path` is relative to `root` (or an absolute path
