@@ -2479,21 +2479,27 @@ fn the_public_jwks_path_is_configurable() {
         404
     );
     drop(s);
-    let out = common::jwkd(dir.path())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--public-jwks-path",
-            "/apiops/{environment}.json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "error: the public JWKS path (/apiops/{environment}.json) must have a first segment of its own, not / or /apiops: give one like /.well-known/jwks/{environment}.json"
-    );
+    // Under a segment of the server's own (the console's included): refused before listening.
+    for template in ["/apiops/{environment}.json", "/console/{environment}.json"] {
+        let out = common::jwkd(dir.path())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--public-jwks-path",
+                template,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            format!(
+                "error: the public JWKS path ({template}) must have a first segment of its own, not /, /apiops, /console, /healthz, /readyz or /metrics: give one like /.well-known/jwks/{{environment}}.json"
+            )
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+    }
 }
 
 #[test]

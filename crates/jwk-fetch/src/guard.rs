@@ -14,7 +14,11 @@ use ureq::unversioned::transport::NextTimeout;
 /// Refused: loopback, private (RFC 1918), link-local (incl. 169.254.169.254 cloud metadata),
 /// unique-local, CGNAT (100.64/10), multicast, unspecified, broadcast, reserved (240/4),
 /// benchmarking (198.18/15), documentation ranges, IETF protocol assignments (192.0.0/24),
-/// and the IPv4 address embedded in IPv4-mapped, IPv4-compatible and NAT64 IPv6 addresses.
+/// the local-use NAT64 prefix (64:ff9b:1::/48, RFC 8215: a local network's translator), and
+/// any IPv6 address whose embedded IPv4 address is refused: IPv4-mapped (::ffff:0:0/96),
+/// IPv4-translated (::ffff:0:0:0/96, RFC 2765), IPv4-compatible (::/96), NAT64
+/// (64:ff9b::/96), 6to4 (2002::/16, RFC 3056) and Teredo (2001::/32, RFC 4380: its server
+/// address, and its client address, stored inverted).
 pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => forbidden_v4(v4),
@@ -53,10 +57,28 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if ip.is_unspecified() {
         return Some("unspecified");
     }
-    // IPv4-compatible (::a.b.c.d, deprecated) and NAT64 (64:ff9b::/96): judge the IPv4 inside.
-    if s[..6] == [0, 0, 0, 0, 0, 0] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-        return forbidden_v4(v4);
+    let v4 = |high: u16, low: u16| {
+        Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8)
+    };
+    // IPv4-compatible (::a.b.c.d, deprecated), IPv4-translated (::ffff:0:a.b.c.d) and NAT64
+    // (64:ff9b::/96): judge the IPv4 inside.
+    if s[..6] == [0, 0, 0, 0, 0, 0]
+        || s[..6] == [0, 0, 0, 0, 0xffff, 0]
+        || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+    {
+        return forbidden_v4(v4(s[6], s[7]));
+    }
+    if s[..3] == [0x64, 0xff9b, 1] {
+        return Some("local-use NAT64");
+    }
+    // 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD.
+    if s[0] == 0x2002 {
+        return forbidden_v4(v4(s[1], s[2]));
+    }
+    // Teredo: 2001:0:SSSS:SSSS:flags:port:CCCC:CCCC, the server's IPv4 and the client's,
+    // inverted.
+    if s[0] == 0x2001 && s[1] == 0 {
+        return forbidden_v4(v4(s[2], s[3])).or_else(|| forbidden_v4(v4(!s[6], !s[7])));
     }
     Some(match s[0] {
         0xfc00..=0xfdff => "unique-local",
@@ -214,6 +236,20 @@ mod tests {
             ("::10.0.0.1", Some("private")),
             ("64:ff9b::a9fe:a9fe", Some("link-local")),
             ("64:ff9b::808:808", None),
+            ("::ffff:0:7f00:1", Some("loopback")),
+            ("::ffff:0:a00:1", Some("private")),
+            ("::ffff:0:808:808", None),
+            ("64:ff9b:1::808:808", Some("local-use NAT64")),
+            ("64:ff9b:1:ffff::1", Some("local-use NAT64")),
+            ("2002:7f00:1::1", Some("loopback")),
+            ("2002:a9fe:a9fe::1", Some("link-local")),
+            ("2002:c0a8:101:1::1", Some("private")),
+            ("2002:808:808::1", None),
+            // Teredo: server 127.0.0.1; client 10.0.0.1 (inverted: f5ff:fffe); both public.
+            ("2001:0:7f00:1:0:0:f7f7:f7f7", Some("loopback")),
+            ("2001:0:808:808:0:0:f5ff:fffe", Some("private")),
+            ("2001:0:808:808:8000:fb4f:f7f7:f7f7", None),
+            ("2001:4860::8888", None),
             ("2606:4700::1111", None),
         ];
         for (ip, expected) in cases {

@@ -96,6 +96,9 @@ pub struct PublicJwksPath {
     suffix: String,
 }
 
+/// The first path segments of the server's own routes.
+const OWN_SEGMENTS: [&str; 5] = ["apiops", "console", "healthz", "readyz", "metrics"];
+
 impl PublicJwksPath {
     /// Reads a template; refuses one that could shadow the API or match nothing.
     pub fn parse(template: &str) -> Result<PublicJwksPath, String> {
@@ -113,8 +116,14 @@ impl PublicJwksPath {
         let Some(head) = before.strip_suffix('/') else {
             return refuse("must start with '/' and have {environment} start a path segment");
         };
-        if head.is_empty() || head.starts_with("/apiops") {
-            return refuse("must have a first segment of its own, not / or /apiops");
+        // The server's own first segments: a template under one would shadow its routes or
+        // clash with them when the router is made.
+        let first = head.split('/').nth(1).unwrap_or_default();
+        if head.is_empty() || OWN_SEGMENTS.contains(&first) || head.starts_with("/apiops") {
+            return refuse(
+                "must have a first segment of its own, not /, /apiops, /console, /healthz, \
+                 /readyz or /metrics",
+            );
         }
         if !head.starts_with('/') {
             return refuse("must start with '/' and have {environment} start a path segment");
@@ -281,11 +290,19 @@ mod tests {
         for (template, why) in [
             (
                 "/{environment}.json",
-                "must have a first segment of its own, not / or /apiops",
+                "must have a first segment of its own, not /, /apiops, /console, /healthz, /readyz or /metrics",
             ),
             (
                 "/apiops/{environment}.json",
-                "must have a first segment of its own, not / or /apiops",
+                "must have a first segment of its own, not /, /apiops, /console, /healthz, /readyz or /metrics",
+            ),
+            (
+                "/console/{environment}.json",
+                "must have a first segment of its own, not /, /apiops, /console, /healthz, /readyz or /metrics",
+            ),
+            (
+                "/metrics/{environment}",
+                "must have a first segment of its own, not /, /apiops, /console, /healthz, /readyz or /metrics",
             ),
             (
                 "/keys/x{environment}.json",
