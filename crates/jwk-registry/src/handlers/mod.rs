@@ -236,7 +236,21 @@ pub(crate) fn name_in<'a>(what: &str, raw: &'a str) -> Result<Option<&'a str>> {
             "{what} name must be at most {MAX_NAME} characters without control characters!"
         )));
     }
+    // A bidirectional control makes a name display as another (U+202E turns the rest of
+    // it around): refused, naming the first.
+    if let Some(c) = raw.chars().find(|c| is_bidi_control(*c)) {
+        return Err(RegistryError::bad_request(format!(
+            "{what} name may not hold bidirectional text controls (U+{:04X})!",
+            c as u32
+        )));
+    }
     Ok(Some(name))
+}
+
+/// The Unicode bidirectional formatting characters (UAX #9): ALM, LRM, RLM, LRE, RLE, PDF,
+/// LRO, RLO, LRI, RLI, FSI, PDI.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A new record id: 12 random bytes in hex.
@@ -268,6 +282,20 @@ mod name_tests {
                 "{bad:?}"
             );
         }
+        for (bad, code) in [
+            ("invoice\u{202E}gpj.exe", "202E"),
+            ("\u{200F}x", "200F"),
+            ("a\u{2066}b\u{2069}", "2066"),
+            ("\u{061C}", "061C"),
+        ] {
+            assert_eq!(
+                name_in("JWK", bad).unwrap_err().message(),
+                format!("JWK name may not hold bidirectional text controls (U+{code})!"),
+                "{bad:?}"
+            );
+        }
+        // Other format characters stay names (a zero-width joiner in an emoji sequence).
+        assert_eq!(name_in("JWK", "👩\u{200D}💻"), Ok(Some("👩\u{200D}💻")));
         // 256 characters (of 4 bytes each) are a name; 257, or 256 with white space around
         // them, are not.
         let longest = "😀".repeat(256);
