@@ -352,6 +352,15 @@ fn member_text(name: &str, value: &Member<'_>) -> Result<String> {
                     ),
                 ));
             }
+            if let Some(escape) = lone_surrogate(raw.get()) {
+                return Err(Error::member(
+                    name,
+                    format!(
+                        "it holds the lone UTF-16 surrogate {escape}, which is not Unicode text \
+                         (strict JSON parsers refuse the whole JWK Set: RFC 8259 §8.2, RFC 7493)"
+                    ),
+                ));
+            }
             Ok(minify(raw.get()))
         }
         // Not reached: the members read as strings are all defined ones.
@@ -399,6 +408,56 @@ fn infinite_number(text: &str) -> Option<&str> {
         }
     }
     None
+}
+
+/// The first `\uXXXX` escape of valid JSON text that is half of a surrogate pair without its
+/// other half (a lead not followed at once by a trail escape, or a trail without a lead).
+///
+/// A scan rather than serde: a member kept as raw JSON text is never decoded, and serde_json
+/// checks only the four hex digits of an escape it skips. Strings (member names included) are
+/// walked escape by escape; the text has been read by serde_json already, so every escape is
+/// well formed.
+fn lone_surrogate(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut in_string = false;
+    // Where the last escape was a lead surrogate still waiting for its trail.
+    let mut lead: Option<usize> = None;
+    while let Some(&byte) = bytes.get(i) {
+        if !in_string {
+            in_string = byte == b'"';
+            i += 1;
+            continue;
+        }
+        match byte {
+            b'\\' if bytes.get(i + 1) == Some(&b'u') => {
+                let escape = text.get(i..i + 6)?;
+                let unit = u16::from_str_radix(&escape[2..], 16).ok()?;
+                match (lead, unit) {
+                    (Some(_), 0xDC00..=0xDFFF) => lead = None,
+                    (Some(at), _) => return text.get(at..at + 6),
+                    (None, 0xD800..=0xDBFF) => lead = Some(i),
+                    (None, 0xDC00..=0xDFFF) => return Some(escape),
+                    (None, _) => {}
+                }
+                i += 6;
+            }
+            _ => {
+                if let Some(at) = lead {
+                    return text.get(at..at + 6);
+                }
+                match byte {
+                    b'\\' => i += 2,
+                    b'"' => {
+                        in_string = false;
+                        i += 1;
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+    }
+    lead.and_then(|at| text.get(at..at + 6))
 }
 
 /// The members registered for each key type (RFC 7518 §6, RFC 8037 §2).

@@ -237,6 +237,43 @@ fn an_object_of_very_many_members_is_read_in_linear_time() {
 }
 
 #[test]
+fn lone_surrogates_are_refused_in_kept_members() {
+    let with =
+        |member: &str| ec_key("n").replace(r#""use":"enc""#, &format!(r#""use":"enc",{member}"#));
+    for (member, escape) in [
+        (r#""ext":"\ud800""#, r"\ud800"),
+        (r#""ext":"a\uDC00b""#, r"\uDC00"),
+        (r#""ext":"\ud800\u0041""#, r"\ud800"),
+        (r#""ext":"\ud800\ud800\udc00""#, r"\ud800"),
+        (r#""ext":{"\udbff":1}"#, r"\udbff"),
+        (r#""ext":["ok","x\ud83d"]"#, r"\ud83d"),
+        (r#""ext":"\\\ud800""#, r"\ud800"),
+    ] {
+        assert_eq!(
+            select(&with(member), None).unwrap_err(),
+            (
+                "jwk.invalid_member".to_owned(),
+                format!(
+                    "JWK member \"ext\" is invalid: it holds the lone UTF-16 surrogate {escape}, \
+                     which is not Unicode text (strict JSON parsers refuse the whole JWK Set: \
+                     RFC 8259 §8.2, RFC 7493)"
+                )
+            ),
+            "{member}"
+        );
+    }
+    // Pairs, escaped backslashes before a `u`, and other escapes are text.
+    for member in [
+        r#""ext":"\ud83d\ude00""#,
+        r#""ext":"\\ud800""#,
+        r#""ext":{"\uD83D\uDE00":"\n\"\u00e9"}"#,
+    ] {
+        let kept = select(&with(member), None).unwrap();
+        assert!(kept.contains(&member[6..]), "{member} in {kept}");
+    }
+}
+
+#[test]
 fn numbers_parsers_disagree_on_are_refused_in_kept_members() {
     let with =
         |member: &str| ec_key("n").replace(r#""use":"enc""#, &format!(r#""use":"enc",{member}"#));
