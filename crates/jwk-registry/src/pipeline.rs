@@ -69,7 +69,8 @@ impl Registry {
             (_, true) => Some(self.deployer.reconcile().await?),
             (Some(change), false) => Some(self.deployer.deploy(change).await?),
             (None, false) => None,
-        };
+        }
+        .map(|d| d.shown_to(actor));
         if let Some(e) = done.answer.failed {
             return Err(e);
         }

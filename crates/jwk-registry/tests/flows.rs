@@ -2412,3 +2412,71 @@ fn a_file_target_rewrites_only_a_changed_jwks() {
         r#"{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"ec1"}]}"#
     );
 }
+
+/// Why an environment failed names its target (a webhook's host, whether it answers): a user
+/// who is not the admin reads that it failed, the admin reads why.
+#[test]
+fn why_a_deployment_failed_is_the_admins_to_read() {
+    use jwk_registry::deploy::FAILURE_SHOWN_TO_MEMBERS;
+    let f = fixture_with(RegistryConfig {
+        allow_private_networks: true,
+        ..RegistryConfig::default()
+    });
+    let down = jwk_testkit::HttpStub::start(|_, s| {
+        jwk_testkit::respond(s, "503 Service Unavailable", &[], b"");
+    });
+    f.admin(environment(
+        "hooked",
+        TargetConfig::Webhook {
+            url: down.url("/hook"),
+        },
+    ))
+    .unwrap();
+    let member = f.user(
+        "member",
+        P,
+        &[
+            Permission::parse("SECRETS+MANAGE").unwrap(),
+            Permission::parse("SECRETS+DEPLOY_UNDEPLOY").unwrap(),
+        ],
+    );
+    let hooked = |result: DeploymentResult| -> Vec<(bool, String)> {
+        result
+            .environment_results
+            .into_iter()
+            .filter(|r| r.environment_name == "hooked")
+            .map(|r| (r.success, r.message))
+            .collect()
+    };
+    let by_member = deployment(f.run(&member, create(paste("ec", EC))).unwrap());
+    assert_eq!(
+        hooked(by_member),
+        [(false, FAILURE_SHOWN_TO_MEMBERS.to_owned())]
+    );
+    assert_eq!(
+        FAILURE_SHOWN_TO_MEMBERS,
+        "Deployment failed (the admin user sees why)"
+    );
+    let by_admin = deployment(f.admin(create(paste("oct", OCT))).unwrap());
+    assert_eq!(
+        hooked(by_admin),
+        [(
+            false,
+            "Deployment failed: webhook answered HTTP 503".to_owned()
+        )]
+    );
+    let error = |actor: &jwk_registry::Actor| {
+        f.reg
+            .list_environments(actor)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.name == "hooked")
+            .and_then(|e| e.deployment)
+            .and_then(|d| d.error)
+    };
+    assert_eq!(error(&member).as_deref(), Some(FAILURE_SHOWN_TO_MEMBERS));
+    assert_eq!(
+        error(&f.admin).as_deref(),
+        Some("webhook answered HTTP 503")
+    );
+}

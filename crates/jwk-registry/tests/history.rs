@@ -100,3 +100,68 @@ fn a_history_follows_renames_keeps_its_last_entries_and_goes_with_the_jwk() {
         "JWK (name: renamed) is not found!"
     );
 }
+
+/// A secret's replacement and its detaching deletion change the JWKs attached to it: each is
+/// in those JWKs' histories (named by the secret).
+#[test]
+fn a_secrets_replacement_and_detaching_deletion_are_in_its_jwks_histories() {
+    use jwk_core::Usage;
+    use jwk_registry::{NewCertificate, SecretClass, SecretName};
+    let f = Fixture::setup().project(P).memory("prod").build();
+    let run = |command: Command| f.admin(command).unwrap();
+    let pem = include_str!("../../../testdata/samples/p256-cert.pem");
+    let certificate = || NewCertificate {
+        name: "cert".into(),
+        environment: "prod".into(),
+        pem: pem.into(),
+    };
+    run(Command::AddCertificate {
+        project: P.into(),
+        certificate: certificate(),
+    });
+    for name in ["a", "b"] {
+        run(Command::CreateJwk {
+            project: P.into(),
+            jwk: NewJwk::new(
+                name,
+                Source::Certificate {
+                    name: "cert".into(),
+                    environment: "prod".into(),
+                },
+            )
+            .usage(Usage::Signature, "ES256"),
+        });
+    }
+    run(Command::ReplaceCertificate {
+        project: P.into(),
+        certificate: certificate(),
+    });
+    run(Command::DeleteSecret {
+        project: P.into(),
+        secret: SecretName {
+            class: SecretClass::Certificate,
+            environment: "prod".into(),
+            name: "cert".into(),
+        },
+        detach: true,
+    });
+    for name in ["a", "b"] {
+        let seen: Vec<(String, String)> = f
+            .reg
+            .jwk_history(&f.admin, P, name, 20)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| (e.action, e.name))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("certificate.delete".to_owned(), "cert".to_owned()),
+                ("certificate.replace".into(), "cert".into()),
+                ("jwk.create".into(), name.into()),
+            ],
+            "{name}"
+        );
+    }
+}

@@ -291,6 +291,28 @@ pub struct DeploymentResult {
     pub environment_results: Vec<EnvironmentResult>,
 }
 
+/// What a user who is not the admin reads instead of why an environment failed: the reason
+/// names the target (a webhook's host and whether it answers, a file's path), which only the
+/// admin user sees.
+pub const FAILURE_SHOWN_TO_MEMBERS: &str = "Deployment failed (the admin user sees why)";
+
+impl DeploymentResult {
+    /// The result as `actor` may read it: a user who is not the admin gets
+    /// [`FAILURE_SHOWN_TO_MEMBERS`] for each failed environment; the admin and the engine's own
+    /// actors get the reason.
+    pub(crate) fn shown_to(mut self, actor: &crate::actor::Actor) -> DeploymentResult {
+        if actor.is_admin() || actor.system_role().is_some() {
+            return self;
+        }
+        for result in &mut self.environment_results {
+            if !result.success {
+                result.message = FAILURE_SHOWN_TO_MEMBERS.to_owned();
+            }
+        }
+        self
+    }
+}
+
 /// The thumbprint a view may show: none for a symmetric key, whose thumbprint is a hash of
 /// its secret.
 pub(crate) fn shown_thumbprint(jwk: &Jwk) -> Option<String> {

@@ -281,7 +281,9 @@ pub(super) fn replace<'a>(ctx: &Ctx<'a>, project: String, new: SecretContent) ->
             }
             let mut txn = Txn::new().at(key.clone(), revision).put(key, encode(&rec));
             let mut rotated = Vec::new();
+            let mut ids = Vec::new();
             for (jwk_key, jwk_rec, jwk_revision) in attached_jwks(ctx, &project, kind, &rec)? {
+                ids.push(jwk_rec.id.clone());
                 let refused = |e: RegistryError| {
                     RegistryError::bad_request(format!(
                         "JWK (name: {}) can not follow the new {}: {e}",
@@ -321,7 +323,10 @@ pub(super) fn replace<'a>(ctx: &Ctx<'a>, project: String, new: SecretContent) ->
             }
             rotated.sort_by(|a, b| a.name.cmp(&b.name));
             let action = format!("{}.replace", kind.stored());
-            let mut plan = Plan::new(txn, Audit::of(action, Some(&project), &named.name));
+            // In the history of every JWK it changed, too.
+            let mut audit = Audit::of(action, Some(&project), &named.name);
+            audit.jwks = ids;
+            let mut plan = Plan::new(txn, audit);
             // Deployed only when JWKs followed: nothing else a secret holds is served.
             if !rotated.is_empty() {
                 plan = plan.deploys(&project, Area::Secrets);
@@ -360,6 +365,7 @@ pub(super) fn delete<'a>(
             }
             let mut txn = Txn::new().at(key.clone(), revision).delete(key);
             let now = ctx.now_rfc3339();
+            let ids: Vec<String> = attached.iter().map(|(_, j, _)| j.id.clone()).collect();
             for (jwk_key, jwk_rec, jwk_revision) in attached {
                 (txn, _) = ctx.change_served(txn, &jwk_key, (jwk_rec, jwk_revision), |r| {
                     r.source = None;
@@ -368,7 +374,10 @@ pub(super) fn delete<'a>(
                 })?;
             }
             let action = format!("{}.delete", kind.stored());
-            let mut plan = Plan::new(txn, Audit::of(action, Some(&project), &secret.name));
+            // A detaching deletion is in the history of every JWK it detached, too.
+            let mut audit = Audit::of(action, Some(&project), &secret.name);
+            audit.jwks = ids;
+            let mut plan = Plan::new(txn, audit);
             plan.answer.detached = names;
             Ok(plan)
         },

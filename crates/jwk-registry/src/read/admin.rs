@@ -93,7 +93,14 @@ impl Registry {
                 TargetConfig::Webhook { url } => ("webhook", None, Some(url)),
                 TargetConfig::Custom => ("custom", None, None),
             };
-            let deployment = self.deployment_state(&env.name)?;
+            let mut deployment = self.deployment_state(&env.name)?;
+            // Why a deployment failed names the target: the admin's to read.
+            if let Some(d) = deployment.as_mut()
+                && d.error.is_some()
+                && !actor.is_admin()
+            {
+                d.error = Some(crate::deploy::FAILURE_SHOWN_TO_MEMBERS.to_owned());
+            }
             out.push(EnvironmentView {
                 name: env.name,
                 target: TargetView {

@@ -149,39 +149,62 @@ pub(crate) fn keys_of(body: &jwk_fetch::Fetched) -> Result<(Vec<SetKeyRec>, Vec<
 }
 
 /// The keys to serve after a fetch: the fetched ones, then the earlier ones gone from the set
-/// while their grace period lasts; and the diff against the earlier live keys.
+/// while their grace period lasts; and the diff against the earlier live keys. At most
+/// [`jwk_core::MAX_SET_KEYS`] are served: past it, the keys that left the set longest ago go
+/// first (an upstream that keeps publishing new keys cannot grow what is served through the
+/// grace period). Linear in the keys (sets of identities and thumbprints, not a search per
+/// key).
 pub(crate) fn merged(
     old: &[SetKeyRec],
     fresh: Vec<SetKeyRec>,
     now: i64,
     grace_ms: i64,
 ) -> (Vec<SetKeyRec>, ResyncReport) {
+    use std::collections::{HashMap, HashSet};
     let mut report = ResyncReport::default();
-    let live_old: Vec<&SetKeyRec> = old.iter().filter(|k| k.removed_at.is_none()).collect();
+    let mut live_old: HashMap<String, &SetKeyRec> = HashMap::new();
+    for k in old.iter().filter(|k| k.removed_at.is_none()) {
+        live_old.entry(k.identity()).or_insert(k);
+    }
+    let mut identities: HashSet<String> = HashSet::with_capacity(fresh.len());
+    let mut thumbprints: HashSet<String> = HashSet::with_capacity(fresh.len());
     for k in &fresh {
-        match live_old.iter().find(|o| o.identity() == k.identity()) {
-            None => report.added.push(k.identity()),
-            Some(o) if o.thumbprint != k.thumbprint => report.changed.push(k.identity()),
+        let identity = k.identity();
+        match live_old.get(&identity) {
+            None => report.added.push(identity.clone()),
+            Some(o) if o.thumbprint != k.thumbprint => report.changed.push(identity.clone()),
             Some(_) => {}
         }
+        identities.insert(identity);
+        thumbprints.insert(k.thumbprint.clone());
     }
-    for o in &live_old {
-        if !fresh.iter().any(|k| k.identity() == o.identity()) {
-            report.removed.push(o.identity());
+    for o in old.iter().filter(|k| k.removed_at.is_none()) {
+        let identity = o.identity();
+        if !identities.contains(&identity) {
+            report.removed.push(identity);
         }
     }
     let mut keys = fresh;
+    let served = keys.len();
     for o in old {
-        let gone = !keys
-            .iter()
-            .any(|k| k.identity() == o.identity() || k.thumbprint == o.thumbprint);
+        let identity = o.identity();
+        let gone = !identities.contains(&identity) && !thumbprints.contains(&o.thumbprint);
         let since = o.removed_at.unwrap_or(now);
         if gone && now < since.saturating_add(grace_ms) {
+            identities.insert(identity);
+            thumbprints.insert(o.thumbprint.clone());
             keys.push(SetKeyRec {
                 removed_at: Some(since),
                 ..o.clone()
             });
         }
+    }
+    if keys.len() > jwk_core::MAX_SET_KEYS {
+        let mut grace = keys.split_off(served);
+        // Newest departures first (a stable sort keeps the set's order among equals).
+        grace.sort_by_key(|k| std::cmp::Reverse(k.removed_at));
+        grace.truncate(jwk_core::MAX_SET_KEYS.saturating_sub(served));
+        keys.extend(grace);
     }
     (keys, report)
 }
@@ -284,6 +307,33 @@ mod tests {
         assert_eq!(report.added, ["c"]);
         assert_eq!(back[0], key("c", "tc", None));
         assert_eq!(pruned(&keys, 1_500, 500).len(), 3);
+    }
+
+    #[test]
+    fn the_cap_holds_after_the_merge_and_the_oldest_departures_go_first() {
+        let max = jwk_core::MAX_SET_KEYS;
+        // 9,000 keys in their grace (left at 0..9,000 ms), 2,000 new ones fetched.
+        let old: Vec<SetKeyRec> = (0..9_000)
+            .map(|i| key(&format!("old{i}"), &format!("t-old{i}"), Some(i)))
+            .collect();
+        let fresh: Vec<SetKeyRec> = (0..2_000)
+            .map(|i| key(&format!("new{i}"), &format!("t-new{i}"), None))
+            .collect();
+        let (keys, report) = merged(&old, fresh.clone(), 9_000, 60_000);
+        assert_eq!(keys.len(), max);
+        assert_eq!(keys[..2_000], fresh[..]);
+        // The 8,000 kept are those that left last, newest first.
+        let kept: Vec<i64> = keys[2_000..]
+            .iter()
+            .map(|k| k.removed_at.unwrap())
+            .collect();
+        assert_eq!(kept, (1_000..9_000).rev().collect::<Vec<i64>>());
+        assert_eq!(report.added.len(), 2_000);
+        assert!(report.removed.is_empty(), "none of them was live");
+        // Under the cap, the order is the set's.
+        let (small, _) = merged(&old[..10], fresh[..5].to_vec(), 10, 60_000);
+        assert_eq!(small.len(), 15);
+        assert_eq!(small[5..], old[..10]);
     }
 
     #[test]
