@@ -17,7 +17,9 @@ use crate::records::{
     FORMAT, JwkRec, JwkSetRec, LeaseRec, SetKeysRec, SetStatusRec, SyncRec, encode, keys,
 };
 use crate::rules::bounded;
-use crate::rules::remote::{checked_policy, interval_seconds, keys_of, merged, pruned};
+use crate::rules::remote::{
+    checked_policy, interval_seconds, keys_of, merged, pruned, refreshed_interval,
+};
 use crate::store::Txn;
 use crate::types::{FetchPlan, Followed, JwkSetSpec, ResyncReport};
 
@@ -441,7 +443,12 @@ fn record_set(
     });
     match read {
         Ok((fetched, fresh)) => {
-            let interval = interval_seconds(&rec.policy, fetched.max_age);
+            let interval = refreshed_interval(
+                &rec.policy,
+                fetched.max_age,
+                fetched.not_modified,
+                status.interval_seconds,
+            );
             let grace_ms = rec.policy.grace_seconds.unwrap_or(interval) as i64 * 1000;
             match fresh {
                 Some((fresh, skipped)) => {
@@ -563,7 +570,12 @@ fn record_jwk(
     });
     match read {
         Ok((fetched, parsed)) => {
-            let interval = interval_seconds(&plan.policy, fetched.max_age);
+            let interval = refreshed_interval(
+                &plan.policy,
+                fetched.max_age,
+                fetched.not_modified,
+                status.interval_seconds,
+            );
             report.not_modified = parsed.fresh.is_none();
             let was_withdrawn = status.withdrawn;
             let fresh = parsed.fresh;

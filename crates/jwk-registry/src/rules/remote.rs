@@ -35,6 +35,22 @@ pub fn interval_seconds(policy: &RefreshPolicy, max_age: Option<u64>) -> u64 {
         .clamp(policy.min_interval_seconds, policy.max_interval_seconds)
 }
 
+/// The interval after a successful fetch: from its `max-age`; a 304 without one keeps the
+/// interval in force (`previous`, when there is one), as the set it confirms was served with.
+pub fn refreshed_interval(
+    policy: &RefreshPolicy,
+    max_age: Option<u64>,
+    not_modified: bool,
+    previous: u64,
+) -> u64 {
+    match (max_age, not_modified) {
+        (None, true) if previous > 0 => {
+            previous.clamp(policy.min_interval_seconds, policy.max_interval_seconds)
+        }
+        _ => interval_seconds(policy, max_age),
+    }
+}
+
 /// When the next refresh is due after a success at `now`: ahead of the interval (at 80 to
 /// 90 % of it), so that no lookup waits for a scheduled refresh.
 pub fn next_refresh_ms(now: i64, interval_seconds: u64) -> i64 {
@@ -250,9 +266,17 @@ impl SetStatusRec {
         self.error_code = Some(e.code().to_owned());
         self.error_message = Some(e.message());
         let since = *self.stale_since.get_or_insert(now);
-        self.next_refresh = now.saturating_add(backoff_ms(self.failures));
         let limit_ms = (policy.stale_limit_seconds as i64).saturating_mul(1000);
-        now >= self.last_success.unwrap_or(since).saturating_add(limit_ms)
+        let stale_at = self.last_success.unwrap_or(since).saturating_add(limit_ms);
+        // The next attempt comes at the stale limit at the latest, so that a set still failing
+        // then is withdrawn at its limit, not up to a backoff later.
+        let retry = now.saturating_add(backoff_ms(self.failures));
+        self.next_refresh = if now < stale_at {
+            retry.min(stale_at)
+        } else {
+            retry
+        };
+        now >= stale_at
     }
 }
 
@@ -334,6 +358,52 @@ mod tests {
         let (small, _) = merged(&old[..10], fresh[..5].to_vec(), 10, 60_000);
         assert_eq!(small.len(), 15);
         assert_eq!(small[5..], old[..10]);
+    }
+
+    #[test]
+    fn a_failing_set_is_retried_at_its_stale_limit_at_the_latest() {
+        let policy = RefreshPolicy {
+            stale_limit_seconds: 100,
+            ..RefreshPolicy::default()
+        };
+        let e = RegistryError::bad_request("down");
+        let mut status = SetStatusRec {
+            last_success: Some(0),
+            failures: 10,
+            ..SetStatusRec::default()
+        };
+        // Half a second before the limit, a backoff of 30 to 60 s would pass it.
+        assert!(!status.failed(99_500, &e, &policy));
+        assert_eq!(status.next_refresh, 100_000);
+        // At the limit: stale (the keys are withdrawn), then retried with backoff.
+        assert!(status.failed(100_000, &e, &policy));
+        assert!(
+            status.next_refresh >= 100_000 + 30_000,
+            "{}",
+            status.next_refresh
+        );
+        // Far from the limit, the backoff alone.
+        let mut early = SetStatusRec {
+            last_success: Some(0),
+            ..SetStatusRec::default()
+        };
+        assert!(!early.failed(1_000, &e, &policy));
+        assert!(
+            (1_500..=2_000).contains(&early.next_refresh),
+            "{}",
+            early.next_refresh
+        );
+    }
+
+    #[test]
+    fn a_304_without_max_age_keeps_the_interval_in_force() {
+        let p = RefreshPolicy::default();
+        assert_eq!(refreshed_interval(&p, None, true, 900), 900);
+        assert_eq!(refreshed_interval(&p, None, true, 0), 300);
+        assert_eq!(refreshed_interval(&p, None, false, 900), 300);
+        assert_eq!(refreshed_interval(&p, Some(120), true, 900), 120);
+        // Still within the policy's bounds (a policy changed since).
+        assert_eq!(refreshed_interval(&p, None, true, 86_400), 3_600);
     }
 
     #[test]
