@@ -50,7 +50,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use jwk_store::{
     Commit, Compare, FEED_REVISIONS, Feed, LockGuard, Op, Revision, Store, StoreError, Txn,
-    Versioned, feed_floor, first_failed_compare,
+    Versioned, feed_floor, first_failed_compare, page_start,
 };
 use tokio::sync::watch;
 use tokio_postgres::config::SslMode;
@@ -588,9 +588,10 @@ async fn prefix_rows(
 ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
     let client = pool.get().await.map_err(|e| pg_error("connect", e))?;
     let end = prefix_end(&prefix);
-    let (op, start) = match after {
-        Some(a) if a >= prefix => (">", a),
-        _ => (">=", prefix),
+    let (op, start) = match page_start(&prefix, after.as_deref()) {
+        std::ops::Bound::Excluded(k) => (">", k.to_vec()),
+        std::ops::Bound::Included(k) => (">=", k.to_vec()),
+        std::ops::Bound::Unbounded => (">=", Vec::new()),
     };
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let sql = match end {

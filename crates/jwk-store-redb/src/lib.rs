@@ -10,7 +10,7 @@ use std::path::Path;
 use jwk_store::{
     Commit, FEED_REVISIONS, Feed, Op, Revision, Store, StoreError, Txn, Versioned,
     decode_feed_entry, decode_record, encode_feed_entry, encode_record, feed_floor,
-    first_failed_compare, written_keys,
+    first_failed_compare, page_start, written_keys,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -93,13 +93,9 @@ impl Store for RedbStore {
         use std::ops::Bound;
         let tx = self.db.begin_read().map_err(err)?;
         let table = tx.open_table(DATA).map_err(err)?;
-        let start = match after {
-            Some(a) if a >= prefix => Bound::Excluded(a),
-            _ => Bound::Included(prefix),
-        };
         let mut out = Vec::new();
         for item in table
-            .range::<&[u8]>((start, Bound::Unbounded))
+            .range::<&[u8]>((page_start(prefix, after), Bound::Unbounded))
             .map_err(err)?
         {
             if out.len() >= limit {

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use jwk_store::{
     Commit, Compare, FEED_REVISIONS, Feed, Op, Revision, Store, StoreError, Txn, Versioned,
-    decode_feed_entry, decode_record, encode_feed_entry, encode_record, feed_floor, written_keys,
+    decode_feed_entry, decode_record, encode_feed_entry, encode_record, feed_floor, page_start,
+    written_keys,
 };
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
@@ -222,14 +223,13 @@ impl Store for SledStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
-        use std::ops::Bound;
-        let start = match after {
-            Some(a) if a >= prefix => Bound::Excluded(data_key(a)),
-            _ => Bound::Included(data_key(prefix)),
-        };
+        let start = page_start(prefix, after).map(data_key);
         let full_prefix = data_key(prefix);
         let mut out = Vec::new();
-        for item in self.db.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+        for item in self
+            .db
+            .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
+        {
             if out.len() >= limit {
                 break;
             }

@@ -153,6 +153,17 @@ pub fn decode_feed_entry(
     Ok(())
 }
 
+/// Where a page of `prefix` after the cursor `after` begins ([`Store::scan_page`]): just past
+/// the cursor when it lies at or past the prefix's start, else at the prefix itself. One rule
+/// for every backend.
+pub fn page_start<'a>(prefix: &'a [u8], after: Option<&'a [u8]>) -> std::ops::Bound<&'a [u8]> {
+    use std::ops::Bound;
+    match after {
+        Some(a) if a >= prefix => Bound::Excluded(a),
+        _ => Bound::Included(prefix),
+    }
+}
+
 /// The oldest revision a feed keeping `keep` revisions still reaches back to at `revision`
 /// (a reader at or after it gets every change since).
 pub fn feed_floor(revision: Revision, keep: u64) -> Revision {
@@ -344,15 +355,10 @@ impl Store for MemoryStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Versioned)>, StoreError> {
-        use std::ops::Bound;
-        let start = match after {
-            Some(a) if a >= prefix => Bound::Excluded(a.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
         Ok(self
             .inner()
             .map
-            .range((start, Bound::Unbounded))
+            .range::<[u8], _>((page_start(prefix, after), std::ops::Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
