@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::page::{Cursor, DEFAULT_PAGE, Page, check_limit, walk};
+use super::page::{Cursor, DEFAULT_PAGE, Page, all_pages, check_limit, walk};
 use crate::actor::Actor;
 use crate::error::{RegistryError, Result};
 use crate::perm::IDENTITY_VIEW;
@@ -74,16 +74,13 @@ impl Registry {
     /// The credentials of a project with their slots, in the order of their usernames: every
     /// page of [`Registry::list_credentials_page`]. Needs IDENTITY+VIEW.
     pub fn list_credentials(&self, actor: &Actor, project: &str) -> Result<Vec<CredentialView>> {
-        let mut query = CredentialQuery::default();
-        let mut out = Vec::new();
-        loop {
-            let page = self.list_credentials_page(actor, project, &query)?;
-            out.extend(page.items);
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => return Ok(out),
-            }
-        }
+        all_pages(|after| {
+            let query = CredentialQuery {
+                after,
+                ..CredentialQuery::default()
+            };
+            self.list_credentials_page(actor, project, &query)
+        })
     }
 
     /// One page of a project's credentials: those after `query.after` in the order of their

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::page::{Cursor, DEFAULT_PAGE, PAGE_SCAN, Page, check_limit, order, walk};
+use super::page::{Cursor, DEFAULT_PAGE, PAGE_SCAN, Page, all_pages, check_limit, order, walk};
 use super::sets::follow_status;
 use crate::actor::Actor;
 use crate::error::{RegistryError, Result};
@@ -264,16 +264,13 @@ impl Registry {
     /// List JWKs, in the order of their names (see [`JwkQuery`]): every page of
     /// [`Registry::list_jwks_page`].
     pub fn list_jwks(&self, actor: &Actor, project: &str, private: bool) -> Result<Vec<JwkView>> {
-        let mut query = JwkQuery::default();
-        let mut out = Vec::new();
-        loop {
-            let page = self.list_jwks_page(actor, project, private, &query)?;
-            out.extend(page.items);
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => return Ok(out),
-            }
-        }
+        all_pages(|after| {
+            let query = JwkQuery {
+                after,
+                ..JwkQuery::default()
+            };
+            self.list_jwks_page(actor, project, private, &query)
+        })
     }
 
     /// One page of JWKs: those after `query.after` in the order of their names, at most

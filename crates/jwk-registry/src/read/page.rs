@@ -27,6 +27,23 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// Every item of a list, page after page: `page_of` reads the page after a cursor (`None`:
+/// the first).
+pub(crate) fn all_pages<T>(
+    mut page_of: impl FnMut(Option<String>) -> Result<Page<T>>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = page_of(after)?;
+        out.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// A page's limit, checked: 1 to [`MAX_PAGE`].
 pub(crate) fn check_limit(limit: usize) -> Result<usize> {
     if (1..=MAX_PAGE).contains(&limit) {

@@ -4,7 +4,7 @@
 use jwk_core::ImportOptions;
 use serde::{Deserialize, Serialize};
 
-use super::page::{Cursor, DEFAULT_PAGE, Page, check_limit, walk};
+use super::page::{Cursor, DEFAULT_PAGE, Page, all_pages, check_limit, walk};
 use crate::actor::Actor;
 use crate::error::{RegistryError, Result};
 use crate::handlers::{
@@ -83,19 +83,14 @@ impl Registry {
         project: &str,
         environment: Option<&str>,
     ) -> Result<Vec<SecretView>> {
-        let mut query = SecretQuery {
-            environment: environment.map(str::to_owned),
-            ..SecretQuery::default()
-        };
-        let mut out = Vec::new();
-        loop {
-            let page = self.list_secrets_page(actor, project, &query)?;
-            out.extend(page.items);
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => return Ok(out),
-            }
-        }
+        all_pages(|after| {
+            let query = SecretQuery {
+                environment: environment.map(str::to_owned),
+                after,
+                ..SecretQuery::default()
+            };
+            self.list_secrets_page(actor, project, &query)
+        })
     }
 
     /// One page of a project's secrets, in the store's order: by type (`certificate`,
