@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use super::model::{Journal, Model, Pair, SlotRefs, Touched};
 use super::{
     DeployTarget, DeployedJwk, DeploymentResult, EnvironmentResult, EnvironmentSnapshot,
-    PublishedJwks, Receipt, Resolver,
+    PublishedJwks, Receipt, Resolver, lock,
 };
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
@@ -107,10 +107,6 @@ pub(crate) struct Deployer {
     next_bound: tokio::sync::watch::Sender<i64>,
     /// Deployments by (environment, success), for metrics.
     deployments: Mutex<HashMap<(String, bool), u64>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A target's identity for its mark: its address.

@@ -291,6 +291,12 @@ pub struct DeploymentResult {
     pub environment_results: Vec<EnvironmentResult>,
 }
 
+/// A mutex's guard, also after a panic elsewhere poisoned it (what each lock of this module
+/// guards stays whole across a panic: a value replaced at once).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// What a user who is not the admin reads instead of why an environment failed: the reason
 /// names the target (a webhook's host and whether it answers, a file's path), which only the
 /// admin user sees.

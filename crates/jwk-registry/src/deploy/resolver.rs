@@ -10,7 +10,7 @@ use jwk_verify::{KeySelector, KeySource, VerificationKey, VerifyError};
 
 use super::{
     BoxFuture, DeployError, DeployTarget, DeployedCredential, DeployedJwk, EnvironmentDelta,
-    EnvironmentSnapshot, KeyState, Receipt, Slot,
+    EnvironmentSnapshot, KeyState, Receipt, Slot, lock,
 };
 
 /// A credential's (validation, encryption) JWKs.
@@ -600,7 +600,7 @@ impl Resolver {
     }
 
     fn install(&self, snapshot: &EnvironmentSnapshot) -> Receipt {
-        let _one = self.installing.lock().unwrap_or_else(|p| p.into_inner());
+        let _one = lock(&self.installing);
         let current = self.tables.load();
         if (snapshot.revision, snapshot.validity_epoch) < (current.revision, current.validity_epoch)
         {
@@ -639,7 +639,7 @@ impl Resolver {
 
     /// Applies `delta` when the resolver serves exactly its base; `None` otherwise.
     fn apply(&self, delta: &EnvironmentDelta) -> Option<Receipt> {
-        let _one = self.installing.lock().unwrap_or_else(|p| p.into_inner());
+        let _one = lock(&self.installing);
         let current = self.tables.load();
         if (current.revision, current.validity_epoch)
             != (delta.base_revision, delta.base_validity_epoch)

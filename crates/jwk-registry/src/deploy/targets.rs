@@ -1,7 +1,7 @@
 //! The built-in targets outside the process: an atomically replaced JWKS file and an HTTP
 //! webhook.
 
-use super::{BoxFuture, DeployError, DeployTarget, EnvironmentSnapshot, Receipt};
+use super::{BoxFuture, DeployError, DeployTarget, EnvironmentSnapshot, Receipt, lock};
 
 /// Writes the environment's public JWKS to a file, atomically (temp file, fsync, rename),
 /// only under a directory given for file targets.
@@ -66,10 +66,7 @@ impl FileTarget {
         let full = self.root.join(&self.path);
         let digest: [u8; 32] = sha2::Sha256::digest(body.as_bytes()).into();
         let length = body.len() as u64;
-        let last = *self
-            .written
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = *lock(&self.written);
         if last == Some((digest, length))
             && std::fs::metadata(&full).is_ok_and(|m| m.is_file() && m.len() == length)
         {
@@ -91,10 +88,7 @@ impl FileTarget {
         // World-readable: the JWKS holds public keys only, for gateways to read.
         crate::atomic::write_atomic(&full, body.as_bytes(), 0o644)
             .map_err(|e| fail(e.to_string()))?;
-        *self
-            .written
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((digest, length));
+        *lock(&self.written) = Some((digest, length));
         Ok(())
     }
 }
@@ -161,10 +155,7 @@ impl WebhookTarget {
     }
 
     fn acknowledged(&self) -> Option<String> {
-        self.acknowledged
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        lock(&self.acknowledged).clone()
     }
 }
 
@@ -211,18 +202,12 @@ impl DeployTarget for WebhookTarget {
             .await
             .map_err(|e| worker_failed("webhook caller", &e))??;
             if (200..300).contains(&status) {
-                *self
-                    .acknowledged
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(etag);
+                *lock(&self.acknowledged) = Some(etag);
                 Ok(receipt)
             } else {
                 // The next attempt is unconditional: a receiver that refused (a 412 to an
                 // If-Match included) gets the whole set without a precondition.
-                *self
-                    .acknowledged
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                *lock(&self.acknowledged) = None;
                 Err(DeployError(format!("webhook answered HTTP {status}")))
             }
         })
